@@ -1,0 +1,122 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"strings"
+
+	"github.com/opencontainers/go-digest"
+
+	"github.com/stevedore-dev/stevedore/engine/errdef"
+	"github.com/stevedore-dev/stevedore/engine/oci"
+	"github.com/stevedore-dev/stevedore/engine/transport"
+)
+
+// InspectOptions select what Inspect describes.
+type InspectOptions struct {
+	// Platform picks the manifest of an index to describe, as os/arch[/variant].
+	// Empty means linux on the host's architecture; when an index has no such
+	// entry, only the index itself is described.
+	Platform string
+}
+
+// ImageInfo is what Inspect reports: what `skopeo inspect` shows, plus the
+// platforms of an index.
+type ImageInfo struct {
+	// Ref is the normalised reference that was inspected.
+	Ref string
+	// Digest and MediaType describe what Ref resolved to (possibly an index).
+	Digest    digest.Digest
+	MediaType string
+	// Platforms lists the entries of an index, in index order; empty otherwise.
+	Platforms []oci.Platform
+	// ManifestDigest is the image manifest described below: Digest itself, or
+	// the index entry chosen for the platform. Empty when none was chosen.
+	ManifestDigest digest.Digest
+	ArtifactType   string
+	Annotations    map[string]string
+	// Config summarises the image configuration; nil for an index with no
+	// matching platform or an artifact whose config is not an image config.
+	Config *oci.ImageConfig
+	// Layers are the layer descriptors of the chosen manifest.
+	Layers []oci.Descriptor
+}
+
+// Inspect resolves ref and describes the image: digest, media type, the
+// platforms of an index, and the chosen platform's config and layers.
+func (e *Engine) Inspect(ctx context.Context, ref string, opts InspectOptions) (*ImageInfo, error) {
+	r, err := transport.ParseRef(ref)
+	if err != nil {
+		return nil, &Error{Op: "inspect", Ref: ref, Err: err}
+	}
+	src, err := e.Open(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	info, err := e.inspect(ctx, src, r.Identifier(), opts)
+	if err != nil {
+		return nil, &Error{Op: "inspect", Ref: r.String(), Err: err}
+	}
+	info.Ref = r.String()
+	return info, nil
+}
+
+func (e *Engine) inspect(ctx context.Context, src transport.Source, id string, opts InspectOptions) (*ImageInfo, error) {
+	m, err := e.resolveManifest(ctx, src, id)
+	if err != nil {
+		return nil, err
+	}
+	info := &ImageInfo{Digest: m.Digest, MediaType: m.MediaType, ArtifactType: m.ArtifactType, Annotations: m.Annotations}
+	if m.IsIndex() {
+		want := opts.Platform
+		if want == "" {
+			want = "linux/" + runtime.GOARCH
+		}
+		var chosen *oci.Descriptor
+		for i, d := range m.Manifests {
+			if d.Platform == nil {
+				continue
+			}
+			info.Platforms = append(info.Platforms, *d.Platform)
+			if chosen == nil && platformMatches(want, d.Platform) {
+				chosen = &m.Manifests[i]
+			}
+		}
+		if chosen == nil {
+			if opts.Platform != "" {
+				return nil, fmt.Errorf("index %s has no manifest for platform %s: %w", m.Digest, opts.Platform, errdef.ErrNotFound)
+			}
+			return info, nil
+		}
+		if m, err = e.fetchManifest(ctx, src, *chosen); err != nil {
+			return nil, err
+		}
+		if m.IsIndex() {
+			return nil, fmt.Errorf("index %s: platform entry %s is itself an index: %w", info.Digest, m.Digest, errdef.ErrUnsupported)
+		}
+		info.ArtifactType, info.Annotations = m.ArtifactType, m.Annotations
+	}
+	info.ManifestDigest = m.Digest
+	info.Layers = m.Layers
+	if m.Config.MediaType == oci.MediaTypeImageConfig || m.Config.MediaType == oci.MediaTypeDockerConfig {
+		raw, err := e.fetchSmall(ctx, src, *m.Config)
+		if err != nil {
+			return nil, fmt.Errorf("config %s: %w", m.Config.Digest, err)
+		}
+		if info.Config, err = oci.ParseImageConfig(raw); err != nil {
+			return nil, fmt.Errorf("config %s: %w", m.Config.Digest, err)
+		}
+	}
+	return info, nil
+}
+
+// platformMatches reports whether p satisfies want (os/arch[/variant]); a
+// want without variant matches any variant.
+func platformMatches(want string, p *oci.Platform) bool {
+	parts := strings.SplitN(want, "/", 3)
+	if len(parts) < 2 || parts[0] != p.OS || parts[1] != p.Architecture {
+		return false
+	}
+	return len(parts) < 3 || parts[2] == p.Variant
+}

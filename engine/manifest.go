@@ -1,0 +1,65 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/stevedore-dev/stevedore/engine/errdef"
+	"github.com/stevedore-dev/stevedore/engine/oci"
+	"github.com/stevedore-dev/stevedore/engine/transport"
+)
+
+// GetManifest resolves ref and returns its manifest: the raw bytes exactly as
+// stored, verified against the digest, with media type and decoded fields.
+func (e *Engine) GetManifest(ctx context.Context, ref string) (*oci.Manifest, error) {
+	r, err := transport.ParseRef(ref)
+	if err != nil {
+		return nil, &Error{Op: "get-manifest", Ref: ref, Err: err}
+	}
+	src, err := e.Open(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	m, err := e.resolveManifest(ctx, src, r.Identifier())
+	if err != nil {
+		return nil, &Error{Op: "get-manifest", Ref: r.String(), Err: err}
+	}
+	return m, nil
+}
+
+// resolveManifest resolves id in src and fetches the manifest it names.
+func (e *Engine) resolveManifest(ctx context.Context, src transport.Source, id string) (*oci.Manifest, error) {
+	desc, err := src.Resolve(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return e.fetchManifest(ctx, src, desc)
+}
+
+// fetchManifest reads (bounded, verified) and parses the manifest desc describes.
+func (e *Engine) fetchManifest(ctx context.Context, src transport.Source, desc oci.Descriptor) (*oci.Manifest, error) {
+	raw, err := e.fetchSmall(ctx, src, desc)
+	if err != nil {
+		return nil, err
+	}
+	m, err := oci.ParseManifest(desc.MediaType, raw)
+	if err != nil {
+		return nil, err
+	}
+	m.Digest = desc.Digest
+	return m, nil
+}
+
+// fetchSmall reads a manifest or config whole, within the manifest limit.
+// Fetch already verifies the stream.
+func (e *Engine) fetchSmall(ctx context.Context, src transport.Source, desc oci.Descriptor) ([]byte, error) {
+	if desc.Size > e.opts.ManifestLimit {
+		return nil, fmt.Errorf("%s is %d bytes, over the %d byte manifest limit: %w", desc.Digest, desc.Size, e.opts.ManifestLimit, errdef.ErrTooLarge)
+	}
+	rc, err := src.Fetch(ctx, desc)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	return oci.ReadAllLimited(rc, e.opts.ManifestLimit)
+}

@@ -1,0 +1,104 @@
+package transport
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/opencontainers/go-digest"
+
+	"github.com/stevedore-dev/stevedore/engine/errdef"
+	"github.com/stevedore-dev/stevedore/engine/oci"
+)
+
+// Names of the transports, as they prefix a reference (skopeo's syntax).
+const (
+	Docker        = "docker"
+	OCI           = "oci"
+	OCIArchive    = "oci-archive"
+	DockerArchive = "docker-archive"
+)
+
+// Ref is a parsed, transport-qualified image reference.
+type Ref struct {
+	// Transport is one of Docker, OCI, OCIArchive, DockerArchive.
+	Transport string
+	// Image is set for Docker: the registry reference.
+	Image oci.Reference
+	// Path is the directory or file for the other transports.
+	Path string
+	// Tag and Digest name the image inside Path; both may be empty.
+	Tag    string
+	Digest digest.Digest
+}
+
+// ParseRef parses "docker://REF", "oci:DIR[:tag|@digest]", "oci-archive:FILE[:tag]",
+// "docker-archive:FILE[:tag]", or a bare registry reference, which means docker://.
+func ParseRef(s string) (Ref, error) {
+	scheme, rest, ok := strings.Cut(s, ":")
+	switch {
+	case ok && scheme == Docker:
+		if !strings.HasPrefix(rest, "//") {
+			return Ref{}, fmt.Errorf("invalid reference %q: docker transport needs docker://: %w", s, errdef.ErrInvalid)
+		}
+		s = rest[2:]
+	case ok && (scheme == OCI || scheme == OCIArchive || scheme == DockerArchive):
+		return parsePathRef(scheme, rest, s)
+	case ok && strings.HasPrefix(rest, "//"):
+		return Ref{}, fmt.Errorf("invalid reference %q: unknown transport %q (want docker, oci, oci-archive, docker-archive): %w", s, scheme, errdef.ErrInvalid)
+	}
+	img, err := oci.ParseReference(s)
+	if err != nil {
+		return Ref{}, err
+	}
+	return Ref{Transport: Docker, Image: img}, nil
+}
+
+// parsePathRef splits PATH[:tag] or PATH@digest. A ':' starts a tag only when no
+// '/' follows it, so relative and absolute paths both work.
+func parsePathRef(scheme, rest, orig string) (Ref, error) {
+	r := Ref{Transport: scheme, Path: rest}
+	if i := strings.LastIndexByte(rest, '@'); i >= 0 && !strings.Contains(rest[i:], "/") {
+		r.Digest = digest.Digest(rest[i+1:])
+		r.Path = rest[:i]
+		if err := oci.ValidateDigest(r.Digest); err != nil {
+			return Ref{}, fmt.Errorf("invalid reference %q: %w", orig, err)
+		}
+	} else if i := strings.LastIndexByte(rest, ':'); i >= 0 && !strings.Contains(rest[i:], "/") {
+		r.Tag = rest[i+1:]
+		r.Path = rest[:i]
+		if r.Tag == "" {
+			return Ref{}, fmt.Errorf("invalid reference %q: empty tag: %w", orig, errdef.ErrInvalid)
+		}
+	}
+	if r.Path == "" {
+		return Ref{}, fmt.Errorf("invalid reference %q: %s: needs a path: %w", orig, scheme, errdef.ErrInvalid)
+	}
+	return r, nil
+}
+
+// Identifier returns the tag or digest that names the image inside its
+// transport, as Source.Resolve takes it ("" for a layout's only image).
+func (r Ref) Identifier() string {
+	if r.Transport == Docker {
+		return r.Image.Identifier()
+	}
+	if r.Digest != "" {
+		return r.Digest.String()
+	}
+	return r.Tag
+}
+
+// String formats r back into the transport-qualified form.
+func (r Ref) String() string {
+	if r.Transport == Docker {
+		return "docker://" + r.Image.String()
+	}
+	s := r.Transport + ":" + r.Path
+	if r.Digest != "" {
+		return s + "@" + r.Digest.String()
+	}
+	if r.Tag != "" {
+		s += ":" + r.Tag
+	}
+	return s
+}

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Installs the tools the tests need on a fresh machine: code generators and the peer
+# tools used as oracles. Go binaries are cached by version under ~/.cache/stevedore/bin
+# so reruns take seconds. Prints the bin dir to put on PATH.
+set -euo pipefail
+
+CACHE="${STEVEDORE_TOOLS_CACHE:-$HOME/.cache/stevedore/bin}"
+mkdir -p "$CACHE"
+
+# go_tool NAME MODULE_PATH@VERSION: builds once per version, then links NAME into $CACHE.
+go_tool() {
+  local name=$1 pkg=$2
+  local ver=${pkg##*@}
+  local dir="$CACHE/.v/$name-$ver"
+  if [ ! -x "$dir/$name" ]; then
+    echo "install-tools: building $name $ver" >&2
+    mkdir -p "$dir"
+    GOBIN="$dir" GOFLAGS=-mod=mod go install "$pkg" >&2
+  fi
+  ln -sf "$dir/$name" "$CACHE/$name"
+}
+
+go_tool crane github.com/google/go-containerregistry/cmd/crane@v0.22.1
+go_tool oras oras.land/oras/cmd/oras@v1.3.6
+go_tool regctl github.com/regclient/regclient/cmd/regctl@v0.11.7
+go_tool grpcurl github.com/fullstorydev/grpcurl/cmd/grpcurl@v1.9.4
+go_tool registry github.com/distribution/distribution/v3/cmd/registry@v3.1.2
+
+# The conformance suite is a test package; build it in a scratch module.
+CONF_VER=v0.0.0-20260831232431-97274622c111
+if [ ! -x "$CACHE/.v/oci-conformance-$CONF_VER/oci-conformance" ]; then
+  echo "install-tools: building oci-conformance $CONF_VER" >&2
+  tmp=$(mktemp -d)
+  (cd "$tmp" && go mod init scratch >/dev/null 2>&1 \
+    && go get "github.com/opencontainers/distribution-spec/conformance@$CONF_VER" >&2 \
+    && go test -c -o oci-conformance github.com/opencontainers/distribution-spec/conformance >&2)
+  mkdir -p "$CACHE/.v/oci-conformance-$CONF_VER"
+  mv "$tmp/oci-conformance" "$CACHE/.v/oci-conformance-$CONF_VER/"
+  rm -rf "$tmp"
+fi
+ln -sf "$CACHE/.v/oci-conformance-$CONF_VER/oci-conformance" "$CACHE/oci-conformance"
+
+# skopeo comes from Debian.
+if ! command -v skopeo >/dev/null 2>&1; then
+  echo "install-tools: apt-get install skopeo" >&2
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq skopeo) >&2
+fi
+
+echo "$CACHE"
