@@ -25,22 +25,22 @@ type InspectOptions struct {
 // platforms of an index.
 type ImageInfo struct {
 	// Ref is the normalised reference that was inspected.
-	Ref string
+	Ref string `json:"ref"`
 	// Digest and MediaType describe what Ref resolved to (possibly an index).
-	Digest    digest.Digest
-	MediaType string
+	Digest    digest.Digest `json:"digest"`
+	MediaType string        `json:"mediaType"`
 	// Platforms lists the entries of an index, in index order; empty otherwise.
-	Platforms []oci.Platform
+	Platforms []oci.Platform `json:"platforms,omitempty"`
 	// ManifestDigest is the image manifest described below: Digest itself, or
 	// the index entry chosen for the platform. Empty when none was chosen.
-	ManifestDigest digest.Digest
-	ArtifactType   string
-	Annotations    map[string]string
+	ManifestDigest digest.Digest     `json:"manifestDigest,omitempty"`
+	ArtifactType   string            `json:"artifactType,omitempty"`
+	Annotations    map[string]string `json:"annotations,omitempty"`
 	// Config summarises the image configuration; nil for an index with no
 	// matching platform or an artifact whose config is not an image config.
-	Config *oci.ImageConfig
+	Config *oci.ImageConfig `json:"config,omitempty"`
 	// Layers are the layer descriptors of the chosen manifest.
-	Layers []oci.Descriptor
+	Layers []oci.Descriptor `json:"layers,omitempty"`
 }
 
 // Inspect resolves ref and describes the image: digest, media type, the

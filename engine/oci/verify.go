@@ -1,6 +1,9 @@
 package oci
 
 import (
+	// Register the hashes go-digest verifies with (sha256, sha512).
+	_ "crypto/sha256"
+	_ "crypto/sha512"
 	"fmt"
 	"hash"
 	"io"

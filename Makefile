@@ -1,0 +1,32 @@
+# Entry points; the scripts hold the logic so CI and humans run the same thing.
+.PHONY: test quick gen build lint bench tools
+
+# The whole suite: tools, generated-code check, gofmt, vet, unit, integration.
+test:
+	bash scripts/test.sh
+
+# The fast slice: the same stages with slow tests skipped (go test -short).
+quick:
+	QUICK=1 bash scripts/test.sh
+
+# Regenerate gen/ and service/openapi/ from proto/ (buf format, lint, generate).
+gen:
+	bash scripts/gen.sh
+
+build:
+	go build -o bin/stevedore ./cmd/stevedore
+
+# Static checks only: gofmt, go vet, buf lint.
+lint:
+	@out="$$(git ls-files -z --cached --others --exclude-standard -- '*.go' ':!:gen/**' ':!:third_party/**' | xargs -0 -r gofmt -l)"; \
+	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	go vet ./...
+	"$$(bash scripts/install-buf.sh)" lint
+
+# Benchmarks (the go test -bench suites; peer comparisons arrive later).
+bench:
+	go test -run '^$$' -bench . -benchmem ./...
+
+# Peer tools used as oracles, into ~/.cache/stevedore/bin.
+tools:
+	bash scripts/install-tools.sh

@@ -1,0 +1,167 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"golang.org/x/sync/errgroup"
+	"google.golang.org/grpc"
+
+	"github.com/stevedore-dev/stevedore/registryhttp"
+	"github.com/stevedore-dev/stevedore/service"
+)
+
+// serveOptions are the flags of `stevedore serve`.
+type serveOptions struct {
+	grpcAddr, httpAddr, registryAddr string
+	dataDir                          string
+	logLevel                         string
+	engine                           engineFlags
+}
+
+// shutdownTimeout bounds how long in-flight requests may run after SIGTERM
+// before connections are cut.
+const shutdownTimeout = 10 * time.Second
+
+func newServeCmd() *cobra.Command {
+	var o serveOptions
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve the gRPC API, its REST gateway and an OCI registry",
+		Long: `Serve runs one process with three listeners:
+  gRPC      stevedore.v1.ImageService, health, reflection
+  REST      the same API as JSON (grpc-gateway), /openapi.json, /healthz
+  registry  an OCI distribution registry over the data directory
+SIGINT or SIGTERM shuts down gracefully.`,
+		Example: `  stevedore serve --data /var/lib/stevedore
+  curl 'http://127.0.0.1:8080/v1/images:inspect?ref=127.0.0.1:5000/app:v1'`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return serve(cmd.Context(), o, cmd.ErrOrStderr()) },
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.grpcAddr, "grpc-addr", envOr("STEVEDORE_GRPC_ADDR", "127.0.0.1:9090"), "gRPC listen address (env STEVEDORE_GRPC_ADDR)")
+	f.StringVar(&o.httpAddr, "http-addr", envOr("STEVEDORE_HTTP_ADDR", "127.0.0.1:8080"), "REST listen address (env STEVEDORE_HTTP_ADDR)")
+	f.StringVar(&o.registryAddr, "registry-addr", envOr("STEVEDORE_REGISTRY_ADDR", "127.0.0.1:5000"), "OCI registry listen address (env STEVEDORE_REGISTRY_ADDR)")
+	f.StringVar(&o.dataDir, "data", envOr("STEVEDORE_DATA", "./stevedore-data"), "data directory, created if missing (env STEVEDORE_DATA)")
+	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	o.engine.register(cmd)
+	return cmd
+}
+
+// envOr returns the environment variable key, or def when it is unset or empty.
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+// serve runs the three servers until ctx is cancelled or one of them fails,
+// then shuts all of them down. Logs go to logTo.
+func serve(ctx context.Context, o serveOptions, logTo io.Writer) error {
+	level, err := zapcore.ParseLevel(o.logLevel)
+	if err != nil {
+		return usageError{fmt.Errorf("--log-level: %w", err)}
+	}
+	log := newLogger(logTo, level)
+	defer func() { _ = log.Sync() }()
+
+	if err := os.MkdirAll(o.dataDir, 0o755); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	registry, err := registryhttp.New(o.dataDir, log.Named("registry"))
+	if err != nil {
+		return err
+	}
+
+	// Bind every port before serving any, so a busy port fails the start
+	// instead of leaving a half-up server.
+	var lc net.ListenConfig
+	grpcLis, err := lc.Listen(ctx, "tcp", o.grpcAddr)
+	if err != nil {
+		return fmt.Errorf("gRPC listener: %w", err)
+	}
+	defer grpcLis.Close()
+	httpLis, err := lc.Listen(ctx, "tcp", o.httpAddr)
+	if err != nil {
+		return fmt.Errorf("REST listener: %w", err)
+	}
+	defer httpLis.Close()
+	regLis, err := lc.Listen(ctx, "tcp", o.registryAddr)
+	if err != nil {
+		return fmt.Errorf("registry listener: %w", err)
+	}
+	defer regLis.Close()
+
+	grpcSrv, health := service.NewGRPCServer(o.engine.engine(), log.Named("grpc"))
+	gw, err := service.NewGateway(ctx, grpcLis.Addr().String())
+	if err != nil {
+		return err
+	}
+	defer gw.Close()
+	httpSrv := &http.Server{Handler: gw, ReadHeaderTimeout: 10 * time.Second}
+	regSrv := &http.Server{Handler: registry, ReadHeaderTimeout: 10 * time.Second}
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return grpcSrv.Serve(grpcLis) })
+	g.Go(func() error { return serveHTTP(httpSrv, httpLis) })
+	g.Go(func() error { return serveHTTP(regSrv, regLis) })
+	g.Go(func() error {
+		<-gctx.Done()
+		log.Info("shutting down")
+		health.Shutdown() // /healthz and gRPC health report NOT_SERVING from here on
+		sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+		defer cancel()
+		errs := errors.Join(httpSrv.Shutdown(sctx), regSrv.Shutdown(sctx))
+		stopGRPC(sctx, grpcSrv)
+		return errs
+	})
+	log.Info("serving",
+		zap.String("grpc", grpcLis.Addr().String()),
+		zap.String("http", httpLis.Addr().String()),
+		zap.String("registry", regLis.Addr().String()),
+		zap.String("data", o.dataDir))
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// newLogger is zap's production logger (JSON with epoch times,
+// caller, stacks on errors) writing to w, minus sampling: one line per
+// request is the point, and sampling would drop them under load.
+func newLogger(w io.Writer, level zapcore.Level) *zap.Logger {
+	sink := zapcore.Lock(zapcore.AddSync(w))
+	core := zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), sink, level)
+	return zap.New(core, zap.AddCaller(), zap.AddStacktrace(zapcore.ErrorLevel), zap.ErrorOutput(sink))
+}
+
+// serveHTTP serves srv on lis; the error Shutdown causes is success.
+func serveHTTP(srv *http.Server, lis net.Listener) error {
+	if err := srv.Serve(lis); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// stopGRPC lets in-flight RPCs finish until ctx expires, then cuts them.
+func stopGRPC(ctx context.Context, s *grpc.Server) {
+	done := make(chan struct{})
+	go func() { s.GracefulStop(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		s.Stop()
+		<-done
+	}
+}

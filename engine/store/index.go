@@ -1,0 +1,266 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"path/filepath"
+	"slices"
+
+	"github.com/stevedore-dev/stevedore/engine/errdef"
+	"github.com/stevedore-dev/stevedore/engine/oci"
+)
+
+// maxIndexSize bounds index.json reads. It is larger than the manifest limit
+// because a layout's index grows with every tag.
+const maxIndexSize = 64 << 20
+
+// index is index.json as read from disk. Every top-level member and every
+// manifests entry is kept as the raw JSON it was, so a read-modify-write keeps
+// fields stevedore does not know (a newer spec's, another tool's) untouched;
+// desc is the decoded view used for lookups.
+type index struct {
+	fields  map[string]json.RawMessage
+	entries []entry
+}
+
+type entry struct {
+	raw  json.RawMessage
+	desc oci.Descriptor
+}
+
+// tag returns the entry's ref.name annotation, "" for an untagged root.
+func (e entry) tag() string { return e.desc.Annotations[refNameAnno] }
+
+func newIndex() *index {
+	return &index{fields: map[string]json.RawMessage{
+		"schemaVersion": json.RawMessage(`2`),
+		"mediaType":     json.RawMessage(`"` + oci.MediaTypeImageIndex + `"`),
+	}}
+}
+
+// readIndex decodes the layout's index.json, which must exist.
+//
+// image-spec v1.1.1 §index.json file: https://github.com/opencontainers/image-spec/blob/v1.1.1/image-layout.md#indexjson-file
+func (f *FS) readIndex() (*index, error) {
+	b, err := readFileLimited(filepath.Join(f.dir, indexFile), maxIndexSize)
+	if errIsNotExist(err) {
+		return nil, fmt.Errorf("%s has no %s, so is not an OCI layout: %w", f.dir, indexFile, errdef.ErrInvalid)
+	}
+	if err != nil {
+		return nil, err
+	}
+	bad := func(why string, err error) (*index, error) {
+		return nil, fmt.Errorf("%s in %s: %s: %v: %w", indexFile, f.dir, why, err, errdef.ErrInvalid)
+	}
+	idx := &index{}
+	if err := json.Unmarshal(b, &idx.fields); err != nil {
+		return bad("not a JSON object", err)
+	}
+	if idx.fields == nil {
+		return bad("not a JSON object", fmt.Errorf("null"))
+	}
+	var sv int
+	if err := json.Unmarshal(idx.fields["schemaVersion"], &sv); err != nil || sv != 2 {
+		return bad("schemaVersion must be 2", err)
+	}
+	var raws []json.RawMessage
+	if m, ok := idx.fields["manifests"]; ok {
+		if err := json.Unmarshal(m, &raws); err != nil {
+			return bad("manifests is not an array", err)
+		}
+	}
+	for i, raw := range raws {
+		e := entry{raw: raw}
+		if err := json.Unmarshal(raw, &e.desc); err != nil {
+			return bad(fmt.Sprintf("manifests[%d] is not a descriptor", i), err)
+		}
+		idx.entries = append(idx.entries, e)
+	}
+	return idx, nil
+}
+
+// writeIndex replaces index.json atomically. Callers hold the lock.
+func (f *FS) writeIndex(idx *index) error {
+	raws := make([]json.RawMessage, 0, len(idx.entries))
+	for _, e := range idx.entries {
+		raws = append(raws, e.raw)
+	}
+	m, err := json.Marshal(raws)
+	if err != nil {
+		return err
+	}
+	// Written by hand rather than by marshalling the map so the members the
+	// spec defines come first, as other tools write them; the rest follow in
+	// lexical order.
+	var buf bytes.Buffer
+	buf.WriteByte('{')
+	member := func(k string, v json.RawMessage) {
+		if buf.Len() > 1 {
+			buf.WriteByte(',')
+		}
+		kb, _ := json.Marshal(k)
+		buf.Write(kb)
+		buf.WriteByte(':')
+		buf.Write(v)
+	}
+	first := []string{"schemaVersion", "mediaType"}
+	for _, k := range first {
+		if v, ok := idx.fields[k]; ok {
+			member(k, v)
+		}
+	}
+	member("manifests", m)
+	for _, k := range slices.Sorted(maps.Keys(idx.fields)) {
+		if k != "manifests" && !slices.Contains(first, k) {
+			member(k, idx.fields[k])
+		}
+	}
+	buf.WriteByte('}')
+	return f.writeAtomic(indexFile, buf.Bytes())
+}
+
+// Resolve returns the descriptor index.json tags tag, read afresh.
+//
+// image-spec v1.1.1 annotations.md (org.opencontainers.image.ref.name):
+// https://github.com/opencontainers/image-spec/blob/v1.1.1/annotations.md#pre-defined-annotation-keys
+func (f *FS) Resolve(ctx context.Context, tag string) (oci.Descriptor, error) {
+	fail := func(err error) (oci.Descriptor, error) { return oci.Descriptor{}, &Error{Op: "resolve", Err: err} }
+	if err := ctx.Err(); err != nil {
+		return fail(err)
+	}
+	if err := validateTag(tag); err != nil {
+		return fail(err)
+	}
+	idx, err := f.readIndex()
+	if err != nil {
+		return fail(err)
+	}
+	for _, e := range idx.entries {
+		if e.tag() == tag {
+			return e.desc, nil
+		}
+	}
+	return fail(fmt.Errorf("tag %q not found in %s: %w", tag, f.dir, errdef.ErrNotFound))
+}
+
+// Tags lists index.json's ref.name annotations in lexical order.
+func (f *FS) Tags(ctx context.Context) ([]string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, &Error{Op: "tags", Err: err}
+	}
+	idx, err := f.readIndex()
+	if err != nil {
+		return nil, &Error{Op: "tags", Err: err}
+	}
+	tags := []string{}
+	for _, e := range idx.entries {
+		if t := e.tag(); t != "" {
+			tags = append(tags, t)
+		}
+	}
+	slices.Sort(tags)
+	return slices.Compact(tags), nil
+}
+
+// Roots returns index.json's manifests entries, tagged or not, in file order.
+// An untagged oci:DIR names the layout's only root.
+func (f *FS) Roots(ctx context.Context) ([]oci.Descriptor, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, &Error{Op: "roots", Err: err}
+	}
+	idx, err := f.readIndex()
+	if err != nil {
+		return nil, &Error{Op: "roots", Err: err}
+	}
+	out := make([]oci.Descriptor, 0, len(idx.entries))
+	for _, e := range idx.entries {
+		out = append(out, e.desc)
+	}
+	return out, nil
+}
+
+// Tag records desc in index.json under tag, replacing the entry that held the
+// tag before (in place, so the order of the others is kept) and any untagged
+// entry for the same digest, which the tagged one makes redundant. desc must
+// be stored already and carry its media type, which other tools need to read
+// the entry.
+//
+// image-spec v1.1.1 §index.json file: https://github.com/opencontainers/image-spec/blob/v1.1.1/image-layout.md#indexjson-file
+func (f *FS) Tag(ctx context.Context, desc oci.Descriptor, tag string) error {
+	if err := f.tag(ctx, desc, tag); err != nil {
+		return &Error{Op: "tag", Digest: desc.Digest, Err: err}
+	}
+	return nil
+}
+
+func (f *FS) tag(ctx context.Context, desc oci.Descriptor, tag string) error {
+	if err := validateTag(tag); err != nil {
+		return err
+	}
+	if desc.MediaType == "" {
+		return fmt.Errorf("tag %q: descriptor has no media type: %w", tag, errdef.ErrInvalid)
+	}
+	size, err := f.stat(ctx, desc.Digest)
+	if err != nil {
+		return fmt.Errorf("tag %q: %w", tag, err)
+	}
+	if desc.Size != size {
+		return fmt.Errorf("tag %q: manifest is stored with %d bytes, descriptor says %d: %w", tag, size, desc.Size, errdef.ErrSizeMismatch)
+	}
+	annotations := maps.Clone(desc.Annotations)
+	if annotations == nil {
+		annotations = map[string]string{}
+	}
+	annotations[refNameAnno] = tag
+	desc.Annotations = annotations
+	raw, err := json.Marshal(desc)
+	if err != nil {
+		return err
+	}
+	return f.locked(ctx, func() error {
+		idx, err := f.readIndex()
+		if err != nil {
+			return err
+		}
+		placed := false
+		kept := idx.entries[:0]
+		for _, e := range idx.entries {
+			switch {
+			case e.tag() == tag && !placed:
+				kept = append(kept, entry{raw: raw, desc: desc})
+				placed = true
+			case e.tag() == tag, e.tag() == "" && e.desc.Digest == desc.Digest:
+				// dropped: a duplicate of the tag, or made redundant by it
+			default:
+				kept = append(kept, e)
+			}
+		}
+		if !placed {
+			kept = append(kept, entry{raw: raw, desc: desc})
+		}
+		idx.entries = kept
+		return f.writeIndex(idx)
+	})
+}
+
+// validateTag accepts the union of the docker tag grammar and the image-spec
+// ref.name grammar, so tags copied from a registry and names written by
+// skopeo or oras both work; it rejects what could not be either.
+//
+// image-spec v1.1.1 annotations.md: https://github.com/opencontainers/image-spec/blob/v1.1.1/annotations.md#pre-defined-annotation-keys
+func validateTag(tag string) error {
+	if tag == "" || len(tag) > 255 {
+		return fmt.Errorf("tag %q: must be 1 to 255 characters: %w", tag, errdef.ErrInvalid)
+	}
+	for i, c := range []byte(tag) {
+		alnum := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+		sep := c == '_' || c == '.' || c == '-' || c == ':' || c == '@' || c == '+' || c == '/'
+		if !alnum && !(sep && (i > 0 || c == '_')) {
+			return fmt.Errorf("tag %q: invalid character %q at %d: %w", tag, c, i, errdef.ErrInvalid)
+		}
+	}
+	return nil
+}

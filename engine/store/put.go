@@ -1,0 +1,99 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/stevedore-dev/stevedore/engine/errdef"
+	"github.com/stevedore-dev/stevedore/engine/oci"
+)
+
+// Put stores r as the blob desc describes. The bytes go to a temp file under
+// .ingest/, are hashed on the way, synced, checked against desc's digest and
+// size, and only then renamed to blobs/<alg>/<hex>, so no reader ever sees a
+// partial or wrong blob. A negative desc.Size means the size is not known in
+// advance and only the digest is checked. A blob already present is left alone
+// and r is not read.
+//
+// image-spec v1.1.1 §Blobs: https://github.com/opencontainers/image-spec/blob/v1.1.1/image-layout.md#blobs
+func (f *FS) Put(ctx context.Context, desc oci.Descriptor, r io.Reader) error {
+	if err := f.put(ctx, desc, r); err != nil {
+		return &Error{Op: "put", Digest: desc.Digest, Err: err}
+	}
+	return nil
+}
+
+func (f *FS) put(ctx context.Context, desc oci.Descriptor, r io.Reader) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	final, err := f.blobPath(desc.Digest)
+	if err != nil {
+		return err
+	}
+	if fi, err := os.Stat(final); err == nil {
+		// Content addressing makes the stored bytes the right ones; a differing
+		// size can only mean the caller's descriptor is wrong.
+		if desc.Size >= 0 && fi.Size() != desc.Size {
+			return fmt.Errorf("blob is stored with %d bytes, descriptor says %d: %w", fi.Size(), desc.Size, errdef.ErrSizeMismatch)
+		}
+		return nil
+	}
+	tmp, err := f.tempFile("blob-")
+	if err != nil {
+		return err
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	buf := make([]byte, 1<<20)
+	if _, err := io.CopyBuffer(tmp, oci.NewVerifyReader(ctxReader{ctx, r}, desc.Digest, desc.Size), buf); err != nil {
+		return err
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(final), 0o755); err != nil {
+		return err
+	}
+	// Concurrent writers of the same blob race here harmlessly: both files
+	// hold the same verified bytes, and rename replaces atomically.
+	if err := os.Rename(tmp.Name(), final); err != nil {
+		if _, serr := os.Stat(final); serr == nil {
+			os.Remove(tmp.Name())
+			committed = true
+			return nil
+		}
+		return err
+	}
+	committed = true
+	syncDir(filepath.Dir(final))
+	return nil
+}
+
+// ctxReader stops a copy once ctx is done; the source reader itself may know
+// nothing of contexts.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}

@@ -1,0 +1,433 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+
+	"github.com/stevedore-dev/stevedore/engine/errdef"
+)
+
+// Files of one upload session directory, uploads/<id>/.
+const (
+	uploadData  = "data"       // the bytes received so far (possibly a tail past offset after a crash)
+	uploadState = "state.json" // uploadRecord, replaced atomically after data is synced
+	uploadLock  = "lock"       // flock'd by whoever appends or commits
+)
+
+// uploadIDRE is the only shape of session id ever turned into a path.
+var uploadIDRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+
+// Upload is the state of a blob upload session.
+type Upload struct {
+	ID      string    // a random UUID
+	Repo    string    // the repository the session was started in
+	Offset  int64     // bytes received and durable
+	Started time.Time // when the session began; sessions expire from it
+}
+
+// uploadRecord is state.json. SHA256 is the marshalled sha256 state after
+// Offset bytes, so that committing a chunked upload does not read the data
+// back: the bytes are hashed once, as they arrive, even across restarts.
+type uploadRecord struct {
+	Repo    string    `json:"repo"`
+	Offset  int64     `json:"offset"`
+	SHA256  []byte    `json:"sha256,omitempty"`
+	Started time.Time `json:"started"`
+}
+
+// OffsetError says a chunk did not start where the session ends: chunks must
+// arrive in order. It matches errdef.ErrInvalid.
+type OffsetError struct {
+	Upload Upload // the session as it is (unchanged by the refused chunk)
+	Start  int64  // where the refused chunk claimed to start
+}
+
+func (e *OffsetError) Error() string {
+	return fmt.Sprintf("upload %s: chunk starts at %d, session holds %d bytes", e.Upload.ID, e.Start, e.Upload.Offset)
+}
+
+// Unwrap returns errdef.ErrInvalid.
+func (e *OffsetError) Unwrap() error { return errdef.ErrInvalid }
+
+// uploadDir validates id before it becomes a path.
+func (r *Root) uploadDir(id string) (string, error) {
+	if !uploadIDRE.MatchString(id) {
+		return "", fmt.Errorf("upload %q: not a session id: %w", id, errdef.ErrNotFound)
+	}
+	return filepath.Join(r.dir, rootUploadsDir, id), nil
+}
+
+// StartUpload opens a new upload session for repository repo. The session
+// lives on disk, so it survives a restart of the process.
+//
+// distribution-spec v1.1.1 §Pushing a blob in chunks:
+// https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#pushing-a-blob-in-chunks
+func (r *Root) StartUpload(ctx context.Context, repo string) (Upload, error) {
+	fail := func(err error) (Upload, error) { return Upload{}, &Error{Op: "upload", Err: err} }
+	if err := ctx.Err(); err != nil {
+		return fail(err)
+	}
+	if _, err := r.repoDir(repo); err != nil {
+		return fail(err)
+	}
+	id := newUUID()
+	dir, _ := r.uploadDir(id)
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		return fail(err)
+	}
+	fh, err := os.OpenFile(filepath.Join(dir, uploadData), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	if err != nil {
+		os.RemoveAll(dir)
+		return fail(err)
+	}
+	fh.Close()
+	rec := uploadRecord{Repo: repo, Started: time.Now().UTC()}
+	if err := writeRecord(dir, rec); err != nil {
+		os.RemoveAll(dir)
+		return fail(err)
+	}
+	return Upload{ID: id, Repo: repo, Started: rec.Started}, nil
+}
+
+// UploadStatus returns the session id of repository repo. A session that does
+// not exist, or belongs to another repository, matches errdef.ErrNotFound.
+func (r *Root) UploadStatus(ctx context.Context, repo, id string) (Upload, error) {
+	if err := ctx.Err(); err != nil {
+		return Upload{}, &Error{Op: "upload", Err: err}
+	}
+	_, rec, err := r.openUpload(repo, id)
+	if err != nil {
+		return Upload{}, &Error{Op: "upload", Err: err}
+	}
+	return Upload{ID: id, Repo: rec.Repo, Offset: rec.Offset, Started: rec.Started}, nil
+}
+
+func (r *Root) openUpload(repo, id string) (string, uploadRecord, error) {
+	dir, err := r.uploadDir(id)
+	if err != nil {
+		return "", uploadRecord{}, err
+	}
+	b, err := readFileLimited(filepath.Join(dir, uploadState), 64<<10)
+	if err != nil {
+		return "", uploadRecord{}, notFound(err, "upload "+id)
+	}
+	var rec uploadRecord
+	if err := json.Unmarshal(b, &rec); err != nil {
+		return "", uploadRecord{}, fmt.Errorf("upload %s: state is not valid JSON: %v: %w", id, err, errdef.ErrNotFound)
+	}
+	if rec.Repo != repo {
+		return "", uploadRecord{}, fmt.Errorf("upload %s belongs to another repository: %w", id, errdef.ErrNotFound)
+	}
+	return dir, rec, nil
+}
+
+// WriteUpload appends body to the session. start is where the caller says the
+// chunk begins (from its Content-Range); a negative start means "at the end".
+// A chunk that does not start at the session's offset is refused with an
+// *OffsetError. size >= 0 is the exact chunk length: a body shorter or longer
+// fails with errdef.ErrSizeMismatch. A failed append leaves the session as it
+// was.
+//
+// distribution-spec v1.1.1 §Pushing a blob in chunks:
+// https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#pushing-a-blob-in-chunks
+func (r *Root) WriteUpload(ctx context.Context, repo, id string, start, size int64, body io.Reader) (Upload, error) {
+	var up Upload
+	err := r.withUpload(ctx, repo, id, func(dir string, rec *uploadRecord) error {
+		if err := appendChunk(ctx, dir, rec, start, size, body); err != nil {
+			var oe *OffsetError
+			if errors.As(err, &oe) {
+				oe.Upload = Upload{ID: id, Repo: repo, Offset: rec.Offset, Started: rec.Started}
+			}
+			return err
+		}
+		up = Upload{ID: id, Repo: repo, Offset: rec.Offset, Started: rec.Started}
+		return nil
+	})
+	if err != nil {
+		return Upload{}, &Error{Op: "upload", Err: err}
+	}
+	return up, nil
+}
+
+// CommitUpload appends the final chunk (body may be nil; start and size as for
+// WriteUpload), checks the whole upload hashes to d, and makes it blob d of
+// the repository, which is created if needed. The session is gone afterwards.
+// A digest that does not match fails with errdef.ErrDigestMismatch and keeps
+// the session. It returns the blob's size.
+//
+// distribution-spec v1.1.1 §Pushing a blob in chunks (closing the upload):
+// https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#pushing-a-blob-in-chunks
+func (r *Root) CommitUpload(ctx context.Context, repo, id string, d digest.Digest, start, size int64, body io.Reader) (int64, error) {
+	var n int64
+	err := r.withUpload(ctx, repo, id, func(dir string, rec *uploadRecord) error {
+		if err := d.Validate(); err != nil {
+			return fmt.Errorf("digest %q: %v: %w", d, err, errdef.ErrInvalid)
+		}
+		if body != nil {
+			if err := appendChunk(ctx, dir, rec, start, size, body); err != nil {
+				return err
+			}
+		}
+		data := filepath.Join(dir, uploadData)
+		got, err := uploadDigest(ctx, data, rec, d.Algorithm())
+		if err != nil {
+			return err
+		}
+		if got != d {
+			return fmt.Errorf("upload %s hashes to %s, not %s: %w", id, got, d, errdef.ErrDigestMismatch)
+		}
+		fs, err := r.CreateRepo(ctx, repo)
+		if err != nil {
+			return err
+		}
+		if err := r.adopt(ctx, data, fs, d); err != nil {
+			return err
+		}
+		n = rec.Offset
+		return os.RemoveAll(dir)
+	})
+	if err != nil {
+		return 0, &Error{Op: "upload", Digest: d, Err: err}
+	}
+	return n, nil
+}
+
+// CancelUpload removes the session and its data.
+//
+// distribution-spec v1.1.1 §Deleting an upload (dev: canceling an upload):
+// https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#endpoints
+func (r *Root) CancelUpload(ctx context.Context, repo, id string) error {
+	err := r.withUpload(ctx, repo, id, func(dir string, _ *uploadRecord) error { return os.RemoveAll(dir) })
+	if err != nil {
+		return &Error{Op: "upload", Err: err}
+	}
+	return nil
+}
+
+// ExpireUploads removes sessions started before cutoff and returns how many.
+// A cmd/ goroutine calls it periodically; a session being written holds its
+// lock and is skipped until the next round.
+func (r *Root) ExpireUploads(ctx context.Context, cutoff time.Time) (int, error) {
+	entries, err := os.ReadDir(filepath.Join(r.dir, rootUploadsDir))
+	if err != nil {
+		return 0, &Error{Op: "expire", Err: err}
+	}
+	n := 0
+	for _, e := range entries {
+		if err := ctx.Err(); err != nil {
+			return n, err
+		}
+		dir, err := r.uploadDir(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := readFileLimited(filepath.Join(dir, uploadState), 64<<10)
+		var rec uploadRecord
+		if err == nil && json.Unmarshal(b, &rec) == nil && rec.Started.After(cutoff) {
+			continue
+		}
+		if err != nil {
+			// No state: a crash inside StartUpload. Judge by the directory's age.
+			if fi, serr := os.Stat(dir); serr != nil || fi.ModTime().After(cutoff) {
+				continue
+			}
+		}
+		if tryLockRemove(dir) {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// tryLockRemove removes dir unless someone holds its lock.
+func tryLockRemove(dir string) bool {
+	fh, err := os.OpenFile(filepath.Join(dir, uploadLock), os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return false
+	}
+	defer fh.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // one non-blocking attempt
+	if flock(ctx, fh) != nil {
+		return false
+	}
+	defer funlock(fh)
+	return os.RemoveAll(dir) == nil
+}
+
+// withUpload runs fn holding the session's lock, so concurrent PATCHes of one
+// session (a confused or retrying client) cannot interleave; fn's changes to
+// rec are saved when it returns nil and the session still exists.
+func (r *Root) withUpload(ctx context.Context, repo, id string, fn func(dir string, rec *uploadRecord) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	dir, _, err := r.openUpload(repo, id)
+	if err != nil {
+		return err
+	}
+	fh, err := os.OpenFile(filepath.Join(dir, uploadLock), os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return notFound(err, "upload "+id)
+	}
+	defer fh.Close()
+	if err := flock(ctx, fh); err != nil {
+		return err
+	}
+	defer funlock(fh)
+	// Re-read under the lock: the holder before us may have advanced or
+	// finished the session.
+	_, rec, err := r.openUpload(repo, id)
+	if err != nil {
+		return err
+	}
+	return fn(dir, &rec)
+}
+
+// appendChunk writes body at rec.Offset, syncs it, then records the new
+// offset and hash state. Bytes past rec.Offset (a chunk interrupted by a
+// crash or a failed earlier append) are discarded first, so state.json never
+// claims bytes that are not durable and the data never holds bytes it does
+// not claim.
+func appendChunk(ctx context.Context, dir string, rec *uploadRecord, start, size int64, body io.Reader) (err error) {
+	if start >= 0 && start != rec.Offset {
+		return &OffsetError{Start: start}
+	}
+	h := sha256.New()
+	if len(rec.SHA256) > 0 {
+		if err := h.(encoding.BinaryUnmarshaler).UnmarshalBinary(rec.SHA256); err != nil {
+			return fmt.Errorf("upload hash state: %w", err)
+		}
+	} else if rec.Offset > 0 {
+		h = nil // state lost; CommitUpload re-reads the data
+	}
+	fh, err := os.OpenFile(filepath.Join(dir, uploadData), os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	defer fh.Close()
+	defer func() {
+		if err != nil {
+			fh.Truncate(rec.Offset)
+		}
+	}()
+	if err := fh.Truncate(rec.Offset); err != nil {
+		return err
+	}
+	if _, err := fh.Seek(rec.Offset, io.SeekStart); err != nil {
+		return err
+	}
+	var w io.Writer = fh
+	if h != nil {
+		w = io.MultiWriter(fh, h)
+	}
+	src := io.Reader(ctxReader{ctx, body})
+	if size >= 0 {
+		src = io.LimitReader(src, size+1)
+	}
+	n, err := io.CopyBuffer(w, src, make([]byte, 1<<20))
+	if err != nil {
+		return err
+	}
+	if size >= 0 && n != size {
+		return fmt.Errorf("chunk declared %d bytes, body had %d: %w", size, n, errdef.ErrSizeMismatch)
+	}
+	if err := fh.Sync(); err != nil {
+		return err
+	}
+	next := *rec
+	next.Offset += n
+	next.SHA256 = nil
+	if h != nil {
+		if next.SHA256, err = h.(encoding.BinaryMarshaler).MarshalBinary(); err != nil {
+			return err
+		}
+	}
+	if err := writeRecord(dir, next); err != nil {
+		return err
+	}
+	*rec = next
+	return nil
+}
+
+// uploadDigest returns the digest of the upload's data with algorithm alg:
+// from the saved sha256 state when it covers all the data, else by reading it.
+func uploadDigest(ctx context.Context, data string, rec *uploadRecord, alg digest.Algorithm) (digest.Digest, error) {
+	if !alg.Available() {
+		return "", fmt.Errorf("digest algorithm %q is not supported: %w", alg, errdef.ErrInvalid)
+	}
+	if alg == digest.SHA256 && (len(rec.SHA256) > 0 || rec.Offset == 0) {
+		h := sha256.New()
+		if len(rec.SHA256) > 0 {
+			if err := h.(encoding.BinaryUnmarshaler).UnmarshalBinary(rec.SHA256); err != nil {
+				return "", err
+			}
+		}
+		return digest.NewDigest(alg, h), nil
+	}
+	fh, err := os.Open(data)
+	if err != nil {
+		return "", err
+	}
+	defer fh.Close()
+	var h hash.Hash = alg.Hash()
+	if _, err := io.CopyBuffer(h, io.LimitReader(ctxReader{ctx, fh}, rec.Offset), make([]byte, 1<<20)); err != nil {
+		return "", err
+	}
+	return digest.NewDigest(alg, h), nil
+}
+
+// writeRecord replaces state.json atomically and durably: after a crash the
+// session resumes from the last acknowledged chunk.
+func writeRecord(dir string, rec uploadRecord) error {
+	b, err := json.Marshal(rec)
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(dir, uploadState+"-")
+	if err != nil {
+		return err
+	}
+	if _, err := tmp.Write(b); err != nil || tmp.Sync() != nil {
+		if err == nil {
+			err = errors.New("sync upload state")
+		}
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := os.Rename(tmp.Name(), filepath.Join(dir, uploadState)); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	return nil
+}
+
+// newUUID returns a random (version 4) UUID, the form clients expect in
+// Docker-Upload-UUID.
+func newUUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}

@@ -1,0 +1,110 @@
+package integration
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/status"
+)
+
+// stevedoreServer is a running `stevedore serve` with its three listeners.
+type stevedoreServer struct {
+	GRPC     string // gRPC address
+	HTTP     string // REST gateway address (http://HTTP/...)
+	Registry string // OCI registry address (HOST for refs)
+	Data     string // --data directory
+	Conn     *grpc.ClientConn
+	proc     *proc
+}
+
+// serveOptions configure startStevedore; the zero value serves an empty data dir.
+type serveOptions struct {
+	Data string   // --data; empty means a fresh temp dir
+	Env  []string // extra environment, e.g. DOCKER_CONFIG=...
+	Args []string // extra flags
+}
+
+// startStevedore runs `stevedore serve` on three free ports and waits until
+// all three answer: gRPC health (or Unimplemented, which still proves the
+// server is up), GET /healthz, and GET /v2/.
+func startStevedore(o owner, name string, opts serveOptions) (*stevedoreServer, error) {
+	var addrs [3]string
+	for i := range addrs {
+		a, err := freeAddr()
+		if err != nil {
+			return nil, err
+		}
+		addrs[i] = a
+	}
+	s := &stevedoreServer{GRPC: addrs[0], HTTP: addrs[1], Registry: addrs[2], Data: opts.Data}
+	if s.Data == "" {
+		s.Data = o.TempDir()
+	}
+	args := append([]string{"serve", "--grpc-addr", s.GRPC, "--http-addr", s.HTTP, "--registry-addr", s.Registry, "--data", s.Data}, opts.Args...)
+	var err error
+	if s.proc, err = startProc(o, name, opts.Env, stevedoreBin, args...); err != nil {
+		return nil, err
+	}
+	if s.Conn, err = grpc.NewClient(s.GRPC, grpc.WithTransportCredentials(insecure.NewCredentials())); err != nil {
+		return nil, err
+	}
+	o.Cleanup(func() { s.Conn.Close() })
+	health := healthpb.NewHealthClient(s.Conn)
+	err = s.proc.waitReady(30*time.Second, func(ctx context.Context) error {
+		resp, err := health.Check(ctx, &healthpb.HealthCheckRequest{})
+		switch {
+		case status.Code(err) == codes.Unimplemented:
+		case err != nil:
+			return err
+		case resp.GetStatus() != healthpb.HealthCheckResponse_SERVING:
+			return fmt.Errorf("grpc health: %v: %w", resp.GetStatus(), errNotYet)
+		}
+		if err := httpStatusIs(ctx, "http://"+s.HTTP+"/healthz", http.StatusOK); err != nil {
+			return err
+		}
+		return httpStatusIs(ctx, "http://"+s.Registry+"/v2/", http.StatusOK)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// pid is the server's process id, for /proc readings.
+func (s *stevedoreServer) pid() int { return s.proc.cmd.Process.Pid }
+
+// TestServeEndpoints checks the gateway's own endpoints: /healthz and the
+// OpenAPI document describing the REST routes the tests use.
+func TestServeEndpoints(t *testing.T) {
+	s := sharedServer(t)
+	resp, err := http.Get("http://" + s.HTTP + "/openapi.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /openapi.json: %s", resp.Status)
+	}
+	var doc struct {
+		Paths map[string]json.RawMessage `json:"paths"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil {
+		t.Fatalf("GET /openapi.json: not JSON: %v", err)
+	}
+	for _, p := range []string{"/v1/images:inspect", "/v1/manifests", "/v1/tags", "/v1/blobs"} {
+		if _, ok := doc.Paths[p]; !ok {
+			t.Errorf("/openapi.json has no path %s", p)
+		}
+	}
+	if err := httpStatusIs(context.Background(), "http://"+s.HTTP+"/healthz", http.StatusOK); err != nil {
+		t.Error(err)
+	}
+}

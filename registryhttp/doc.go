@@ -1,0 +1,18 @@
+// Package registryhttp serves stevedore's store over the OCI distribution API
+// (distribution-spec v1.1.1: https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md)
+// as a plain http.Handler, so `stevedore serve` mounts it on its OCI port and
+// tests mount it on httptest.
+//
+// Storage is a store.Root: each repository is an OCI image layout under
+// DATA/repos/<name>/_oci (the "_oci" leaf can never be a repository path
+// component, since those start with a letter or digit, so nested repository
+// names never collide with a layout's own files); blobs are hard-linked into
+// each layout from one pool, DATA/blobs; upload sessions live on disk under
+// DATA/uploads/<uuid>; referrers are recorded as marker files under
+// DATA/repos/<name>/_referrers. Manifests pushed by digest alone are
+// untagged roots of their layout's index.json, so skopeo, oras and a garbage
+// collector all see them.
+//
+// Every handler returns an error; ServeHTTP alone writes the error envelope,
+// and only errors no route classified become 500s.
+package registryhttp

@@ -1,0 +1,63 @@
+package registryhttp
+
+import (
+	"bytes"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"testing"
+)
+
+// FuzzParseManifestPut: the validator never panics, and whatever it accepts
+// names a manifest media type.
+func FuzzParseManifestPut(f *testing.F) {
+	f.Add("application/vnd.oci.image.manifest.v1+json", []byte(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":2},"layers":[]}`))
+	f.Add("application/vnd.oci.image.index.v1+json", []byte(`{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":2}],"subject":{"mediaType":"x","digest":"sha256:zz","size":1}}`))
+	f.Add("application/vnd.docker.distribution.manifest.v2+json", []byte(`{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json","config":{}}`))
+	f.Add("", []byte(`{"schemaVersion":1,"fsLayers":[]}`))
+	f.Add("text/plain; charset=", []byte(`null`))
+	f.Fuzz(func(t *testing.T, contentType string, raw []byte) {
+		m, err := parseManifestPut(contentType, raw)
+		if err == nil && (m == nil || m.MediaType == "") {
+			t.Fatalf("accepted without a media type: %+v", m)
+		}
+	})
+}
+
+// FuzzRoute: no request path, method or query is a server error.
+func FuzzRoute(f *testing.F) {
+	reg, err := New(f.TempDir(), nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, p := range []string{
+		"/v2/", "/v2/a/b/manifests/latest", "/v2/a/blobs/uploads/", "/v2/a/blobs/uploads/x?digest=sha256:00",
+		"/v2/../../etc/passwd/manifests/x", "/v2/a/referrers/sha256:0?artifactType=x", "/v2/_catalog?n=1&last=a",
+		"/v2/a/tags/list?n=99999999999999999999", "/v2/a/blobs/uploads/?mount=sha256:1&from=../b",
+	} {
+		for _, m := range []string{"GET", "HEAD", "PUT", "POST", "PATCH", "DELETE"} {
+			f.Add(m, p, []byte("{}"))
+		}
+	}
+	f.Fuzz(func(t *testing.T, method, target string, body []byte) {
+		u, err := url.ParseRequestURI(target)
+		if err != nil || !validMethod(method) {
+			return
+		}
+		req := httptest.NewRequest("GET", "/", bytes.NewReader(body))
+		req.Method, req.URL = method, u
+		rec := httptest.NewRecorder()
+		reg.ServeHTTP(rec, req)
+		if rec.Code >= 500 {
+			t.Fatalf("%s %s = %d: %s", method, target, rec.Code, rec.Body)
+		}
+	})
+}
+
+func validMethod(m string) bool {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPut, http.MethodPost, http.MethodPatch, http.MethodDelete, http.MethodOptions:
+		return true
+	}
+	return false
+}

@@ -1,0 +1,215 @@
+package registryhttp
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/stevedore-dev/stevedore/engine/errdef"
+	"github.com/stevedore-dev/stevedore/engine/oci"
+	"github.com/stevedore-dev/stevedore/engine/store"
+)
+
+// Registry is the OCI distribution handler over a data directory.
+type Registry struct {
+	root *store.Root
+	log  *zap.Logger
+}
+
+// New returns the handler serving the repositories of the data directory
+// dataDir (see store.Root for its layout), creating it if needed. log
+// receives one line per request; nil discards them.
+func New(dataDir string, log *zap.Logger) (*Registry, error) {
+	root, err := store.OpenRoot(dataDir)
+	if err != nil {
+		return nil, fmt.Errorf("registry data directory: %w", err)
+	}
+	if log == nil {
+		log = zap.NewNop()
+	}
+	return &Registry{root: root, log: log}, nil
+}
+
+// Root returns the store the registry serves, so that other services of the
+// same process (ImageService) share it.
+func (reg *Registry) Root() *store.Root { return reg.root }
+
+// ServeHTTP routes a distribution-spec request.
+// distribution-spec v1.1.1 §Endpoints:
+// https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#endpoints
+func (reg *Registry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+	w = rw
+	w.Header().Set("Docker-Distribution-API-Version", "registry/2.0")
+	var err error
+	func() {
+		// A bug must cost one request, not the process.
+		defer func() {
+			if p := recover(); p != nil {
+				err = fmt.Errorf("panic: %v", p)
+			}
+		}()
+		err = reg.route(w, r)
+	}()
+	// An error after the response started (a client gone mid-download) can
+	// only be logged.
+	late := err != nil && rw.wrote
+	if err != nil && !late {
+		writeError(w, r, err)
+	}
+	fields := []zap.Field{
+		zap.String("method", r.Method), zap.String("path", r.URL.Path),
+		zap.Int("status", rw.status), zap.Int64("bytes", rw.n), zap.Duration("duration", time.Since(start)),
+	}
+	if rw.status >= 500 || late {
+		reg.log.Error("registry request", append(fields, zap.Error(err))...)
+	} else {
+		reg.log.Info("registry request", fields...)
+	}
+}
+
+// route parses the path from its end, because repository names may contain
+// any number of components, including ones named "blobs" or "manifests".
+func (reg *Registry) route(w http.ResponseWriter, r *http.Request) error {
+	path := r.URL.Path
+	if path == "/v2/" || path == "/v2" {
+		if err := allow(r, http.MethodGet, http.MethodHead); err != nil {
+			return err
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Content-Length", "2")
+		w.WriteHeader(http.StatusOK)
+		if r.Method == http.MethodGet {
+			_, _ = w.Write([]byte("{}"))
+		}
+		return nil
+	}
+	rest, ok := strings.CutPrefix(path, "/v2/")
+	if !ok {
+		return errNotFound
+	}
+	if rest == "_catalog" {
+		if err := allow(r, http.MethodGet); err != nil {
+			return err
+		}
+		return reg.getCatalog(w, r)
+	}
+	segs := strings.Split(rest, "/")
+	n := len(segs)
+	at := func(i int) string {
+		if n-i < 0 {
+			return ""
+		}
+		return segs[n-i]
+	}
+	name := func(k int) (string, error) {
+		nm := strings.Join(segs[:max(n-k, 0)], "/")
+		if err := oci.ValidateRepository(nm); err != nil {
+			return "", errNameInvalid.withMessage(err.Error())
+		}
+		return nm, nil
+	}
+	switch {
+	case n >= 4 && at(3) == "blobs" && at(2) == "uploads":
+		nm, err := name(3)
+		if err != nil {
+			return err
+		}
+		return reg.routeUpload(w, r, nm, at(1))
+	case n >= 3 && at(2) == "tags" && at(1) == "list":
+		nm, err := name(2)
+		if err != nil {
+			return err
+		}
+		if err := allow(r, http.MethodGet); err != nil {
+			return err
+		}
+		return reg.getTags(w, r, nm)
+	case n >= 3 && at(2) == "manifests":
+		nm, err := name(2)
+		if err != nil {
+			return err
+		}
+		return reg.routeManifest(w, r, nm, at(1))
+	case n >= 3 && at(2) == "blobs":
+		nm, err := name(2)
+		if err != nil {
+			return err
+		}
+		if at(1) == "uploads" {
+			// POST /v2/<name>/blobs/uploads without the trailing slash.
+			return reg.routeUpload(w, r, nm, "")
+		}
+		return reg.routeBlob(w, r, nm, at(1))
+	case n >= 3 && at(2) == "referrers":
+		nm, err := name(2)
+		if err != nil {
+			return err
+		}
+		if err := allow(r, http.MethodGet); err != nil {
+			return err
+		}
+		return reg.getReferrers(w, r, nm, at(1))
+	}
+	return errNotFound
+}
+
+// allow refuses methods the endpoint does not have.
+func allow(r *http.Request, methods ...string) error {
+	for _, m := range methods {
+		if r.Method == m {
+			return nil
+		}
+	}
+	return errMethod.withMessage(r.Method + " is not supported here")
+}
+
+// repo opens the existing repository name; one never pushed to is
+// NAME_UNKNOWN.
+func (reg *Registry) repo(r *http.Request, name string) (*store.FS, error) {
+	fs, err := reg.root.Repo(r.Context(), name)
+	if errors.Is(err, errdef.ErrNotFound) {
+		return nil, errNameUnknown.withMessage("repository " + name + " not known to registry")
+	}
+	return fs, err
+}
+
+// statusWriter records the status and body size for the request log.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	n      int64
+	wrote  bool
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	if !s.wrote {
+		s.status = code
+		s.wrote = true
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusWriter) Write(p []byte) (int, error) {
+	s.wrote = true
+	n, err := s.ResponseWriter.Write(p)
+	s.n += int64(n)
+	return n, err
+}
+
+// ReadFrom keeps the zero-copy path (sendfile) of the underlying writer.
+func (s *statusWriter) ReadFrom(src io.Reader) (int64, error) {
+	s.wrote = true
+	n, err := io.Copy(s.ResponseWriter, src)
+	s.n += n
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach the connection (flush, deadlines).
+func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }

@@ -1,0 +1,79 @@
+package registryhttp
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+)
+
+// getTags lists tags in lexical order, paginated by n and last with a Link header.
+// distribution-spec v1.1.1 §Listing tags:
+// https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#listing-tags
+func (reg *Registry) getTags(w http.ResponseWriter, r *http.Request, name string) error {
+	repo, err := reg.repo(r, name)
+	if err != nil {
+		return err
+	}
+	tags, err := repo.Tags(r.Context())
+	if err != nil {
+		return err
+	}
+	page, err := paginate(w, r, tags)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, r, "application/json", struct {
+		Name string   `json:"name"`
+		Tags []string `json:"tags"`
+	}{name, page})
+}
+
+// paginate applies n and last to a sorted list, setting the Link header when
+// more remain.
+func paginate(w http.ResponseWriter, r *http.Request, all []string) ([]string, error) {
+	q := r.URL.Query()
+	list := all
+	if last := q.Get("last"); last != "" {
+		i := sort.SearchStrings(list, last)
+		if i < len(list) && list[i] == last {
+			i++
+		}
+		list = list[i:]
+	}
+	if ns := q.Get("n"); ns != "" {
+		n, err := strconv.Atoi(ns)
+		if err != nil || n < 0 {
+			return nil, errPaginationInvalid.withMessage("n must be a non-negative integer")
+		}
+		if n < len(list) {
+			list = list[:n]
+			if n > 0 {
+				next := url.URL{Path: r.URL.Path, RawQuery: url.Values{"n": {ns}, "last": {list[n-1]}}.Encode()}
+				w.Header().Set("Link", "<"+next.String()+`>; rel="next"`)
+			}
+		}
+	}
+	if list == nil {
+		list = []string{}
+	}
+	return list, nil
+}
+
+// writeJSON sends v with its length, so HEAD and keep-alive behave.
+func writeJSON(w http.ResponseWriter, r *http.Request, contentType string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	h := w.Header()
+	h.Set("Content-Type", contentType)
+	h.Set("Content-Length", itoa(int64(len(b))))
+	w.WriteHeader(http.StatusOK)
+	if r.Method == http.MethodHead {
+		return nil
+	}
+	_, err = w.Write(b)
+	return err
+}

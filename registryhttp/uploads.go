@@ -1,0 +1,273 @@
+package registryhttp
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/opencontainers/go-digest"
+
+	"github.com/stevedore-dev/stevedore/engine/errdef"
+	"github.com/stevedore-dev/stevedore/engine/oci"
+	"github.com/stevedore-dev/stevedore/engine/store"
+)
+
+// chunkMinLength is advertised in OCI-Chunk-Min-Length. Any chunk size is
+// accepted; the hint keeps clients from paying two fsyncs per tiny chunk.
+const chunkMinLength = 1024
+
+func (reg *Registry) routeUpload(w http.ResponseWriter, r *http.Request, name, id string) error {
+	if id == "" {
+		if err := allow(r, http.MethodPost); err != nil {
+			return err
+		}
+		return reg.postUpload(w, r, name)
+	}
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+		up, err := reg.root.UploadStatus(r.Context(), name, id)
+		if err != nil {
+			return classify(err, errBlobUploadUnknown, errBlobUploadInvalid)
+		}
+		uploadHeaders(w, name, up)
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	case http.MethodPatch:
+		return reg.patchUpload(w, r, name, id)
+	case http.MethodPut:
+		return reg.putUpload(w, r, name, id)
+	case http.MethodDelete:
+		if err := reg.root.CancelUpload(r.Context(), name, id); err != nil {
+			return classify(err, errBlobUploadUnknown, errBlobUploadInvalid)
+		}
+		w.Header().Set("Content-Length", "0")
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
+	return errMethod.withMessage(r.Method + " is not supported here")
+}
+
+// postUpload starts an upload: a mount from another repository, a
+// monolithic upload when the digest is given, or an empty session.
+//
+// distribution-spec v1.1.1 §Pushing blobs:
+// https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#pushing-blobs
+func (reg *Registry) postUpload(w http.ResponseWriter, r *http.Request, name string) error {
+	ctx := r.Context()
+	q := r.URL.Query()
+	if m := q.Get("mount"); m != "" {
+		done, err := reg.mount(w, r, name, m, q.Get("from"))
+		if done || err != nil {
+			return err
+		}
+		// Not mountable: fall through to a session, as the spec requires.
+	}
+	var d digest.Digest
+	if ds, ok := q["digest"]; ok {
+		var err error
+		if d, err = parseDigest(ds[0]); err != nil {
+			return err
+		}
+	}
+	up, err := reg.root.StartUpload(ctx, name)
+	if err != nil {
+		return classify(err, nil, errNameInvalid)
+	}
+	if d == "" {
+		uploadHeaders(w, name, up)
+		w.Header().Set("OCI-Chunk-Min-Length", strconv.Itoa(chunkMinLength))
+		w.WriteHeader(http.StatusAccepted)
+		return nil
+	}
+	// distribution-spec v1.1.1 §Single POST:
+	// https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#single-post
+	body := &clientBody{r: r.Body}
+	size, err := reg.root.CommitUpload(ctx, name, up.ID, d, -1, r.ContentLength, body)
+	if err != nil {
+		_ = reg.root.CancelUpload(ctx, name, up.ID)
+		return body.bodyError(uploadError(w, name, err))
+	}
+	return blobCreated(w, name, d, size)
+}
+
+// mount links blob m of repository from (any repository when from is empty)
+// into name. It reports done=false, and no error, when the source lacks the
+// blob, so the caller falls back to an upload session.
+//
+// distribution-spec v1.1.1 §Mounting a blob from another repository:
+// https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#mounting-a-blob-from-another-repository
+func (reg *Registry) mount(w http.ResponseWriter, r *http.Request, name, m, from string) (bool, error) {
+	ctx := r.Context()
+	d := digest.Digest(m)
+	if oci.ValidateDigest(d) != nil {
+		return false, nil
+	}
+	var src *store.FS
+	if from != "" {
+		if oci.ValidateRepository(from) != nil {
+			return false, nil
+		}
+		var err error
+		src, err = reg.root.Repo(ctx, from)
+		if errors.Is(err, errdef.ErrNotFound) {
+			return false, nil
+		} else if err != nil {
+			return false, err
+		}
+		if _, err := src.Stat(ctx, d); err != nil {
+			return false, nil
+		}
+	}
+	dst, err := reg.root.CreateRepo(ctx, name)
+	if err != nil {
+		return false, err
+	}
+	size, err := reg.root.Mount(ctx, dst, d, src)
+	if errors.Is(err, errdef.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return true, blobCreated(w, name, d, size)
+}
+
+// patchUpload appends one chunk, in order, or streams the whole body when no
+// Content-Range is given.
+//
+// distribution-spec v1.1.1 §Pushing a blob in chunks:
+// https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#pushing-a-blob-in-chunks
+func (reg *Registry) patchUpload(w http.ResponseWriter, r *http.Request, name, id string) error {
+	start, size, err := chunkRange(r)
+	if err != nil {
+		return err
+	}
+	body := &clientBody{r: r.Body}
+	up, err := reg.root.WriteUpload(r.Context(), name, id, start, size, body)
+	if err != nil {
+		return body.bodyError(uploadError(w, name, err))
+	}
+	uploadHeaders(w, name, up)
+	w.Header().Set("Content-Length", "0")
+	w.WriteHeader(http.StatusAccepted)
+	return nil
+}
+
+// putUpload closes a session, with a last chunk or none.
+//
+// distribution-spec v1.1.1 §Pushing a blob in chunks (closing the upload):
+// https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#pushing-a-blob-in-chunks
+func (reg *Registry) putUpload(w http.ResponseWriter, r *http.Request, name, id string) error {
+	ds := r.URL.Query().Get("digest")
+	if ds == "" {
+		return errDigestInvalid.withMessage("the digest query parameter is required to close an upload")
+	}
+	d, err := parseDigest(ds)
+	if err != nil {
+		return err
+	}
+	start, size, err := chunkRange(r)
+	if err != nil {
+		return err
+	}
+	cb := &clientBody{r: r.Body}
+	var body io.Reader
+	if r.ContentLength != 0 {
+		body = cb
+	}
+	n, err := reg.root.CommitUpload(r.Context(), name, id, d, start, size, body)
+	if err != nil {
+		return cb.bodyError(uploadError(w, name, err))
+	}
+	return blobCreated(w, name, d, n)
+}
+
+// chunkRange reads Content-Range ("<start>-<end>", inclusive, as the spec
+// writes it; "bytes " and "bytes=" prefixes tolerated) and Content-Length.
+// Without Content-Range the chunk goes at the end (start -1).
+func chunkRange(r *http.Request) (start, size int64, err error) {
+	cr := r.Header.Get("Content-Range")
+	if cr == "" {
+		return -1, r.ContentLength, nil
+	}
+	s := strings.TrimPrefix(strings.TrimPrefix(strings.TrimSpace(cr), "bytes"), "=")
+	s, _, _ = strings.Cut(strings.TrimSpace(s), "/")
+	a, b, ok := strings.Cut(s, "-")
+	start, err1 := strconv.ParseInt(a, 10, 64)
+	end, err2 := strconv.ParseInt(b, 10, 64)
+	if !ok || err1 != nil || err2 != nil || start < 0 || end < start {
+		return 0, 0, errRangeInvalid.withMessage("Content-Range " + strconv.Quote(cr) + " is not <start>-<end>")
+	}
+	size = end - start + 1
+	if r.ContentLength >= 0 && r.ContentLength != size {
+		return 0, 0, errRangeInvalid.withMessage("Content-Range and Content-Length disagree")
+	}
+	return start, size, nil
+}
+
+// uploadError maps a failed append or commit, adding the session's state to
+// a 416 so the client can resume from the right offset.
+func uploadError(w http.ResponseWriter, name string, err error) error {
+	var oe *store.OffsetError
+	if errors.As(err, &oe) {
+		uploadHeaders(w, name, oe.Upload)
+		return errRangeInvalid.withMessage(oe.Error())
+	}
+	switch {
+	case errors.Is(err, errdef.ErrDigestMismatch):
+		return errDigestInvalid.withMessage(err.Error())
+	case errors.Is(err, errdef.ErrSizeMismatch):
+		return errBlobUploadInvalid.withMessage(err.Error())
+	}
+	var se *store.Error
+	if errors.Is(err, errdef.ErrInvalid) && errors.As(err, &se) && se.Digest != "" {
+		return errDigestInvalid.withMessage(err.Error())
+	}
+	if errors.Is(err, errdef.ErrNotFound) || errors.Is(err, errdef.ErrInvalid) {
+		return classify(err, errBlobUploadUnknown, errBlobUploadInvalid)
+	}
+	return err
+}
+
+// clientBody remembers a failure to read the request body, which is the
+// client's (gone away, short body), so it is answered with a 400, not a 500.
+type clientBody struct {
+	r   io.Reader
+	err error
+}
+
+func (c *clientBody) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if err != nil && err != io.EOF {
+		c.err = err
+	}
+	return n, err
+}
+
+// bodyError prefers the body's own failure over what it caused downstream.
+func (c *clientBody) bodyError(err error) error {
+	if err != nil && c.err != nil {
+		return errBlobUploadInvalid.withMessage("reading the request body: " + c.err.Error())
+	}
+	return err
+}
+
+// uploadHeaders describes a session: where to continue and what it holds.
+func uploadHeaders(w http.ResponseWriter, name string, up store.Upload) {
+	h := w.Header()
+	h.Set("Location", "/v2/"+name+"/blobs/uploads/"+up.ID)
+	h.Set("Docker-Upload-UUID", up.ID)
+	h.Set("Range", "0-"+itoa(max(up.Offset-1, 0)))
+}
+
+// blobCreated is the 201 closing any successful upload or mount.
+func blobCreated(w http.ResponseWriter, name string, d digest.Digest, _ int64) error {
+	h := w.Header()
+	h.Set("Location", "/v2/"+name+"/blobs/"+d.String())
+	h.Set("Docker-Content-Digest", d.String())
+	h.Set("Content-Length", "0")
+	w.WriteHeader(http.StatusCreated)
+	return nil
+}

@@ -1,0 +1,97 @@
+package registryhttp
+
+import (
+	"encoding/json"
+	"errors"
+	"mime"
+	"net/http"
+	"strings"
+
+	"github.com/stevedore-dev/stevedore/engine/errdef"
+	"github.com/stevedore-dev/stevedore/engine/oci"
+	"github.com/stevedore-dev/stevedore/engine/store"
+)
+
+// parseManifestPut checks a pushed manifest: valid JSON of a manifest media
+// type stevedore serves, the document's mediaType (when present) agreeing with
+// Content-Type, and well-formed descriptors. Every failure is
+// MANIFEST_INVALID.
+//
+// distribution-spec v1.1.1 §Pushing manifests:
+// https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#pushing-manifests
+// image-spec v1.1.1 manifest.md: https://github.com/opencontainers/image-spec/blob/v1.1.1/manifest.md
+func parseManifestPut(contentType string, raw []byte) (*oci.Manifest, error) {
+	invalid := func(msg string) (*oci.Manifest, error) { return nil, errManifestInvalid.withMessage(msg) }
+	ct := ""
+	if contentType != "" {
+		var err error
+		if ct, _, err = mime.ParseMediaType(contentType); err != nil {
+			return invalid("Content-Type " + contentType + " is malformed")
+		}
+	}
+	var doc struct {
+		MediaType *string `json:"mediaType"`
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		return invalid("manifest is not valid JSON: " + err.Error())
+	}
+	mt := ct
+	if doc.MediaType != nil {
+		if *doc.MediaType == "" {
+			return invalid("manifest mediaType is empty")
+		}
+		if oci.IsManifest(ct) && ct != *doc.MediaType {
+			return invalid("Content-Type " + ct + " does not match the manifest's mediaType " + *doc.MediaType)
+		}
+		mt = *doc.MediaType
+	}
+	if !oci.IsManifest(mt) {
+		return invalid("media type " + mt + " is not a manifest media type this registry accepts")
+	}
+	m, err := oci.ParseManifest(mt, raw)
+	if err != nil {
+		return invalid(err.Error())
+	}
+	for _, d := range m.Children() {
+		if d.MediaType == "" {
+			return invalid("descriptor " + d.Digest.String() + " has no mediaType")
+		}
+	}
+	if m.Subject != nil {
+		if err := oci.ValidateDigest(m.Subject.Digest); err != nil {
+			return invalid("subject: " + err.Error())
+		}
+	}
+	return m, nil
+}
+
+// checkReferences requires every blob or manifest m references to be in the
+// repository already, except its subject (which may be pushed later) and
+// layers marked non-distributable (which by definition are never pushed).
+//
+// distribution-spec v1.1.1 §Pushing manifests:
+// https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#pushing-manifests
+func checkReferences(r *http.Request, repo *store.FS, m *oci.Manifest) error {
+	for _, d := range m.Children() {
+		if !m.IsIndex() && nonDistributable(d.MediaType) {
+			continue
+		}
+		size, err := repo.Stat(r.Context(), d.Digest)
+		if errors.Is(err, errdef.ErrNotFound) {
+			return errManifestBlobUnknown.withMessage("blob " + d.Digest.String() + " unknown to the repository")
+		}
+		if err != nil {
+			return err
+		}
+		if size != d.Size {
+			return errManifestInvalid.withMessage("descriptor " + d.Digest.String() + " has size " + itoa(d.Size) + ", the blob has " + itoa(size))
+		}
+	}
+	return nil
+}
+
+// nonDistributable reports the layer media types whose content registries do
+// not hold (image-spec v1.1.1 layer.md, deprecated but still pushed).
+func nonDistributable(mediaType string) bool {
+	return strings.Contains(mediaType, ".nondistributable.") || mediaType == oci.MediaTypeDockerForeignLayer
+}

@@ -1,0 +1,152 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/opencontainers/go-digest"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/stevedore-dev/stevedore/engine/errdef"
+	"github.com/stevedore-dev/stevedore/engine/oci"
+	"github.com/stevedore-dev/stevedore/engine/transport"
+)
+
+// ErrorDomain is the google.rpc.ErrorInfo domain of every error this API returns.
+const ErrorDomain = "stevedore.dev"
+
+// OCI error codes carried as the ErrorInfo reason
+// (distribution-spec v1.1.1 §Error Codes:
+// https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#error-codes).
+const (
+	codeBlobUnknown     = "BLOB_UNKNOWN"
+	codeDigestInvalid   = "DIGEST_INVALID"
+	codeManifestInvalid = "MANIFEST_INVALID"
+	codeManifestUnknown = "MANIFEST_UNKNOWN"
+	codeNameInvalid     = "NAME_INVALID"
+	codeNameUnknown     = "NAME_UNKNOWN"
+	codeSizeInvalid     = "SIZE_INVALID"
+	codeUnauthorized    = "UNAUTHORIZED"
+	codeDenied          = "DENIED"
+	codeUnsupported     = "UNSUPPORTED"
+	codeTooManyRequests = "TOOMANYREQUESTS"
+)
+
+// subject is what an RPC was about; the error classes alone do not say whether
+// "not found" means a manifest, a blob or a repository, and the OCI code does.
+type subject int
+
+const (
+	subjectManifest   subject = iota // Inspect, GetManifest
+	subjectBlob                      // GetBlob
+	subjectRepository                // ListTags
+)
+
+// classes is the one table from engine error class to gRPC code and OCI
+// code, checked in order (cancellation first: it is the truth even when a
+// transport dressed it up as something else). An empty OCI code means none
+// fits, and no ErrorInfo is attached.
+//
+// ErrTooLarge (a manifest over the 4 MiB bound) is FailedPrecondition, not
+// ResourceExhausted: the gateway turns ResourceExhausted into HTTP 429, which
+// tells clients to retry, and retrying cannot shrink the manifest.
+// Digest and size mismatches are DataLoss: on this API (reads only) the bytes
+// always come from a store or a remote, never from the caller.
+var classes = []struct {
+	err  error
+	code codes.Code
+	oci  func(subject) string
+}{
+	{context.Canceled, codes.Canceled, none},
+	{context.DeadlineExceeded, codes.DeadlineExceeded, none},
+	{errdef.ErrNotFound, codes.NotFound, unknownCode},
+	{errdef.ErrInvalid, codes.InvalidArgument, invalidCode},
+	{errdef.ErrDigestMismatch, codes.DataLoss, fixed(codeDigestInvalid)},
+	{errdef.ErrSizeMismatch, codes.DataLoss, fixed(codeSizeInvalid)},
+	{errdef.ErrTooLarge, codes.FailedPrecondition, fixed(codeSizeInvalid)},
+	{errdef.ErrUnsupported, codes.Unimplemented, fixed(codeUnsupported)},
+	{errdef.ErrUnauthorized, codes.Unauthenticated, fixed(codeUnauthorized)},
+	{errdef.ErrDenied, codes.PermissionDenied, fixed(codeDenied)},
+	{errdef.ErrUnavailable, codes.Unavailable, none},
+	{errdef.ErrTooManyRequests, codes.ResourceExhausted, fixed(codeTooManyRequests)},
+	{errdef.ErrAlreadyExists, codes.AlreadyExists, none},
+}
+
+func none(subject) string { return "" }
+
+func fixed(code string) func(subject) string { return func(subject) string { return code } }
+
+func unknownCode(s subject) string {
+	switch s {
+	case subjectBlob:
+		return codeBlobUnknown
+	case subjectRepository:
+		return codeNameUnknown
+	default:
+		return codeManifestUnknown
+	}
+}
+
+// invalidCode covers what the engine finds invalid after the reference parsed
+// (checkRef catches malformed references first): a manifest that does not
+// decode, or a blob range outside the blob, for which OCI has no code.
+func invalidCode(s subject) string {
+	if s == subjectManifest {
+		return codeManifestInvalid
+	}
+	return ""
+}
+
+// toStatus converts an engine error into a gRPC status error. An error that
+// already is a status passes through unchanged; anything unclassified is
+// Internal.
+func toStatus(err error, s subject) error {
+	if err == nil {
+		return nil
+	}
+	if st, ok := status.FromError(err); ok {
+		return st.Err()
+	}
+	for _, c := range classes {
+		if errors.Is(err, c.err) {
+			return newStatus(c.code, c.oci(s), err.Error())
+		}
+	}
+	return newStatus(codes.Internal, "", err.Error())
+}
+
+// newStatus builds a status carrying reason as a google.rpc.ErrorInfo detail
+// when there is one.
+func newStatus(code codes.Code, reason, msg string) error {
+	st := status.New(code, msg)
+	if reason == "" {
+		return st.Err()
+	}
+	if withInfo, err := st.WithDetails(&errdetails.ErrorInfo{Reason: reason, Domain: ErrorDomain}); err == nil {
+		st = withInfo
+	}
+	return st.Err()
+}
+
+// checkRef rejects a malformed reference before the engine runs, because only
+// here is it known that the caller's reference — not a manifest fetched on
+// its behalf — was invalid: NAME_INVALID, or DIGEST_INVALID when the digest
+// part is what is wrong. needDigest demands a REPO@DIGEST reference (blobs).
+func checkRef(ref string, needDigest bool) error {
+	r, err := transport.ParseRef(ref)
+	if err != nil {
+		reason := codeNameInvalid
+		if i := strings.LastIndexByte(ref, '@'); i >= 0 && oci.ValidateDigest(digest.Digest(ref[i+1:])) != nil {
+			reason = codeDigestInvalid
+		}
+		return newStatus(codes.InvalidArgument, reason, err.Error())
+	}
+	if needDigest && r.Digest == "" && r.Image.Digest == "" {
+		return newStatus(codes.InvalidArgument, codeDigestInvalid,
+			"invalid reference "+ref+": a blob is named by digest (REPO@sha256:...)")
+	}
+	return nil
+}

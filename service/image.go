@@ -1,0 +1,58 @@
+package service
+
+import (
+	"context"
+
+	"github.com/stevedore-dev/stevedore/engine"
+	stevedorev1 "github.com/stevedore-dev/stevedore/gen/stevedore/v1"
+)
+
+// ImageServer implements stevedore.v1.ImageService over an engine. It holds
+// no state of its own: every call opens what it needs through the engine.
+type ImageServer struct {
+	stevedorev1.UnimplementedImageServiceServer
+	eng *engine.Engine
+}
+
+var _ stevedorev1.ImageServiceServer = (*ImageServer)(nil)
+
+// NewImageServer returns an ImageServer backed by eng.
+func NewImageServer(eng *engine.Engine) *ImageServer {
+	return &ImageServer{eng: eng}
+}
+
+// Inspect describes the image req.Ref names.
+func (s *ImageServer) Inspect(ctx context.Context, req *stevedorev1.InspectRequest) (*stevedorev1.InspectResponse, error) {
+	if err := checkRef(req.GetRef(), false); err != nil {
+		return nil, err
+	}
+	info, err := s.eng.Inspect(ctx, req.GetRef(), engine.InspectOptions{Platform: req.GetPlatform()})
+	if err != nil {
+		return nil, toStatus(err, subjectManifest)
+	}
+	return inspectResponse(info), nil
+}
+
+// GetManifest returns the manifest req.Ref names, byte for byte.
+func (s *ImageServer) GetManifest(ctx context.Context, req *stevedorev1.GetManifestRequest) (*stevedorev1.GetManifestResponse, error) {
+	if err := checkRef(req.GetRef(), false); err != nil {
+		return nil, err
+	}
+	m, err := s.eng.GetManifest(ctx, req.GetRef())
+	if err != nil {
+		return nil, toStatus(err, subjectManifest)
+	}
+	return &stevedorev1.GetManifestResponse{Digest: m.Digest.String(), MediaType: m.MediaType, Raw: m.Raw}, nil
+}
+
+// ListTags lists the tags of req.Repository.
+func (s *ImageServer) ListTags(ctx context.Context, req *stevedorev1.ListTagsRequest) (*stevedorev1.ListTagsResponse, error) {
+	if err := checkRef(req.GetRepository(), false); err != nil {
+		return nil, err
+	}
+	tags, err := s.eng.ListTags(ctx, req.GetRepository())
+	if err != nil {
+		return nil, toStatus(err, subjectRepository)
+	}
+	return &stevedorev1.ListTagsResponse{Tags: tags}, nil
+}

@@ -1,0 +1,34 @@
+package service
+
+import (
+	"go.uber.org/zap"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/reflection"
+
+	"github.com/stevedore-dev/stevedore/engine"
+	stevedorev1 "github.com/stevedore-dev/stevedore/gen/stevedore/v1"
+)
+
+// NewGRPCServer builds the gRPC server: ImageService over eng, the standard
+// health service (reporting SERVING for "" and stevedore.v1.ImageService) and
+// server reflection (so grpcurl needs no proto files). Every RPC is logged to
+// log and recovered from panics. The caller serves it and, on shutdown, marks
+// the returned health server NOT_SERVING (health.Server.Shutdown) first.
+func NewGRPCServer(eng *engine.Engine, log *zap.Logger, opts ...grpc.ServerOption) (*grpc.Server, *health.Server) {
+	opts = append([]grpc.ServerOption{
+		// Logging outermost, so it records the Internal a recovered panic becomes.
+		grpc.ChainUnaryInterceptor(logUnary(log), recoverUnary(log)),
+		grpc.ChainStreamInterceptor(logStream(log), recoverStream(log)),
+	}, opts...)
+	s := grpc.NewServer(opts...)
+	stevedorev1.RegisterImageServiceServer(s, NewImageServer(eng))
+
+	hs := health.NewServer()
+	hs.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+	hs.SetServingStatus(stevedorev1.ImageService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
+	healthpb.RegisterHealthServer(s, hs)
+	reflection.Register(s)
+	return s, hs
+}
