@@ -23,9 +23,10 @@ lint:
 	go vet ./...
 	"$$(bash scripts/install-buf.sh)" lint
 
-# Benchmarks (the go test -bench suites; peer comparisons arrive later).
+# Benchmarks: go test -bench suites, then GetBlob vs distribution (1 GiB,
+# median of 5); never part of `make test`. Results: docs/BENCHMARKS.md.
 bench:
-	go test -run '^$$' -bench . -benchmem ./...
+	bash scripts/bench.sh
 
 # Peer tools used as oracles, into ~/.cache/stevedore/bin.
 tools:
