@@ -72,6 +72,8 @@ func newRootCmd() *cobra.Command {
 		newManifestCmd(),
 		newTagsCmd(),
 		newBlobCmd(),
+		newCopyCmd(),
+		newGCCmd(),
 	)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	markUsageErrors(root)

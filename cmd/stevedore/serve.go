@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
 
+	"github.com/stevedore-dev/stevedore/engine/store"
 	"github.com/stevedore-dev/stevedore/registryhttp"
 	"github.com/stevedore-dev/stevedore/service"
 )
@@ -25,6 +26,7 @@ type serveOptions struct {
 	grpcAddr, httpAddr, registryAddr string
 	dataDir                          string
 	logLevel                         string
+	uploadTTL                        time.Duration
 	engine                           engineFlags
 }
 
@@ -53,6 +55,7 @@ SIGINT or SIGTERM shuts down gracefully.`,
 	f.StringVar(&o.registryAddr, "registry-addr", envOr("STEVEDORE_REGISTRY_ADDR", "127.0.0.1:5000"), "OCI registry listen address (env STEVEDORE_REGISTRY_ADDR)")
 	f.StringVar(&o.dataDir, "data", envOr("STEVEDORE_DATA", "./stevedore-data"), "data directory, created if missing (env STEVEDORE_DATA)")
 	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	f.DurationVar(&o.uploadTTL, "upload-ttl", 24*time.Hour, "remove blob upload sessions started longer ago than this (0: keep them)")
 	o.engine.register(cmd)
 	return cmd
 }
@@ -115,6 +118,12 @@ func serve(ctx context.Context, o serveOptions, logTo io.Writer) error {
 	g.Go(func() error { return grpcSrv.Serve(grpcLis) })
 	g.Go(func() error { return serveHTTP(httpSrv, httpLis) })
 	g.Go(func() error { return serveHTTP(regSrv, regLis) })
+	if o.uploadTTL > 0 {
+		g.Go(func() error {
+			expireUploads(gctx, registry.Root(), o.uploadTTL, min(uploadExpiryInterval, o.uploadTTL), log.Named("uploads"))
+			return nil
+		})
+	}
 	g.Go(func() error {
 		<-gctx.Done()
 		log.Info("shutting down")
@@ -135,6 +144,35 @@ func serve(ctx context.Context, o serveOptions, logTo io.Writer) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// uploadExpiryInterval is how often serve looks for abandoned upload
+// sessions (more often when --upload-ttl is shorter).
+const uploadExpiryInterval = 10 * time.Minute
+
+// expireUploads removes upload sessions older than ttl now and then every
+// interval until ctx is done. Sessions live on disk so that a client can
+// resume after a restart; one that never comes back must not hold the disk
+// forever.
+func expireUploads(ctx context.Context, root *store.Root, ttl, interval time.Duration, log *zap.Logger) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		n, err := root.ExpireUploads(ctx, time.Now().Add(-ttl))
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil:
+			log.Warn("expiring upload sessions", zap.Error(err))
+		case n > 0:
+			log.Info("expired upload sessions", zap.Int("count", n), zap.Duration("ttl", ttl))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // newLogger is zap's production logger (JSON with epoch times,

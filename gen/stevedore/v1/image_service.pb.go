@@ -23,6 +23,84 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// CopyEventKind says what a CopyResponse reports.
+type CopyEventKind int32
+
+const (
+	// COPY_EVENT_KIND_UNSPECIFIED is never sent.
+	CopyEventKind_COPY_EVENT_KIND_UNSPECIFIED CopyEventKind = 0
+	// COPY_EVENT_KIND_BLOB_STARTED: a blob (config or layer) the destination
+	// lacks is being transferred.
+	CopyEventKind_COPY_EVENT_KIND_BLOB_STARTED CopyEventKind = 1
+	// COPY_EVENT_KIND_BLOB_BYTES: `bytes` of the blob have been transferred so
+	// far; sent about every MiB or 200 ms, whichever comes first.
+	CopyEventKind_COPY_EVENT_KIND_BLOB_BYTES CopyEventKind = 2
+	// COPY_EVENT_KIND_BLOB_SKIPPED: the destination already has the blob.
+	CopyEventKind_COPY_EVENT_KIND_BLOB_SKIPPED CopyEventKind = 3
+	// COPY_EVENT_KIND_BLOB_DONE: the blob was transferred and verified.
+	CopyEventKind_COPY_EVENT_KIND_BLOB_DONE CopyEventKind = 4
+	// COPY_EVENT_KIND_IMAGE_SKIPPED: the destination already has the manifest
+	// or index, and so everything it references.
+	CopyEventKind_COPY_EVENT_KIND_IMAGE_SKIPPED CopyEventKind = 5
+	// COPY_EVENT_KIND_IMAGE_DONE: the manifest or index was pushed, after
+	// everything it references.
+	CopyEventKind_COPY_EVENT_KIND_IMAGE_DONE CopyEventKind = 6
+	// COPY_EVENT_KIND_RESULT: the copy finished and is tagged; `result` is set.
+	// It is the last event of a successful copy.
+	CopyEventKind_COPY_EVENT_KIND_RESULT CopyEventKind = 7
+)
+
+// Enum value maps for CopyEventKind.
+var (
+	CopyEventKind_name = map[int32]string{
+		0: "COPY_EVENT_KIND_UNSPECIFIED",
+		1: "COPY_EVENT_KIND_BLOB_STARTED",
+		2: "COPY_EVENT_KIND_BLOB_BYTES",
+		3: "COPY_EVENT_KIND_BLOB_SKIPPED",
+		4: "COPY_EVENT_KIND_BLOB_DONE",
+		5: "COPY_EVENT_KIND_IMAGE_SKIPPED",
+		6: "COPY_EVENT_KIND_IMAGE_DONE",
+		7: "COPY_EVENT_KIND_RESULT",
+	}
+	CopyEventKind_value = map[string]int32{
+		"COPY_EVENT_KIND_UNSPECIFIED":   0,
+		"COPY_EVENT_KIND_BLOB_STARTED":  1,
+		"COPY_EVENT_KIND_BLOB_BYTES":    2,
+		"COPY_EVENT_KIND_BLOB_SKIPPED":  3,
+		"COPY_EVENT_KIND_BLOB_DONE":     4,
+		"COPY_EVENT_KIND_IMAGE_SKIPPED": 5,
+		"COPY_EVENT_KIND_IMAGE_DONE":    6,
+		"COPY_EVENT_KIND_RESULT":        7,
+	}
+)
+
+func (x CopyEventKind) Enum() *CopyEventKind {
+	p := new(CopyEventKind)
+	*p = x
+	return p
+}
+
+func (x CopyEventKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (CopyEventKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_stevedore_v1_image_service_proto_enumTypes[0].Descriptor()
+}
+
+func (CopyEventKind) Type() protoreflect.EnumType {
+	return &file_stevedore_v1_image_service_proto_enumTypes[0]
+}
+
+func (x CopyEventKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use CopyEventKind.Descriptor instead.
+func (CopyEventKind) EnumDescriptor() ([]byte, []int) {
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{0}
+}
+
 // InspectRequest names the image to inspect.
 type InspectRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -444,7 +522,9 @@ type Descriptor struct {
 	// Annotations of the descriptor, if any.
 	Annotations map[string]string `protobuf:"bytes,4,rep,name=annotations,proto3" json:"annotations,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	// ArtifactType of the referenced artifact, if any.
-	ArtifactType  string `protobuf:"bytes,5,opt,name=artifact_type,json=artifactType,proto3" json:"artifact_type,omitempty"`
+	ArtifactType string `protobuf:"bytes,5,opt,name=artifact_type,json=artifactType,proto3" json:"artifact_type,omitempty"`
+	// Platform of an index entry, if the index records one.
+	Platform      *Platform `protobuf:"bytes,6,opt,name=platform,proto3" json:"platform,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -512,6 +592,13 @@ func (x *Descriptor) GetArtifactType() string {
 		return x.ArtifactType
 	}
 	return ""
+}
+
+func (x *Descriptor) GetPlatform() *Platform {
+	if x != nil {
+		return x.Platform
+	}
+	return nil
 }
 
 // GetManifestRequest names the manifest to fetch.
@@ -846,6 +933,291 @@ func (x *GetBlobResponse) GetSize() int64 {
 	return 0
 }
 
+// CopyRequest names what to copy and where.
+type CopyRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Source names the image, index or artifact to copy, in the same syntax as
+	// InspectRequest.ref: `docker://HOST/REPO:TAG`, a bare `HOST/REPO:TAG` or
+	// `HOST/REPO@sha256:...`, or `oci:/DIR[:TAG|@DIGEST]` on the server.
+	Source string `protobuf:"bytes,1,opt,name=source,proto3" json:"source,omitempty"`
+	// Destination is where to copy it: `docker://HOST/REPO[:TAG]`, a bare
+	// `HOST/REPO[:TAG]` (a registry reference without a tag means `latest`),
+	// or `oci:/DIR[:TAG]`, created if missing (without a tag the image is
+	// recorded untagged in the layout's index.json). A digest is refused with
+	// INVALID_ARGUMENT: the copy keeps the source's digest.
+	Destination string `protobuf:"bytes,2,opt,name=destination,proto3" json:"destination,omitempty"`
+	// Platform, as `os/arch[/variant]`, copies only that manifest of an index
+	// and tags it; the result's digest is then that manifest's. Empty copies
+	// every manifest an index lists, keeping the index digest. A source that
+	// is not an index is copied whatever platform says.
+	Platform string `protobuf:"bytes,3,opt,name=platform,proto3" json:"platform,omitempty"`
+	// Concurrency bounds the blobs transferred at once, 1 to 64; 0 means 4.
+	Concurrency   int32 `protobuf:"varint,4,opt,name=concurrency,proto3" json:"concurrency,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CopyRequest) Reset() {
+	*x = CopyRequest{}
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CopyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CopyRequest) ProtoMessage() {}
+
+func (x *CopyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CopyRequest.ProtoReflect.Descriptor instead.
+func (*CopyRequest) Descriptor() ([]byte, []int) {
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *CopyRequest) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+func (x *CopyRequest) GetDestination() string {
+	if x != nil {
+		return x.Destination
+	}
+	return ""
+}
+
+func (x *CopyRequest) GetPlatform() string {
+	if x != nil {
+		return x.Platform
+	}
+	return ""
+}
+
+func (x *CopyRequest) GetConcurrency() int32 {
+	if x != nil {
+		return x.Concurrency
+	}
+	return 0
+}
+
+// CopyResponse is one event of a copy's progress stream. Events for one blob
+// arrive in order (started, bytes..., done); events for different blobs
+// interleave, as up to `concurrency` blobs move at once.
+type CopyResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Kind says what the event reports.
+	Kind CopyEventKind `protobuf:"varint,1,opt,name=kind,proto3,enum=stevedore.v1.CopyEventKind" json:"kind,omitempty"`
+	// Descriptor of the blob or manifest the event concerns (an index entry
+	// carries its platform); unset on the result event.
+	Descriptor_ *Descriptor `protobuf:"bytes,2,opt,name=descriptor,proto3" json:"descriptor,omitempty"`
+	// Bytes of the blob transferred so far (BLOB_BYTES; its size on BLOB_DONE).
+	Bytes int64 `protobuf:"varint,3,opt,name=bytes,proto3" json:"bytes,omitempty"`
+	// Result describes the finished copy, on the RESULT event only.
+	Result        *CopyResult `protobuf:"bytes,4,opt,name=result,proto3" json:"result,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CopyResponse) Reset() {
+	*x = CopyResponse{}
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CopyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CopyResponse) ProtoMessage() {}
+
+func (x *CopyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CopyResponse.ProtoReflect.Descriptor instead.
+func (*CopyResponse) Descriptor() ([]byte, []int) {
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *CopyResponse) GetKind() CopyEventKind {
+	if x != nil {
+		return x.Kind
+	}
+	return CopyEventKind_COPY_EVENT_KIND_UNSPECIFIED
+}
+
+func (x *CopyResponse) GetDescriptor_() *Descriptor {
+	if x != nil {
+		return x.Descriptor_
+	}
+	return nil
+}
+
+func (x *CopyResponse) GetBytes() int64 {
+	if x != nil {
+		return x.Bytes
+	}
+	return 0
+}
+
+func (x *CopyResponse) GetResult() *CopyResult {
+	if x != nil {
+		return x.Result
+	}
+	return nil
+}
+
+// CopyResult describes a finished copy.
+type CopyResult struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Source is the normalised, transport-qualified source reference.
+	Source string `protobuf:"bytes,1,opt,name=source,proto3" json:"source,omitempty"`
+	// Destination is the normalised, transport-qualified destination reference.
+	Destination string `protobuf:"bytes,2,opt,name=destination,proto3" json:"destination,omitempty"`
+	// Digest of the manifest or index copied and tagged; equal to the source's.
+	Digest string `protobuf:"bytes,3,opt,name=digest,proto3" json:"digest,omitempty"`
+	// MediaType of the manifest or index copied.
+	MediaType string `protobuf:"bytes,4,opt,name=media_type,json=mediaType,proto3" json:"media_type,omitempty"`
+	// Size of the manifest or index copied, in bytes.
+	Size int64 `protobuf:"varint,5,opt,name=size,proto3" json:"size,omitempty"`
+	// BlobsCopied counts the configs and layers transferred.
+	BlobsCopied int32 `protobuf:"varint,6,opt,name=blobs_copied,json=blobsCopied,proto3" json:"blobs_copied,omitempty"`
+	// BlobsSkipped counts the configs and layers the destination already had.
+	BlobsSkipped int32 `protobuf:"varint,7,opt,name=blobs_skipped,json=blobsSkipped,proto3" json:"blobs_skipped,omitempty"`
+	// ManifestsCopied counts the manifests and indexes pushed.
+	ManifestsCopied int32 `protobuf:"varint,8,opt,name=manifests_copied,json=manifestsCopied,proto3" json:"manifests_copied,omitempty"`
+	// ManifestsSkipped counts the manifests and indexes the destination already had.
+	ManifestsSkipped int32 `protobuf:"varint,9,opt,name=manifests_skipped,json=manifestsSkipped,proto3" json:"manifests_skipped,omitempty"`
+	// Bytes is the total of blob and manifest bytes sent to the destination.
+	Bytes         int64 `protobuf:"varint,10,opt,name=bytes,proto3" json:"bytes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CopyResult) Reset() {
+	*x = CopyResult{}
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CopyResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CopyResult) ProtoMessage() {}
+
+func (x *CopyResult) ProtoReflect() protoreflect.Message {
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CopyResult.ProtoReflect.Descriptor instead.
+func (*CopyResult) Descriptor() ([]byte, []int) {
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *CopyResult) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+func (x *CopyResult) GetDestination() string {
+	if x != nil {
+		return x.Destination
+	}
+	return ""
+}
+
+func (x *CopyResult) GetDigest() string {
+	if x != nil {
+		return x.Digest
+	}
+	return ""
+}
+
+func (x *CopyResult) GetMediaType() string {
+	if x != nil {
+		return x.MediaType
+	}
+	return ""
+}
+
+func (x *CopyResult) GetSize() int64 {
+	if x != nil {
+		return x.Size
+	}
+	return 0
+}
+
+func (x *CopyResult) GetBlobsCopied() int32 {
+	if x != nil {
+		return x.BlobsCopied
+	}
+	return 0
+}
+
+func (x *CopyResult) GetBlobsSkipped() int32 {
+	if x != nil {
+		return x.BlobsSkipped
+	}
+	return 0
+}
+
+func (x *CopyResult) GetManifestsCopied() int32 {
+	if x != nil {
+		return x.ManifestsCopied
+	}
+	return 0
+}
+
+func (x *CopyResult) GetManifestsSkipped() int32 {
+	if x != nil {
+		return x.ManifestsSkipped
+	}
+	return 0
+}
+
+func (x *CopyResult) GetBytes() int64 {
+	if x != nil {
+		return x.Bytes
+	}
+	return 0
+}
+
 var File_stevedore_v1_image_service_proto protoreflect.FileDescriptor
 
 const file_stevedore_v1_image_service_proto_rawDesc = "" +
@@ -895,7 +1267,7 @@ const file_stevedore_v1_image_service_proto_rawDesc = "" +
 	"\rexposed_ports\x18\f \x03(\tR\fexposedPorts\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x89\x02\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xbd\x02\n" +
 	"\n" +
 	"Descriptor\x12\x1d\n" +
 	"\n" +
@@ -903,7 +1275,8 @@ const file_stevedore_v1_image_service_proto_rawDesc = "" +
 	"\x06digest\x18\x02 \x01(\tR\x06digest\x12\x12\n" +
 	"\x04size\x18\x03 \x01(\x03R\x04size\x12K\n" +
 	"\vannotations\x18\x04 \x03(\v2).stevedore.v1.Descriptor.AnnotationsEntryR\vannotations\x12#\n" +
-	"\rartifact_type\x18\x05 \x01(\tR\fartifactType\x1a>\n" +
+	"\rartifact_type\x18\x05 \x01(\tR\fartifactType\x122\n" +
+	"\bplatform\x18\x06 \x01(\v2\x16.stevedore.v1.PlatformR\bplatform\x1a>\n" +
 	"\x10AnnotationsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"&\n" +
@@ -927,13 +1300,49 @@ const file_stevedore_v1_image_service_proto_rawDesc = "" +
 	"\x0fGetBlobResponse\x12\x16\n" +
 	"\x06offset\x18\x01 \x01(\x03R\x06offset\x12\x12\n" +
 	"\x04data\x18\x02 \x01(\fR\x04data\x12\x12\n" +
-	"\x04size\x18\x03 \x01(\x03R\x04size2\x97\x03\n" +
+	"\x04size\x18\x03 \x01(\x03R\x04size\"\x85\x01\n" +
+	"\vCopyRequest\x12\x16\n" +
+	"\x06source\x18\x01 \x01(\tR\x06source\x12 \n" +
+	"\vdestination\x18\x02 \x01(\tR\vdestination\x12\x1a\n" +
+	"\bplatform\x18\x03 \x01(\tR\bplatform\x12 \n" +
+	"\vconcurrency\x18\x04 \x01(\x05R\vconcurrency\"\xc1\x01\n" +
+	"\fCopyResponse\x12/\n" +
+	"\x04kind\x18\x01 \x01(\x0e2\x1b.stevedore.v1.CopyEventKindR\x04kind\x128\n" +
+	"\n" +
+	"descriptor\x18\x02 \x01(\v2\x18.stevedore.v1.DescriptorR\n" +
+	"descriptor\x12\x14\n" +
+	"\x05bytes\x18\x03 \x01(\x03R\x05bytes\x120\n" +
+	"\x06result\x18\x04 \x01(\v2\x18.stevedore.v1.CopyResultR\x06result\"\xc7\x02\n" +
+	"\n" +
+	"CopyResult\x12\x16\n" +
+	"\x06source\x18\x01 \x01(\tR\x06source\x12 \n" +
+	"\vdestination\x18\x02 \x01(\tR\vdestination\x12\x16\n" +
+	"\x06digest\x18\x03 \x01(\tR\x06digest\x12\x1d\n" +
+	"\n" +
+	"media_type\x18\x04 \x01(\tR\tmediaType\x12\x12\n" +
+	"\x04size\x18\x05 \x01(\x03R\x04size\x12!\n" +
+	"\fblobs_copied\x18\x06 \x01(\x05R\vblobsCopied\x12#\n" +
+	"\rblobs_skipped\x18\a \x01(\x05R\fblobsSkipped\x12)\n" +
+	"\x10manifests_copied\x18\b \x01(\x05R\x0fmanifestsCopied\x12+\n" +
+	"\x11manifests_skipped\x18\t \x01(\x05R\x10manifestsSkipped\x12\x14\n" +
+	"\x05bytes\x18\n" +
+	" \x01(\x03R\x05bytes*\x92\x02\n" +
+	"\rCopyEventKind\x12\x1f\n" +
+	"\x1bCOPY_EVENT_KIND_UNSPECIFIED\x10\x00\x12 \n" +
+	"\x1cCOPY_EVENT_KIND_BLOB_STARTED\x10\x01\x12\x1e\n" +
+	"\x1aCOPY_EVENT_KIND_BLOB_BYTES\x10\x02\x12 \n" +
+	"\x1cCOPY_EVENT_KIND_BLOB_SKIPPED\x10\x03\x12\x1d\n" +
+	"\x19COPY_EVENT_KIND_BLOB_DONE\x10\x04\x12!\n" +
+	"\x1dCOPY_EVENT_KIND_IMAGE_SKIPPED\x10\x05\x12\x1e\n" +
+	"\x1aCOPY_EVENT_KIND_IMAGE_DONE\x10\x06\x12\x1a\n" +
+	"\x16COPY_EVENT_KIND_RESULT\x10\a2\xed\x03\n" +
 	"\fImageService\x12b\n" +
 	"\aInspect\x12\x1c.stevedore.v1.InspectRequest\x1a\x1d.stevedore.v1.InspectResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/images:inspect\x12i\n" +
 	"\vGetManifest\x12 .stevedore.v1.GetManifestRequest\x1a!.stevedore.v1.GetManifestResponse\"\x15\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/manifests\x12[\n" +
 	"\bListTags\x12\x1d.stevedore.v1.ListTagsRequest\x1a\x1e.stevedore.v1.ListTagsResponse\"\x10\x82\xd3\xe4\x93\x02\n" +
 	"\x12\b/v1/tags\x12[\n" +
-	"\aGetBlob\x12\x1c.stevedore.v1.GetBlobRequest\x1a\x1d.stevedore.v1.GetBlobResponse\"\x11\x82\xd3\xe4\x93\x02\v\x12\t/v1/blobs0\x01BAZ?github.com/stevedore-dev/stevedore/gen/stevedore/v1;stevedorev1b\x06proto3"
+	"\aGetBlob\x12\x1c.stevedore.v1.GetBlobRequest\x1a\x1d.stevedore.v1.GetBlobResponse\"\x11\x82\xd3\xe4\x93\x02\v\x12\t/v1/blobs0\x01\x12T\n" +
+	"\x04Copy\x12\x19.stevedore.v1.CopyRequest\x1a\x1a.stevedore.v1.CopyResponse\"\x13\x82\xd3\xe4\x93\x02\r:\x01*\"\b/v1/copy0\x01BAZ?github.com/stevedore-dev/stevedore/gen/stevedore/v1;stevedorev1b\x06proto3"
 
 var (
 	file_stevedore_v1_image_service_proto_rawDescOnce sync.Once
@@ -947,45 +1356,56 @@ func file_stevedore_v1_image_service_proto_rawDescGZIP() []byte {
 	return file_stevedore_v1_image_service_proto_rawDescData
 }
 
-var file_stevedore_v1_image_service_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_stevedore_v1_image_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_stevedore_v1_image_service_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_stevedore_v1_image_service_proto_goTypes = []any{
-	(*InspectRequest)(nil),        // 0: stevedore.v1.InspectRequest
-	(*InspectResponse)(nil),       // 1: stevedore.v1.InspectResponse
-	(*Platform)(nil),              // 2: stevedore.v1.Platform
-	(*ImageConfig)(nil),           // 3: stevedore.v1.ImageConfig
-	(*Descriptor)(nil),            // 4: stevedore.v1.Descriptor
-	(*GetManifestRequest)(nil),    // 5: stevedore.v1.GetManifestRequest
-	(*GetManifestResponse)(nil),   // 6: stevedore.v1.GetManifestResponse
-	(*ListTagsRequest)(nil),       // 7: stevedore.v1.ListTagsRequest
-	(*ListTagsResponse)(nil),      // 8: stevedore.v1.ListTagsResponse
-	(*GetBlobRequest)(nil),        // 9: stevedore.v1.GetBlobRequest
-	(*GetBlobResponse)(nil),       // 10: stevedore.v1.GetBlobResponse
-	nil,                           // 11: stevedore.v1.InspectResponse.AnnotationsEntry
-	nil,                           // 12: stevedore.v1.ImageConfig.LabelsEntry
-	nil,                           // 13: stevedore.v1.Descriptor.AnnotationsEntry
-	(*timestamppb.Timestamp)(nil), // 14: google.protobuf.Timestamp
+	(CopyEventKind)(0),            // 0: stevedore.v1.CopyEventKind
+	(*InspectRequest)(nil),        // 1: stevedore.v1.InspectRequest
+	(*InspectResponse)(nil),       // 2: stevedore.v1.InspectResponse
+	(*Platform)(nil),              // 3: stevedore.v1.Platform
+	(*ImageConfig)(nil),           // 4: stevedore.v1.ImageConfig
+	(*Descriptor)(nil),            // 5: stevedore.v1.Descriptor
+	(*GetManifestRequest)(nil),    // 6: stevedore.v1.GetManifestRequest
+	(*GetManifestResponse)(nil),   // 7: stevedore.v1.GetManifestResponse
+	(*ListTagsRequest)(nil),       // 8: stevedore.v1.ListTagsRequest
+	(*ListTagsResponse)(nil),      // 9: stevedore.v1.ListTagsResponse
+	(*GetBlobRequest)(nil),        // 10: stevedore.v1.GetBlobRequest
+	(*GetBlobResponse)(nil),       // 11: stevedore.v1.GetBlobResponse
+	(*CopyRequest)(nil),           // 12: stevedore.v1.CopyRequest
+	(*CopyResponse)(nil),          // 13: stevedore.v1.CopyResponse
+	(*CopyResult)(nil),            // 14: stevedore.v1.CopyResult
+	nil,                           // 15: stevedore.v1.InspectResponse.AnnotationsEntry
+	nil,                           // 16: stevedore.v1.ImageConfig.LabelsEntry
+	nil,                           // 17: stevedore.v1.Descriptor.AnnotationsEntry
+	(*timestamppb.Timestamp)(nil), // 18: google.protobuf.Timestamp
 }
 var file_stevedore_v1_image_service_proto_depIdxs = []int32{
-	2,  // 0: stevedore.v1.InspectResponse.platforms:type_name -> stevedore.v1.Platform
-	11, // 1: stevedore.v1.InspectResponse.annotations:type_name -> stevedore.v1.InspectResponse.AnnotationsEntry
-	3,  // 2: stevedore.v1.InspectResponse.config:type_name -> stevedore.v1.ImageConfig
-	4,  // 3: stevedore.v1.InspectResponse.layers:type_name -> stevedore.v1.Descriptor
-	14, // 4: stevedore.v1.ImageConfig.created:type_name -> google.protobuf.Timestamp
-	12, // 5: stevedore.v1.ImageConfig.labels:type_name -> stevedore.v1.ImageConfig.LabelsEntry
-	13, // 6: stevedore.v1.Descriptor.annotations:type_name -> stevedore.v1.Descriptor.AnnotationsEntry
-	0,  // 7: stevedore.v1.ImageService.Inspect:input_type -> stevedore.v1.InspectRequest
-	5,  // 8: stevedore.v1.ImageService.GetManifest:input_type -> stevedore.v1.GetManifestRequest
-	7,  // 9: stevedore.v1.ImageService.ListTags:input_type -> stevedore.v1.ListTagsRequest
-	9,  // 10: stevedore.v1.ImageService.GetBlob:input_type -> stevedore.v1.GetBlobRequest
-	1,  // 11: stevedore.v1.ImageService.Inspect:output_type -> stevedore.v1.InspectResponse
-	6,  // 12: stevedore.v1.ImageService.GetManifest:output_type -> stevedore.v1.GetManifestResponse
-	8,  // 13: stevedore.v1.ImageService.ListTags:output_type -> stevedore.v1.ListTagsResponse
-	10, // 14: stevedore.v1.ImageService.GetBlob:output_type -> stevedore.v1.GetBlobResponse
-	11, // [11:15] is the sub-list for method output_type
-	7,  // [7:11] is the sub-list for method input_type
-	7,  // [7:7] is the sub-list for extension type_name
-	7,  // [7:7] is the sub-list for extension extendee
-	0,  // [0:7] is the sub-list for field type_name
+	3,  // 0: stevedore.v1.InspectResponse.platforms:type_name -> stevedore.v1.Platform
+	15, // 1: stevedore.v1.InspectResponse.annotations:type_name -> stevedore.v1.InspectResponse.AnnotationsEntry
+	4,  // 2: stevedore.v1.InspectResponse.config:type_name -> stevedore.v1.ImageConfig
+	5,  // 3: stevedore.v1.InspectResponse.layers:type_name -> stevedore.v1.Descriptor
+	18, // 4: stevedore.v1.ImageConfig.created:type_name -> google.protobuf.Timestamp
+	16, // 5: stevedore.v1.ImageConfig.labels:type_name -> stevedore.v1.ImageConfig.LabelsEntry
+	17, // 6: stevedore.v1.Descriptor.annotations:type_name -> stevedore.v1.Descriptor.AnnotationsEntry
+	3,  // 7: stevedore.v1.Descriptor.platform:type_name -> stevedore.v1.Platform
+	0,  // 8: stevedore.v1.CopyResponse.kind:type_name -> stevedore.v1.CopyEventKind
+	5,  // 9: stevedore.v1.CopyResponse.descriptor:type_name -> stevedore.v1.Descriptor
+	14, // 10: stevedore.v1.CopyResponse.result:type_name -> stevedore.v1.CopyResult
+	1,  // 11: stevedore.v1.ImageService.Inspect:input_type -> stevedore.v1.InspectRequest
+	6,  // 12: stevedore.v1.ImageService.GetManifest:input_type -> stevedore.v1.GetManifestRequest
+	8,  // 13: stevedore.v1.ImageService.ListTags:input_type -> stevedore.v1.ListTagsRequest
+	10, // 14: stevedore.v1.ImageService.GetBlob:input_type -> stevedore.v1.GetBlobRequest
+	12, // 15: stevedore.v1.ImageService.Copy:input_type -> stevedore.v1.CopyRequest
+	2,  // 16: stevedore.v1.ImageService.Inspect:output_type -> stevedore.v1.InspectResponse
+	7,  // 17: stevedore.v1.ImageService.GetManifest:output_type -> stevedore.v1.GetManifestResponse
+	9,  // 18: stevedore.v1.ImageService.ListTags:output_type -> stevedore.v1.ListTagsResponse
+	11, // 19: stevedore.v1.ImageService.GetBlob:output_type -> stevedore.v1.GetBlobResponse
+	13, // 20: stevedore.v1.ImageService.Copy:output_type -> stevedore.v1.CopyResponse
+	16, // [16:21] is the sub-list for method output_type
+	11, // [11:16] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_stevedore_v1_image_service_proto_init() }
@@ -998,13 +1418,14 @@ func file_stevedore_v1_image_service_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_stevedore_v1_image_service_proto_rawDesc), len(file_stevedore_v1_image_service_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   14,
+			NumEnums:      1,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_stevedore_v1_image_service_proto_goTypes,
 		DependencyIndexes: file_stevedore_v1_image_service_proto_depIdxs,
+		EnumInfos:         file_stevedore_v1_image_service_proto_enumTypes,
 		MessageInfos:      file_stevedore_v1_image_service_proto_msgTypes,
 	}.Build()
 	File_stevedore_v1_image_service_proto = out.File

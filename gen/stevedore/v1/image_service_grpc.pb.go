@@ -23,13 +23,14 @@ const (
 	ImageService_GetManifest_FullMethodName = "/stevedore.v1.ImageService/GetManifest"
 	ImageService_ListTags_FullMethodName    = "/stevedore.v1.ImageService/ListTags"
 	ImageService_GetBlob_FullMethodName     = "/stevedore.v1.ImageService/GetBlob"
+	ImageService_Copy_FullMethodName        = "/stevedore.v1.ImageService/Copy"
 )
 
 // ImageServiceClient is the client API for ImageService service.
 //
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 //
-// ImageService reads images wherever they live: a registry (`docker://HOST/REPO:TAG`
+// ImageService reads and copies images wherever they live: a registry (`docker://HOST/REPO:TAG`
 // or a bare `HOST/REPO:TAG`) or an OCI image layout on the server (`oci:/DIR[:TAG|@DIGEST]`).
 // References use skopeo's transport syntax.
 //
@@ -64,6 +65,21 @@ type ImageServiceClient interface {
 	// newline-delimited JSON chunks with base64 data; for raw bytes use the
 	// registry port (`GET /v2/REPO/blobs/DIGEST`).
 	GetBlob(ctx context.Context, in *GetBlobRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[GetBlobResponse], error)
+	// Copy copies an image, index or artifact from a source to a destination
+	// (registry to registry, registry to an OCI layout on the server, and back)
+	// byte for byte, so every digest is preserved. Everything is verified;
+	// blobs and manifests the destination has are skipped; manifests go after
+	// what they reference and the tag goes last, so a failed copy tags nothing.
+	// Registry credentials are the server's own (its docker config), never the
+	// caller's.
+	//
+	// The response is a stream of progress events ending with a RESULT event.
+	// A failure ends the stream with an error status instead; its ErrorInfo
+	// metadata `origin` says which side failed (`source` or `destination`).
+	//
+	// REST: `POST /v1/copy` with a JSON CopyRequest body answers
+	// newline-delimited JSON events (`{"result": CopyResponse}` per line).
+	Copy(ctx context.Context, in *CopyRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[CopyResponse], error)
 }
 
 type imageServiceClient struct {
@@ -123,11 +139,30 @@ func (c *imageServiceClient) GetBlob(ctx context.Context, in *GetBlobRequest, op
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type ImageService_GetBlobClient = grpc.ServerStreamingClient[GetBlobResponse]
 
+func (c *imageServiceClient) Copy(ctx context.Context, in *CopyRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[CopyResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &ImageService_ServiceDesc.Streams[1], ImageService_Copy_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[CopyRequest, CopyResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ImageService_CopyClient = grpc.ServerStreamingClient[CopyResponse]
+
 // ImageServiceServer is the server API for ImageService service.
 // All implementations must embed UnimplementedImageServiceServer
 // for forward compatibility.
 //
-// ImageService reads images wherever they live: a registry (`docker://HOST/REPO:TAG`
+// ImageService reads and copies images wherever they live: a registry (`docker://HOST/REPO:TAG`
 // or a bare `HOST/REPO:TAG`) or an OCI image layout on the server (`oci:/DIR[:TAG|@DIGEST]`).
 // References use skopeo's transport syntax.
 //
@@ -162,6 +197,21 @@ type ImageServiceServer interface {
 	// newline-delimited JSON chunks with base64 data; for raw bytes use the
 	// registry port (`GET /v2/REPO/blobs/DIGEST`).
 	GetBlob(*GetBlobRequest, grpc.ServerStreamingServer[GetBlobResponse]) error
+	// Copy copies an image, index or artifact from a source to a destination
+	// (registry to registry, registry to an OCI layout on the server, and back)
+	// byte for byte, so every digest is preserved. Everything is verified;
+	// blobs and manifests the destination has are skipped; manifests go after
+	// what they reference and the tag goes last, so a failed copy tags nothing.
+	// Registry credentials are the server's own (its docker config), never the
+	// caller's.
+	//
+	// The response is a stream of progress events ending with a RESULT event.
+	// A failure ends the stream with an error status instead; its ErrorInfo
+	// metadata `origin` says which side failed (`source` or `destination`).
+	//
+	// REST: `POST /v1/copy` with a JSON CopyRequest body answers
+	// newline-delimited JSON events (`{"result": CopyResponse}` per line).
+	Copy(*CopyRequest, grpc.ServerStreamingServer[CopyResponse]) error
 	mustEmbedUnimplementedImageServiceServer()
 }
 
@@ -183,6 +233,9 @@ func (UnimplementedImageServiceServer) ListTags(context.Context, *ListTagsReques
 }
 func (UnimplementedImageServiceServer) GetBlob(*GetBlobRequest, grpc.ServerStreamingServer[GetBlobResponse]) error {
 	return status.Error(codes.Unimplemented, "method GetBlob not implemented")
+}
+func (UnimplementedImageServiceServer) Copy(*CopyRequest, grpc.ServerStreamingServer[CopyResponse]) error {
+	return status.Error(codes.Unimplemented, "method Copy not implemented")
 }
 func (UnimplementedImageServiceServer) mustEmbedUnimplementedImageServiceServer() {}
 func (UnimplementedImageServiceServer) testEmbeddedByValue()                      {}
@@ -270,6 +323,17 @@ func _ImageService_GetBlob_Handler(srv interface{}, stream grpc.ServerStream) er
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type ImageService_GetBlobServer = grpc.ServerStreamingServer[GetBlobResponse]
 
+func _ImageService_Copy_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(CopyRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(ImageServiceServer).Copy(m, &grpc.GenericServerStream[CopyRequest, CopyResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ImageService_CopyServer = grpc.ServerStreamingServer[CopyResponse]
+
 // ImageService_ServiceDesc is the grpc.ServiceDesc for ImageService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -294,6 +358,11 @@ var ImageService_ServiceDesc = grpc.ServiceDesc{
 		{
 			StreamName:    "GetBlob",
 			Handler:       _ImageService_GetBlob_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "Copy",
+			Handler:       _ImageService_Copy_Handler,
 			ServerStreams: true,
 		},
 	},

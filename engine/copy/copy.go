@@ -1,0 +1,284 @@
+package copy
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"sync/atomic"
+
+	"github.com/opencontainers/go-digest"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/stevedore-dev/stevedore/engine/errdef"
+	"github.com/stevedore-dev/stevedore/engine/oci"
+	"github.com/stevedore-dev/stevedore/engine/transport"
+)
+
+// Options tune a copy. The zero value copies everything an index lists, four
+// blobs at a time, silently.
+type Options struct {
+	// Platform, as os/arch[/variant], copies only that manifest of an index
+	// and tags it; the copy's digest is then the platform manifest's. Empty
+	// copies every manifest of an index, which keeps the index digest. A
+	// source that is not an index is copied whatever Platform says.
+	Platform string
+	// Concurrency bounds the blobs transferred at once; <= 0 means 4.
+	Concurrency int
+	// Progress, if set, receives progress events, one at a time.
+	Progress func(Event)
+	// ManifestLimit bounds manifest reads; <= 0 means oci.DefaultManifestLimit.
+	ManifestLimit int64
+}
+
+// Result describes a finished copy.
+type Result struct {
+	// Digest, MediaType and Size describe the manifest or index copied and tagged.
+	Digest    digest.Digest `json:"digest"`
+	MediaType string        `json:"mediaType"`
+	Size      int64         `json:"size"`
+	// BlobsCopied and BlobsSkipped count configs and layers transferred, and
+	// found at the target already.
+	BlobsCopied  int `json:"blobsCopied"`
+	BlobsSkipped int `json:"blobsSkipped"`
+	// ManifestsCopied and ManifestsSkipped count manifests and indexes likewise.
+	ManifestsCopied  int `json:"manifestsCopied"`
+	ManifestsSkipped int `json:"manifestsSkipped"`
+	// Bytes is the total of blob and manifest bytes sent to the target.
+	Bytes int64 `json:"bytes"`
+}
+
+// rootAdder is implemented by targets that keep a list of their images (an
+// OCI layout's index.json), so an untagged copy is still recorded there.
+type rootAdder interface {
+	AddRoot(ctx context.Context, desc oci.Descriptor) error
+}
+
+// maxDepth bounds index nesting; real images nest two deep at most.
+const maxDepth = 8
+
+// Copy copies what srcRef (a tag, a digest, or "" for a layout's only image)
+// names in src to dst, and tags it dstTag there. An empty dstTag leaves it
+// untagged (recorded as a root where the target keeps a list). Raw bytes are
+// moved, never re-serialised, so digests are preserved; every byte is
+// verified, content the target has is skipped (a manifest it has is taken
+// to bring everything it references), and layers are streamed, never held
+// in memory. Failures are *Error, saying which side failed.
+func Copy(ctx context.Context, src transport.Source, srcRef string, dst transport.Target, dstTag string, opts Options) (*Result, error) {
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = 4
+	}
+	if opts.ManifestLimit <= 0 {
+		opts.ManifestLimit = oci.DefaultManifestLimit
+	}
+	var want []string
+	if opts.Platform != "" {
+		var err error
+		if want, err = parsePlatform(opts.Platform); err != nil {
+			return nil, err
+		}
+	}
+	c := &copier{src: src, dst: dst, opts: opts, rep: &reporter{fn: opts.Progress}}
+
+	rootDesc, err := src.Resolve(ctx, srcRef)
+	if err != nil {
+		return nil, srcErr(oci.Descriptor{}, err)
+	}
+	var raw []byte
+	if want != nil && oci.IsIndex(rootDesc.MediaType) {
+		if raw, err = c.fetchManifest(ctx, rootDesc); err != nil {
+			return nil, err
+		}
+		m, err := oci.ParseManifest(rootDesc.MediaType, raw)
+		if err != nil {
+			return nil, srcErr(rootDesc, err)
+		}
+		d, ok := choosePlatform(m, want)
+		if !ok {
+			return nil, srcErr(rootDesc, fmt.Errorf("index %s has no manifest for platform %s: %w", rootDesc.Digest, opts.Platform, errdef.ErrNotFound))
+		}
+		rootDesc, raw = d, nil
+	}
+	// Only what addresses the content travels on: source annotations (a
+	// layout's ref.name) must not follow it into the target's index.
+	rootDesc = oci.Descriptor{MediaType: rootDesc.MediaType, Digest: rootDesc.Digest, Size: rootDesc.Size, ArtifactType: rootDesc.ArtifactType}
+
+	root, err := c.walk(ctx, rootDesc, raw, 0)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.copyBlobs(ctx, root); err != nil {
+		return nil, err
+	}
+	if err := c.pushManifest(ctx, root); err != nil {
+		return nil, err
+	}
+	if dstTag != "" {
+		err = dst.Tag(ctx, root.desc, dstTag)
+	} else if ra, ok := dst.(rootAdder); ok {
+		err = ra.AddRoot(ctx, root.desc)
+	}
+	if err != nil {
+		return nil, dstErr(root.desc, err)
+	}
+	return &Result{
+		Digest: root.desc.Digest, MediaType: root.desc.MediaType, Size: root.desc.Size,
+		BlobsCopied: int(c.blobsCopied.Load()), BlobsSkipped: int(c.blobsSkipped.Load()),
+		ManifestsCopied: int(c.manifestsCopied.Load()), ManifestsSkipped: int(c.manifestsSkipped.Load()),
+		Bytes: c.bytes.Load(),
+	}, nil
+}
+
+// copier is the state of one Copy.
+type copier struct {
+	src  transport.Source
+	dst  transport.Target
+	opts Options
+	rep  *reporter
+
+	nodes     onceMap[digest.Digest, *node]
+	blobs     onceMap[digest.Digest, struct{}]
+	manifests onceMap[digest.Digest, struct{}]
+
+	blobsCopied, blobsSkipped, manifestsCopied, manifestsSkipped atomic.Int64
+	bytes                                                        atomic.Int64
+}
+
+// node is one manifest of the graph being copied.
+type node struct {
+	desc     oci.Descriptor
+	present  bool   // the target has it: nothing below it is copied
+	raw      []byte // nil when present
+	children []*node
+	blobs    []oci.Descriptor // config and layers of an image manifest
+}
+
+// walk reads the manifest graph below desc, asking the target about each
+// manifest first so that a subtree it already has is neither read nor sent.
+// raw, when the caller has it, saves a fetch. Index entries are walked in
+// parallel; a manifest listed twice is read once.
+func (c *copier) walk(ctx context.Context, desc oci.Descriptor, raw []byte, depth int) (*node, error) {
+	if depth > maxDepth {
+		return nil, srcErr(desc, fmt.Errorf("indexes nested more than %d deep: %w", maxDepth, errdef.ErrUnsupported))
+	}
+	return c.nodes.do(ctx, desc.Digest, func() (*node, error) {
+		n := &node{desc: desc}
+		ok, err := c.dst.Exists(ctx, desc)
+		if err != nil {
+			return nil, dstErr(desc, err)
+		}
+		if ok {
+			n.present = true
+			return n, nil
+		}
+		if raw == nil {
+			if raw, err = c.fetchManifest(ctx, desc); err != nil {
+				return nil, err
+			}
+		}
+		m, err := oci.ParseManifest(desc.MediaType, raw)
+		if err != nil {
+			return nil, srcErr(desc, err)
+		}
+		n.raw = raw
+		if !m.IsIndex() {
+			n.blobs = m.Children()
+			return n, nil
+		}
+		for _, d := range m.Manifests {
+			if !oci.IsManifest(d.MediaType) {
+				return nil, srcErr(d, fmt.Errorf("index %s lists %s of media type %q, not a manifest: %w", desc.Digest, d.Digest, d.MediaType, errdef.ErrUnsupported))
+			}
+		}
+		n.children = make([]*node, len(m.Manifests))
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(c.opts.Concurrency)
+		for i, d := range m.Manifests {
+			g.Go(func() error {
+				child, err := c.walk(gctx, d, nil, depth+1)
+				n.children[i] = child
+				return err
+			})
+		}
+		if err := g.Wait(); err != nil {
+			return nil, err
+		}
+		return n, nil
+	})
+}
+
+// fetchManifest reads a manifest whole, bounded and verified.
+func (c *copier) fetchManifest(ctx context.Context, desc oci.Descriptor) ([]byte, error) {
+	rc, err := c.src.Fetch(ctx, desc)
+	if err != nil {
+		return nil, srcErr(desc, err)
+	}
+	defer rc.Close()
+	raw, err := oci.ReadAllVerified(rc, desc.Digest, desc.Size, c.opts.ManifestLimit)
+	if err != nil {
+		return nil, srcErr(desc, err)
+	}
+	return raw, nil
+}
+
+// copyBlobs transfers the configs and layers of every manifest below root
+// that the target lacks, Concurrency at a time, each distinct blob once.
+func (c *copier) copyBlobs(ctx context.Context, root *node) error {
+	var blobs []oci.Descriptor
+	seen := map[digest.Digest]bool{}
+	var collect func(n *node)
+	collect = func(n *node) {
+		if n.present || seen[n.desc.Digest] {
+			return
+		}
+		seen[n.desc.Digest] = true
+		for _, ch := range n.children {
+			collect(ch)
+		}
+		for _, b := range n.blobs {
+			if !seen[b.Digest] {
+				seen[b.Digest] = true
+				blobs = append(blobs, b)
+			}
+		}
+	}
+	collect(root)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(c.opts.Concurrency)
+	for _, b := range blobs {
+		g.Go(func() error {
+			_, err := c.blobs.do(gctx, b.Digest, func() (struct{}, error) { return struct{}{}, c.copyBlob(gctx, b) })
+			return err
+		})
+	}
+	return g.Wait()
+}
+
+// pushManifest pushes n after everything it lists, so the target never
+// holds a manifest whose references are missing. Registries check that for
+// image manifests and indexes alike (distribution-spec v1.1.1 §Pushing
+// manifests: https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#pushing-manifests).
+func (c *copier) pushManifest(ctx context.Context, n *node) error {
+	_, err := c.manifests.do(ctx, n.desc.Digest, func() (struct{}, error) {
+		if n.present {
+			c.manifestsSkipped.Add(1)
+			c.rep.emit(Event{Kind: KindImageSkipped, Desc: n.desc})
+			return struct{}{}, nil
+		}
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(c.opts.Concurrency)
+		for _, ch := range n.children {
+			g.Go(func() error { return c.pushManifest(gctx, ch) })
+		}
+		if err := g.Wait(); err != nil {
+			return struct{}{}, err
+		}
+		if err := c.dst.Push(ctx, n.desc, bytes.NewReader(n.raw)); err != nil {
+			return struct{}{}, dstErr(n.desc, err)
+		}
+		c.manifestsCopied.Add(1)
+		c.bytes.Add(int64(len(n.raw)))
+		c.rep.emit(Event{Kind: KindImageDone, Desc: n.desc})
+		return struct{}{}, nil
+	})
+	return err
+}
