@@ -30,7 +30,7 @@ echo "tools in $BIN"
 
 if [ -f scripts/gen.sh ]; then
   section "generated code is current (scripts/gen.sh, buf format + lint)"
-  gen_dirs=(gen service/openapi)
+  gen_dirs=(gen service/openapi clients/ts/src/gen clients/python/src/stevedore)
   snapshot() { find "${gen_dirs[@]}" -type f 2>/dev/null | LC_ALL=C sort | xargs -r sha256sum; }
   before="$(snapshot)"
   if bash scripts/gen.sh; then
@@ -68,6 +68,9 @@ section "unit tests"
 # Everything but integration/, which runs next with its own timeout.
 mapfile -t unit_pkgs < <(go list ./... | grep -v '/integration$' | grep -v '/integration/')
 go test "${short[@]}" ${GOTESTFLAGS:-} -count=1 "${unit_pkgs[@]}" || fail "unit tests"
+
+section "client tests (Go, Python, TypeScript against stevedore serve)"
+bash clients/test.sh || fail "client tests"
 
 if [ ${#failed[@]} -gt 0 ]; then
   section "stages failed so far"

@@ -1,0 +1,93 @@
+"""Starts a real ``stevedore serve`` over a fixture OCI layout for the tests.
+
+The binaries are built from this checkout with ``go build`` (STEVEDORE_BIN
+and STEVEDORE_MKFIXTURE override them); the layout is written by
+clients/go/internal/mkfixture, with a big layer of STEVEDORE_FIXTURE_SIZE
+bytes (256 MiB by default).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+import stevedore
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+
+
+@dataclass
+class Server:
+    grpc: str  # host:port of the gRPC listener
+    http: str
+    registry: str
+    fixture: dict  # mkfixture's JSON: dir, manifest, index, config, layers, tags
+
+    def ref(self, suffix: str) -> str:
+        """The oci: reference of ``:TAG`` or ``@DIGEST`` in the fixture layout."""
+        return "oci:" + self.fixture["dir"] + suffix
+
+
+def _free_addr() -> str:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return f"127.0.0.1:{s.getsockname()[1]}"
+
+
+def _go_build(pkg: str, out: Path) -> str:
+    subprocess.run(["go", "build", "-o", str(out), pkg], cwd=REPO_ROOT, check=True)
+    return str(out)
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    tmp = tmp_path_factory.mktemp("stevedore")
+    bin_ = os.environ.get("STEVEDORE_BIN") or _go_build("./cmd/stevedore", tmp / "stevedore")
+    mk = os.environ.get("STEVEDORE_MKFIXTURE") or _go_build("./clients/go/internal/mkfixture", tmp / "mkfixture")
+    size = os.environ.get("STEVEDORE_FIXTURE_SIZE", str(256 << 20))
+    out = subprocess.run([mk, "-size", size, str(tmp / "layout")], check=True, capture_output=True, text=True)
+    fixture = json.loads(out.stdout)
+
+    grpc_addr, http_addr, reg_addr = _free_addr(), _free_addr(), _free_addr()
+    log = open(tmp / "serve.log", "wb")
+    proc = subprocess.Popen(
+        [bin_, "serve", "--grpc-addr", grpc_addr, "--http-addr", http_addr,
+         "--registry-addr", reg_addr, "--data", str(tmp / "data")],
+        stdout=log, stderr=subprocess.STDOUT)
+    try:
+        srv = Server(grpc_addr, http_addr, reg_addr, fixture)
+        deadline = time.monotonic() + 30
+        with stevedore.Client(grpc_addr, timeout=1) as c:
+            while True:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"stevedore serve exited: {(tmp / 'serve.log').read_text()}")
+                try:
+                    c.list_tags(srv.ref(""))
+                    break
+                except stevedore.UnavailableError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.05)
+        yield srv
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+@pytest.fixture
+def client(server: Server) -> Iterator[stevedore.Client]:
+    with stevedore.Client(server.grpc, timeout=30) as c:
+        yield c

@@ -1,0 +1,213 @@
+// The client against a real `stevedore serve` (see server.ts).
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { execFileSync } from "node:child_process";
+import { existsSync, readFileSync, statSync, writeFileSync, createReadStream } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { after, before, describe, test } from "node:test";
+import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import {
+  createClient,
+  DataLossError,
+  InvalidArgumentError,
+  NotFoundError,
+  StevedoreError,
+  UnavailableError,
+  type GetBlobResponse,
+  type StevedoreClient,
+} from "../src/index.js";
+import { startServer, type Server } from "./server.js";
+
+let srv: Server;
+let c: StevedoreClient;
+
+before(async () => {
+  srv = await startServer();
+  c = createClient(srv.url, { timeoutMs: 30_000 });
+});
+after(async () => {
+  await srv?.stop();
+});
+
+const missing = "@sha256:" + "0".repeat(64);
+
+describe("inspect", () => {
+  for (const [name, suffix, platform, key, platforms] of [
+    ["image", ":v1", "", "manifest", 0],
+    ["index", ":multi", "linux/amd64", "index", 2],
+    ["index arm64", ":multi", "linux/arm64/v8", "index", 2],
+  ] as const) {
+    test(name, async () => {
+      const info = await c.inspect(srv.ref(suffix), platform);
+      assert.equal(info.digest, srv.fixture[key].digest);
+      assert.equal(info.manifestDigest, srv.fixture.manifest.digest);
+      assert.equal(info.platforms.length, platforms);
+      assert.deepEqual(info.layers.map((l) => l.digest), srv.fixture.layers.map((l) => l.digest));
+      assert.equal(info.layers[1].size, BigInt(srv.fixture.layers[1].size));
+      assert.equal(info.config?.author, "stevedore fixture");
+    });
+  }
+});
+
+test("getManifest", async () => {
+  for (const [suffix, key] of [[":v1", "manifest"], [":multi", "index"]] as const) {
+    const m = await c.getManifest(srv.ref(suffix));
+    assert.equal(m.digest, srv.fixture[key].digest);
+    assert.equal(m.mediaType, srv.fixture[key].mediaType);
+    assert.equal("sha256:" + createHash("sha256").update(m.raw).digest("hex"), m.digest);
+  }
+});
+
+test("listTags", async () => {
+  assert.deepEqual(await c.listTags(srv.ref("")), srv.fixture.tags);
+});
+
+describe("errors", () => {
+  const drain = async (it: AsyncIterable<Uint8Array>) => { for await (const _ of it) { /* discard */ } };
+  for (const [name, call, cls, code, reason] of [
+    ["unknown tag", () => c.inspect(srv.ref(":nope")), NotFoundError, Code.NotFound, "MANIFEST_UNKNOWN"],
+    ["unknown manifest", () => c.getManifest(srv.ref(missing)), NotFoundError, Code.NotFound, "MANIFEST_UNKNOWN"],
+    ["absent platform", () => c.inspect(srv.ref(":multi"), "windows/amd64"), NotFoundError, Code.NotFound, "MANIFEST_UNKNOWN"],
+    ["no layout", () => c.listTags("oci:/nonexistent/layout"), NotFoundError, Code.NotFound, "NAME_UNKNOWN"],
+    ["unknown blob", () => drain(c.getBlob(srv.ref(missing))), NotFoundError, Code.NotFound, "BLOB_UNKNOWN"],
+    ["bad ref", () => c.inspect("UPPER/Case:x"), InvalidArgumentError, Code.InvalidArgument, "NAME_INVALID"],
+    ["blob by tag", () => drain(c.getBlob(srv.ref(":v1"))), InvalidArgumentError, Code.InvalidArgument, "DIGEST_INVALID"],
+  ] as const) {
+    test(name, async () => {
+      await assert.rejects(call(), (e: unknown) => {
+        assert.ok(e instanceof cls, `${e} is not a ${cls.name}`);
+        assert.ok(e instanceof StevedoreError);
+        assert.equal(e.code, code);
+        assert.equal(e.reason, reason);
+        return true;
+      });
+    });
+  }
+  test("unreachable server", async () => {
+    await assert.rejects(createClient("http://127.0.0.1:1", { timeoutMs: 2000 }).listTags("oci:/x"), UnavailableError);
+  });
+});
+
+async function sha256File(path: string): Promise<string> {
+  const h = createHash("sha256");
+  for await (const chunk of createReadStream(path)) {
+    h.update(chunk as Buffer);
+  }
+  return "sha256:" + h.digest("hex");
+}
+
+test("downloadBlob small", async () => {
+  const layer = srv.fixture.layers[0];
+  const dest = join(srv.tmp, "small");
+  assert.equal(await c.downloadBlob(srv.ref("@" + layer.digest), dest), layer.size);
+  assert.equal(readFileSync(dest, "utf8"), "small layer");
+});
+
+test("downloadBlob big, memory flat", async () => {
+  const layer = srv.fixture.layers[1];
+  const dest = join(srv.tmp, "big");
+  const before = process.resourceUsage().maxRSS; // KiB
+  assert.equal(await c.downloadBlob(srv.ref("@" + layer.digest), dest), layer.size);
+  const grown = process.resourceUsage().maxRSS - before;
+  assert.equal(statSync(dest).size, layer.size);
+  assert.equal(await sha256File(dest), layer.digest);
+  assert.ok(!existsSync(dest + ".part"));
+  assert.ok(grown < 128 << 10, `peak RSS grew by ${grown} KiB`);
+});
+
+/**
+ * Cuts the first `cuts` GetBlob streams after `keep` chunks, as a lost
+ * connection would, and records the offset each stream starts at (from its
+ * first chunk: a server-streaming request is itself a stream here).
+ */
+function cutter(keep: number, cuts: number, clean: boolean): { interceptor: Interceptor; offsets: bigint[]; calls: () => number } {
+  const offsets: bigint[] = [];
+  let calls = 0;
+  async function* cut(it: AsyncIterable<GetBlobResponse>, cutting: boolean): AsyncIterable<GetBlobResponse> {
+    let i = 0;
+    for await (const m of it) {
+      if (i === 0) {
+        offsets.push(m.offset);
+      }
+      if (cutting && i === keep) {
+        if (clean) {
+          return;
+        }
+        throw new ConnectError("injected: connection lost", Code.Unavailable);
+      }
+      i++;
+      yield m;
+    }
+  }
+  const interceptor: Interceptor = (next) => async (req) => {
+    if (req.method.name !== "GetBlob") {
+      return next(req);
+    }
+    const res = await next(req);
+    if (!res.stream) {
+      return res;
+    }
+    calls++;
+    return { ...res, message: cut(res.message as AsyncIterable<GetBlobResponse>, calls <= cuts) } as typeof res;
+  };
+  return { interceptor, offsets, calls: () => calls };
+}
+
+describe("getBlob resumes", () => {
+  for (const [name, keep, clean] of [["unavailable", 2, false], ["one chunk", 1, false], ["early end", 3, true]] as const) {
+    test(name, async () => {
+      const cuts = 4;
+      const { interceptor, offsets } = cutter(keep, cuts, clean);
+      const rc = createClient(srv.url, { interceptors: [interceptor], firstBackoffMs: 1 });
+      const layer = srv.fixture.layers[1];
+      const dest = join(srv.tmp, `resume-${keep}`);
+      assert.equal(await rc.downloadBlob(srv.ref("@" + layer.digest), dest), layer.size);
+      assert.deepEqual(offsets, Array.from({ length: cuts + 1 }, (_, i) => BigInt(i * keep) << 20n));
+    });
+  }
+  test("gives up", async () => {
+    const { interceptor, calls } = cutter(0, 1000, false);
+    const rc = createClient(srv.url, { interceptors: [interceptor], firstBackoffMs: 1, maxFailures: 3 });
+    const dest = join(srv.tmp, "gives-up");
+    await assert.rejects(rc.downloadBlob(srv.ref("@" + srv.fixture.layers[1].digest), dest), UnavailableError);
+    assert.equal(calls(), 4);
+    assert.ok(!existsSync(dest) && !existsSync(dest + ".part"));
+  });
+});
+
+test("downloadBlob corrupt", async () => {
+  const layer = srv.fixture.layers[0];
+  const blob = join(srv.fixture.dir, "blobs", "sha256", layer.digest.split(":")[1]);
+  const original = readFileSync(blob);
+  writeFileSync(blob, "SMALL LAYER");
+  try {
+    const dest = join(srv.tmp, "corrupt");
+    await assert.rejects(c.downloadBlob(srv.ref("@" + layer.digest), dest), (e: unknown) => {
+      assert.ok(e instanceof DataLossError);
+      assert.equal(e.reason, "DIGEST_INVALID");
+      return true;
+    });
+    assert.ok(!existsSync(dest) && !existsSync(dest + ".part"));
+  } finally {
+    writeFileSync(blob, original);
+  }
+});
+
+test("README quick start works as written", () => {
+  const readme = readFileSync(join(dirname(fileURLToPath(import.meta.url)), "../../README.md"), "utf8");
+  const code = /## Quick start[\s\S]*?```js\n([\s\S]*?)```/.exec(readme)?.[1];
+  assert.ok(code, "README has a js quick start");
+  assert.ok(code.trim().split("\n").length <= 12, "keep the quick start short");
+  // Inside the package, so the package name resolves to this build.
+  const file = join(dirname(fileURLToPath(import.meta.url)), "quickstart.mjs");
+  writeFileSync(file, code);
+  const out = execFileSync(process.execPath, [file], {
+    env: { ...process.env, STEVEDORE_URL: srv.url, STEVEDORE_REF: srv.ref(":v1") },
+    encoding: "utf8",
+    timeout: 120_000,
+  }).split("\n");
+  assert.ok(out[0].startsWith(srv.fixture.manifest.digest), out[0]);
+  assert.equal(out[1], `${srv.fixture.layers[1].size} bytes`);
+  assert.equal(out[2], "true MANIFEST_UNKNOWN");
+});
