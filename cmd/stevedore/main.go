@@ -74,6 +74,10 @@ func newRootCmd() *cobra.Command {
 		newBlobCmd(),
 		newCopyCmd(),
 		newGCCmd(),
+		newLsCmd(),
+		newCatCmd(),
+		newExportCmd(),
+		newValidateCmd(),
 	)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	markUsageErrors(root)

@@ -1,0 +1,71 @@
+package analyze
+
+import (
+	"archive/tar"
+	"context"
+	"io"
+
+	"github.com/stevedore-dev/stevedore/engine/transport"
+)
+
+// Export writes the image's merged root filesystem to w as one tar, as
+// `crane export` does: each visible path once, from the top-most layer that
+// holds it, with no whiteouts and nothing they hide.
+//
+// It takes two passes so that no file content is ever buffered. The first
+// reads every layer's headers and builds the merged tree (path → layer and
+// tar entry; metadata only). The second streams the layers again, base
+// first, and copies through exactly the entries the tree kept. Parents are
+// thus written before the children lower layers give them, and each layer
+// is fetched twice (from a registry, two downloads). Hard links are written
+// as their layer wrote them; one whose target a later layer replaced points
+// at the replacement, as it would in an unpacked container rootfs.
+func Export(ctx context.Context, src transport.Source, ref string, w io.Writer, opts Options) error {
+	opts = opts.withDefaults()
+	m, err := resolveImage(ctx, src, ref, opts)
+	if err != nil {
+		return &Error{Op: "export", Err: err}
+	}
+	t, _, err := merge(ctx, src, m, opts)
+	if err != nil {
+		return err
+	}
+	// keep[layer][ordinal] marks the entries the second pass writes.
+	keep := make([]map[int]bool, len(m.Layers))
+	for i := range keep {
+		keep[i] = map[int]bool{}
+	}
+	for _, fi := range t.files {
+		keep[fi.Layer][fi.ordinal] = true
+	}
+	tw := tar.NewWriter(w)
+	for i, l := range m.Layers {
+		if len(keep[i]) == 0 {
+			continue
+		}
+		err := walkLayer(ctx, src, l, opts, func(e entry, tr *tar.Reader) error {
+			if e.kind != kindFile || !keep[i][e.ordinal] {
+				return nil
+			}
+			hdr := *e.hdr
+			hdr.Name = e.path
+			if hdr.Typeflag == tar.TypeDir {
+				hdr.Name += "/"
+			}
+			// PAX lifts USTAR's 100-byte name limit whatever the layer used.
+			hdr.Format = tar.FormatPAX
+			if err := tw.WriteHeader(&hdr); err != nil {
+				return err
+			}
+			_, err := io.Copy(tw, tr)
+			return err
+		})
+		if err != nil {
+			return &Error{Op: "export", Layer: l.Digest, Err: err}
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return &Error{Op: "export", Err: err}
+	}
+	return nil
+}
