@@ -6,7 +6,9 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { Code, createClient as createConnectClient, type Client, type Interceptor } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import {
+  CopyEventKind,
   ImageService,
+  type CopyResponse,
   type GetManifestResponse,
   type InspectResponse,
 } from "./gen/stevedore/v1/image_service_pb.js";
@@ -35,6 +37,16 @@ export interface GetBlobOptions {
   /** First byte to read (default 0). */
   offset?: bigint | number;
   /** Cancels the stream. */
+  signal?: AbortSignal;
+}
+
+/** Options of copy. */
+export interface CopyOptions {
+  /** Copies only this manifest of an index (`os/arch[/variant]`); by default the whole index. */
+  platform?: string;
+  /** Blobs the server transfers at once, 1 to 64; 0 (the default) means 4. */
+  concurrency?: number;
+  /** Cancels the copy, on the server too. */
   signal?: AbortSignal;
 }
 
@@ -168,6 +180,32 @@ export class StevedoreClient {
       throw e;
     }
     return n;
+  }
+
+  /**
+   * Copies source to destination on the server (registry references such as
+   * `HOST/REPO:TAG`, or `oci:/DIR[:TAG]` layouts on the server), yielding each
+   * progress event as it happens. The last event has
+   * `kind === CopyEventKind.RESULT`, and its `result.digest` equals the
+   * source's. Failures throw StevedoreError subclasses (NotFoundError for a
+   * missing source); a stream that ends without a result throws
+   * UnavailableError, as the copy may not have finished (copying again is
+   * cheap: what the destination has is skipped). Leaving the loop early
+   * cancels the copy.
+   */
+  async *copy(source: string, destination: string, options: CopyOptions = {}): AsyncGenerator<CopyResponse, void, undefined> {
+    const request = { source, destination, platform: options.platform ?? "", concurrency: Math.max(options.concurrency ?? 0, 0) };
+    try {
+      for await (const ev of this.raw.copy(request, { signal: options.signal })) {
+        yield ev;
+        if (ev.kind === CopyEventKind.RESULT) {
+          return;
+        }
+      }
+    } catch (e) {
+      throw toStevedoreError(e);
+    }
+    throw new UnavailableError(`copy ${source} to ${destination}: stream ended without a result`, Code.Unavailable);
   }
 
   private async unary<T>(call: () => Promise<T>): Promise<T> {

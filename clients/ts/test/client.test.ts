@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import { after, before, describe, test } from "node:test";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import {
+  CopyEventKind,
   createClient,
   DataLossError,
   InvalidArgumentError,
@@ -210,4 +211,40 @@ test("README quick start works as written", () => {
   assert.ok(out[0].startsWith(srv.fixture.manifest.digest), out[0]);
   assert.equal(out[1], `${srv.fixture.layers[1].size} bytes`);
   assert.equal(out[2], "true MANIFEST_UNKNOWN");
+});
+
+describe("copy", () => {
+  for (const [name, suffix, dest, platform, key] of [
+    ["image to layout", ":v1", "layout", "", "manifest"],
+    ["index to registry", ":multi", "registry", "", "index"],
+    ["platform to registry", ":multi", "registry", "linux/arm64/v8", "manifest"],
+  ] as const) {
+    test(name, async () => {
+      const dst = dest === "layout"
+        ? `oci:${join(srv.tmp, "copied-" + name.replace(/ /g, "-"))}:copied`
+        : `${srv.registry}/clients/ts:${platform ? platform.replace(/\//g, "-") : "all"}`;
+      const kinds: CopyEventKind[] = [];
+      let digest = "";
+      for await (const ev of c.copy(srv.ref(suffix), dst, { platform })) {
+        kinds.push(ev.kind);
+        if (ev.kind === CopyEventKind.RESULT) {
+          digest = ev.result?.digest ?? "";
+        }
+      }
+      assert.ok(kinds.length >= 2, `${kinds.length} events`);
+      assert.equal(kinds.at(-1), CopyEventKind.RESULT);
+      assert.ok(kinds.includes(CopyEventKind.IMAGE_DONE) || kinds.includes(CopyEventKind.IMAGE_SKIPPED));
+      assert.equal(digest, srv.fixture[key].digest);
+      assert.equal((await c.inspect(dst, platform)).digest, srv.fixture[key].digest);
+    });
+  }
+
+  test("unknown source is NotFoundError", async () => {
+    const it = c.copy(srv.ref(":nope"), `oci:${join(srv.tmp, "never")}:x`);
+    await assert.rejects(async () => {
+      for await (const _ of it) {
+        // no events expected
+      }
+    }, (e: unknown) => e instanceof NotFoundError && e.code === Code.NotFound);
+  });
 });

@@ -34,6 +34,10 @@ interface Descriptor {
 export interface Server {
   url: string; // gRPC base URL, http://HOST:PORT
   grpc: string;
+  /** host:port of the REST gateway. */
+  http: string;
+  /** host:port of the server's OCI registry port. */
+  registry: string;
   fixture: Fixture;
   tmp: string;
   /** The oci: reference of ":TAG" or "@DIGEST" in the fixture layout. */
@@ -78,6 +82,8 @@ export async function startServer(): Promise<Server> {
   const srv: Server = {
     url: `http://${grpc}`,
     grpc,
+    http,
+    registry,
     fixture,
     tmp,
     ref: (suffix) => "oci:" + fixture.dir + suffix,

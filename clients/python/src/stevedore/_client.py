@@ -145,6 +145,35 @@ class Client:
             raise
         return n
 
+    def copy(self, source: str, destination: str, platform: Optional[str] = None,
+             concurrency: int = 0) -> Iterator[pb.CopyResponse]:
+        """Copies ``source`` to ``destination`` on the server (registry
+        references such as ``HOST/REPO:TAG``, or ``oci:/DIR[:TAG]`` layouts on
+        the server), yielding each progress event as it happens. The last event
+        yielded has ``kind == COPY_EVENT_KIND_RESULT`` and its ``result.digest``
+        equals the source's. ``platform`` (``os/arch[/variant]``) copies only
+        that manifest of an index; ``concurrency`` <= 0 means the server's
+        default (4).
+
+        Failures raise StevedoreError subclasses (NotFoundError for a missing
+        source). A stream that ends without a result raises UnavailableError:
+        the copy may not have finished, and copying again is cheap since
+        whatever the destination has is skipped. Closing the generator early
+        cancels the copy on the server."""
+        call = self.stub.Copy(pb.CopyRequest(source=source, destination=destination,
+                                             platform=platform or "", concurrency=max(concurrency, 0)))
+        try:
+            for ev in call:
+                yield ev
+                if ev.kind == pb.COPY_EVENT_KIND_RESULT:
+                    return
+        except grpc.RpcError as e:
+            raise from_rpc_error(e) from None
+        finally:
+            call.cancel()
+        raise UnavailableError(f"copy {source} to {destination}: stream ended without a result",
+                               grpc.StatusCode.UNAVAILABLE)
+
     def _unary(self, method, request):  # type: ignore[no-untyped-def]
         try:
             return method(request, timeout=self._timeout)
