@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -28,6 +29,7 @@ type serveOptions struct {
 	logLevel                         string
 	uploadTTL                        time.Duration
 	engine                           engineFlags
+	security                         securityFlags
 }
 
 // shutdownTimeout bounds how long in-flight requests may run after SIGTERM
@@ -57,6 +59,7 @@ SIGINT or SIGTERM shuts down gracefully.`,
 	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	f.DurationVar(&o.uploadTTL, "upload-ttl", 24*time.Hour, "remove blob upload sessions started longer ago than this (0: keep them)")
 	o.engine.register(cmd)
+	o.security.register(cmd)
 	return cmd
 }
 
@@ -85,6 +88,10 @@ func serve(ctx context.Context, o serveOptions, logTo io.Writer) error {
 	if err != nil {
 		return err
 	}
+	sec, err := o.security.build(o.dataDir, log)
+	if err != nil {
+		return err
+	}
 
 	// Bind every port before serving any, so a busy port fails the start
 	// instead of leaving a half-up server.
@@ -104,15 +111,18 @@ func serve(ctx context.Context, o serveOptions, logTo io.Writer) error {
 		return fmt.Errorf("registry listener: %w", err)
 	}
 	defer regLis.Close()
+	if sec.tls != nil {
+		httpLis, regLis = tls.NewListener(httpLis, sec.tls.HTTP), tls.NewListener(regLis, sec.tls.HTTP)
+	}
 
-	grpcSrv, health := service.NewGRPCServer(o.engine.engine(), log.Named("grpc"))
-	gw, err := service.NewGateway(ctx, grpcLis.Addr().String())
+	grpcSrv, health := service.NewGRPCServer(o.engine.engine(), log.Named("grpc"), sec.grpcOpts...)
+	gw, err := service.NewGateway(ctx, grpcLis.Addr().String(), sec.gatewayDial...)
 	if err != nil {
 		return err
 	}
 	defer gw.Close()
 	httpSrv := &http.Server{Handler: gw, ReadHeaderTimeout: 10 * time.Second}
-	regSrv := &http.Server{Handler: registry, ReadHeaderTimeout: 10 * time.Second}
+	regSrv := &http.Server{Handler: sec.wrapRegistry(registry), ReadHeaderTimeout: 10 * time.Second}
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return grpcSrv.Serve(grpcLis) })
