@@ -35,7 +35,7 @@ func TestCopyRefs(t *testing.T) {
 		{"untagged layout", "oci:" + dir + "/b", nil, "oci:" + dir + "/b"},
 		{"digest destination", "oci:" + dir + "/c@" + string(want), errdef.ErrInvalid, ""},
 		{"registry digest destination", "127.0.0.1:1/x@" + string(want), errdef.ErrInvalid, ""},
-		{"archive destination", "oci-archive:" + dir + "/a.tar", errdef.ErrUnsupported, ""},
+		{"archive destination", "oci-archive:" + dir + "/a.tar", nil, "oci-archive:" + dir + "/a.tar"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res, err := e.Copy(ctx, "oci:"+src+":v1", tc.dst, imgcopy.Options{})

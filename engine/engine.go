@@ -3,11 +3,13 @@ package engine
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/stevedore-dev/stevedore/engine/errdef"
 	"github.com/stevedore-dev/stevedore/engine/oci"
 	"github.com/stevedore-dev/stevedore/engine/store"
 	"github.com/stevedore-dev/stevedore/engine/transport"
+	"github.com/stevedore-dev/stevedore/engine/transport/archive"
 	"github.com/stevedore-dev/stevedore/engine/transport/layout"
 	"github.com/stevedore-dev/stevedore/engine/transport/registry"
 )
@@ -47,7 +49,32 @@ func (e *Engine) Open(ctx context.Context, ref transport.Ref) (transport.Source,
 			return nil, &Error{Op: "open", Ref: ref.String(), Err: err}
 		}
 		return layout.New(fs), nil
+	case transport.OCIArchive:
+		r, err := archive.OpenOCI(ref.Path)
+		if err != nil {
+			return nil, &Error{Op: "open", Ref: ref.String(), Err: err}
+		}
+		return r, nil
+	case transport.DockerArchive:
+		path, name := dockerArchiveName(ref)
+		r, err := archive.OpenDocker(path, name)
+		if err != nil {
+			return nil, &Error{Op: "open", Ref: ref.String(), Err: err}
+		}
+		return r, nil
 	default:
 		return nil, &Error{Op: "open", Ref: ref.String(), Err: fmt.Errorf("transport %s: %w", ref.Transport, errdef.ErrUnsupported)}
 	}
+}
+
+// dockerArchiveName splits docker-archive:FILE[:NAME[:TAG]] as skopeo does,
+// at the first ':' (so FILE cannot hold one): what follows is a docker
+// reference, which ParseRef's tag splitting would cut apart.
+func dockerArchiveName(ref transport.Ref) (path, name string) {
+	full := ref.Path
+	if ref.Tag != "" {
+		full += ":" + ref.Tag
+	}
+	path, name, _ = strings.Cut(full, ":")
+	return path, name
 }

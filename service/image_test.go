@@ -133,7 +133,7 @@ func TestErrors(t *testing.T) {
 		{"unknown manifest digest", func() error { return manifest(f.ref("@" + missing)) }, codes.NotFound, "MANIFEST_UNKNOWN"},
 		{"absent platform", func() error { return inspect(f.ref(":multi"), "windows/amd64") }, codes.NotFound, "MANIFEST_UNKNOWN"},
 		{"no such layout", func() error { return tags("oci:" + f.dir + "/nope") }, codes.NotFound, "NAME_UNKNOWN"},
-		{"unsupported transport", func() error { return tags("oci-archive:" + f.dir + "/x.tar") }, codes.Unimplemented, "UNSUPPORTED"},
+		{"no such archive", func() error { return tags("oci-archive:" + f.dir + "/x.tar") }, codes.NotFound, "NAME_UNKNOWN"},
 	} {
 		t.Run(tc.name, func(t *testing.T) { checkStatus(t, tc.call(), tc.code, tc.reason) })
 	}

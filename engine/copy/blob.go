@@ -2,10 +2,12 @@ package copy
 
 import (
 	"context"
+	"io"
 	"strings"
 	"time"
 
 	"github.com/stevedore-dev/stevedore/engine/oci"
+	"github.com/stevedore-dev/stevedore/engine/transport"
 )
 
 // copyBlob streams one blob from source to target unless the target has it.
@@ -33,7 +35,13 @@ func (c *copier) copyBlob(ctx context.Context, desc oci.Descriptor) error {
 		c.rep.emit(Event{Kind: KindBlobSkipped, Desc: desc})
 		return nil
 	}
+	if ok, err := c.mount(ctx, desc); err != nil || ok {
+		return err
+	}
 	c.rep.emit(Event{Kind: KindBlobStarted, Desc: desc})
+	if rp, ok := c.dst.(transport.ResumablePusher); ok && desc.Size > c.opts.ChunkSize {
+		return c.pushResumable(ctx, rp, desc)
+	}
 	rc, err := c.src.Fetch(ctx, desc)
 	if err != nil {
 		return srcErr(desc, err)
@@ -60,4 +68,90 @@ func (c *copier) copyBlob(ctx context.Context, desc oci.Descriptor) error {
 // https://github.com/opencontainers/image-spec/blob/v1.1.1/layer.md#non-distributable-layers).
 func nonDistributable(mediaType string) bool {
 	return mediaType == oci.MediaTypeDockerForeignLayer || strings.Contains(mediaType, ".nondistributable.")
+}
+
+// located is implemented by registry repositories: where a blob can be
+// mounted from.
+type located interface {
+	Host() string
+	Name() string
+}
+
+// mount links desc from the source repository when source and target are
+// two repositories of one registry, which transfers nothing. A registry
+// that declines (or a mount that fails) leaves an ordinary upload to do.
+//
+// distribution-spec v1.1.1 §Mounting a blob from another repository:
+// https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#mounting-a-blob-from-another-repository
+func (c *copier) mount(ctx context.Context, desc oci.Descriptor) (bool, error) {
+	m, ok := c.dst.(transport.Mounter)
+	if !ok {
+		return false, nil
+	}
+	sl, ok1 := c.src.(located)
+	dl, ok2 := c.dst.(located)
+	if !ok1 || !ok2 || sl.Host() != dl.Host() || sl.Name() == dl.Name() {
+		return false, nil
+	}
+	ok, err := m.Mount(ctx, desc, sl.Name())
+	if err != nil || !ok {
+		if ctx.Err() != nil {
+			return false, ctx.Err()
+		}
+		return false, nil
+	}
+	c.blobsMounted.Add(1)
+	c.rep.emit(Event{Kind: KindBlobMounted, Desc: desc})
+	return true, nil
+}
+
+// pushResumable uploads a large blob in chunks; a resume reopens the source
+// at the offset the target reports, by range where the source can.
+func (c *copier) pushResumable(ctx context.Context, rp transport.ResumablePusher, desc oci.Descriptor) error {
+	var srcFailed error
+	open := func(ctx context.Context, offset int64) (io.ReadCloser, error) {
+		var rc io.ReadCloser
+		var err error
+		if rf, ok := c.src.(transport.RangeFetcher); ok && offset > 0 {
+			rc, err = rf.FetchRange(ctx, desc, offset, -1)
+		} else if rc, err = c.src.Fetch(ctx, desc); err == nil && offset > 0 {
+			if _, err = io.CopyN(io.Discard, rc, offset); err != nil {
+				rc.Close()
+			}
+		}
+		if err != nil {
+			srcFailed = err
+			return nil, err
+		}
+		sr := &sourceReader{r: rc, rep: c.rep, desc: desc, at: time.Now(), n: offset, last: offset}
+		return struct {
+			io.Reader
+			io.Closer
+		}{&errNoter{sr, &srcFailed}, rc}, nil
+	}
+	if err := rp.PushResumable(ctx, desc, c.opts.ChunkSize, open); err != nil {
+		if srcFailed != nil {
+			return srcErr(desc, srcFailed)
+		}
+		return dstErr(desc, err)
+	}
+	c.blobsCopied.Add(1)
+	c.bytes.Add(desc.Size)
+	c.rep.emit(Event{Kind: KindBlobDone, Desc: desc, Bytes: desc.Size})
+	return nil
+}
+
+// errNoter remembers a source's failure, so a failed upload can be blamed
+// on the side that caused it.
+type errNoter struct {
+	sr  *sourceReader
+	err *error
+}
+
+func (e *errNoter) Read(p []byte) (int, error) {
+	n, err := e.sr.Read(p)
+	if e.sr.err != nil && *e.err == nil {
+		*e.err = e.sr.err
+	}
+	return n, err
 }

@@ -22,8 +22,21 @@ type Options struct {
 	// copies every manifest of an index, which keeps the index digest. A
 	// source that is not an index is copied whatever Platform says.
 	Platform string
-	// Concurrency bounds the blobs transferred at once; <= 0 means 4.
+	// Concurrency bounds the blobs transferred at once; <= 0 means 4. A
+	// target that writes in sequence (an archive, a transport.Committer)
+	// gets one blob at a time whatever this says: its writes would queue
+	// anyway, with their source connections held open.
 	Concurrency int
+	// Referrers also copies every manifest that refers to a copied one
+	// (OCI 1.1 subject, found through the source's referrers API or tag
+	// schema) and the legacy cosign tags of each, recursively, after their
+	// subject. Sources that cannot list referrers contribute none.
+	Referrers bool
+	// ChunkSize: a blob larger than this goes to a target that can resume
+	// (a registry) as a chunked upload of pieces this size, which a dropped
+	// connection or a restarted registry interrupts without losing what
+	// arrived; <= 0 means 64 MiB.
+	ChunkSize int64
 	// Progress, if set, receives progress events, one at a time.
 	Progress func(Event)
 	// ManifestLimit bounds manifest reads; <= 0 means oci.DefaultManifestLimit.
@@ -40,9 +53,14 @@ type Result struct {
 	// found at the target already.
 	BlobsCopied  int `json:"blobsCopied"`
 	BlobsSkipped int `json:"blobsSkipped"`
+	// BlobsMounted counts blobs the target took from another repository of
+	// its registry instead of receiving them.
+	BlobsMounted int `json:"blobsMounted,omitempty"`
 	// ManifestsCopied and ManifestsSkipped count manifests and indexes likewise.
 	ManifestsCopied  int `json:"manifestsCopied"`
 	ManifestsSkipped int `json:"manifestsSkipped"`
+	// Referrers counts the referrers found and copied (or found present).
+	Referrers int `json:"referrers,omitempty"`
 	// Bytes is the total of blob and manifest bytes sent to the target.
 	Bytes int64 `json:"bytes"`
 }
@@ -53,6 +71,9 @@ type rootAdder interface {
 	AddRoot(ctx context.Context, desc oci.Descriptor) error
 }
 
+// defaultChunkSize is Options.ChunkSize's default.
+const defaultChunkSize = 64 << 20
+
 // maxDepth bounds index nesting; real images nest two deep at most.
 const maxDepth = 8
 
@@ -62,13 +83,29 @@ const maxDepth = 8
 // moved, never re-serialised, so digests are preserved; every byte is
 // verified, content the target has is skipped (a manifest it has is taken
 // to bring everything it references), and layers are streamed, never held
-// in memory. Failures are *Error, saying which side failed.
-func Copy(ctx context.Context, src transport.Source, srcRef string, dst transport.Target, dstTag string, opts Options) (*Result, error) {
+// in memory. A target that is a transport.Committer is committed after the
+// tag, or aborted if the copy fails. Failures are *Error, saying which side
+// failed.
+func Copy(ctx context.Context, src transport.Source, srcRef string, dst transport.Target, dstTag string, opts Options) (res *Result, err error) {
+	if cm, ok := dst.(transport.Committer); ok {
+		defer func() {
+			if err != nil {
+				cm.Abort()
+				return
+			}
+			if cerr := cm.Commit(ctx); cerr != nil {
+				res, err = nil, dstErr(oci.Descriptor{Digest: res.Digest, MediaType: res.MediaType, Size: res.Size}, cerr)
+			}
+		}()
+	}
 	if opts.Concurrency <= 0 {
 		opts.Concurrency = 4
 	}
 	if opts.ManifestLimit <= 0 {
 		opts.ManifestLimit = oci.DefaultManifestLimit
+	}
+	if opts.ChunkSize <= 0 {
+		opts.ChunkSize = defaultChunkSize
 	}
 	var want []string
 	if opts.Platform != "" {
@@ -77,8 +114,10 @@ func Copy(ctx context.Context, src transport.Source, srcRef string, dst transpor
 			return nil, err
 		}
 	}
-	c := &copier{src: src, dst: dst, opts: opts, rep: &reporter{fn: opts.Progress}}
-
+	c := &copier{src: src, dst: dst, opts: opts, rep: &reporter{fn: opts.Progress}, blobLimit: opts.Concurrency}
+	if _, ok := dst.(transport.Committer); ok {
+		c.blobLimit = 1
+	}
 	rootDesc, err := src.Resolve(ctx, srcRef)
 	if err != nil {
 		return nil, srcErr(oci.Descriptor{}, err)
@@ -112,6 +151,11 @@ func Copy(ctx context.Context, src transport.Source, srcRef string, dst transpor
 	if err := c.pushManifest(ctx, root); err != nil {
 		return nil, err
 	}
+	if opts.Referrers {
+		if err := c.copyReferrers(ctx, root); err != nil {
+			return nil, err
+		}
+	}
 	if dstTag != "" {
 		err = dst.Tag(ctx, root.desc, dstTag)
 	} else if ra, ok := dst.(rootAdder); ok {
@@ -122,9 +166,9 @@ func Copy(ctx context.Context, src transport.Source, srcRef string, dst transpor
 	}
 	return &Result{
 		Digest: root.desc.Digest, MediaType: root.desc.MediaType, Size: root.desc.Size,
-		BlobsCopied: int(c.blobsCopied.Load()), BlobsSkipped: int(c.blobsSkipped.Load()),
+		BlobsCopied: int(c.blobsCopied.Load()), BlobsSkipped: int(c.blobsSkipped.Load()), BlobsMounted: int(c.blobsMounted.Load()),
 		ManifestsCopied: int(c.manifestsCopied.Load()), ManifestsSkipped: int(c.manifestsSkipped.Load()),
-		Bytes: c.bytes.Load(),
+		Bytes: c.bytes.Load(), Referrers: int(c.referrers.Load()),
 	}, nil
 }
 
@@ -134,13 +178,15 @@ type copier struct {
 	dst  transport.Target
 	opts Options
 	rep  *reporter
+	// blobLimit bounds concurrent blob transfers (Options.Concurrency, or 1).
+	blobLimit int
 
 	nodes     onceMap[digest.Digest, *node]
 	blobs     onceMap[digest.Digest, struct{}]
 	manifests onceMap[digest.Digest, struct{}]
 
-	blobsCopied, blobsSkipped, manifestsCopied, manifestsSkipped atomic.Int64
-	bytes                                                        atomic.Int64
+	blobsCopied, blobsSkipped, blobsMounted, manifestsCopied, manifestsSkipped atomic.Int64
+	bytes, referrers                                                           atomic.Int64
 }
 
 // node is one manifest of the graph being copied.
@@ -243,7 +289,7 @@ func (c *copier) copyBlobs(ctx context.Context, root *node) error {
 	}
 	collect(root)
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(c.opts.Concurrency)
+	g.SetLimit(c.blobLimit)
 	for _, b := range blobs {
 		g.Go(func() error {
 			_, err := c.blobs.do(gctx, b.Digest, func() (struct{}, error) { return struct{}{}, c.copyBlob(gctx, b) })

@@ -20,6 +20,9 @@ const (
 	KindBlobBytes Kind = "blob-bytes"
 	// KindBlobSkipped: the target already holds the blob.
 	KindBlobSkipped Kind = "blob-skipped"
+	// KindBlobMounted: the target took the blob from another repository
+	// of its registry; nothing was transferred.
+	KindBlobMounted Kind = "blob-mounted"
 	// KindBlobDone: the blob was transferred and verified; Bytes is its size.
 	KindBlobDone Kind = "blob-done"
 	// KindImageSkipped: the target already holds the manifest, and so

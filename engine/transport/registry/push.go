@@ -62,7 +62,7 @@ func (r *Repository) Push(ctx context.Context, desc oci.Descriptor, rd io.Reader
 		if err != nil {
 			return err
 		}
-		return r.putManifest(ctx, desc.Digest.String(), desc.MediaType, raw)
+		return r.pushManifest(ctx, desc, raw)
 	}
 	return r.pushBlob(ctx, desc, rd)
 }
