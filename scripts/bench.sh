@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # The benchmarks (`make bench`): the go test -bench micro-benchmarks of every
-# package but integration/, then the peer comparison in integration/
+# package but integration/, then the peer comparisons in integration/
 # (TestBenchGetBlob: gRPC GetBlob and curl from our OCI port vs curl from the
-# CNCF distribution registry, 1 GiB, median of 5). Numbers are reported, never
+# CNCF distribution registry, 1 GiB, median of 5; TestBenchRegistry: crane
+# push/pull, blob GET, single-stream upload and manifest GETs with wrk, our
+# OCI port vs distribution, median of 3). Numbers are reported, never
 # judged: nothing here fails on timing. docs/BENCHMARKS.md records the results.
 #
-#   BENCH_OUT=FILE   where the peer comparison's markdown table goes
-#                    (default: bench-getblob.md in a temp dir, path printed)
+#   BENCH_OUT=FILE   where the GetBlob comparison's markdown table goes
+#                    (default: bench-getblob.md in a temp dir, path printed);
+#                    the registry comparison goes beside it, FILE with
+#                    -registry.md in place of .md
 #   BENCH_SKIP_MICRO=1 / BENCH_SKIP_PEERS=1   run only one half
 set -euo pipefail
 
@@ -29,4 +33,11 @@ if [ "${BENCH_SKIP_PEERS:-}" != 1 ]; then
   STEVEDORE_BENCH=1 STEVEDORE_BENCH_OUT="$out" \
     go test -count=1 -run '^TestBenchGetBlob$' -v -timeout 30m ./integration/
   echo "bench: report written to $out"
+
+  printf '\n==== registry vs distribution (integration/bench_registry_test.go) ====\n'
+  command -v wrk >/dev/null || { echo "bench: wrk is required (apt-get install wrk)" >&2; exit 1; }
+  regout="${out%.md}-registry.md"
+  STEVEDORE_BENCH=1 STEVEDORE_BENCH_OUT="$regout" \
+    go test -count=1 -run '^TestBenchRegistry$' -v -timeout 30m ./integration/
+  echo "bench: report written to $regout"
 fi

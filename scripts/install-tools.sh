@@ -25,6 +25,8 @@ go_tool oras oras.land/oras/cmd/oras@v1.3.6
 go_tool regctl github.com/regclient/regclient/cmd/regctl@v0.11.7
 go_tool grpcurl github.com/fullstorydev/grpcurl/cmd/grpcurl@v1.9.4
 go_tool registry github.com/distribution/distribution/v3/cmd/registry@v3.1.2
+# cosign signs and verifies as the oracle for SignService (~10 min cold build).
+go_tool cosign github.com/sigstore/cosign/v3/cmd/cosign@v3.1.3
 
 # The conformance suite is a test package; build it in a scratch module.
 CONF_VER=v0.0.0-20260831232431-97274622c111
@@ -44,6 +46,12 @@ ln -sf "$CACHE/.v/oci-conformance-$CONF_VER/oci-conformance" "$CACHE/oci-conform
 if ! command -v skopeo >/dev/null 2>&1; then
   echo "install-tools: apt-get install skopeo" >&2
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq skopeo) >&2
+fi
+
+# wrk (manifest GETs at 64 connections in the registry benchmark) comes from Debian.
+if ! command -v wrk >/dev/null 2>&1; then
+  echo "install-tools: apt-get install wrk" >&2
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk) >&2
 fi
 
 echo "$CACHE"

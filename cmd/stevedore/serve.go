@@ -11,6 +11,9 @@ import (
 	"os"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -43,7 +46,8 @@ func newServeCmd() *cobra.Command {
 		Short: "Serve the gRPC API, its REST gateway and an OCI registry",
 		Long: `Serve runs one process with three listeners:
   gRPC      stevedore.v1.ImageService, health, reflection
-  REST      the same API as JSON (grpc-gateway), /openapi.json, /healthz
+  REST      the same API as JSON (grpc-gateway), /openapi.json, /healthz,
+            /metrics (Prometheus)
   registry  an OCI distribution registry over the data directory
 SIGINT or SIGTERM shuts down gracefully.`,
 		Example: `  stevedore serve --data /var/lib/stevedore
@@ -115,14 +119,28 @@ func serve(ctx context.Context, o serveOptions, logTo io.Writer) error {
 		httpLis, regLis = tls.NewListener(httpLis, sec.tls.HTTP), tls.NewListener(regLis, sec.tls.HTTP)
 	}
 
-	grpcSrv, health := service.NewGRPCServer(o.engine.engine(), log.Named("grpc"), sec.grpcOpts...)
+	// Metrics live in a registry of this server's own (not Prometheus's
+	// global one) and are served at /metrics on the REST port.
+	metrics := prometheus.NewRegistry()
+	metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	regMetrics, err := registryhttp.NewMetrics(metrics, registry.Root())
+	if err != nil {
+		return err
+	}
+	grpcMetrics, err := service.WithMetrics(metrics)
+	if err != nil {
+		return err
+	}
+
+	// Metrics ahead of auth, so refused calls are counted.
+	grpcSrv, health := service.NewGRPCServer(o.engine.engine(), log.Named("grpc"), append(grpcMetrics, sec.grpcOpts...)...)
 	gw, err := service.NewGateway(ctx, grpcLis.Addr().String(), sec.gatewayDial...)
 	if err != nil {
 		return err
 	}
 	defer gw.Close()
-	httpSrv := &http.Server{Handler: gw, ReadHeaderTimeout: 10 * time.Second}
-	regSrv := &http.Server{Handler: sec.wrapRegistry(registry), ReadHeaderTimeout: 10 * time.Second}
+	httpSrv := &http.Server{Handler: withMetricsEndpoint(gw, promhttp.HandlerFor(metrics, promhttp.HandlerOpts{})), ReadHeaderTimeout: 10 * time.Second}
+	regSrv := &http.Server{Handler: regMetrics.Wrap(sec.wrapRegistry(registry)), ReadHeaderTimeout: 10 * time.Second}
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return grpcSrv.Serve(grpcLis) })
@@ -154,6 +172,19 @@ func serve(ctx context.Context, o serveOptions, logTo io.Writer) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// withMetricsEndpoint serves GET /metrics (Prometheus text format) beside
+// the gateway's routes. Like /healthz it needs no credentials: scrapers
+// rarely carry them, and the series hold counts, never repository names.
+func withMetricsEndpoint(gw, metrics http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/metrics" {
+			metrics.ServeHTTP(w, r)
+			return
+		}
+		gw.ServeHTTP(w, r)
+	})
 }
 
 // uploadExpiryInterval is how often serve looks for abandoned upload

@@ -53,8 +53,7 @@ func (f *FS) put(ctx context.Context, desc oci.Descriptor, r io.Reader) error {
 			os.Remove(tmp.Name())
 		}
 	}()
-	buf := make([]byte, 1<<20)
-	if _, err := io.CopyBuffer(tmp, oci.NewVerifyReader(ctxReader{ctx, r}, desc.Digest, desc.Size), buf); err != nil {
+	if _, err := ingest(ctx, tmp, 0, oci.NewVerifyReader(r, desc.Digest, desc.Size), nil); err != nil {
 		return err
 	}
 	if err := tmp.Chmod(0o644); err != nil {
