@@ -78,6 +78,7 @@ func newRootCmd() *cobra.Command {
 		newCatCmd(),
 		newExportCmd(),
 		newValidateCmd(),
+		newArtifactCmd(),
 	)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	markUsageErrors(root)
