@@ -79,6 +79,12 @@ func newRootCmd() *cobra.Command {
 		newExportCmd(),
 		newValidateCmd(),
 		newArtifactCmd(),
+		newGenerateKeyPairCmd(),
+		newSignCmd(),
+		newVerifyCmd(),
+		newAttestCmd(),
+		newVerifyAttestationCmd(),
+		newTreeCmd(),
 	)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	markUsageErrors(root)
