@@ -85,6 +85,7 @@ func newRootCmd() *cobra.Command {
 		newAttestCmd(),
 		newVerifyAttestationCmd(),
 		newTreeCmd(),
+		newMirrorCmd(),
 	)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	markUsageErrors(root)

@@ -1,0 +1,368 @@
+package mirror
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/stevedore-dev/stevedore/engine"
+	imgcopy "github.com/stevedore-dev/stevedore/engine/copy"
+	"github.com/stevedore-dev/stevedore/engine/errdef"
+	"github.com/stevedore-dev/stevedore/engine/oci"
+	"github.com/stevedore-dev/stevedore/engine/transport"
+)
+
+// Options tune a run; the zero value mirrors for real, with the config's
+// concurrency, silently.
+type Options struct {
+	// DryRun resolves both sides and reports what would be copied
+	// (ActionWouldCopy) without writing anything.
+	DryRun bool
+	// Concurrency, when > 0, overrides Config.Concurrency.
+	Concurrency int
+	// Progress, if set, receives each image's report as it finishes, one
+	// call at a time.
+	Progress func(ImageReport)
+}
+
+// job is one image to mirror.
+type job struct {
+	src, dst  oci.Reference // dst has src's tag, or none for a digest-only source
+	srcRepo   repoClient
+	dstRepo   *destRepo
+	platforms []string
+	referrers bool
+}
+
+// runner holds the state of one Run.
+type runner struct {
+	eng  *engine.Engine
+	cfg  *Config
+	opts Options
+
+	mu  sync.Mutex
+	src map[string]repoClient
+	dst map[string]*destRepo
+
+	progressMu sync.Mutex
+}
+
+// Run mirrors what cfg describes through eng's registry clients and returns
+// the report. It keeps going when an image fails: failures are entries of
+// the report (see Report.Failed), and the error is non-nil only for a
+// config that does not validate.
+func Run(ctx context.Context, eng *engine.Engine, cfg *Config, opts Options) (*Report, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	r := &runner{eng: eng, cfg: cfg, opts: opts, src: map[string]repoClient{}, dst: map[string]*destRepo{}}
+	conc := cfg.Concurrency
+	if opts.Concurrency > 0 {
+		conc = opts.Concurrency
+	}
+	if conc <= 0 {
+		conc = 4
+	}
+
+	// Plan: one slot of jobs (or one listing failure) per source, in config
+	// order, listed in parallel.
+	type slot struct {
+		jobs []job
+		fail []ImageReport
+	}
+	slots := make([]slot, len(cfg.Sources))
+	r.parallel(ctx, len(cfg.Sources), conc, func(i int) {
+		slots[i].jobs, slots[i].fail = r.plan(ctx, cfg.Sources[i])
+	})
+
+	rep := &Report{DryRun: opts.DryRun, Started: start}
+	var jobs []job
+	var order []int // index into rep.Images for each job
+	for _, s := range slots {
+		for _, f := range s.fail {
+			rep.Images = append(rep.Images, f)
+			r.progress(f)
+		}
+		for _, j := range s.jobs {
+			order = append(order, len(rep.Images))
+			rep.Images = append(rep.Images, ImageReport{})
+			jobs = append(jobs, j)
+		}
+	}
+	r.parallel(ctx, len(jobs), conc, func(i int) {
+		im := r.image(ctx, jobs[i])
+		rep.Images[order[i]] = im
+		r.progress(im)
+	})
+	for _, im := range rep.Images {
+		rep.Summary.add(im)
+	}
+	rep.Seconds = time.Since(start).Seconds()
+	return rep, nil
+}
+
+// parallel runs fn(0..n-1), at most limit at once. A cancelled ctx still
+// runs every fn, which then fails fast, so every image gets its entry.
+func (r *runner) parallel(ctx context.Context, n, limit int, fn func(i int)) {
+	sem := make(chan struct{}, limit)
+	var wg sync.WaitGroup
+	for i := range n {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			fn(i)
+		}()
+	}
+	wg.Wait()
+}
+
+func (r *runner) progress(im ImageReport) {
+	if r.opts.Progress == nil {
+		return
+	}
+	r.progressMu.Lock()
+	defer r.progressMu.Unlock()
+	r.opts.Progress(im)
+}
+
+// plan turns a source into jobs, listing and filtering tags for a repository.
+func (r *runner) plan(ctx context.Context, s Source) ([]job, []ImageReport) {
+	dest := merged(r.cfg.Destination, s.Destination)
+	platforms := r.cfg.Platforms
+	if s.Platforms != nil {
+		platforms = s.Platforms
+	}
+	referrers := r.cfg.Referrers
+	if s.Referrers != nil {
+		referrers = *s.Referrers
+	}
+	var refs []oci.Reference
+	if s.Repository != "" {
+		repo, _ := parseRepository(s.Repository) // checked by Validate
+		failed := func(err error) []ImageReport {
+			return []ImageReport{{Source: "docker://" + repo.Name(), Action: ActionFailed, Error: errorInfo(err, imgcopy.OriginSource)}}
+		}
+		rc, err := r.source(ctx, repo)
+		if err != nil {
+			return nil, failed(err)
+		}
+		tags, err := rc.Tags(ctx)
+		if err != nil {
+			return nil, failed(fmt.Errorf("listing tags of %s: %w", repo.Name(), err))
+		}
+		for _, t := range s.Tags.Apply(tags) {
+			ref := repo
+			ref.Tag = t
+			refs = append(refs, ref)
+		}
+	} else {
+		for _, im := range s.Images {
+			ref, _ := parseImage(im) // checked by Validate
+			refs = append(refs, ref)
+		}
+	}
+	var jobs []job
+	var fails []ImageReport
+	for _, ref := range refs {
+		j, err := r.job(ctx, ref, dest)
+		if err != nil {
+			fails = append(fails, ImageReport{Source: "docker://" + ref.String(), Action: ActionFailed, Error: errorInfo(err, "")})
+			continue
+		}
+		j.platforms, j.referrers = platforms, referrers
+		jobs = append(jobs, j)
+	}
+	return jobs, fails
+}
+
+// job maps one source image to its destination and clients.
+func (r *runner) job(ctx context.Context, src oci.Reference, dest Destination) (job, error) {
+	dst, err := dest.Map(src.Repository)
+	if err != nil {
+		return job{}, fmt.Errorf("mapping %s to the destination: %w", src.Name(), err)
+	}
+	dst.Tag, dst.Digest = src.Tag, ""
+	sr, err := r.source(ctx, src)
+	if err != nil {
+		return job{}, err
+	}
+	dr, err := r.destination(ctx, dst)
+	if err != nil {
+		return job{}, err
+	}
+	return job{src: src, dst: dst, srcRepo: sr, dstRepo: dr}, nil
+}
+
+// source returns the run's one client for ref's repository, so that its
+// token and connections serve every tag.
+func (r *runner) source(ctx context.Context, ref oci.Reference) (repoClient, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if rc, ok := r.src[ref.Name()]; ok {
+		return rc, nil
+	}
+	s, err := r.eng.Open(ctx, transport.Ref{Transport: transport.Docker, Image: ref})
+	if err != nil {
+		return nil, err
+	}
+	rc, ok := s.(repoClient)
+	if !ok {
+		return nil, fmt.Errorf("%s: source client lacks registry capabilities: %w", ref.Name(), errdef.ErrUnsupported)
+	}
+	r.src[ref.Name()] = rc
+	return rc, nil
+}
+
+// destination returns the run's one destRepo for ref's repository.
+func (r *runner) destination(ctx context.Context, ref oci.Reference) (*destRepo, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if d, ok := r.dst[ref.Name()]; ok {
+		return d, nil
+	}
+	t, err := r.eng.OpenTarget(ctx, transport.Ref{Transport: transport.Docker, Image: ref})
+	if err != nil {
+		return nil, err
+	}
+	rc, ok := t.(repoClient)
+	if !ok {
+		return nil, fmt.Errorf("%s: destination client lacks registry capabilities: %w", ref.Name(), errdef.ErrUnsupported)
+	}
+	d := newDestRepo(rc)
+	r.dst[ref.Name()] = d
+	return d, nil
+}
+
+// image mirrors one image: a HEAD at each side decides whether anything is
+// to be done, and only then does copy run.
+//
+// distribution-spec v1.1.1 §Checking if content exists in the registry:
+// https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#checking-if-content-exists-in-the-registry
+func (r *runner) image(ctx context.Context, j job) ImageReport {
+	start := time.Now()
+	im := ImageReport{Source: "docker://" + j.src.String(), Destination: "docker://" + j.dst.String()}
+	if j.dst.Tag == "" {
+		im.Destination = "docker://" + j.dst.Name() + "@" + j.src.Digest.String()
+	}
+	finish := func(action string, err error, origin string) ImageReport {
+		im.Action = action
+		if err != nil {
+			im.Error = errorInfo(err, origin)
+		}
+		im.Seconds = time.Since(start).Seconds()
+		return im
+	}
+
+	root, err := j.srcRepo.Resolve(ctx, j.src.Identifier())
+	if err != nil {
+		return finish(ActionFailed, err, imgcopy.OriginSource)
+	}
+	ps := &pinnedSource{repoClient: j.srcRepo, root: root}
+	copts := imgcopy.Options{Concurrency: r.cfg.BlobConcurrency, Referrers: j.referrers}
+	want := root
+	if oci.IsIndex(root.MediaType) {
+		switch len(j.platforms) {
+		case 0:
+		case 1:
+			if want, ps.raw, err = choose(ctx, j.srcRepo, root, j.platforms[0]); err != nil {
+				return finish(ActionFailed, err, imgcopy.OriginSource)
+			}
+			copts.Platform = j.platforms[0]
+		default:
+			im.Note = fmt.Sprintf("platforms %s: the whole index is copied (a filtered index is not supported yet)", strings.Join(j.platforms, ","))
+		}
+	}
+	im.SourceDigest = want.Digest
+
+	var present bool
+	if j.dst.Tag != "" {
+		cur, err := j.dstRepo.Resolve(ctx, j.dst.Tag)
+		switch {
+		case err == nil && cur.Digest == want.Digest:
+			present = true
+		case err == nil:
+			im.Reason, im.PreviousDigest = ReasonMoved, cur.Digest
+		case errors.Is(err, errdef.ErrNotFound):
+			im.Reason = ReasonNew
+		default:
+			return finish(ActionFailed, err, imgcopy.OriginDestination)
+		}
+	} else {
+		ok, err := j.dstRepo.repoClient.Exists(ctx, want)
+		if err != nil {
+			return finish(ActionFailed, err, imgcopy.OriginDestination)
+		}
+		present = ok
+		if !ok {
+			im.Reason = ReasonNew
+		}
+	}
+	if present && !j.referrers {
+		return finish(ActionSkipped, nil, "")
+	}
+	if r.opts.DryRun {
+		if present {
+			return finish(ActionSkipped, nil, "")
+		}
+		return finish(ActionWouldCopy, nil, "")
+	}
+
+	t := newImageTarget(j.dstRepo)
+	tag := j.dst.Tag
+	if present {
+		// Only referrers can be missing: copy finds the image present and
+		// looks for new signatures and SBOMs, and the tag is left alone.
+		tag = ""
+	}
+	res, err := imgcopy.Copy(ctx, ps, root.Digest.String(), t, tag, copts)
+	t.release()
+	im.Bytes = t.bytesSent.Load()
+	im.BlobsCopied = int(t.blobsSent.Load())
+	if err != nil {
+		return finish(ActionFailed, err, "")
+	}
+	im.BlobsSkipped = res.BlobsSkipped + res.BlobsCopied - im.BlobsCopied
+	im.BlobsMounted = res.BlobsMounted
+	im.Referrers = res.Referrers
+	if present {
+		return finish(ActionSkipped, nil, "")
+	}
+	return finish(ActionCopied, nil, "")
+}
+
+// choose reads an index and returns its manifest for platform
+// (os/arch[/variant]; no variant matches any), as copy will pick it, with
+// the index's bytes so copy need not fetch them again.
+//
+// image-spec v1.1.1 image-index.md (platform):
+// https://github.com/opencontainers/image-spec/blob/v1.1.1/image-index.md#image-index-property-descriptions
+func choose(ctx context.Context, src transport.Source, index oci.Descriptor, platform string) (oci.Descriptor, []byte, error) {
+	rc, err := src.Fetch(ctx, index)
+	if err != nil {
+		return oci.Descriptor{}, nil, err
+	}
+	defer rc.Close()
+	raw, err := oci.ReadAllVerified(rc, index.Digest, index.Size, oci.DefaultManifestLimit)
+	if err != nil {
+		return oci.Descriptor{}, nil, err
+	}
+	m, err := oci.ParseManifest(index.MediaType, raw)
+	if err != nil {
+		return oci.Descriptor{}, nil, err
+	}
+	want := strings.Split(platform, "/")
+	i := slices.IndexFunc(m.Manifests, func(d oci.Descriptor) bool {
+		p := d.Platform
+		return p != nil && p.OS == want[0] && p.Architecture == want[1] && (len(want) < 3 || p.Variant == want[2])
+	})
+	if i < 0 {
+		return oci.Descriptor{}, nil, fmt.Errorf("index %s has no manifest for platform %s: %w", index.Digest, platform, errdef.ErrNotFound)
+	}
+	return m.Manifests[i], raw, nil
+}

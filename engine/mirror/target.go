@@ -1,0 +1,268 @@
+package mirror
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"sync"
+	"sync/atomic"
+
+	"github.com/opencontainers/go-digest"
+
+	"github.com/stevedore-dev/stevedore/engine/oci"
+	"github.com/stevedore-dev/stevedore/engine/transport"
+)
+
+// repoClient is what a mirror needs of a registry repository: both sides of
+// a copy, with every optional capability copy looks for (mount, chunked
+// resume, ranges, referrers), so that the wrappers below keep them.
+type repoClient interface {
+	transport.Source
+	transport.Target
+	transport.TagLister
+	transport.ReferrerLister
+	transport.RangeFetcher
+	transport.Mounter
+	transport.ResumablePusher
+	Host() string
+	Name() string
+}
+
+// destRepo is one destination repository, shared by every image of a run
+// that goes there. It remembers what the run has found or put there, so a
+// layer shared by fifty images is asked about once, and it lets one image at
+// a time transfer a given blob: images copied in parallel would otherwise
+// race to read and send the same bytes (regctl sends about twice the bytes
+// of a mirror whose tags share layers for that reason).
+//
+// An image that finds a blob missing claims it, from that Exists to the end
+// of its Push; others asking meanwhile wait for the outcome instead of
+// fetching the blob from the source too. Claims an image still holds when
+// its copy returns (a source fetch failed between Exists and Push) are
+// released then, and a waiter whose claimant failed asks again.
+type destRepo struct {
+	repoClient
+
+	mu       sync.Mutex
+	present  map[digest.Digest]bool
+	inflight map[digest.Digest]*claim
+}
+
+// claim is one image's pending transfer of a blob; waiters block on done.
+type claim struct {
+	owner *imageTarget
+	done  chan struct{}
+	err   error
+}
+
+// errReleased is the outcome of a claim its image gave up without a push.
+var errReleased = errors.New("claim released without a push")
+
+func newDestRepo(rc repoClient) *destRepo {
+	return &destRepo{repoClient: rc, present: map[digest.Digest]bool{}, inflight: map[digest.Digest]*claim{}}
+}
+
+func (d *destRepo) markPresent(dg digest.Digest) {
+	d.mu.Lock()
+	d.present[dg] = true
+	d.mu.Unlock()
+}
+
+// finish settles c with err (nil: the blob is now present) and wakes its waiters.
+func (d *destRepo) finish(dg digest.Digest, c *claim, err error) {
+	d.mu.Lock()
+	if d.inflight[dg] == c {
+		delete(d.inflight, dg)
+	}
+	if err == nil {
+		d.present[dg] = true
+	}
+	delete(c.owner.claims, dg)
+	d.mu.Unlock()
+	c.err = err
+	close(c.done)
+}
+
+// imageTarget is one image's view of a destRepo: it holds that image's
+// claims and counts what the image itself sent, which copy.Result cannot
+// tell apart from what another image of the run sent a moment before.
+type imageTarget struct {
+	*destRepo
+	claims    map[digest.Digest]*claim // guarded by destRepo.mu
+	blobsSent atomic.Int64
+	bytesSent atomic.Int64
+}
+
+func newImageTarget(d *destRepo) *imageTarget {
+	return &imageTarget{destRepo: d, claims: map[digest.Digest]*claim{}}
+}
+
+// release gives up the claims the image still holds; called when its copy
+// has returned.
+func (t *imageTarget) release() {
+	t.mu.Lock()
+	held := make(map[digest.Digest]*claim, len(t.claims))
+	for dg, c := range t.claims {
+		held[dg] = c
+	}
+	t.mu.Unlock()
+	for dg, c := range held {
+		t.finish(dg, c, errReleased)
+	}
+}
+
+// Exists answers from what the run knows before asking the registry; a
+// missing blob is claimed for this image (see destRepo).
+func (t *imageTarget) Exists(ctx context.Context, desc oci.Descriptor) (bool, error) {
+	dg := desc.Digest
+	for {
+		t.mu.Lock()
+		if t.present[dg] {
+			t.mu.Unlock()
+			return true, nil
+		}
+		c := t.inflight[dg]
+		t.mu.Unlock()
+		if c != nil && c.owner != t {
+			select {
+			case <-c.done:
+				if c.err == nil {
+					return true, nil
+				}
+				continue // the claimant failed: ask again
+			case <-ctx.Done():
+				return false, ctx.Err()
+			}
+		}
+		ok, err := t.repoClient.Exists(ctx, desc)
+		if err != nil || ok {
+			if ok {
+				t.markPresent(dg)
+			}
+			return ok, err
+		}
+		if oci.IsManifest(desc.MediaType) {
+			return false, nil
+		}
+		t.mu.Lock()
+		if t.present[dg] || (t.inflight[dg] != nil && t.inflight[dg].owner != t) {
+			t.mu.Unlock()
+			continue // another image got there between our HEAD and now
+		}
+		if t.inflight[dg] == nil {
+			c := &claim{owner: t, done: make(chan struct{})}
+			t.inflight[dg] = c
+			t.claims[dg] = c
+		}
+		t.mu.Unlock()
+		return false, nil
+	}
+}
+
+// transfer runs push under this image's claim on dg, taking the claim
+// first if Exists did not (waiting out another image's), and reports
+// whether this image sent the blob.
+func (t *imageTarget) transfer(ctx context.Context, dg digest.Digest, push func() error) (bool, error) {
+	for {
+		t.mu.Lock()
+		if t.present[dg] {
+			t.mu.Unlock()
+			return false, nil
+		}
+		c := t.inflight[dg]
+		if c == nil {
+			c = &claim{owner: t, done: make(chan struct{})}
+			t.inflight[dg] = c
+			t.claims[dg] = c
+		}
+		t.mu.Unlock()
+		if c.owner == t {
+			err := push()
+			t.finish(dg, c, err)
+			return err == nil, err
+		}
+		select {
+		case <-c.done:
+			if c.err == nil {
+				return false, nil
+			}
+		case <-ctx.Done():
+			return false, ctx.Err()
+		}
+	}
+}
+
+// Push uploads desc once per run whatever the number of images sharing it.
+// A reader this image need not send is left unread: the content is
+// verified by the upload that did read it.
+func (t *imageTarget) Push(ctx context.Context, desc oci.Descriptor, r io.Reader) error {
+	if oci.IsManifest(desc.MediaType) {
+		// Manifests are small and an image's own: no claims, just counting.
+		if err := t.repoClient.Push(ctx, desc, r); err != nil {
+			return err
+		}
+		t.markPresent(desc.Digest)
+		t.bytesSent.Add(desc.Size)
+		return nil
+	}
+	sent, err := t.transfer(ctx, desc.Digest, func() error { return t.repoClient.Push(ctx, desc, r) })
+	t.count(sent, desc)
+	return err
+}
+
+// PushResumable is Push for the chunked uploads copy uses for large blobs.
+func (t *imageTarget) PushResumable(ctx context.Context, desc oci.Descriptor, chunkSize int64, open func(ctx context.Context, offset int64) (io.ReadCloser, error)) error {
+	sent, err := t.transfer(ctx, desc.Digest, func() error { return t.repoClient.PushResumable(ctx, desc, chunkSize, open) })
+	t.count(sent, desc)
+	return err
+}
+
+// Mount settles this image's claim when the registry took the blob from
+// another repository.
+func (t *imageTarget) Mount(ctx context.Context, desc oci.Descriptor, from string) (bool, error) {
+	ok, err := t.repoClient.Mount(ctx, desc, from)
+	if ok {
+		t.mu.Lock()
+		c := t.claims[desc.Digest]
+		t.mu.Unlock()
+		if c != nil {
+			t.finish(desc.Digest, c, nil)
+		} else {
+			t.markPresent(desc.Digest)
+		}
+	}
+	return ok, err
+}
+
+func (t *imageTarget) count(sent bool, desc oci.Descriptor) {
+	if sent {
+		t.blobsSent.Add(1)
+		t.bytesSent.Add(desc.Size)
+	}
+}
+
+// pinnedSource is a source repository whose root manifest the mirror has
+// already resolved (and, for a platform choice, read): copy asks again, and
+// the answer is here rather than a second round trip.
+type pinnedSource struct {
+	repoClient
+	root oci.Descriptor
+	raw  []byte // root's bytes when already read; copy verifies them again
+}
+
+// Resolve answers for the pinned root's digest without a request.
+func (s *pinnedSource) Resolve(ctx context.Context, ref string) (oci.Descriptor, error) {
+	if ref == s.root.Digest.String() {
+		return s.root, nil
+	}
+	return s.repoClient.Resolve(ctx, ref)
+}
+
+// Fetch serves the pinned root's bytes when they are already read.
+func (s *pinnedSource) Fetch(ctx context.Context, desc oci.Descriptor) (io.ReadCloser, error) {
+	if s.raw != nil && desc.Digest == s.root.Digest {
+		return io.NopCloser(bytes.NewReader(s.raw)), nil
+	}
+	return s.repoClient.Fetch(ctx, desc)
+}
