@@ -86,6 +86,16 @@ func newRootCmd() *cobra.Command {
 		newVerifyAttestationCmd(),
 		newTreeCmd(),
 		newMirrorCmd(),
+		newBuildCmd(),
+		newAppendCmd(),
+		newMutateCmd(),
+		newRebaseCmd(),
+		newFlattenCmd(),
+		newIndexCmd(),
+		newTagCmd(),
+		newDiffCmd(),
+		newSizeCmd(),
+		newHistoryCmd(),
 	)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	markUsageErrors(root)

@@ -6,46 +6,22 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/klauspost/compress/gzip"
-	"github.com/klauspost/compress/zstd"
-
 	"github.com/stevedore-dev/stevedore/engine/errdef"
+	"github.com/stevedore-dev/stevedore/engine/layer"
 	"github.com/stevedore-dev/stevedore/engine/oci"
 	"github.com/stevedore-dev/stevedore/engine/transport"
 )
 
-// Layer media types beyond those engine/oci names.
+// Layer media types beyond those engine/oci names, from engine/layer.
 const (
-	mediaTypeDockerLayer     = "application/vnd.docker.image.rootfs.diff.tar"
-	mediaTypeDockerLayerZstd = "application/vnd.docker.image.rootfs.diff.tar.zstd"
-	mediaTypeNondistrib      = "application/vnd.oci.image.layer.nondistributable.v1.tar"
-	mediaTypeNondistribGzip  = mediaTypeNondistrib + "+gzip"
-	mediaTypeNondistribZstd  = mediaTypeNondistrib + "+zstd"
-	compressionNone          = ""
-	compressionGzip          = "gzip"
-	compressionZstd          = "zstd"
+	mediaTypeDockerLayer     = layer.MediaTypeDockerLayer
+	mediaTypeDockerLayerZstd = layer.MediaTypeDockerLayerZstd
 )
 
-// compressionOf maps a layer media type to its compression. Only media types
-// are trusted, not magic bytes: a layer labelled wrongly is a bad image.
-//
-// image-spec v1.1.1 layer.md §Distributable Format and media-types.md:
-// https://github.com/opencontainers/image-spec/blob/v1.1.1/layer.md#distributable-format
-func compressionOf(mediaType string) (string, error) {
-	switch mediaType {
-	case oci.MediaTypeLayer, mediaTypeDockerLayer, mediaTypeNondistrib:
-		return compressionNone, nil
-	case oci.MediaTypeLayerGzip, oci.MediaTypeDockerLayerGzip, oci.MediaTypeDockerForeignLayer, mediaTypeNondistribGzip:
-		return compressionGzip, nil
-	case oci.MediaTypeLayerZstd, mediaTypeDockerLayerZstd, mediaTypeNondistribZstd:
-		return compressionZstd, nil
-	}
-	return "", fmt.Errorf("layer media type %q: not a tar layer stevedore can decompress: %w", mediaType, errdef.ErrUnsupported)
-}
-
-// isLayerMediaType reports whether mediaType is a layer compressionOf knows.
+// isLayerMediaType reports whether mediaType is a layer engine/layer can
+// decompress.
 func isLayerMediaType(mediaType string) bool {
-	_, err := compressionOf(mediaType)
+	_, err := layer.CompressionOf(mediaType)
 	return err == nil
 }
 
@@ -53,15 +29,15 @@ func isLayerMediaType(mediaType string) bool {
 // bombs. The compressed stream is the source's verified Fetch: only reading
 // it to the end (finish) proves the digest.
 type layerStream struct {
-	raw     io.ReadCloser
-	in      *countingReader // compressed bytes consumed
-	out     *boundedReader  // uncompressed bytes produced
-	closeFn func()          // releases the decompressor
+	raw io.ReadCloser
+	in  *countingReader // compressed bytes consumed
+	out *boundedReader  // uncompressed bytes produced
+	dec io.ReadCloser   // the decompressor
 }
 
 // openLayer fetches desc from src and decompresses it by media type.
 func openLayer(ctx context.Context, src transport.Source, desc oci.Descriptor, opts Options) (*layerStream, error) {
-	comp, err := compressionOf(desc.MediaType)
+	comp, err := layer.CompressionOf(desc.MediaType)
 	if err != nil {
 		return nil, err
 	}
@@ -69,30 +45,15 @@ func openLayer(ctx context.Context, src transport.Source, desc oci.Descriptor, o
 	if err != nil {
 		return nil, err
 	}
-	l := &layerStream{raw: raw, in: &countingReader{r: raw}, closeFn: func() {}}
-	var dec io.Reader
-	switch comp {
-	case compressionNone:
-		dec = l.in
-	case compressionGzip:
-		zr, err := gzip.NewReader(l.in)
-		if err != nil {
-			raw.Close()
-			return nil, fmt.Errorf("layer %s: gzip: %v: %w", desc.Digest, err, errdef.ErrInvalid)
-		}
-		dec, l.closeFn = zr, func() { zr.Close() }
-	case compressionZstd:
-		// One goroutine, and a window bound: a frame may not demand more
-		// memory than this however it is crafted.
-		zr, err := zstd.NewReader(l.in, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(1<<30))
-		if err != nil {
-			raw.Close()
-			return nil, fmt.Errorf("layer %s: zstd: %v: %w", desc.Digest, err, errdef.ErrInvalid)
-		}
-		dec, l.closeFn = zr, zr.Close
+	l := &layerStream{raw: raw, in: &countingReader{r: raw}}
+	dec, err := layer.NewReader(l.in, comp)
+	if err != nil {
+		raw.Close()
+		return nil, fmt.Errorf("layer %s: %w", desc.Digest, err)
 	}
+	l.dec = dec
 	l.out = &boundedReader{r: dec, in: l.in, max: opts.MaxLayerSize, ratio: opts.MaxRatio}
-	if comp == compressionNone {
+	if comp == layer.None {
 		l.out.ratio = 0
 	}
 	return l, nil
@@ -126,7 +87,7 @@ func (l *layerStream) blame(err error) error {
 
 // Close releases the decompressor and the source stream.
 func (l *layerStream) Close() error {
-	l.closeFn()
+	l.dec.Close()
 	return l.raw.Close()
 }
 

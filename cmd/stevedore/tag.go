@@ -1,0 +1,81 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/stevedore-dev/stevedore/engine/errdef"
+	"github.com/stevedore-dev/stevedore/engine/mutate"
+	"github.com/stevedore-dev/stevedore/engine/store"
+	"github.com/stevedore-dev/stevedore/engine/transport"
+)
+
+func newTagCmd() *cobra.Command {
+	var ef engineFlags
+	var del, asJSON bool
+	cmd := &cobra.Command{
+		Use:   "tag REF NEWTAG... | tag --delete REF",
+		Short: "Point more tags at an image, or remove a tag",
+		Long: `Point each NEWTAG (a bare tag, in REF's repository or layout) at the manifest
+REF names; nothing is copied, so the digest is REF's, which is printed.
+
+With --delete, remove REF's tag; the manifest it named stays. Layouts support
+this; registries do not yet through stevedore.`,
+		Example: `  stevedore tag 127.0.0.1:5000/app:v1.2.3 v1.2 v1 latest
+  stevedore tag oci:./layout@sha256:4f1c... stable
+  stevedore tag --delete oci:./layout:old`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if del {
+				return cobra.ExactArgs(1)(cmd, args)
+			}
+			return cobra.MinimumNArgs(2)(cmd, args)
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			img, r, err := ef.openImage(ctx, args[0])
+			if err != nil {
+				return err
+			}
+			if del {
+				tag := r.Tag
+				if r.Transport == transport.Docker {
+					tag = r.Image.Tag
+				}
+				if tag == "" || r.Digest != "" || r.Image.Digest != "" {
+					return usageError{fmt.Errorf("--delete needs REF to name a tag")}
+				}
+				var t any
+				switch r.Transport {
+				case transport.OCI:
+					if t, err = store.OpenFS(r.Path); err != nil {
+						return err
+					}
+				case transport.Docker:
+					if t, err = ef.engine().OpenTarget(ctx, r); err != nil {
+						return err
+					}
+				default:
+					return fmt.Errorf("removing tags from %s: %w", r.Transport, errdef.ErrUnsupported)
+				}
+				return mutate.Untag(ctx, t, tag)
+			}
+			if r.Transport == transport.OCIArchive || r.Transport == transport.DockerArchive {
+				return fmt.Errorf("tagging inside %s (copy to a new archive instead): %w", r.Transport, errdef.ErrUnsupported)
+			}
+			dst, err := ef.engine().OpenTarget(ctx, r)
+			if err != nil {
+				return err
+			}
+			res, err := mutate.Tag(ctx, img, dst, args[1:])
+			if err != nil {
+				return err
+			}
+			return printResult(cmd, res, asJSON)
+		},
+	}
+	ef.register(cmd)
+	cmd.Flags().BoolVarP(&del, "delete", "d", false, "remove REF's tag instead")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
+	return cmd
+}
