@@ -46,7 +46,10 @@ func (reg *Registry) routeBlob(w http.ResponseWriter, r *http.Request, name, ref
 // they were stored; re-hashing every GET would halve throughput.
 // distribution-spec v1.1.1 §Pulling blobs:
 // https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#pulling-blobs
-func (reg *Registry) getBlob(w http.ResponseWriter, r *http.Request, repo *store.FS, d digest.Digest) error {
+func (reg *Registry) getBlob(w http.ResponseWriter, r *http.Request, repo store.Repository, d digest.Digest) error {
+	if loc, ok := repo.(store.BlobLocator); ok && reg.opts.BlobRedirect && r.Method == http.MethodGet {
+		return redirectBlob(w, r, loc, d)
+	}
 	f, size, err := repo.Open(r.Context(), d)
 	if err != nil {
 		return classify(err, errBlobUnknown.withMessage("blob "+d.String()+" unknown"), errDigestInvalid)
@@ -65,11 +68,34 @@ func (reg *Registry) getBlob(w http.ResponseWriter, r *http.Request, repo *store
 	return nil
 }
 
+// blobURLTTL is how long a redirect's presigned URL stays valid: long
+// enough for a slow client to start the download, short enough that a
+// leaked URL is of little use.
+const blobURLTTL = 15 * time.Minute
+
+// redirectBlob answers 307 to a URL the object store serves the blob at, so
+// its bytes skip the replica. Clients follow it with their Range header.
+//
+// distribution-spec v1.1.1 §Pulling blobs (a 307 redirect is allowed):
+// https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#pulling-blobs
+func redirectBlob(w http.ResponseWriter, r *http.Request, loc store.BlobLocator, d digest.Digest) error {
+	u, err := loc.BlobURL(r.Context(), d, blobURLTTL)
+	if err != nil {
+		return classify(err, errBlobUnknown.withMessage("blob "+d.String()+" unknown"), errDigestInvalid)
+	}
+	h := w.Header()
+	h.Set("Docker-Content-Digest", d.String())
+	h.Set("Location", u)
+	h.Set("Content-Length", "0")
+	w.WriteHeader(http.StatusTemporaryRedirect)
+	return nil
+}
+
 // deleteBlob removes the blob from this repository only; other repositories
 // linking the same file keep it.
 // distribution-spec v1.1.1 §Deleting blobs:
 // https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#deleting-blobs
-func (reg *Registry) deleteBlob(w http.ResponseWriter, r *http.Request, repo *store.FS, d digest.Digest) error {
+func (reg *Registry) deleteBlob(w http.ResponseWriter, r *http.Request, repo store.Repository, d digest.Digest) error {
 	if err := repo.Delete(r.Context(), d); err != nil {
 		return classify(err, errBlobUnknown.withMessage("blob "+d.String()+" unknown"), errDigestInvalid)
 	}

@@ -52,7 +52,7 @@ func (reg *Registry) routeManifest(w http.ResponseWriter, r *http.Request, name,
 // readManifest resolves ref and reads the manifest whole (bounded), verified
 // against its digest: a corrupt manifest is never served. Anything that is
 // not a readable manifest is MANIFEST_UNKNOWN.
-func readManifest(r *http.Request, repo *store.FS, ref string) (*oci.Manifest, error) {
+func readManifest(r *http.Request, repo store.Repository, ref string) (*oci.Manifest, error) {
 	ctx := r.Context()
 	desc := oci.Descriptor{Digest: digest.Digest(ref), Size: -1}
 	if !isDigestRef(ref) {
@@ -87,7 +87,7 @@ func readManifest(r *http.Request, repo *store.FS, ref string) (*oci.Manifest, e
 // getManifest serves a manifest by tag or digest, as its raw stored bytes.
 // distribution-spec v1.1.1 §Pulling manifests:
 // https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#pulling-manifests
-func (reg *Registry) getManifest(w http.ResponseWriter, r *http.Request, repo *store.FS, ref string) error {
+func (reg *Registry) getManifest(w http.ResponseWriter, r *http.Request, repo store.Repository, ref string) error {
 	m, err := readManifest(r, repo, ref)
 	if err != nil {
 		return err
@@ -189,7 +189,7 @@ func (reg *Registry) putManifest(w http.ResponseWriter, r *http.Request, name, r
 //
 // distribution-spec v1.1.1 §Deleting manifests and §Deleting tags:
 // https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#deleting-manifests
-func (reg *Registry) deleteManifest(w http.ResponseWriter, r *http.Request, name string, repo *store.FS, ref string) error {
+func (reg *Registry) deleteManifest(w http.ResponseWriter, r *http.Request, name string, repo store.Repository, ref string) error {
 	ctx := r.Context()
 	unknown := errManifestUnknown.withMessage("manifest " + ref + " unknown")
 	if !isDigestRef(ref) {

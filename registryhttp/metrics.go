@@ -46,10 +46,10 @@ const (
 var durationBuckets = []float64{.001, .0025, .01, .025, .1, .25, 1, 2.5, 10, 30, 120, 600}
 
 // NewMetrics creates the registry's collectors and registers them with reg.
-// root, when not nil, backs a gauge of the upload sessions on disk, read at
-// each scrape so that it also counts sessions from before a restart and
-// forgets expired ones.
-func NewMetrics(reg prometheus.Registerer, root *store.Root) (*Metrics, error) {
+// uploads, when not nil, backs a gauge of the upload sessions in storage,
+// read at each scrape so that it also counts sessions from before a restart
+// (or of other replicas) and forgets expired ones.
+func NewMetrics(reg prometheus.Registerer, uploads store.Uploads) (*Metrics, error) {
 	m := &Metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "stevedore_registry_requests_total",
@@ -82,14 +82,14 @@ func NewMetrics(reg prometheus.Registerer, root *store.Root) (*Metrics, error) {
 		}, []string{"result"}),
 	}
 	cs := []prometheus.Collector{m.requests, m.duration, m.bytesIn, m.bytesOut, m.started, m.completed, m.gcRuns}
-	if root != nil {
+	if uploads != nil {
 		cs = append(cs, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "stevedore_registry_upload_sessions_active",
 			Help: "Blob upload sessions on disk: opened and not yet completed, cancelled or expired.",
 		}, func() float64 {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
-			n, err := root.CountUploads(ctx)
+			n, err := uploads.CountUploads(ctx)
 			if err != nil {
 				return -1
 			}

@@ -26,7 +26,7 @@ func TestMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 	pr := prometheus.NewRegistry()
-	m, err := registryhttp.NewMetrics(pr, reg.Root())
+	m, err := registryhttp.NewMetrics(pr, reg.Backend())
 	if err != nil {
 		t.Fatal(err)
 	}

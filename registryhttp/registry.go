@@ -15,10 +15,21 @@ import (
 	"github.com/stevedore-dev/stevedore/engine/store"
 )
 
-// Registry is the OCI distribution handler over a data directory.
+// Registry is the OCI distribution handler over a store.Backend: a data
+// directory, or a bucket several replicas share.
 type Registry struct {
-	root *store.Root
+	root store.Backend
 	log  *zap.Logger
+	opts Options
+}
+
+// Options configure NewBackend. The zero value serves every blob through the
+// process.
+type Options struct {
+	// BlobRedirect answers a blob GET with a 307 to a short-lived URL the
+	// storage signs, when the repository offers one (store.BlobLocator), so
+	// the bytes go from the object store to the client directly.
+	BlobRedirect bool
 }
 
 // New returns the handler serving the repositories of the data directory
@@ -29,15 +40,21 @@ func New(dataDir string, log *zap.Logger) (*Registry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("registry data directory: %w", err)
 	}
+	return NewBackend(root.Backend(), log, Options{}), nil
+}
+
+// NewBackend returns the handler serving the repositories of b. log receives
+// one line per request; nil discards them.
+func NewBackend(b store.Backend, log *zap.Logger, opts Options) *Registry {
 	if log == nil {
 		log = zap.NewNop()
 	}
-	return &Registry{root: root, log: log}, nil
+	return &Registry{root: b, log: log, opts: opts}
 }
 
-// Root returns the store the registry serves, so that other services of the
-// same process (ImageService) share it.
-func (reg *Registry) Root() *store.Root { return reg.root }
+// Backend returns the storage the registry serves, so that other parts of the
+// same process (metrics, upload expiry, the collector) share it.
+func (reg *Registry) Backend() store.Backend { return reg.root }
 
 // ServeHTTP routes a distribution-spec request.
 // distribution-spec v1.1.1 §Endpoints:
@@ -172,7 +189,7 @@ func allow(r *http.Request, methods ...string) error {
 
 // repo opens the existing repository name; one never pushed to is
 // NAME_UNKNOWN.
-func (reg *Registry) repo(r *http.Request, name string) (*store.FS, error) {
+func (reg *Registry) repo(r *http.Request, name string) (store.Repository, error) {
 	fs, err := reg.root.Repo(r.Context(), name)
 	if errors.Is(err, errdef.ErrNotFound) {
 		return nil, errNameUnknown.withMessage("repository " + name + " not known to registry")

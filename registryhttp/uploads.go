@@ -104,7 +104,7 @@ func (reg *Registry) mount(w http.ResponseWriter, r *http.Request, name, m, from
 	if oci.ValidateDigest(d) != nil {
 		return false, nil
 	}
-	var src *store.FS
+	var src store.Repository
 	if from != "" {
 		if oci.ValidateRepository(from) != nil {
 			return false, nil

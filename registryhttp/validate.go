@@ -71,7 +71,7 @@ func parseManifestPut(contentType string, raw []byte) (*oci.Manifest, error) {
 //
 // distribution-spec v1.1.1 §Pushing manifests:
 // https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#pushing-manifests
-func checkReferences(r *http.Request, repo *store.FS, m *oci.Manifest) error {
+func checkReferences(r *http.Request, repo store.Repository, m *oci.Manifest) error {
 	for _, d := range m.Children() {
 		if !m.IsIndex() && nonDistributable(d.MediaType) {
 			continue

@@ -9,7 +9,9 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 
+	"github.com/stevedore-dev/stevedore/engine/mirror"
 	"github.com/stevedore-dev/stevedore/engine/transport"
+	stevedorev1 "github.com/stevedore-dev/stevedore/gen/stevedore/v1"
 )
 
 // RemoteAllowlist restricts the registries the service will talk to on a
@@ -56,6 +58,10 @@ type (
 	repositoryField interface{ GetRepository() string }
 	sourceField     interface{ GetSource() string }
 	destField       interface{ GetDestination() string }
+	otherRefField   interface{ GetOtherRef() string }
+	oldBaseField    interface{ GetOldBase() string }
+	newBaseField    interface{ GetNewBase() string }
+	membersField    interface{ GetMembers() []string }
 )
 
 // check refuses a request naming a registry outside the list. References to
@@ -74,6 +80,29 @@ func (l *RemoteAllowlist) check(req any) error {
 	}
 	if m, ok := req.(destField); ok {
 		refs = append(refs, m.GetDestination())
+	}
+	if m, ok := req.(otherRefField); ok {
+		refs = append(refs, m.GetOtherRef())
+	}
+	if m, ok := req.(oldBaseField); ok {
+		refs = append(refs, m.GetOldBase())
+	}
+	if m, ok := req.(newBaseField); ok {
+		refs = append(refs, m.GetNewBase())
+	}
+	if m, ok := req.(membersField); ok {
+		refs = append(refs, m.GetMembers()...)
+	}
+	if m, ok := req.(*stevedorev1.MirrorRequest); ok {
+		// A mirror names its registries inside its config; a config that does
+		// not parse is left for the handler to reject.
+		if cfg, err := mirror.ParseConfig([]byte(m.GetConfig())); err == nil {
+			for _, host := range cfg.Registries() {
+				if !l.allows(host) {
+					return newStatus(codes.PermissionDenied, codeDenied, "registry "+host+" is not in this server's --allow-remote list")
+				}
+			}
+		}
 	}
 	for _, s := range refs {
 		r, err := transport.ParseRef(s)

@@ -133,6 +133,22 @@ func TestRemoteAllowlist(t *testing.T) {
 			}
 		})
 	}
+	// Every field that names an image is checked, not only ref/source/destination.
+	if _, err := c.Diff(ctx, &stevedorev1.DiffRequest{Ref: f.ref(":v1"), OtherRef: "internal.corp:5000/app:v1"}); status.Code(err) != codes.PermissionDenied {
+		t.Errorf("Diff with a denied other_ref: %v", err)
+	}
+	if _, err := c.CreateIndex(ctx, &stevedorev1.CreateIndexRequest{Destination: f.ref(":idx"), Members: []string{f.ref(":v1"), "internal.corp:5000/app:v1"}}); status.Code(err) != codes.PermissionDenied {
+		t.Errorf("CreateIndex with a denied member: %v", err)
+	}
+	ms, err := c.Mirror(ctx, &stevedorev1.MirrorRequest{Config: "destination: {registry: 127.0.0.1:1}\nsources:\n  - images: [internal.corp:5000/app:v1]\n", DryRun: true})
+	if err == nil {
+		for err == nil {
+			_, err = ms.Recv()
+		}
+	}
+	if status.Code(err) != codes.PermissionDenied {
+		t.Errorf("Mirror from a denied registry: %v", err)
+	}
 	if _, err := NewRemoteAllowlist([]string{"[bad"}); err == nil {
 		t.Error("bad pattern accepted")
 	}

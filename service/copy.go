@@ -17,6 +17,10 @@ import (
 // able to open hundreds of connections from the server.
 const maxCopyConcurrency = 64
 
+// minChunkSize bounds CopyRequest.chunk_size from below: tiny chunks would
+// turn one upload into thousands of requests against the registry.
+const minChunkSize = 1 << 20
+
 // eventKinds maps the engine's progress kinds to their wire form.
 var eventKinds = map[imgcopy.Kind]stevedorev1.CopyEventKind{
 	imgcopy.KindBlobStarted:  stevedorev1.CopyEventKind_COPY_EVENT_KIND_BLOB_STARTED,
@@ -25,6 +29,7 @@ var eventKinds = map[imgcopy.Kind]stevedorev1.CopyEventKind{
 	imgcopy.KindBlobDone:     stevedorev1.CopyEventKind_COPY_EVENT_KIND_BLOB_DONE,
 	imgcopy.KindImageSkipped: stevedorev1.CopyEventKind_COPY_EVENT_KIND_IMAGE_SKIPPED,
 	imgcopy.KindImageDone:    stevedorev1.CopyEventKind_COPY_EVENT_KIND_IMAGE_DONE,
+	imgcopy.KindBlobMounted:  stevedorev1.CopyEventKind_COPY_EVENT_KIND_BLOB_MOUNTED,
 }
 
 // Copy runs the copy req describes, streaming each progress event as it
@@ -41,9 +46,18 @@ func (s *ImageServer) Copy(req *stevedorev1.CopyRequest, stream stevedorev1.Imag
 	if c := req.GetConcurrency(); c < 0 || c > maxCopyConcurrency {
 		return newStatus(codes.InvalidArgument, "", "concurrency must be between 0 (the default, 4) and 64")
 	}
+	if c := req.GetChunkSize(); c < 0 || (c > 0 && c < minChunkSize) {
+		return newStatus(codes.InvalidArgument, "", "chunk_size must be 0 (the default, 64 MiB) or at least 1 MiB")
+	}
 	var sendErr error
 	opts := imgcopy.Options{
 		Platform:    req.GetPlatform(),
+		Platforms:   req.GetPlatforms(),
+		Sparse:      req.GetSparse(),
+		Referrers:   req.GetReferrers(),
+		Format:      req.GetFormat(),
+		Compress:    req.GetCompress(),
+		ChunkSize:   req.GetChunkSize(),
 		Concurrency: int(req.GetConcurrency()),
 		Progress: func(e imgcopy.Event) {
 			// After a failed Send the client is gone and the stream's
@@ -76,6 +90,9 @@ func (s *ImageServer) Copy(req *stevedorev1.CopyRequest, stream stevedorev1.Imag
 			ManifestsCopied:  int32(res.ManifestsCopied),
 			ManifestsSkipped: int32(res.ManifestsSkipped),
 			Bytes:            res.Bytes,
+			SourceDigest:     res.SourceDigest.String(),
+			BlobsMounted:     int32(res.BlobsMounted),
+			Referrers:        int32(res.Referrers),
 		},
 	})
 }

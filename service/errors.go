@@ -12,6 +12,7 @@ import (
 
 	"github.com/stevedore-dev/stevedore/engine/errdef"
 	"github.com/stevedore-dev/stevedore/engine/oci"
+	"github.com/stevedore-dev/stevedore/engine/sign"
 	"github.com/stevedore-dev/stevedore/engine/transport"
 )
 
@@ -73,6 +74,8 @@ var classes = []struct {
 	{errdef.ErrUnavailable, codes.Unavailable, none},
 	{errdef.ErrTooManyRequests, codes.ResourceExhausted, fixed(codeTooManyRequests)},
 	{errdef.ErrAlreadyExists, codes.AlreadyExists, none},
+	// A verdict reached where a verified image was needed (a policy check).
+	{sign.ErrUnverified, codes.FailedPrecondition, none},
 }
 
 func none(subject) string { return "" }

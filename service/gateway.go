@@ -44,9 +44,13 @@ func NewGateway(ctx context.Context, target string, opts ...grpc.DialOption) (*G
 		return nil, err
 	}
 	g := &Gateway{mux: runtime.NewServeMux(), conn: conn, health: healthpb.NewHealthClient(conn)}
-	if err := stevedorev1.RegisterImageServiceHandler(ctx, g.mux, conn); err != nil {
-		conn.Close()
-		return nil, err
+	for _, register := range []func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error{
+		stevedorev1.RegisterImageServiceHandler, stevedorev1.RegisterSignServiceHandler,
+	} {
+		if err := register(ctx, g.mux, conn); err != nil {
+			conn.Close()
+			return nil, err
+		}
 	}
 	for path, h := range map[string]http.HandlerFunc{"/openapi.json": serveOpenAPI, "/healthz": g.serveHealthz} {
 		if err := g.mux.HandlePath(http.MethodGet, path, func(w http.ResponseWriter, r *http.Request, _ map[string]string) { h(w, r) }); err != nil {

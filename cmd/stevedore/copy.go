@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -8,12 +9,17 @@ import (
 	"github.com/spf13/cobra"
 
 	imgcopy "github.com/stevedore-dev/stevedore/engine/copy"
+	"github.com/stevedore-dev/stevedore/engine/policy"
+	"github.com/stevedore-dev/stevedore/engine/sign"
+	"github.com/stevedore-dev/stevedore/engine/transport"
 )
 
 func newCopyCmd() *cobra.Command {
 	var ef engineFlags
 	var opts imgcopy.Options
-	var asJSON bool
+	var asJSON, all bool
+	var pf passwordFlags
+	var verifyPolicy, signWith, signFormat string
 	cmd := &cobra.Command{
 		Use:   "copy SRC DST",
 		Short: "Copy an image, index or artifact between registries and OCI layouts, keeping its digest",
@@ -26,37 +32,86 @@ Docker manifest, so its digest is new while config and layer digests are
 kept). Content DST already has is
 skipped; every byte is verified; the tag is set last, so a failed copy tags nothing.
 
-An index is copied whole (every platform; the digest is kept) unless --platform
-picks one manifest of it, which is then copied and tagged on its own.
+An index is copied whole (--all, the default: every platform; the digest is
+kept) unless --platform picks one manifest of it, which is then copied and
+tagged on its own, or --platforms picks several: by default a new index listing
+only those is built and pushed (a new digest, printed); with --sparse the
+original index is pushed unchanged (its digest kept) with only the chosen
+platforms' content, which the destination must accept.
 
-Progress goes to stderr, one line per blob and manifest; the digest copied is
-printed on stdout. With --json, stdout carries newline-delimited JSON events
-instead, the last one {"kind":"result","result":{...}}.`,
+A copy never changes a digest unless asked: --format oci|docker converts media
+types, --compress gzip|zstd recompresses layers; the new digest is printed
+(and the source's, in --json's result). --referrers cannot be combined with them.
+
+Progress goes to stderr: progress bars per blob on a terminal, otherwise one
+line per blob and manifest; the digest copied is printed on stdout. With
+--json, stdout carries newline-delimited JSON events instead, the last one
+{"kind":"result","result":{...}}.
+
+--verify-policy FILE checks SRC against a trust policy (which public keys
+must have signed the images of which repositories; see docs/EXAMPLES.md)
+before anything is written, and copies the verified digest together with
+its signatures and other referrers. --sign-with KEYFILE signs the copy at
+DST afterwards with a cosign private key (password from --password-file,
+--password or $COSIGN_PASSWORD; checked before the copy starts).`,
 		Example: `  stevedore copy docker.io/library/alpine:3.20 127.0.0.1:5000/alpine:3.20
   stevedore copy --platform linux/arm64 127.0.0.1:5000/app:v1 oci:./layout:v1-arm64
   stevedore copy --json oci:./layout:v1 docker://registry.example.com/app:v1
   stevedore copy --referrers 127.0.0.1:5000/app:v1 oci-archive:app.tar:v1
-  stevedore copy --platform linux/amd64 127.0.0.1:5000/app:v1 docker-archive:app.tar:app:v1`,
+  stevedore copy --platform linux/amd64 127.0.0.1:5000/app:v1 docker-archive:app.tar:app:v1
+  stevedore copy --platforms linux/amd64,linux/arm64 docker.io/library/alpine:3.20 127.0.0.1:5000/alpine:3.20
+  stevedore copy --platforms linux/amd64 --sparse docker.io/library/alpine:3.20 127.0.0.1:5000/alpine:3.20
+  stevedore copy --format oci --compress zstd 127.0.0.1:5000/app:v1 127.0.0.1:5000/app:v1-zstd
+  stevedore copy --verify-policy policy.yaml docker.io/library/alpine:3.20 127.0.0.1:5000/alpine:3.20
+  COSIGN_PASSWORD=secret stevedore copy --sign-with cosign.key oci:./layout:v1 127.0.0.1:5000/app:v1`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			out, log := cmd.OutOrStdout(), cmd.ErrOrStderr()
+			if err := checkPlatformFlags(all, opts); err != nil {
+				return err
+			}
+			after, err := signAfterCopy(cmd, &ef, &pf, signWith, signFormat, args[1])
+			if err != nil {
+				return err
+			}
+			copyFn := ef.engine().Copy
+			if verifyPolicy != "" {
+				pol, err := policy.Load(verifyPolicy)
+				if err != nil {
+					return err
+				}
+				copyFn = func(ctx context.Context, src, dst string, opts imgcopy.Options) (*imgcopy.Result, error) {
+					return ef.engine().CopyVerified(ctx, src, dst, pol, opts)
+				}
+			}
 			enc := json.NewEncoder(out)
 			var werr error
-			opts.Progress = func(e imgcopy.Event) {
-				if asJSON {
+			var bars *barRenderer
+			switch {
+			case asJSON:
+				opts.Progress = func(e imgcopy.Event) {
 					if werr == nil {
 						werr = enc.Encode(e)
 					}
-					return
 				}
-				printEvent(log, e)
+			case isTerminal(log):
+				bars = newBarRenderer(cmd.Context(), log)
+				opts.Progress = bars.event
+			default:
+				opts.Progress = func(e imgcopy.Event) { printEvent(log, e) }
 			}
-			res, err := ef.engine().Copy(cmd.Context(), args[0], args[1], opts)
+			res, err := copyFn(cmd.Context(), args[0], args[1], opts)
+			if bars != nil {
+				bars.wait()
+			}
 			if err != nil {
 				return err
 			}
 			if werr != nil {
 				return werr
+			}
+			if err := after(res); err != nil {
+				return err
 			}
 			if asJSON {
 				return enc.Encode(struct {
@@ -66,16 +121,29 @@ instead, the last one {"kind":"result","result":{...}}.`,
 			}
 			fmt.Fprintf(log, "copied %d blobs (%s), skipped %d; %d manifests pushed, %d present\n",
 				res.BlobsCopied, humanBytes(res.Bytes), res.BlobsSkipped, res.ManifestsCopied, res.ManifestsSkipped)
+			if res.SourceDigest != "" && res.SourceDigest != res.Digest {
+				fmt.Fprintf(log, "new digest %s (source %s)\n", res.Digest, res.SourceDigest)
+			}
 			_, err = fmt.Fprintln(out, res.Digest)
 			return err
 		},
 	}
 	ef.register(cmd)
+	cmd.Flags().BoolVarP(&all, "all", "a", false, "copy every platform of an index, keeping its digest (the default)")
 	cmd.Flags().StringVar(&opts.Platform, "platform", "", "copy only this platform of an index, os/arch[/variant] (default: every platform)")
+	cmd.Flags().StringSliceVar(&opts.Platforms, "platforms", nil, "copy these platforms of an index, os/arch[/variant],...: a new filtered index (new digest) unless --sparse")
+	cmd.Flags().BoolVar(&opts.Sparse, "sparse", false, "with --platforms: push the original index unchanged (digest kept) with only the chosen platforms' content")
+	cmd.Flags().StringVar(&opts.Format, "format", "", "convert to this manifest format, oci or docker (changes digests)")
+	cmd.Flags().StringVar(&opts.Compress, "compress", "", "recompress layers with gzip or zstd (changes digests)")
+	cmd.Flags().IntVar(&opts.PerRegistry, "per-registry", 4, "blob transfers in flight per registry host")
 	cmd.Flags().IntVar(&opts.Concurrency, "concurrency", 4, "blobs to transfer at once")
 	cmd.Flags().BoolVar(&opts.Referrers, "referrers", false, "also copy the signatures, SBOMs and other artifacts referring to each copied manifest (referrers API, tag schema and cosign tags), recursively")
 	cmd.Flags().Int64Var(&opts.ChunkSize, "chunk-size", 0, "upload blobs larger than this to a registry in resumable chunks of this many bytes (default 64 MiB)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "write progress as newline-delimited JSON events on stdout")
+	cmd.Flags().StringVar(&verifyPolicy, "verify-policy", "", "refuse SRC unless signed as this trust policy file requires; copies its signatures too (implies --referrers)")
+	cmd.Flags().StringVar(&signWith, "sign-with", "", "sign the copy at DST with this cosign private key file")
+	cmd.Flags().StringVar(&signFormat, "sign-format", "bundle", "with --sign-with: bundle (OCI 1.1 referrer, cosign v3) or legacy (sha256-<hex>.sig tag)")
+	pf.register(cmd)
 	return cmd
 }
 
@@ -112,4 +180,38 @@ func humanBytes(n int64) string {
 		exp++
 	}
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+// signAfterCopy prepares --sign-with: the key is decrypted and DST checked
+// now, so a wrong password or an unsignable destination fails before any
+// byte is copied; the returned function signs the copied digest at DST.
+func signAfterCopy(cmd *cobra.Command, ef *engineFlags, pf *passwordFlags, keyFile, format, dst string) (func(*imgcopy.Result) error, error) {
+	if keyFile == "" {
+		return func(*imgcopy.Result) error { return nil }, nil
+	}
+	f, err := sign.ParseFormat(format, false)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	if r, err := transport.ParseRef(dst); err == nil && r.Transport != transport.Docker && r.Transport != transport.OCI {
+		return nil, usageError{fmt.Errorf("--sign-with: signatures live in a registry or an oci: layout, not in %s", r.Transport)}
+	}
+	signer, err := loadSigner(cmd, keyFile, pf)
+	if err != nil {
+		return nil, err
+	}
+	return func(res *imgcopy.Result) error {
+		repo, _, name, err := openSigned(cmd.Context(), ef, dst)
+		if err != nil {
+			return err
+		}
+		signed, err := sign.Sign(cmd.Context(), repo, res.Digest.String(), signer, sign.SignOptions{Format: f, Identity: name})
+		if err != nil {
+			return fmt.Errorf("copied %s, but signing it failed: %w", res.Digest, err)
+		}
+		for _, s := range signed {
+			fmt.Fprintf(cmd.ErrOrStderr(), "signed %s: %s signature %s\n", s.Subject.Digest, s.Format, s.Signature.Digest)
+		}
+		return nil
+	}, nil
 }

@@ -19,6 +19,7 @@ func newGCCmd() *cobra.Command {
 		dataDir string
 		opts    store.GCOptions
 		asJSON  bool
+		storage storageFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "gc",
@@ -28,22 +29,32 @@ root or a referrer reaches (manifests and indexes are walked to the bottom), and
 removes the rest that is older than the grace period; then it frees the shared
 blobs no repository holds any more. Upload sessions are left to the server's
 expiry. Run it with the server stopped; while one runs, the grace period keeps
-the blobs of pushes in progress.`,
+the blobs of pushes in progress.
+
+With --storage s3 it collects the bucket that serve replicas share, and may run
+while they serve: it holds a lease object (taken by conditional write) so two
+collectors never sweep at once, and the grace period keeps what pushes on other
+replicas are writing.`,
 		Example: `  stevedore gc --data /var/lib/stevedore --dry-run
-  stevedore gc --data /var/lib/stevedore --grace 24h --json`,
+  stevedore gc --data /var/lib/stevedore --grace 24h --json
+  stevedore gc --storage s3 --s3-endpoint http://s3.internal:9000 --s3-bucket registry`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if opts.Grace <= 0 {
 				return usageError{fmt.Errorf("--grace must be positive, got %v", opts.Grace)}
 			}
-			// OpenRoot would create a missing directory; a typo must not
-			// look like an empty registry.
-			if _, err := os.Stat(dataDir); errors.Is(err, fs.ErrNotExist) {
-				return fmt.Errorf("data directory %s: %w", dataDir, errdef.ErrNotFound)
-			} else if err != nil {
-				return err
+			if storage.kind == "" || storage.kind == "fs" {
+				// OpenRoot would create a missing directory; a typo must
+				// not look like an empty registry.
+				if _, err := os.Stat(dataDir); errors.Is(err, fs.ErrNotExist) {
+					return fmt.Errorf("data directory %s: %w", dataDir, errdef.ErrNotFound)
+				} else if err != nil {
+					return err
+				}
 			}
-			root, err := store.OpenRoot(dataDir)
+			// The collector's lease is itself a conditional write: probe,
+			// so a server that ignores them cannot let two sweeps overlap.
+			root, err := storage.open(cmd.Context(), dataDir, true)
 			if err != nil {
 				return err
 			}
@@ -71,6 +82,7 @@ the blobs of pushes in progress.`,
 	f.BoolVar(&opts.DryRun, "dry-run", false, "report what would be removed, remove nothing")
 	f.DurationVar(&opts.Grace, "grace", store.DefaultGCGrace, "keep unreferenced content changed more recently than this")
 	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
+	storage.register(cmd, false)
 	return cmd
 }
 

@@ -43,6 +43,7 @@ A config (unknown keys are errors):
 
   concurrency: 8           # images at once (default 4)
   blobConcurrency: 4       # blobs per image at once (default 4)
+  perRegistry: 4           # blob transfers per registry host, all images (default 4)
   referrers: false         # also copy signatures, SBOMs... of each image
   platforms: []            # [os/arch[/variant]]: one picks that manifest of an
                            # index; several copy the whole index (noted)

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -19,8 +20,13 @@ import (
 	"go.uber.org/zap/zapcore"
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
+	"github.com/stevedore-dev/stevedore/engine/errdef"
+	"github.com/stevedore-dev/stevedore/engine/policy"
 	"github.com/stevedore-dev/stevedore/engine/store"
+	s3store "github.com/stevedore-dev/stevedore/engine/store/s3"
+	stevedorev1 "github.com/stevedore-dev/stevedore/gen/stevedore/v1"
 	"github.com/stevedore-dev/stevedore/registryhttp"
 	"github.com/stevedore-dev/stevedore/service"
 )
@@ -29,10 +35,12 @@ import (
 type serveOptions struct {
 	grpcAddr, httpAddr, registryAddr string
 	dataDir                          string
+	keyDir, pullPolicy               string
 	logLevel                         string
 	uploadTTL                        time.Duration
 	engine                           engineFlags
 	security                         securityFlags
+	storage                          storageFlags
 }
 
 // shutdownTimeout bounds how long in-flight requests may run after SIGTERM
@@ -45,7 +53,7 @@ func newServeCmd() *cobra.Command {
 		Use:   "serve",
 		Short: "Serve the gRPC API, its REST gateway and an OCI registry",
 		Long: `Serve runs one process with three listeners:
-  gRPC      stevedore.v1.ImageService, health, reflection
+  gRPC      stevedore.v1.ImageService and SignService, health, reflection
   REST      the same API as JSON (grpc-gateway), /openapi.json, /healthz,
             /metrics (Prometheus)
   registry  an OCI distribution registry over the data directory
@@ -62,8 +70,11 @@ SIGINT or SIGTERM shuts down gracefully.`,
 	f.StringVar(&o.dataDir, "data", envOr("STEVEDORE_DATA", "./stevedore-data"), "data directory, created if missing (env STEVEDORE_DATA)")
 	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	f.DurationVar(&o.uploadTTL, "upload-ttl", 24*time.Hour, "remove blob upload sessions started longer ago than this (0: keep them)")
+	f.StringVar(&o.keyDir, "key-dir", "", "SignService key directory, ID.key and ID.pub in cosign's format (default DATA/keys)")
+	f.StringVar(&o.pullPolicy, "pull-policy", "", "trust policy file (see stevedore copy --verify-policy): manifest GETs from the repositories it protects answer 403 DENIED unless signed as it requires; patterns match REGISTRY-ADDR/NAME (default: no enforcement)")
 	o.engine.register(cmd)
 	o.security.register(cmd)
+	o.storage.register(cmd, true)
 	return cmd
 }
 
@@ -88,13 +99,23 @@ func serve(ctx context.Context, o serveOptions, logTo io.Writer) error {
 	if err := os.MkdirAll(o.dataDir, 0o755); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
-	registry, err := registryhttp.New(o.dataDir, log.Named("registry"))
+	backend, err := o.storage.open(ctx, o.dataDir, true)
 	if err != nil {
 		return err
 	}
+	registry := registryhttp.NewBackend(backend, log.Named("registry"), registryhttp.Options{BlobRedirect: o.storage.blobRedirect})
 	sec, err := o.security.build(o.dataDir, log)
 	if err != nil {
 		return err
+	}
+	var pullPolicy *policy.Policy
+	if o.pullPolicy != "" {
+		if pullPolicy, err = policy.Load(o.pullPolicy); err != nil {
+			return usageError{fmt.Errorf("--pull-policy: %w", err)}
+		}
+	}
+	if o.keyDir == "" {
+		o.keyDir = filepath.Join(o.dataDir, "keys")
 	}
 
 	// Bind every port before serving any, so a busy port fails the start
@@ -123,7 +144,7 @@ func serve(ctx context.Context, o serveOptions, logTo io.Writer) error {
 	// global one) and are served at /metrics on the REST port.
 	metrics := prometheus.NewRegistry()
 	metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	regMetrics, err := registryhttp.NewMetrics(metrics, registry.Root())
+	regMetrics, err := registryhttp.NewMetrics(metrics, registry.Backend())
 	if err != nil {
 		return err
 	}
@@ -134,13 +155,21 @@ func serve(ctx context.Context, o serveOptions, logTo io.Writer) error {
 
 	// Metrics ahead of auth, so refused calls are counted.
 	grpcSrv, health := service.NewGRPCServer(o.engine.engine(), log.Named("grpc"), append(grpcMetrics, sec.grpcOpts...)...)
+	stevedorev1.RegisterSignServiceServer(grpcSrv, service.NewSignServer(o.engine.engine(), o.keyDir))
+	health.SetServingStatus(stevedorev1.SignService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
 	gw, err := service.NewGateway(ctx, grpcLis.Addr().String(), sec.gatewayDial...)
 	if err != nil {
 		return err
 	}
 	defer gw.Close()
 	httpSrv := &http.Server{Handler: withMetricsEndpoint(gw, promhttp.HandlerFor(metrics, promhttp.HandlerOpts{})), ReadHeaderTimeout: 10 * time.Second}
-	regSrv := &http.Server{Handler: regMetrics.Wrap(sec.wrapRegistry(registry)), ReadHeaderTimeout: 10 * time.Second}
+	var regHandler http.Handler = registry
+	if pullPolicy != nil {
+		// The listener's address names this registry in the policy: the Host
+		// header is the client's to choose, so it cannot decide what is protected.
+		regHandler = registryhttp.NewPullPolicy(registry, registry, pullPolicy, regLis.Addr().String())
+	}
+	regSrv := &http.Server{Handler: regMetrics.Wrap(sec.wrapRegistry(regHandler)), ReadHeaderTimeout: 10 * time.Second}
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return grpcSrv.Serve(grpcLis) })
@@ -148,7 +177,7 @@ func serve(ctx context.Context, o serveOptions, logTo io.Writer) error {
 	g.Go(func() error { return serveHTTP(regSrv, regLis) })
 	if o.uploadTTL > 0 {
 		g.Go(func() error {
-			expireUploads(gctx, registry.Root(), o.uploadTTL, min(uploadExpiryInterval, o.uploadTTL), log.Named("uploads"))
+			expireUploads(gctx, registry.Backend(), o.uploadTTL, min(uploadExpiryInterval, o.uploadTTL), log.Named("uploads"))
 			return nil
 		})
 	}
@@ -166,7 +195,8 @@ func serve(ctx context.Context, o serveOptions, logTo io.Writer) error {
 		zap.String("grpc", grpcLis.Addr().String()),
 		zap.String("http", httpLis.Addr().String()),
 		zap.String("registry", regLis.Addr().String()),
-		zap.String("data", o.dataDir))
+		zap.String("data", o.dataDir),
+		zap.String("storage", o.storage.describe()))
 	if err := g.Wait(); err != nil {
 		return err
 	}
@@ -195,7 +225,7 @@ const uploadExpiryInterval = 10 * time.Minute
 // interval until ctx is done. Sessions live on disk so that a client can
 // resume after a restart; one that never comes back must not hold the disk
 // forever.
-func expireUploads(ctx context.Context, root *store.Root, ttl, interval time.Duration, log *zap.Logger) {
+func expireUploads(ctx context.Context, root store.Uploads, ttl, interval time.Duration, log *zap.Logger) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -243,4 +273,74 @@ func stopGRPC(ctx context.Context, s *grpc.Server) {
 		s.Stop()
 		<-done
 	}
+}
+
+// storageFlags choose where the registry keeps its state: a data directory
+// (the zero-config default) or an S3 bucket that several replicas share.
+type storageFlags struct {
+	kind                        string
+	endpoint, publicEndpoint    string
+	bucket, region, prefix      string
+	blobRedirect, singleReplica bool
+}
+
+func (s *storageFlags) register(cmd *cobra.Command, serving bool) {
+	f := cmd.Flags()
+	f.StringVar(&s.kind, "storage", envOr("STEVEDORE_STORAGE", "fs"), "where registry state lives: fs (the data directory) or s3 (a bucket replicas share) (env STEVEDORE_STORAGE)")
+	f.StringVar(&s.endpoint, "s3-endpoint", os.Getenv("STEVEDORE_S3_ENDPOINT"), "S3 server base URL, e.g. http://127.0.0.1:9000; empty: AWS (env STEVEDORE_S3_ENDPOINT)")
+	f.StringVar(&s.bucket, "s3-bucket", os.Getenv("STEVEDORE_S3_BUCKET"), "S3 bucket, which must exist (env STEVEDORE_S3_BUCKET)")
+	f.StringVar(&s.region, "s3-region", envOr("STEVEDORE_S3_REGION", "us-east-1"), "S3 region (env STEVEDORE_S3_REGION)")
+	f.StringVar(&s.prefix, "s3-prefix", os.Getenv("STEVEDORE_S3_PREFIX"), "key prefix inside the bucket (env STEVEDORE_S3_PREFIX)")
+	if serving {
+		f.BoolVar(&s.blobRedirect, "blob-redirect", false, "answer blob GETs with a 307 to a presigned S3 URL instead of streaming through this process (s3 only)")
+		f.StringVar(&s.publicEndpoint, "s3-public-endpoint", "", "S3 base URL clients can reach, for --blob-redirect (default: --s3-endpoint)")
+		f.BoolVar(&s.singleReplica, "s3-single-replica", false, "start even if the S3 server ignores conditional writes; only safe with exactly one replica")
+	}
+}
+
+// describe names the storage for the startup log line.
+func (s *storageFlags) describe() string {
+	if s.kind == "s3" {
+		return "s3://" + s.bucket + "/" + s.prefix
+	}
+	return "fs"
+}
+
+// open returns the backend the flags name. In S3 mode credentials come from
+// AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (AWS_SESSION_TOKEN), else the
+// shared credentials file (AWS_SHARED_CREDENTIALS_FILE, AWS_PROFILE); and,
+// when probe is set, the server must honour conditional writes, without
+// which replicas would overwrite each other's tags and uploads silently.
+func (s *storageFlags) open(ctx context.Context, dataDir string, probe bool) (store.Backend, error) {
+	switch s.kind {
+	case "", "fs":
+		if s.blobRedirect {
+			return nil, usageError{errors.New("--blob-redirect needs --storage s3")}
+		}
+		root, err := store.OpenRoot(dataDir)
+		if err != nil {
+			return nil, fmt.Errorf("registry data directory: %w", err)
+		}
+		return root.Backend(), nil
+	case "s3":
+		if s.bucket == "" {
+			return nil, usageError{errors.New("--storage s3 needs --s3-bucket")}
+		}
+		root, err := s3store.NewRoot(ctx, s3store.Options{
+			Endpoint: s.endpoint, PublicEndpoint: s.publicEndpoint,
+			Bucket: s.bucket, Region: s.region, Prefix: s.prefix,
+		})
+		if err != nil {
+			return nil, err
+		}
+		if probe {
+			if err := root.ProbeConditionalWrites(ctx); err != nil {
+				if !errors.Is(err, errdef.ErrUnsupported) || !s.singleReplica {
+					return nil, fmt.Errorf("%w (--s3-single-replica starts anyway, for exactly one replica)", err)
+				}
+			}
+		}
+		return root, nil
+	}
+	return nil, usageError{fmt.Errorf("--storage %q: want fs or s3", s.kind)}
 }

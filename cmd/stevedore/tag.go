@@ -20,8 +20,8 @@ func newTagCmd() *cobra.Command {
 		Long: `Point each NEWTAG (a bare tag, in REF's repository or layout) at the manifest
 REF names; nothing is copied, so the digest is REF's, which is printed.
 
-With --delete, remove REF's tag; the manifest it named stays. Layouts support
-this; registries do not yet through stevedore.`,
+With --delete, remove REF's tag; the manifest it named stays. Layouts and
+registries support this (a registry gets DELETE /v2/NAME/manifests/TAG).`,
 		Example: `  stevedore tag 127.0.0.1:5000/app:v1.2.3 v1.2 v1 latest
   stevedore tag oci:./layout@sha256:4f1c... stable
   stevedore tag --delete oci:./layout:old`,

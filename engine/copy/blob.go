@@ -38,8 +38,15 @@ func (c *copier) copyBlob(ctx context.Context, desc oci.Descriptor) error {
 	if ok, err := c.mount(ctx, desc); err != nil || ok {
 		return err
 	}
+	release, err := c.opts.Limiter.acquire(ctx, hostOf(c.src), hostOf(c.dst))
+	if err != nil {
+		return err
+	}
+	defer release()
 	c.rep.emit(Event{Kind: KindBlobStarted, Desc: desc})
-	if rp, ok := c.dst.(transport.ResumablePusher); ok && desc.Size > c.opts.ChunkSize {
+	if rp, ok := c.dst.(transport.ResumablePusher); ok {
+		// Given a way to reopen the source, a registry can resend a
+		// refused or interrupted upload, and resume a chunked one.
 		return c.pushResumable(ctx, rp, desc)
 	}
 	rc, err := c.src.Fetch(ctx, desc)
@@ -77,6 +84,15 @@ type located interface {
 	Name() string
 }
 
+// hostOf returns the registry host of a source or target, "" for a layout
+// or an archive.
+func hostOf(v any) string {
+	if l, ok := v.(located); ok {
+		return l.Host()
+	}
+	return ""
+}
+
 // mount links desc from the source repository when source and target are
 // two repositories of one registry, which transfers nothing. A registry
 // that declines (or a mount that fails) leaves an ordinary upload to do.
@@ -105,8 +121,12 @@ func (c *copier) mount(ctx context.Context, desc oci.Descriptor) (bool, error) {
 	return true, nil
 }
 
-// pushResumable uploads a large blob in chunks; a resume reopens the source
-// at the offset the target reports, by range where the source can.
+// pushResumable uploads a blob through a target that can reopen its source:
+// a blob larger than ChunkSize goes in chunks, and a resume reopens the
+// source at the offset the target reports, by range where the source can;
+// a smaller one goes whole and is resent from a reopened source when the
+// target refuses it for a while (429 with Retry-After, 503) or the
+// connection drops.
 func (c *copier) pushResumable(ctx context.Context, rp transport.ResumablePusher, desc oci.Descriptor) error {
 	var srcFailed error
 	open := func(ctx context.Context, offset int64) (io.ReadCloser, error) {
@@ -123,6 +143,9 @@ func (c *copier) pushResumable(ctx context.Context, rp transport.ResumablePusher
 			srcFailed = err
 			return nil, err
 		}
+		// A reopened source starts with a clean record: only the failure
+		// of the attempt that gave up is to blame.
+		srcFailed = nil
 		sr := &sourceReader{r: rc, rep: c.rep, desc: desc, at: time.Now(), n: offset, last: offset}
 		return struct {
 			io.Reader

@@ -22,11 +22,38 @@ type Options struct {
 	// copies every manifest of an index, which keeps the index digest. A
 	// source that is not an index is copied whatever Platform says.
 	Platform string
+	// Platforms (each os/arch[/variant]; no variant matches every variant)
+	// copies the entries of an index matching any of them, and the
+	// attestations BuildKit attached to those. Each must match an entry.
+	// Without Sparse the copy is a new index listing only those entries
+	// (a new digest, Result.Digest; Result.SourceDigest is the original's).
+	// Exclusive with Platform; ignored for a source that is not an index.
+	Platforms []string
+	// Sparse, with Platforms, pushes the original index bytes (so its
+	// digest is kept) with only the chosen entries' content: the target
+	// must accept an index whose other entries it does not hold (OCI
+	// layouts do; CNCF distribution v3 with validation.manifests.indexes.
+	// platforms: none does; by default it, and stevedore's registry, answer
+	// MANIFEST_BLOB_UNKNOWN).
+	Sparse bool
 	// Concurrency bounds the blobs transferred at once; <= 0 means 4. A
 	// target that writes in sequence (an archive, a transport.Committer)
 	// gets one blob at a time whatever this says: its writes would queue
 	// anyway, with their source connections held open.
 	Concurrency int
+	// PerRegistry bounds the blob transfers in flight to or from any one
+	// registry host; <= 0 means 4. It matters when Limiter is shared.
+	PerRegistry int
+	// Limiter, if set, is shared by copies that run at once (the images of
+	// a mirror) so that PerRegistry holds across them; nil means one for
+	// this copy, of PerRegistry slots.
+	Limiter *HostLimiter
+	// Format ("oci" or "docker") and Compress ("gzip" or "zstd") ask for
+	// the image to be converted on the way, which changes its digests.
+	// They are honoured by engine.Copy, which converts through
+	// engine/mutate; Copy itself moves bytes unchanged and refuses them.
+	Format   string
+	Compress string
 	// Referrers also copies every manifest that refers to a copied one
 	// (OCI 1.1 subject, found through the source's referrers API or tag
 	// schema) and the legacy cosign tags of each, recursively, after their
@@ -49,6 +76,10 @@ type Result struct {
 	Digest    digest.Digest `json:"digest"`
 	MediaType string        `json:"mediaType"`
 	Size      int64         `json:"size"`
+	// SourceDigest is the digest the source reference resolved to. It
+	// differs from Digest when the copy picked one platform of an index,
+	// built a filtered index, or converted the image.
+	SourceDigest digest.Digest `json:"sourceDigest,omitempty"`
 	// BlobsCopied and BlobsSkipped count configs and layers transferred, and
 	// found at the target already.
 	BlobsCopied  int `json:"blobsCopied"`
@@ -107,12 +138,32 @@ func Copy(ctx context.Context, src transport.Source, srcRef string, dst transpor
 	if opts.ChunkSize <= 0 {
 		opts.ChunkSize = defaultChunkSize
 	}
+	if opts.Format != "" || opts.Compress != "" {
+		return nil, fmt.Errorf("format and compression conversions change digests and are engine.Copy's to run, not a byte copy's: %w", errdef.ErrInvalid)
+	}
 	var want []string
 	if opts.Platform != "" {
 		var err error
 		if want, err = parsePlatform(opts.Platform); err != nil {
 			return nil, err
 		}
+	}
+	var wants [][]string
+	for _, p := range opts.Platforms {
+		w, err := parsePlatform(p)
+		if err != nil {
+			return nil, err
+		}
+		wants = append(wants, w)
+	}
+	switch {
+	case want != nil && wants != nil:
+		return nil, fmt.Errorf("choose one platform (Platform) or several (Platforms), not both: %w", errdef.ErrInvalid)
+	case opts.Sparse && wants == nil:
+		return nil, fmt.Errorf("a sparse copy keeps some platforms of an index: name them: %w", errdef.ErrInvalid)
+	}
+	if opts.Limiter == nil {
+		opts.Limiter = NewHostLimiter(opts.PerRegistry)
 	}
 	c := &copier{src: src, dst: dst, opts: opts, rep: &reporter{fn: opts.Progress}, blobLimit: opts.Concurrency}
 	if _, ok := dst.(transport.Committer); ok {
@@ -122,7 +173,32 @@ func Copy(ctx context.Context, src transport.Source, srcRef string, dst transpor
 	if err != nil {
 		return nil, srcErr(oci.Descriptor{}, err)
 	}
+	sourceDigest := rootDesc.Digest
 	var raw []byte
+	if wants != nil && oci.IsIndex(rootDesc.MediaType) {
+		if raw, err = c.fetchManifest(ctx, rootDesc); err != nil {
+			return nil, err
+		}
+		m, err := oci.ParseManifest(rootDesc.MediaType, raw)
+		if err != nil {
+			return nil, srcErr(rootDesc, err)
+		}
+		m.Digest = rootDesc.Digest
+		keep, err := selectPlatforms(m, wants)
+		if err != nil {
+			return nil, srcErr(rootDesc, err)
+		}
+		if opts.Sparse {
+			c.sparseRoot, c.sparseKeep = rootDesc.Digest, map[digest.Digest]bool{}
+			for i, d := range m.Manifests {
+				if keep[i] {
+					c.sparseKeep[d.Digest] = true
+				}
+			}
+		} else if rootDesc, raw, err = filterIndex(rootDesc, raw, keep); err != nil {
+			return nil, srcErr(rootDesc, err)
+		}
+	}
 	if want != nil && oci.IsIndex(rootDesc.MediaType) {
 		if raw, err = c.fetchManifest(ctx, rootDesc); err != nil {
 			return nil, err
@@ -148,7 +224,16 @@ func Copy(ctx context.Context, src transport.Source, srcRef string, dst transpor
 	if err := c.copyBlobs(ctx, root); err != nil {
 		return nil, err
 	}
-	if err := c.pushManifest(ctx, root); err != nil {
+	// A registry takes the root manifest and its tag in one PUT. With
+	// referrers to copy, the tag still comes last, so that whoever pulls
+	// it finds the signatures there; the bytes are at hand either way, so
+	// tagging costs no read-back.
+	mt, canTag := dst.(transport.ManifestTagger)
+	tagNow := ""
+	if dstTag != "" && canTag && !opts.Referrers {
+		tagNow = dstTag
+	}
+	if err := c.pushManifest(ctx, root, tagNow); err != nil {
 		return nil, err
 	}
 	if opts.Referrers {
@@ -156,16 +241,21 @@ func Copy(ctx context.Context, src transport.Source, srcRef string, dst transpor
 			return nil, err
 		}
 	}
-	if dstTag != "" {
+	switch ra, isRootAdder := dst.(rootAdder); {
+	case dstTag != "" && tagNow != "" && !root.present:
+		// Tagged by the push above.
+	case dstTag != "" && canTag && root.raw != nil:
+		err = mt.PushTagged(ctx, root.desc, bytes.NewReader(root.raw), dstTag)
+	case dstTag != "":
 		err = dst.Tag(ctx, root.desc, dstTag)
-	} else if ra, ok := dst.(rootAdder); ok {
+	case isRootAdder:
 		err = ra.AddRoot(ctx, root.desc)
 	}
 	if err != nil {
 		return nil, dstErr(root.desc, err)
 	}
 	return &Result{
-		Digest: root.desc.Digest, MediaType: root.desc.MediaType, Size: root.desc.Size,
+		Digest: root.desc.Digest, MediaType: root.desc.MediaType, Size: root.desc.Size, SourceDigest: sourceDigest,
 		BlobsCopied: int(c.blobsCopied.Load()), BlobsSkipped: int(c.blobsSkipped.Load()), BlobsMounted: int(c.blobsMounted.Load()),
 		ManifestsCopied: int(c.manifestsCopied.Load()), ManifestsSkipped: int(c.manifestsSkipped.Load()),
 		Bytes: c.bytes.Load(), Referrers: int(c.referrers.Load()),
@@ -180,6 +270,10 @@ type copier struct {
 	rep  *reporter
 	// blobLimit bounds concurrent blob transfers (Options.Concurrency, or 1).
 	blobLimit int
+	// sparseKeep, for a sparse copy, names the entries of the index
+	// sparseRoot whose content is copied.
+	sparseRoot digest.Digest
+	sparseKeep map[digest.Digest]bool
 
 	nodes     onceMap[digest.Digest, *node]
 	blobs     onceMap[digest.Digest, struct{}]
@@ -230,15 +324,24 @@ func (c *copier) walk(ctx context.Context, desc oci.Descriptor, raw []byte, dept
 			n.blobs = m.Children()
 			return n, nil
 		}
-		for _, d := range m.Manifests {
+		entries := m.Manifests
+		if depth == 0 && desc.Digest == c.sparseRoot {
+			entries = nil
+			for _, d := range m.Manifests {
+				if c.sparseKeep[d.Digest] {
+					entries = append(entries, d)
+				}
+			}
+		}
+		for _, d := range entries {
 			if !oci.IsManifest(d.MediaType) {
 				return nil, srcErr(d, fmt.Errorf("index %s lists %s of media type %q, not a manifest: %w", desc.Digest, d.Digest, d.MediaType, errdef.ErrUnsupported))
 			}
 		}
-		n.children = make([]*node, len(m.Manifests))
+		n.children = make([]*node, len(entries))
 		g, gctx := errgroup.WithContext(ctx)
 		g.SetLimit(c.opts.Concurrency)
-		for i, d := range m.Manifests {
+		for i, d := range entries {
 			g.Go(func() error {
 				child, err := c.walk(gctx, d, nil, depth+1)
 				n.children[i] = child
@@ -303,7 +406,9 @@ func (c *copier) copyBlobs(ctx context.Context, root *node) error {
 // holds a manifest whose references are missing. Registries check that for
 // image manifests and indexes alike (distribution-spec v1.1.1 §Pushing
 // manifests: https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#pushing-manifests).
-func (c *copier) pushManifest(ctx context.Context, n *node) error {
+// A non-empty tag pushes n by that tag (the target is then a
+// transport.ManifestTagger); n's children go by digest.
+func (c *copier) pushManifest(ctx context.Context, n *node, tag string) error {
 	_, err := c.manifests.do(ctx, n.desc.Digest, func() (struct{}, error) {
 		if n.present {
 			c.manifestsSkipped.Add(1)
@@ -313,12 +418,18 @@ func (c *copier) pushManifest(ctx context.Context, n *node) error {
 		g, gctx := errgroup.WithContext(ctx)
 		g.SetLimit(c.opts.Concurrency)
 		for _, ch := range n.children {
-			g.Go(func() error { return c.pushManifest(gctx, ch) })
+			g.Go(func() error { return c.pushManifest(gctx, ch, "") })
 		}
 		if err := g.Wait(); err != nil {
 			return struct{}{}, err
 		}
-		if err := c.dst.Push(ctx, n.desc, bytes.NewReader(n.raw)); err != nil {
+		var err error
+		if mt, ok := c.dst.(transport.ManifestTagger); ok && tag != "" {
+			err = mt.PushTagged(ctx, n.desc, bytes.NewReader(n.raw), tag)
+		} else {
+			err = c.dst.Push(ctx, n.desc, bytes.NewReader(n.raw))
+		}
+		if err != nil {
 			return struct{}{}, dstErr(n.desc, err)
 		}
 		c.manifestsCopied.Add(1)

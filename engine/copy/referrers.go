@@ -88,7 +88,7 @@ func (c *copier) copyReferrer(ctx context.Context, d oci.Descriptor, tag string)
 	if err := c.copyBlobs(ctx, n); err != nil {
 		return err
 	}
-	if err := c.pushManifest(ctx, n); err != nil {
+	if err := c.pushManifest(ctx, n, ""); err != nil {
 		return err
 	}
 	c.referrers.Add(1)

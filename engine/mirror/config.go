@@ -25,6 +25,10 @@ type Config struct {
 	// BlobConcurrency bounds the blobs each image transfers at once
 	// (copy.Options.Concurrency); <= 0 means 4.
 	BlobConcurrency int `yaml:"blobConcurrency" json:"blobConcurrency,omitempty"`
+	// PerRegistry bounds the blob transfers in flight to or from any one
+	// registry host across all the images of the run
+	// (copy.Options.PerRegistry); <= 0 means 4.
+	PerRegistry int `yaml:"perRegistry" json:"perRegistry,omitempty"`
 	// Referrers copies what refers to each copied image (signatures, SBOMs)
 	// unless a source says otherwise.
 	Referrers bool `yaml:"referrers" json:"referrers,omitempty"`
@@ -139,6 +143,9 @@ func (c *Config) Validate() error {
 	}
 	if c.BlobConcurrency < 0 {
 		bad("blobConcurrency %d: must be >= 0", c.BlobConcurrency)
+	}
+	if c.PerRegistry < 0 {
+		bad("perRegistry %d: must be >= 0", c.PerRegistry)
 	}
 	checkPlatforms("platforms", c.Platforms, bad)
 	checkDestination("destination", c.Destination, false, bad)
@@ -281,4 +288,32 @@ func parseImage(s string) (oci.Reference, error) {
 		return oci.Reference{}, fmt.Errorf("%q: only docker:// images can be mirrored", s)
 	}
 	return tr.Image, nil
+}
+
+// Registries returns every registry host the config names, sources and
+// destinations, deduplicated, for a server to check against the hosts it
+// lets callers reach. Call it after Validate; names that do not parse are
+// left out (Validate refuses them).
+func (c *Config) Registries() []string {
+	seen := map[string]bool{}
+	var out []string
+	add := func(h string) {
+		if h != "" && !seen[h] {
+			seen[h] = true
+			out = append(out, h)
+		}
+	}
+	add(c.Destination.Registry)
+	for _, s := range c.Sources {
+		add(s.Destination.Registry)
+		if r, err := parseRepository(s.Repository); s.Repository != "" && err == nil {
+			add(r.Registry)
+		}
+		for _, im := range s.Images {
+			if r, err := parseImage(im); err == nil {
+				add(r.Registry)
+			}
+		}
+	}
+	return out
 }

@@ -44,6 +44,9 @@ type runner struct {
 	cfg  *Config
 	opts Options
 
+	// limiter bounds blob transfers per registry host across the run's images.
+	limiter *imgcopy.HostLimiter
+
 	mu  sync.Mutex
 	src map[string]repoClient
 	dst map[string]*destRepo
@@ -60,7 +63,7 @@ func Run(ctx context.Context, eng *engine.Engine, cfg *Config, opts Options) (*R
 		return nil, err
 	}
 	start := time.Now()
-	r := &runner{eng: eng, cfg: cfg, opts: opts, src: map[string]repoClient{}, dst: map[string]*destRepo{}}
+	r := &runner{eng: eng, cfg: cfg, opts: opts, src: map[string]repoClient{}, dst: map[string]*destRepo{}, limiter: imgcopy.NewHostLimiter(cfg.PerRegistry)}
 	conc := cfg.Concurrency
 	if opts.Concurrency > 0 {
 		conc = opts.Concurrency
@@ -264,7 +267,7 @@ func (r *runner) image(ctx context.Context, j job) ImageReport {
 		return finish(ActionFailed, err, imgcopy.OriginSource)
 	}
 	ps := &pinnedSource{repoClient: j.srcRepo, root: root}
-	copts := imgcopy.Options{Concurrency: r.cfg.BlobConcurrency, Referrers: j.referrers}
+	copts := imgcopy.Options{Concurrency: r.cfg.BlobConcurrency, Referrers: j.referrers, Limiter: r.limiter}
 	want := root
 	if oci.IsIndex(root.MediaType) {
 		switch len(j.platforms) {

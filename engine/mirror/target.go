@@ -25,6 +25,7 @@ type repoClient interface {
 	transport.RangeFetcher
 	transport.Mounter
 	transport.ResumablePusher
+	transport.ManifestTagger
 	Host() string
 	Name() string
 }
@@ -211,7 +212,18 @@ func (t *imageTarget) Push(ctx context.Context, desc oci.Descriptor, r io.Reader
 	return err
 }
 
-// PushResumable is Push for the chunked uploads copy uses for large blobs.
+// PushTagged is Push for a manifest that copy pushes straight by its tag.
+func (t *imageTarget) PushTagged(ctx context.Context, desc oci.Descriptor, r io.Reader, tag string) error {
+	if err := t.repoClient.PushTagged(ctx, desc, r, tag); err != nil {
+		return err
+	}
+	t.markPresent(desc.Digest)
+	t.bytesSent.Add(desc.Size)
+	return nil
+}
+
+// PushResumable is Push for the uploads copy makes from a source it can
+// reopen (every blob, to a registry).
 func (t *imageTarget) PushResumable(ctx context.Context, desc oci.Descriptor, chunkSize int64, open func(ctx context.Context, offset int64) (io.ReadCloser, error)) error {
 	sent, err := t.transfer(ctx, desc.Digest, func() error { return t.repoClient.PushResumable(ctx, desc, chunkSize, open) })
 	t.count(sent, desc)

@@ -18,7 +18,6 @@ import (
 	"github.com/stevedore-dev/stevedore/engine/transport"
 	"github.com/stevedore-dev/stevedore/engine/transport/layout"
 	"github.com/stevedore-dev/stevedore/engine/transport/registry"
-	"github.com/stevedore-dev/stevedore/registryhttp"
 )
 
 const samplePassword = "stevedore-test-pw"
@@ -149,15 +148,20 @@ var endpoints = []endpoint{
 	{"registry without referrers API", func(t *testing.T) (Repo, oci.Descriptor) { return newRegistry(t, true) }},
 }
 
+// NewTestRegistry returns a registry server over dir. It is set by
+// registry_ext_test.go: registryhttp imports this package (for pull
+// policies), so only the external test package may import registryhttp.
+var NewTestRegistry func(dir string) (http.Handler, error)
+
 // newRegistry serves a fresh registryhttp on httptest and pushes the
 // sample image as sign/test:v1.
 func newRegistry(t *testing.T, hideReferrers bool) (Repo, oci.Descriptor) {
 	t.Helper()
-	reg, err := registryhttp.New(t.TempDir(), nil)
+	reg, err := NewTestRegistry(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	var h http.Handler = reg
+	h := reg
 	if hideReferrers {
 		h = noReferrers(reg)
 	}

@@ -15,9 +15,10 @@ import (
 	"github.com/stevedore-dev/stevedore/engine/store"
 )
 
-// Stat returns the size of the blob d.
+// Stat returns the size of the blob d. A Store of one repository (Repo)
+// sees only the blobs that repository holds.
 func (s *Store) Stat(ctx context.Context, d digest.Digest) (int64, error) {
-	n, err := s.stat(ctx, d)
+	n, err := s.statMember(ctx, d)
 	if err != nil {
 		return 0, &store.Error{Op: "stat", Digest: d, Err: err}
 	}
@@ -50,7 +51,7 @@ func (s *Store) stat(ctx context.Context, d digest.Digest) (int64, error) {
 //
 // RFC 9110 §14.1.2 (byte ranges): https://www.rfc-editor.org/rfc/rfc9110#section-14.1.2
 func (s *Store) Open(ctx context.Context, d digest.Digest) (io.ReadSeekCloser, int64, error) {
-	size, err := s.stat(ctx, d)
+	size, err := s.statMember(ctx, d)
 	if err != nil {
 		return nil, 0, &store.Error{Op: "open", Digest: d, Err: err}
 	}

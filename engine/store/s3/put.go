@@ -45,6 +45,9 @@ func (s *Store) Put(ctx context.Context, desc oci.Descriptor, r io.Reader) error
 	if err := s.put(ctx, desc, r); err != nil {
 		return &store.Error{Op: "put", Digest: desc.Digest, Err: err}
 	}
+	if err := s.addMember(ctx, desc.Digest); err != nil {
+		return &store.Error{Op: "put", Digest: desc.Digest, Err: err}
+	}
 	return nil
 }
 

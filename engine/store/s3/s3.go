@@ -76,6 +76,9 @@ type Options struct {
 	PartSize int64
 	// HTTPClient sends the requests; nil means the SDK's default client.
 	HTTPClient *http.Client
+	// PublicEndpoint is the base URL clients reach the server at, used in
+	// presigned blob URLs (Store.BlobURL); empty means Endpoint.
+	PublicEndpoint string
 }
 
 // Store is a store.Store over one bucket: blobs global, tags of one
@@ -88,6 +91,11 @@ type Store struct {
 	keys     keys
 	repo     string
 	partSize int64
+	presign  *s3api.PresignClient
+	// members: repository isolation by membership markers, for the
+	// repositories a Root hands out (see repo.go); a Store from New shares
+	// every blob among its users.
+	members bool
 }
 
 var _ store.Store = (*Store)(nil)
@@ -142,7 +150,12 @@ func New(ctx context.Context, opts Options) (*Store, error) {
 	if part <= 0 {
 		part = defaultPartSize
 	}
+	pub := so
+	if opts.PublicEndpoint != "" {
+		pub.BaseEndpoint = aws.String(opts.PublicEndpoint)
+	}
 	s := &Store{
+		presign:  s3api.NewPresignClient(s3api.New(pub)),
 		client:   s3api.New(so),
 		bucket:   opts.Bucket,
 		keys:     newKeys(opts.Prefix),
@@ -212,3 +225,46 @@ func escapeTag(tag string) string {
 	}
 	return b.String()
 }
+
+// Keys of the registry's shared state (see Root); names are validated before
+// they get here, and every variable part that could hold a '/' is escaped.
+
+// repoMark is the object whose existence makes name a repository. They sit
+// under one flat prefix so listing repositories is one listing, however many
+// objects the repositories hold.
+func (k keys) repoMark(name string) string { return k.repoMarks() + escapeTag(name) }
+func (k keys) repoMarks() string           { return k.prefix + "_repos/" }
+
+// member is the marker saying repository repo holds blob d.
+func (k keys) member(repo string, d digest.Digest) string {
+	return k.members(repo) + d.Algorithm().String() + "/" + d.Encoded()
+}
+func (k keys) members(repo string) string { return k.prefix + "repos/" + repo + "/_blobs/" }
+
+// manifest is the untagged-root record of manifest d in repository repo.
+func (k keys) manifest(repo string, d digest.Digest) string {
+	return k.manifests(repo) + d.Algorithm().String() + "/" + d.Encoded()
+}
+func (k keys) manifests(repo string) string { return k.prefix + "repos/" + repo + "/_manifests/" }
+
+// referrer is the marker saying referrer names subject in repository repo.
+func (k keys) referrer(repo string, subject, referrer digest.Digest) string {
+	return k.referrersOf(repo, subject) + referrer.Algorithm().String() + "-" + referrer.Encoded()
+}
+func (k keys) referrersOf(repo string, subject digest.Digest) string {
+	return k.referrers(repo) + subject.Algorithm().String() + "/" + subject.Encoded() + "/"
+}
+func (k keys) referrers(repo string) string { return k.prefix + "repos/" + repo + "/_referrers/" }
+
+// Upload sessions: uploads/<id>/session and uploads/<id>/chunk/<offset>, the
+// offset zero-padded so chunks list in numeric order.
+func (k keys) uploads() string          { return k.prefix + "uploads/" }
+func (k keys) upload(id string) string  { return k.uploads() + id + "/" }
+func (k keys) session(id string) string { return k.upload(id) + "session" }
+func (k keys) chunks(id string) string  { return k.upload(id) + "chunk/" }
+func (k keys) chunk(id string, off int64) string {
+	return fmt.Sprintf("%s%020d", k.chunks(id), off)
+}
+
+// lease is the object a garbage collector holds while it sweeps.
+func (k keys) lease() string { return k.prefix + "gc/lease" }

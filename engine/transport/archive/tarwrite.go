@@ -137,6 +137,11 @@ func (a *tarAppender) commit() error {
 	a.done = true
 	err := a.tw.Close()
 	if err == nil {
+		// CreateTemp makes the file 0600; an archive is meant to be shared like
+		// the files skopeo and docker save write (0644).
+		err = a.f.Chmod(0o644)
+	}
+	if err == nil {
 		err = a.f.Sync()
 	}
 	if cerr := a.f.Close(); err == nil {

@@ -22,12 +22,14 @@ const DefaultChunkSize = 64 << 20
 
 var _ transport.ResumablePusher = (*Repository)(nil)
 
-// PushResumable uploads a blob as a chunked upload (POST, then PATCH with
+// PushResumable uploads a blob larger than chunkSize as a chunked upload (POST, then PATCH with
 // Content-Range per chunk, then PUT with the digest). When a PATCH fails —
 // the connection dropped, the registry restarted — it asks the registry how
 // much it holds (GET on the upload URL, whose Range header says) and
 // carries on from there with a source reopened at that offset, up to
-// MaxRetries times. An upload the registry has forgotten starts over.
+// MaxRetries times. An upload the registry has forgotten starts over. A
+// blob of at most chunkSize goes up in one PUT (POST then PUT), resent
+// with the source reopened when the registry refuses it for a while.
 //
 // Without a resume, the source stream (verified, as open(0) promises) is
 // read to its end before the final PUT, so a corrupt source fails here; a
@@ -44,6 +46,9 @@ func (r *Repository) PushResumable(ctx context.Context, desc oci.Descriptor, chu
 	}
 	if chunkSize <= 0 {
 		chunkSize = DefaultChunkSize
+	}
+	if desc.Size <= chunkSize {
+		return r.pushBlobFrom(ctx, desc, open)
 	}
 	loc, err := r.startUpload(ctx)
 	if err != nil {
@@ -66,9 +71,23 @@ func (r *Repository) PushResumable(ctx context.Context, desc oci.Descriptor, chu
 			}
 		}
 		for offset < desc.Size && err == nil {
-			n := min(chunkSize, desc.Size-offset)
+			n, at := min(chunkSize, desc.Size-offset), offset
+			// A PATCH refused before it was read (429, 503) is resent after
+			// the registry's Retry-After with the chunk read again.
+			reopen := func() (io.Reader, error) {
+				if src != nil {
+					src.Close()
+					src = nil
+				}
+				rc, err := open(ctx, at)
+				if err != nil {
+					return nil, err
+				}
+				src, whole = rc, at == 0
+				return io.LimitReader(src, n), nil
+			}
 			var next string
-			if next, err = r.patchChunk(ctx, loc, offset, n, io.LimitReader(src, n)); err == nil {
+			if next, err = r.patchChunk(ctx, loc, offset, n, io.LimitReader(src, n), reopen); err == nil {
 				loc, offset = next, offset+n
 			}
 		}
@@ -83,8 +102,10 @@ func (r *Repository) PushResumable(ctx context.Context, desc oci.Descriptor, chu
 		if serr := sleep(ctx, r.backoff(failures-1)); serr != nil {
 			return serr
 		}
-		src.Close()
-		src = nil
+		if src != nil {
+			src.Close()
+			src = nil
+		}
 		at, status, serr := r.uploadStatus(ctx, loc)
 		switch {
 		case serr == nil:
@@ -157,8 +178,8 @@ func location(resp *http.Response) (string, error) {
 }
 
 // patchChunk sends n bytes at offset and returns the next upload URL.
-func (r *Repository) patchChunk(ctx context.Context, loc string, offset, n int64, body io.Reader) (string, error) {
-	resp, err := r.send(ctx, &request{method: http.MethodPatch, url: loc, stream: body, size: n, push: true,
+func (r *Repository) patchChunk(ctx context.Context, loc string, offset, n int64, body io.Reader, reopen func() (io.Reader, error)) (string, error) {
+	resp, err := r.send(ctx, &request{method: http.MethodPatch, url: loc, stream: body, size: n, reopen: reopen, push: true,
 		header: http.Header{
 			"Content-Type":  {"application/octet-stream"},
 			"Content-Range": {strconv.FormatInt(offset, 10) + "-" + strconv.FormatInt(offset+n-1, 10)},

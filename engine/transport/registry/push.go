@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"net/url"
 
+	"github.com/opencontainers/go-digest"
+
 	"github.com/stevedore-dev/stevedore/engine/errdef"
 	"github.com/stevedore-dev/stevedore/engine/oci"
 )
@@ -71,6 +73,12 @@ func (r *Repository) Push(ctx context.Context, desc oci.Descriptor, rd io.Reader
 // blob streaming from its source to the wire; chunked uploads (resumable,
 // but needing state across requests) are a separate capability.
 func (r *Repository) pushBlob(ctx context.Context, desc oci.Descriptor, rd io.Reader) error {
+	return r.uploadBlob(ctx, desc, rd, nil)
+}
+
+// uploadBlob is pushBlob with, when reopen is set, a PUT that can be resent
+// (after a 429, a 5xx or a dropped connection) with the content read again.
+func (r *Repository) uploadBlob(ctx context.Context, desc oci.Descriptor, rd io.Reader, reopen func() (io.Reader, error)) error {
 	u, err := r.url(ctx, "blobs/uploads/")
 	if err != nil {
 		return err
@@ -104,6 +112,15 @@ func (r *Repository) pushBlob(ctx context.Context, desc oci.Descriptor, rd io.Re
 		q.body = []byte{}
 	} else {
 		q.stream, q.size = oci.NewVerifyReader(rd, desc.Digest, desc.Size), desc.Size
+		if reopen != nil {
+			q.reopen = func() (io.Reader, error) {
+				rd, err := reopen()
+				if err != nil {
+					return nil, err
+				}
+				return oci.NewVerifyReader(rd, desc.Digest, desc.Size), nil
+			}
+		}
 	}
 	resp, err = r.send(ctx, q)
 	if err != nil {
@@ -142,8 +159,8 @@ func (r *Repository) Tag(ctx context.Context, desc oci.Descriptor, tag string) e
 	if err := oci.ValidateDigest(desc.Digest); err != nil {
 		return err
 	}
-	if !tagRE.MatchString(tag) {
-		return fmt.Errorf("tag %q must match [A-Za-z0-9_][A-Za-z0-9._-]{0,127}: %w", tag, errdef.ErrInvalid)
+	if err := checkTag(tag); err != nil {
+		return err
 	}
 	u, err := r.url(ctx, "manifests/"+desc.Digest.String())
 	if err != nil {
@@ -157,14 +174,14 @@ func (r *Repository) Tag(ctx context.Context, desc oci.Descriptor, tag string) e
 	if !oci.IsManifest(mt) {
 		mt = m.MediaType
 	}
-	return r.putManifest(ctx, tag, mt, m.Raw)
+	return r.putManifest(ctx, tag, mt, m.Raw, desc.Digest)
 }
 
 // putManifest PUTs raw under ref (a digest or tag).
 //
 // distribution-spec v1.1.1 §Pushing manifests:
 // https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#pushing-manifests
-func (r *Repository) putManifest(ctx context.Context, ref, mediaType string, raw []byte) error {
+func (r *Repository) putManifest(ctx context.Context, ref, mediaType string, raw []byte, want digest.Digest) error {
 	u, err := r.url(ctx, "manifests/"+ref)
 	if err != nil {
 		return err
@@ -178,5 +195,5 @@ func (r *Repository) putManifest(ctx context.Context, ref, mediaType string, raw
 		return err
 	}
 	drain(resp)
-	return nil
+	return checkStoredDigest(resp, want)
 }

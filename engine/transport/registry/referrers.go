@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/opencontainers/go-digest"
+
 	"github.com/stevedore-dev/stevedore/engine/errdef"
 	"github.com/stevedore-dev/stevedore/engine/oci"
 	"github.com/stevedore-dev/stevedore/engine/transport"
@@ -143,11 +145,16 @@ func (r *Repository) fallbackIndex(ctx context.Context, desc oci.Descriptor) (*o
 // distribution-spec v1.1.1 §Pushing Manifests with Subject:
 // https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#pushing-manifests-with-subject
 func (r *Repository) pushManifest(ctx context.Context, desc oci.Descriptor, raw []byte) error {
+	return r.pushManifestAt(ctx, desc, raw, desc.Digest.String())
+}
+
+// pushManifestAt is pushManifest under ref, desc's digest or a tag.
+func (r *Repository) pushManifestAt(ctx context.Context, desc oci.Descriptor, raw []byte, ref string) error {
 	m, err := oci.ParseManifest(desc.MediaType, raw)
 	if err != nil {
 		return err
 	}
-	u, err := r.url(ctx, "manifests/"+desc.Digest.String())
+	u, err := r.url(ctx, "manifests/"+ref)
 	if err != nil {
 		return err
 	}
@@ -160,6 +167,9 @@ func (r *Repository) pushManifest(ctx context.Context, desc oci.Descriptor, raw 
 		return err
 	}
 	drain(resp)
+	if err := checkStoredDigest(resp, desc.Digest); err != nil {
+		return err
+	}
 	if m.Subject == nil || resp.Header.Get("OCI-Subject") != "" {
 		return nil
 	}
@@ -201,5 +211,5 @@ func (r *Repository) addToFallback(ctx context.Context, subject, ref oci.Descrip
 	if err != nil {
 		return err
 	}
-	return r.putManifest(ctx, transport.FallbackTag(subject), oci.MediaTypeImageIndex, raw)
+	return r.putManifest(ctx, transport.FallbackTag(subject), oci.MediaTypeImageIndex, raw, digest.FromBytes(raw))
 }

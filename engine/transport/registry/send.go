@@ -25,17 +25,22 @@ type request struct {
 	url    string
 	header http.Header
 	// body is a replayable body; stream a one-shot one (a blob being pushed),
-	// which makes the request impossible to resend.
+	// which makes the request impossible to resend unless reopen can give
+	// the stream afresh (the blob's source opened again).
 	body   []byte
 	stream io.Reader
 	size   int64 // ContentLength of stream; < 0 unknown
+	reopen func() (io.Reader, error)
+	// streamUsed records that stream went out with an attempt: a resend
+	// needs reopen.
+	streamUsed bool
 	// push asks for a pull,push token rather than a pull one.
 	push bool
 	// safe marks a non-GET request that may be resent (a token POST).
 	safe bool
 }
 
-func (q *request) replayable() bool { return q.stream == nil }
+func (q *request) replayable() bool { return q.stream == nil || q.reopen != nil }
 
 // idempotent reports whether resending q after an ambiguous failure (a reset
 // connection, a 500) cannot do harm.
@@ -77,8 +82,9 @@ func (r *Repository) send(ctx context.Context, q *request) (*http.Response, erro
 
 // retry sends q, calling prepare on every attempt, and resends it with
 // exponential backoff and jitter (or the server's Retry-After) on 429,
-// 502/503/504, 500 for idempotent requests, and connection failures.
-// Requests with a one-shot body are never resent.
+// 502/503/504, 500 for idempotent requests, and connection failures, whatever
+// the verb. Requests with a one-shot body are never resent; a streamed body
+// with reopen is opened again for each resend.
 func (r *Repository) retry(ctx context.Context, q *request, prepare func(*http.Request) error) (*http.Response, error) {
 	for attempt := 0; ; attempt++ {
 		req, err := r.newHTTPRequest(ctx, q)
@@ -128,6 +134,17 @@ func (r *Repository) newHTTPRequest(ctx context.Context, q *request) (*http.Requ
 	var body io.Reader
 	switch {
 	case q.stream != nil:
+		if q.streamUsed {
+			if q.reopen == nil {
+				return nil, fmt.Errorf("%s %s: the request body cannot be sent twice: %w", q.method, redactURL(q.url), errdef.ErrInvalid)
+			}
+			s, err := q.reopen()
+			if err != nil {
+				return nil, err
+			}
+			q.stream = s
+		}
+		q.streamUsed = true
 		body = q.stream
 	case q.body != nil:
 		body = bytes.NewReader(q.body)

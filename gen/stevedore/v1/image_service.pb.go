@@ -48,6 +48,9 @@ const (
 	// COPY_EVENT_KIND_RESULT: the copy finished and is tagged; `result` is set.
 	// It is the last event of a successful copy.
 	CopyEventKind_COPY_EVENT_KIND_RESULT CopyEventKind = 7
+	// COPY_EVENT_KIND_BLOB_MOUNTED: the destination registry took the blob
+	// from another of its repositories; nothing was transferred.
+	CopyEventKind_COPY_EVENT_KIND_BLOB_MOUNTED CopyEventKind = 8
 )
 
 // Enum value maps for CopyEventKind.
@@ -61,6 +64,7 @@ var (
 		5: "COPY_EVENT_KIND_IMAGE_SKIPPED",
 		6: "COPY_EVENT_KIND_IMAGE_DONE",
 		7: "COPY_EVENT_KIND_RESULT",
+		8: "COPY_EVENT_KIND_BLOB_MOUNTED",
 	}
 	CopyEventKind_value = map[string]int32{
 		"COPY_EVENT_KIND_UNSPECIFIED":   0,
@@ -71,6 +75,7 @@ var (
 		"COPY_EVENT_KIND_IMAGE_SKIPPED": 5,
 		"COPY_EVENT_KIND_IMAGE_DONE":    6,
 		"COPY_EVENT_KIND_RESULT":        7,
+		"COPY_EVENT_KIND_BLOB_MOUNTED":  8,
 	}
 )
 
@@ -952,7 +957,30 @@ type CopyRequest struct {
 	// is not an index is copied whatever platform says.
 	Platform string `protobuf:"bytes,3,opt,name=platform,proto3" json:"platform,omitempty"`
 	// Concurrency bounds the blobs transferred at once, 1 to 64; 0 means 4.
-	Concurrency   int32 `protobuf:"varint,4,opt,name=concurrency,proto3" json:"concurrency,omitempty"`
+	Concurrency int32 `protobuf:"varint,4,opt,name=concurrency,proto3" json:"concurrency,omitempty"`
+	// Referrers also copies what refers to each copied manifest (signatures,
+	// SBOMs, attestations: the referrers API, the `sha256-<hex>` tag schema
+	// and legacy cosign `.sig`/`.att`/`.sbom` tags), recursively.
+	Referrers bool `protobuf:"varint,5,opt,name=referrers,proto3" json:"referrers,omitempty"`
+	// Platforms, each `os/arch[/variant]`, copies the entries of an index
+	// matching any of them (each must match one). Without `sparse` a new
+	// index listing only those is pushed (a new digest, reported in the
+	// result). Exclusive with `platform`.
+	Platforms []string `protobuf:"bytes,6,rep,name=platforms,proto3" json:"platforms,omitempty"`
+	// Sparse, with `platforms`, pushes the original index unchanged (its
+	// digest kept) with only the chosen entries' content; the destination
+	// must accept an index whose other entries it does not hold.
+	Sparse bool `protobuf:"varint,7,opt,name=sparse,proto3" json:"sparse,omitempty"`
+	// Format converts media types on the way: `oci` or `docker`. Empty keeps
+	// them, and so every digest. Converting changes digests (reported in the
+	// result) and cannot be combined with `referrers` or `platforms`.
+	Format string `protobuf:"bytes,8,opt,name=format,proto3" json:"format,omitempty"`
+	// Compress recompresses layers on the way: `gzip` or `zstd`. Empty keeps
+	// the layers as they are. Like `format`, it changes digests.
+	Compress string `protobuf:"bytes,9,opt,name=compress,proto3" json:"compress,omitempty"`
+	// ChunkSize: blobs larger than this go to a registry as a resumable
+	// chunked upload of pieces this size, in bytes; 0 means 64 MiB.
+	ChunkSize     int64 `protobuf:"varint,10,opt,name=chunk_size,json=chunkSize,proto3" json:"chunk_size,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1011,6 +1039,48 @@ func (x *CopyRequest) GetPlatform() string {
 func (x *CopyRequest) GetConcurrency() int32 {
 	if x != nil {
 		return x.Concurrency
+	}
+	return 0
+}
+
+func (x *CopyRequest) GetReferrers() bool {
+	if x != nil {
+		return x.Referrers
+	}
+	return false
+}
+
+func (x *CopyRequest) GetPlatforms() []string {
+	if x != nil {
+		return x.Platforms
+	}
+	return nil
+}
+
+func (x *CopyRequest) GetSparse() bool {
+	if x != nil {
+		return x.Sparse
+	}
+	return false
+}
+
+func (x *CopyRequest) GetFormat() string {
+	if x != nil {
+		return x.Format
+	}
+	return ""
+}
+
+func (x *CopyRequest) GetCompress() string {
+	if x != nil {
+		return x.Compress
+	}
+	return ""
+}
+
+func (x *CopyRequest) GetChunkSize() int64 {
+	if x != nil {
+		return x.ChunkSize
 	}
 	return 0
 }
@@ -1098,7 +1168,9 @@ type CopyResult struct {
 	Source string `protobuf:"bytes,1,opt,name=source,proto3" json:"source,omitempty"`
 	// Destination is the normalised, transport-qualified destination reference.
 	Destination string `protobuf:"bytes,2,opt,name=destination,proto3" json:"destination,omitempty"`
-	// Digest of the manifest or index copied and tagged; equal to the source's.
+	// Digest of the manifest or index copied and tagged: the source's, unless
+	// a platform was picked, a filtered index built or a conversion asked for
+	// (see source_digest).
 	Digest string `protobuf:"bytes,3,opt,name=digest,proto3" json:"digest,omitempty"`
 	// MediaType of the manifest or index copied.
 	MediaType string `protobuf:"bytes,4,opt,name=media_type,json=mediaType,proto3" json:"media_type,omitempty"`
@@ -1113,7 +1185,14 @@ type CopyResult struct {
 	// ManifestsSkipped counts the manifests and indexes the destination already had.
 	ManifestsSkipped int32 `protobuf:"varint,9,opt,name=manifests_skipped,json=manifestsSkipped,proto3" json:"manifests_skipped,omitempty"`
 	// Bytes is the total of blob and manifest bytes sent to the destination.
-	Bytes         int64 `protobuf:"varint,10,opt,name=bytes,proto3" json:"bytes,omitempty"`
+	Bytes int64 `protobuf:"varint,10,opt,name=bytes,proto3" json:"bytes,omitempty"`
+	// SourceDigest is the digest the source reference resolved to.
+	SourceDigest string `protobuf:"bytes,11,opt,name=source_digest,json=sourceDigest,proto3" json:"source_digest,omitempty"`
+	// BlobsMounted counts blobs the destination registry took from another
+	// of its repositories.
+	BlobsMounted int32 `protobuf:"varint,12,opt,name=blobs_mounted,json=blobsMounted,proto3" json:"blobs_mounted,omitempty"`
+	// Referrers counts the referrers copied or found present.
+	Referrers     int32 `protobuf:"varint,13,opt,name=referrers,proto3" json:"referrers,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1218,6 +1297,4045 @@ func (x *CopyResult) GetBytes() int64 {
 	return 0
 }
 
+func (x *CopyResult) GetSourceDigest() string {
+	if x != nil {
+		return x.SourceDigest
+	}
+	return ""
+}
+
+func (x *CopyResult) GetBlobsMounted() int32 {
+	if x != nil {
+		return x.BlobsMounted
+	}
+	return 0
+}
+
+func (x *CopyResult) GetReferrers() int32 {
+	if x != nil {
+		return x.Referrers
+	}
+	return 0
+}
+
+// MirrorRequest carries a mirror job.
+type MirrorRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Config is the mirror configuration as YAML text, the document
+	// `stevedore mirror CONFIG.yaml` reads (sources, tag filters, platforms,
+	// destination mapping, referrers, concurrency; see docs/EXAMPLES.md).
+	// Unknown keys are INVALID_ARGUMENT.
+	Config string `protobuf:"bytes,1,opt,name=config,proto3" json:"config,omitempty"`
+	// DryRun resolves both sides and reports what would be copied
+	// (`would-copy`) without writing anything.
+	DryRun bool `protobuf:"varint,2,opt,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	// Concurrency, 1 to 64, overrides the config's number of images mirrored
+	// at once; 0 keeps the config's (default 4).
+	Concurrency   int32 `protobuf:"varint,3,opt,name=concurrency,proto3" json:"concurrency,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MirrorRequest) Reset() {
+	*x = MirrorRequest{}
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MirrorRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MirrorRequest) ProtoMessage() {}
+
+func (x *MirrorRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MirrorRequest.ProtoReflect.Descriptor instead.
+func (*MirrorRequest) Descriptor() ([]byte, []int) {
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *MirrorRequest) GetConfig() string {
+	if x != nil {
+		return x.Config
+	}
+	return ""
+}
+
+func (x *MirrorRequest) GetDryRun() bool {
+	if x != nil {
+		return x.DryRun
+	}
+	return false
+}
+
+func (x *MirrorRequest) GetConcurrency() int32 {
+	if x != nil {
+		return x.Concurrency
+	}
+	return 0
+}
+
+// MirrorResponse is one message of a mirror's stream: an image's outcome
+// or, last, the summary of the run.
+type MirrorResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Image is the outcome of one image; unset in the summary message.
+	Image *MirrorImage `protobuf:"bytes,1,opt,name=image,proto3" json:"image,omitempty"`
+	// Summary totals the run; set only in the last message.
+	Summary       *MirrorSummary `protobuf:"bytes,2,opt,name=summary,proto3" json:"summary,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MirrorResponse) Reset() {
+	*x = MirrorResponse{}
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MirrorResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MirrorResponse) ProtoMessage() {}
+
+func (x *MirrorResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MirrorResponse.ProtoReflect.Descriptor instead.
+func (*MirrorResponse) Descriptor() ([]byte, []int) {
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *MirrorResponse) GetImage() *MirrorImage {
+	if x != nil {
+		return x.Image
+	}
+	return nil
+}
+
+func (x *MirrorResponse) GetSummary() *MirrorSummary {
+	if x != nil {
+		return x.Summary
+	}
+	return nil
+}
+
+// MirrorImage is what happened to one image (or to the listing of a
+// repository's tags, reported as one failed entry whose source is the
+// repository).
+type MirrorImage struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Source is the source reference, `docker://HOST/REPO:TAG`.
+	Source string `protobuf:"bytes,1,opt,name=source,proto3" json:"source,omitempty"`
+	// SourceDigest is the digest mirrored (for a platform filter, the chosen
+	// manifest's); empty when resolving the source failed.
+	SourceDigest string `protobuf:"bytes,2,opt,name=source_digest,json=sourceDigest,proto3" json:"source_digest,omitempty"`
+	// Destination is the destination reference.
+	Destination string `protobuf:"bytes,3,opt,name=destination,proto3" json:"destination,omitempty"`
+	// PreviousDigest is what the destination tag named before, when it moved.
+	PreviousDigest string `protobuf:"bytes,4,opt,name=previous_digest,json=previousDigest,proto3" json:"previous_digest,omitempty"`
+	// Action is `copied`, `skipped`, `failed` or `would-copy`.
+	Action string `protobuf:"bytes,5,opt,name=action,proto3" json:"action,omitempty"`
+	// Reason is `new` or `moved` for an image copied (or that would be).
+	Reason string `protobuf:"bytes,6,opt,name=reason,proto3" json:"reason,omitempty"`
+	// Bytes counts blob and manifest bytes this image sent; a blob another
+	// image of the run sent is not counted twice.
+	Bytes int64 `protobuf:"varint,7,opt,name=bytes,proto3" json:"bytes,omitempty"`
+	// BlobsCopied counts blobs this image uploaded.
+	BlobsCopied int32 `protobuf:"varint,8,opt,name=blobs_copied,json=blobsCopied,proto3" json:"blobs_copied,omitempty"`
+	// BlobsSkipped counts blobs the destination had or another image sent.
+	BlobsSkipped int32 `protobuf:"varint,9,opt,name=blobs_skipped,json=blobsSkipped,proto3" json:"blobs_skipped,omitempty"`
+	// BlobsMounted counts blobs taken from another repository of the registry.
+	BlobsMounted int32 `protobuf:"varint,10,opt,name=blobs_mounted,json=blobsMounted,proto3" json:"blobs_mounted,omitempty"`
+	// Referrers counts referrers copied or found present.
+	Referrers int32 `protobuf:"varint,11,opt,name=referrers,proto3" json:"referrers,omitempty"`
+	// Note explains a choice the run made (a platform filter it could not
+	// honour exactly).
+	Note string `protobuf:"bytes,12,opt,name=note,proto3" json:"note,omitempty"`
+	// ErrorCode classifies a failure: NOT_FOUND, INVALID, DIGEST_MISMATCH,
+	// UNAUTHORIZED, DENIED, UNAVAILABLE, TOO_MANY_REQUESTS, ... ; empty unless
+	// `action` is `failed`.
+	ErrorCode string `protobuf:"bytes,13,opt,name=error_code,json=errorCode,proto3" json:"error_code,omitempty"`
+	// RegistryCode is the OCI error code a registry answered with, if any.
+	RegistryCode string `protobuf:"bytes,14,opt,name=registry_code,json=registryCode,proto3" json:"registry_code,omitempty"`
+	// ErrorOrigin is `source` or `destination` when the failing side is known.
+	ErrorOrigin string `protobuf:"bytes,15,opt,name=error_origin,json=errorOrigin,proto3" json:"error_origin,omitempty"`
+	// ErrorMessage describes a failure.
+	ErrorMessage string `protobuf:"bytes,16,opt,name=error_message,json=errorMessage,proto3" json:"error_message,omitempty"`
+	// Seconds is how long this image took.
+	Seconds       float64 `protobuf:"fixed64,17,opt,name=seconds,proto3" json:"seconds,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MirrorImage) Reset() {
+	*x = MirrorImage{}
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MirrorImage) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MirrorImage) ProtoMessage() {}
+
+func (x *MirrorImage) ProtoReflect() protoreflect.Message {
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MirrorImage.ProtoReflect.Descriptor instead.
+func (*MirrorImage) Descriptor() ([]byte, []int) {
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *MirrorImage) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+func (x *MirrorImage) GetSourceDigest() string {
+	if x != nil {
+		return x.SourceDigest
+	}
+	return ""
+}
+
+func (x *MirrorImage) GetDestination() string {
+	if x != nil {
+		return x.Destination
+	}
+	return ""
+}
+
+func (x *MirrorImage) GetPreviousDigest() string {
+	if x != nil {
+		return x.PreviousDigest
+	}
+	return ""
+}
+
+func (x *MirrorImage) GetAction() string {
+	if x != nil {
+		return x.Action
+	}
+	return ""
+}
+
+func (x *MirrorImage) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *MirrorImage) GetBytes() int64 {
+	if x != nil {
+		return x.Bytes
+	}
+	return 0
+}
+
+func (x *MirrorImage) GetBlobsCopied() int32 {
+	if x != nil {
+		return x.BlobsCopied
+	}
+	return 0
+}
+
+func (x *MirrorImage) GetBlobsSkipped() int32 {
+	if x != nil {
+		return x.BlobsSkipped
+	}
+	return 0
+}
+
+func (x *MirrorImage) GetBlobsMounted() int32 {
+	if x != nil {
+		return x.BlobsMounted
+	}
+	return 0
+}
+
+func (x *MirrorImage) GetReferrers() int32 {
+	if x != nil {
+		return x.Referrers
+	}
+	return 0
+}
+
+func (x *MirrorImage) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+func (x *MirrorImage) GetErrorCode() string {
+	if x != nil {
+		return x.ErrorCode
+	}
+	return ""
+}
+
+func (x *MirrorImage) GetRegistryCode() string {
+	if x != nil {
+		return x.RegistryCode
+	}
+	return ""
+}
+
+func (x *MirrorImage) GetErrorOrigin() string {
+	if x != nil {
+		return x.ErrorOrigin
+	}
+	return ""
+}
+
+func (x *MirrorImage) GetErrorMessage() string {
+	if x != nil {
+		return x.ErrorMessage
+	}
+	return ""
+}
+
+func (x *MirrorImage) GetSeconds() float64 {
+	if x != nil {
+		return x.Seconds
+	}
+	return 0
+}
+
+// MirrorSummary totals a mirror run.
+type MirrorSummary struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// DryRun says nothing was written.
+	DryRun bool `protobuf:"varint,1,opt,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	// Images counts the images (and failed repository listings) reported.
+	Images int32 `protobuf:"varint,2,opt,name=images,proto3" json:"images,omitempty"`
+	// Copied counts images copied.
+	Copied int32 `protobuf:"varint,3,opt,name=copied,proto3" json:"copied,omitempty"`
+	// Skipped counts images already up to date.
+	Skipped int32 `protobuf:"varint,4,opt,name=skipped,proto3" json:"skipped,omitempty"`
+	// Failed counts images that failed; non-zero means the run failed.
+	Failed int32 `protobuf:"varint,5,opt,name=failed,proto3" json:"failed,omitempty"`
+	// WouldCopy counts images a dry run would copy.
+	WouldCopy int32 `protobuf:"varint,6,opt,name=would_copy,json=wouldCopy,proto3" json:"would_copy,omitempty"`
+	// Bytes is the total of bytes sent to the destination.
+	Bytes int64 `protobuf:"varint,7,opt,name=bytes,proto3" json:"bytes,omitempty"`
+	// BlobsCopied counts blobs uploaded.
+	BlobsCopied int32 `protobuf:"varint,8,opt,name=blobs_copied,json=blobsCopied,proto3" json:"blobs_copied,omitempty"`
+	// BlobsSkipped counts blobs not sent because the destination had them.
+	BlobsSkipped int32 `protobuf:"varint,9,opt,name=blobs_skipped,json=blobsSkipped,proto3" json:"blobs_skipped,omitempty"`
+	// Seconds is how long the run took.
+	Seconds       float64 `protobuf:"fixed64,10,opt,name=seconds,proto3" json:"seconds,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MirrorSummary) Reset() {
+	*x = MirrorSummary{}
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MirrorSummary) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MirrorSummary) ProtoMessage() {}
+
+func (x *MirrorSummary) ProtoReflect() protoreflect.Message {
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MirrorSummary.ProtoReflect.Descriptor instead.
+func (*MirrorSummary) Descriptor() ([]byte, []int) {
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *MirrorSummary) GetDryRun() bool {
+	if x != nil {
+		return x.DryRun
+	}
+	return false
+}
+
+func (x *MirrorSummary) GetImages() int32 {
+	if x != nil {
+		return x.Images
+	}
+	return 0
+}
+
+func (x *MirrorSummary) GetCopied() int32 {
+	if x != nil {
+		return x.Copied
+	}
+	return 0
+}
+
+func (x *MirrorSummary) GetSkipped() int32 {
+	if x != nil {
+		return x.Skipped
+	}
+	return 0
+}
+
+func (x *MirrorSummary) GetFailed() int32 {
+	if x != nil {
+		return x.Failed
+	}
+	return 0
+}
+
+func (x *MirrorSummary) GetWouldCopy() int32 {
+	if x != nil {
+		return x.WouldCopy
+	}
+	return 0
+}
+
+func (x *MirrorSummary) GetBytes() int64 {
+	if x != nil {
+		return x.Bytes
+	}
+	return 0
+}
+
+func (x *MirrorSummary) GetBlobsCopied() int32 {
+	if x != nil {
+		return x.BlobsCopied
+	}
+	return 0
+}
+
+func (x *MirrorSummary) GetBlobsSkipped() int32 {
+	if x != nil {
+		return x.BlobsSkipped
+	}
+	return 0
+}
+
+func (x *MirrorSummary) GetSeconds() float64 {
+	if x != nil {
+		return x.Seconds
+	}
+	return 0
+}
+
+// ListFilesRequest names the image whose files to list.
+type ListFilesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Ref names the image (same syntax as InspectRequest.ref).
+	Ref string `protobuf:"bytes,1,opt,name=ref,proto3" json:"ref,omitempty"`
+	// Platform picks the manifest of an index, as `os/arch[/variant]`; empty
+	// means linux on the server's architecture.
+	Platform string `protobuf:"bytes,2,opt,name=platform,proto3" json:"platform,omitempty"`
+	// Layer, when set, lists only that layer's own entries (0 is the base),
+	// whiteouts and opaque markers included; unset lists the merged filesystem.
+	Layer         *int32 `protobuf:"varint,3,opt,name=layer,proto3,oneof" json:"layer,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListFilesRequest) Reset() {
+	*x = ListFilesRequest{}
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListFilesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListFilesRequest) ProtoMessage() {}
+
+func (x *ListFilesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListFilesRequest.ProtoReflect.Descriptor instead.
+func (*ListFilesRequest) Descriptor() ([]byte, []int) {
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *ListFilesRequest) GetRef() string {
+	if x != nil {
+		return x.Ref
+	}
+	return ""
+}
+
+func (x *ListFilesRequest) GetPlatform() string {
+	if x != nil {
+		return x.Platform
+	}
+	return ""
+}
+
+func (x *ListFilesRequest) GetLayer() int32 {
+	if x != nil && x.Layer != nil {
+		return *x.Layer
+	}
+	return 0
+}
+
+// ListFilesResponse is one batch of a file listing.
+type ListFilesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Files of this batch, continuing the lexical order of the previous one.
+	Files         []*FileInfo `protobuf:"bytes,1,rep,name=files,proto3" json:"files,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListFilesResponse) Reset() {
+	*x = ListFilesResponse{}
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListFilesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListFilesResponse) ProtoMessage() {}
+
+func (x *ListFilesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListFilesResponse.ProtoReflect.Descriptor instead.
+func (*ListFilesResponse) Descriptor() ([]byte, []int) {
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *ListFilesResponse) GetFiles() []*FileInfo {
+	if x != nil {
+		return x.Files
+	}
+	return nil
+}
+
+// FileInfo describes one path of an image, or of one layer.
+type FileInfo struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Path relative to the image root, cleaned, e.g. `etc/passwd`.
+	Path string `protobuf:"bytes,1,opt,name=path,proto3" json:"path,omitempty"`
+	// Type is one of `file`, `dir`, `symlink`, `hardlink`, `char`, `block`,
+	// `fifo`, `other`; a single layer's listing adds `whiteout` (the path is
+	// deleted) and `opaque` (the directory hides lower layers' contents).
+	Type string `protobuf:"bytes,2,opt,name=type,proto3" json:"type,omitempty"`
+	// Mode holds the permission and special bits, as in the tar header.
+	Mode int64 `protobuf:"varint,3,opt,name=mode,proto3" json:"mode,omitempty"`
+	// Size of a regular file's content in bytes.
+	Size int64 `protobuf:"varint,4,opt,name=size,proto3" json:"size,omitempty"`
+	// Uid of the owner.
+	Uid int64 `protobuf:"varint,5,opt,name=uid,proto3" json:"uid,omitempty"`
+	// Gid of the group.
+	Gid int64 `protobuf:"varint,6,opt,name=gid,proto3" json:"gid,omitempty"`
+	// Linkname is the target of a symlink or hard link.
+	Linkname string `protobuf:"bytes,7,opt,name=linkname,proto3" json:"linkname,omitempty"`
+	// Mtime is the modification time.
+	Mtime *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=mtime,proto3" json:"mtime,omitempty"`
+	// Layer is the index (0 is the base) of the layer the path comes from.
+	Layer int32 `protobuf:"varint,9,opt,name=layer,proto3" json:"layer,omitempty"`
+	// LayerDigest names that layer.
+	LayerDigest   string `protobuf:"bytes,10,opt,name=layer_digest,json=layerDigest,proto3" json:"layer_digest,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FileInfo) Reset() {
+	*x = FileInfo{}
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FileInfo) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FileInfo) ProtoMessage() {}
+
+func (x *FileInfo) ProtoReflect() protoreflect.Message {
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FileInfo.ProtoReflect.Descriptor instead.
+func (*FileInfo) Descriptor() ([]byte, []int) {
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *FileInfo) GetPath() string {
+	if x != nil {
+		return x.Path
+	}
+	return ""
+}
+
+func (x *FileInfo) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *FileInfo) GetMode() int64 {
+	if x != nil {
+		return x.Mode
+	}
+	return 0
+}
+
+func (x *FileInfo) GetSize() int64 {
+	if x != nil {
+		return x.Size
+	}
+	return 0
+}
+
+func (x *FileInfo) GetUid() int64 {
+	if x != nil {
+		return x.Uid
+	}
+	return 0
+}
+
+func (x *FileInfo) GetGid() int64 {
+	if x != nil {
+		return x.Gid
+	}
+	return 0
+}
+
+func (x *FileInfo) GetLinkname() string {
+	if x != nil {
+		return x.Linkname
+	}
+	return ""
+}
+
+func (x *FileInfo) GetMtime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Mtime
+	}
+	return nil
+}
+
+func (x *FileInfo) GetLayer() int32 {
+	if x != nil {
+		return x.Layer
+	}
+	return 0
+}
+
+func (x *FileInfo) GetLayerDigest() string {
+	if x != nil {
+		return x.LayerDigest
+	}
+	return ""
+}
+
+// ReadFileRequest names a file of an image.
+type ReadFileRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Ref names the image (same syntax as InspectRequest.ref).
+	Ref string `protobuf:"bytes,1,opt,name=ref,proto3" json:"ref,omitempty"`
+	// Platform picks the manifest of an index, as for ListFilesRequest.
+	Platform string `protobuf:"bytes,2,opt,name=platform,proto3" json:"platform,omitempty"`
+	// Path of the file in the image, e.g. `/etc/os-release`.
+	Path          string `protobuf:"bytes,3,opt,name=path,proto3" json:"path,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReadFileRequest) Reset() {
+	*x = ReadFileRequest{}
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReadFileRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReadFileRequest) ProtoMessage() {}
+
+func (x *ReadFileRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReadFileRequest.ProtoReflect.Descriptor instead.
+func (*ReadFileRequest) Descriptor() ([]byte, []int) {
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *ReadFileRequest) GetRef() string {
+	if x != nil {
+		return x.Ref
+	}
+	return ""
+}
+
+func (x *ReadFileRequest) GetPlatform() string {
+	if x != nil {
+		return x.Platform
+	}
+	return ""
+}
+
+func (x *ReadFileRequest) GetPath() string {
+	if x != nil {
+		return x.Path
+	}
+	return ""
+}
+
+// ReadFileResponse is one chunk of a file's content.
+type ReadFileResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Offset is the absolute position of data in the file.
+	Offset int64 `protobuf:"varint,1,opt,name=offset,proto3" json:"offset,omitempty"`
+	// Data holds at most 1 MiB of the file.
+	Data          []byte `protobuf:"bytes,2,opt,name=data,proto3" json:"data,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReadFileResponse) Reset() {
+	*x = ReadFileResponse{}
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReadFileResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReadFileResponse) ProtoMessage() {}
+
+func (x *ReadFileResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReadFileResponse.ProtoReflect.Descriptor instead.
+func (*ReadFileResponse) Descriptor() ([]byte, []int) {
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *ReadFileResponse) GetOffset() int64 {
+	if x != nil {
+		return x.Offset
+	}
+	return 0
+}
+
+func (x *ReadFileResponse) GetData() []byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
+// ExportRequest names the image to export.
+type ExportRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Ref names the image (same syntax as InspectRequest.ref).
+	Ref string `protobuf:"bytes,1,opt,name=ref,proto3" json:"ref,omitempty"`
+	// Platform picks the manifest of an index, as for ListFilesRequest.
+	Platform      string `protobuf:"bytes,2,opt,name=platform,proto3" json:"platform,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportRequest) Reset() {
+	*x = ExportRequest{}
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportRequest) ProtoMessage() {}
+
+func (x *ExportRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportRequest.ProtoReflect.Descriptor instead.
+func (*ExportRequest) Descriptor() ([]byte, []int) {
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *ExportRequest) GetRef() string {
+	if x != nil {
+		return x.Ref
+	}
+	return ""
+}
+
+func (x *ExportRequest) GetPlatform() string {
+	if x != nil {
+		return x.Platform
+	}
+	return ""
+}
+
+// ExportResponse is one chunk of the exported tar.
+type ExportResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Offset is the absolute position of data in the tar.
+	Offset int64 `protobuf:"varint,1,opt,name=offset,proto3" json:"offset,omitempty"`
+	// Data holds at most 1 MiB of the tar.
+	Data          []byte `protobuf:"bytes,2,opt,name=data,proto3" json:"data,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportResponse) Reset() {
+	*x = ExportResponse{}
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportResponse) ProtoMessage() {}
+
+func (x *ExportResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportResponse.ProtoReflect.Descriptor instead.
+func (*ExportResponse) Descriptor() ([]byte, []int) {
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *ExportResponse) GetOffset() int64 {
+	if x != nil {
+		return x.Offset
+	}
+	return 0
+}
+
+func (x *ExportResponse) GetData() []byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
+// ValidateRequest names what to validate.
+type ValidateRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Ref names the image, index or artifact (same syntax as InspectRequest.ref);
+	// every platform of an index is validated.
+	Ref           string `protobuf:"bytes,1,opt,name=ref,proto3" json:"ref,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ValidateRequest) Reset() {
+	*x = ValidateRequest{}
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ValidateRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ValidateRequest) ProtoMessage() {}
+
+func (x *ValidateRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ValidateRequest.ProtoReflect.Descriptor instead.
+func (*ValidateRequest) Descriptor() ([]byte, []int) {
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *ValidateRequest) GetRef() string {
+	if x != nil {
+		return x.Ref
+	}
+	return ""
+}
+
+// ValidateResponse reports what validation found.
+type ValidateResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Digest of the manifest or index validated.
+	Digest string `protobuf:"bytes,1,opt,name=digest,proto3" json:"digest,omitempty"`
+	// MediaType of the manifest or index validated.
+	MediaType string `protobuf:"bytes,2,opt,name=media_type,json=mediaType,proto3" json:"media_type,omitempty"`
+	// Checked counts the descriptors checked.
+	Checked int32 `protobuf:"varint,3,opt,name=checked,proto3" json:"checked,omitempty"`
+	// Problems lists what is wrong; empty means valid.
+	Problems []*ValidationProblem `protobuf:"bytes,4,rep,name=problems,proto3" json:"problems,omitempty"`
+	// Valid is true when there are no problems.
+	Valid         bool `protobuf:"varint,5,opt,name=valid,proto3" json:"valid,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ValidateResponse) Reset() {
+	*x = ValidateResponse{}
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ValidateResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ValidateResponse) ProtoMessage() {}
+
+func (x *ValidateResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ValidateResponse.ProtoReflect.Descriptor instead.
+func (*ValidateResponse) Descriptor() ([]byte, []int) {
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *ValidateResponse) GetDigest() string {
+	if x != nil {
+		return x.Digest
+	}
+	return ""
+}
+
+func (x *ValidateResponse) GetMediaType() string {
+	if x != nil {
+		return x.MediaType
+	}
+	return ""
+}
+
+func (x *ValidateResponse) GetChecked() int32 {
+	if x != nil {
+		return x.Checked
+	}
+	return 0
+}
+
+func (x *ValidateResponse) GetProblems() []*ValidationProblem {
+	if x != nil {
+		return x.Problems
+	}
+	return nil
+}
+
+func (x *ValidateResponse) GetValid() bool {
+	if x != nil {
+		return x.Valid
+	}
+	return false
+}
+
+// ValidationProblem is one thing wrong with an image.
+type ValidationProblem struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Digest of the descriptor at fault.
+	Digest string `protobuf:"bytes,1,opt,name=digest,proto3" json:"digest,omitempty"`
+	// MediaType of the descriptor at fault, if known.
+	MediaType string `protobuf:"bytes,2,opt,name=media_type,json=mediaType,proto3" json:"media_type,omitempty"`
+	// Message says what is wrong.
+	Message       string `protobuf:"bytes,3,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ValidationProblem) Reset() {
+	*x = ValidationProblem{}
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ValidationProblem) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ValidationProblem) ProtoMessage() {}
+
+func (x *ValidationProblem) ProtoReflect() protoreflect.Message {
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ValidationProblem.ProtoReflect.Descriptor instead.
+func (*ValidationProblem) Descriptor() ([]byte, []int) {
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *ValidationProblem) GetDigest() string {
+	if x != nil {
+		return x.Digest
+	}
+	return ""
+}
+
+func (x *ValidationProblem) GetMediaType() string {
+	if x != nil {
+		return x.MediaType
+	}
+	return ""
+}
+
+func (x *ValidationProblem) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+// DiffRequest names the two images to compare.
+type DiffRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Ref names image A (same syntax as InspectRequest.ref).
+	Ref string `protobuf:"bytes,1,opt,name=ref,proto3" json:"ref,omitempty"`
+	// OtherRef names image B.
+	OtherRef string `protobuf:"bytes,2,opt,name=other_ref,json=otherRef,proto3" json:"other_ref,omitempty"`
+	// Platform picks the manifest of an index, on both sides.
+	Platform      string `protobuf:"bytes,3,opt,name=platform,proto3" json:"platform,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DiffRequest) Reset() {
+	*x = DiffRequest{}
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DiffRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DiffRequest) ProtoMessage() {}
+
+func (x *DiffRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DiffRequest.ProtoReflect.Descriptor instead.
+func (*DiffRequest) Descriptor() ([]byte, []int) {
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *DiffRequest) GetRef() string {
+	if x != nil {
+		return x.Ref
+	}
+	return ""
+}
+
+func (x *DiffRequest) GetOtherRef() string {
+	if x != nil {
+		return x.OtherRef
+	}
+	return ""
+}
+
+func (x *DiffRequest) GetPlatform() string {
+	if x != nil {
+		return x.Platform
+	}
+	return ""
+}
+
+// DiffResponse is what differs between image A and image B.
+type DiffResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// A is the digest of image A's manifest.
+	A string `protobuf:"bytes,1,opt,name=a,proto3" json:"a,omitempty"`
+	// B is the digest of image B's manifest.
+	B string `protobuf:"bytes,2,opt,name=b,proto3" json:"b,omitempty"`
+	// Config lists the config fields that differ, by dotted path.
+	Config []*ConfigFieldDiff `protobuf:"bytes,3,rep,name=config,proto3" json:"config,omitempty"`
+	// SharedLayers counts the layers, from the base up, both images share.
+	SharedLayers int32 `protobuf:"varint,4,opt,name=shared_layers,json=sharedLayers,proto3" json:"shared_layers,omitempty"`
+	// Added lists the paths only B has.
+	Added []*FileInfo `protobuf:"bytes,5,rep,name=added,proto3" json:"added,omitempty"`
+	// Removed lists the paths only A has.
+	Removed []*FileInfo `protobuf:"bytes,6,rep,name=removed,proto3" json:"removed,omitempty"`
+	// Changed lists the paths both have, with different metadata or content.
+	Changed       []*FileChange `protobuf:"bytes,7,rep,name=changed,proto3" json:"changed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DiffResponse) Reset() {
+	*x = DiffResponse{}
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DiffResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DiffResponse) ProtoMessage() {}
+
+func (x *DiffResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DiffResponse.ProtoReflect.Descriptor instead.
+func (*DiffResponse) Descriptor() ([]byte, []int) {
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *DiffResponse) GetA() string {
+	if x != nil {
+		return x.A
+	}
+	return ""
+}
+
+func (x *DiffResponse) GetB() string {
+	if x != nil {
+		return x.B
+	}
+	return ""
+}
+
+func (x *DiffResponse) GetConfig() []*ConfigFieldDiff {
+	if x != nil {
+		return x.Config
+	}
+	return nil
+}
+
+func (x *DiffResponse) GetSharedLayers() int32 {
+	if x != nil {
+		return x.SharedLayers
+	}
+	return 0
+}
+
+func (x *DiffResponse) GetAdded() []*FileInfo {
+	if x != nil {
+		return x.Added
+	}
+	return nil
+}
+
+func (x *DiffResponse) GetRemoved() []*FileInfo {
+	if x != nil {
+		return x.Removed
+	}
+	return nil
+}
+
+func (x *DiffResponse) GetChanged() []*FileChange {
+	if x != nil {
+		return x.Changed
+	}
+	return nil
+}
+
+// ConfigFieldDiff is one config field that differs.
+type ConfigFieldDiff struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Field is the dotted path, e.g. `config.Env` or `architecture`.
+	Field string `protobuf:"bytes,1,opt,name=field,proto3" json:"field,omitempty"`
+	// A is the JSON value in image A; `null` when A lacks the field.
+	A string `protobuf:"bytes,2,opt,name=a,proto3" json:"a,omitempty"`
+	// B is the JSON value in image B; `null` when B lacks the field.
+	B             string `protobuf:"bytes,3,opt,name=b,proto3" json:"b,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ConfigFieldDiff) Reset() {
+	*x = ConfigFieldDiff{}
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConfigFieldDiff) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConfigFieldDiff) ProtoMessage() {}
+
+func (x *ConfigFieldDiff) ProtoReflect() protoreflect.Message {
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConfigFieldDiff.ProtoReflect.Descriptor instead.
+func (*ConfigFieldDiff) Descriptor() ([]byte, []int) {
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *ConfigFieldDiff) GetField() string {
+	if x != nil {
+		return x.Field
+	}
+	return ""
+}
+
+func (x *ConfigFieldDiff) GetA() string {
+	if x != nil {
+		return x.A
+	}
+	return ""
+}
+
+func (x *ConfigFieldDiff) GetB() string {
+	if x != nil {
+		return x.B
+	}
+	return ""
+}
+
+// FileChange is one path both images hold, changed.
+type FileChange struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Path relative to the image root.
+	Path string `protobuf:"bytes,1,opt,name=path,proto3" json:"path,omitempty"`
+	// What changed: `type`, `mode`, `owner`, `link`, `size`, `content`.
+	What []string `protobuf:"bytes,2,rep,name=what,proto3" json:"what,omitempty"`
+	// A is the path in image A.
+	A *FileInfo `protobuf:"bytes,3,opt,name=a,proto3" json:"a,omitempty"`
+	// B is the path in image B.
+	B             *FileInfo `protobuf:"bytes,4,opt,name=b,proto3" json:"b,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FileChange) Reset() {
+	*x = FileChange{}
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FileChange) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FileChange) ProtoMessage() {}
+
+func (x *FileChange) ProtoReflect() protoreflect.Message {
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FileChange.ProtoReflect.Descriptor instead.
+func (*FileChange) Descriptor() ([]byte, []int) {
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *FileChange) GetPath() string {
+	if x != nil {
+		return x.Path
+	}
+	return ""
+}
+
+func (x *FileChange) GetWhat() []string {
+	if x != nil {
+		return x.What
+	}
+	return nil
+}
+
+func (x *FileChange) GetA() *FileInfo {
+	if x != nil {
+		return x.A
+	}
+	return nil
+}
+
+func (x *FileChange) GetB() *FileInfo {
+	if x != nil {
+		return x.B
+	}
+	return nil
+}
+
+// SizeRequest names the image to measure.
+type SizeRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Ref names the image (same syntax as InspectRequest.ref).
+	Ref string `protobuf:"bytes,1,opt,name=ref,proto3" json:"ref,omitempty"`
+	// Platform picks the manifest of an index, as for ListFilesRequest.
+	Platform      string `protobuf:"bytes,2,opt,name=platform,proto3" json:"platform,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SizeRequest) Reset() {
+	*x = SizeRequest{}
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SizeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SizeRequest) ProtoMessage() {}
+
+func (x *SizeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SizeRequest.ProtoReflect.Descriptor instead.
+func (*SizeRequest) Descriptor() ([]byte, []int) {
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *SizeRequest) GetRef() string {
+	if x != nil {
+		return x.Ref
+	}
+	return ""
+}
+
+func (x *SizeRequest) GetPlatform() string {
+	if x != nil {
+		return x.Platform
+	}
+	return ""
+}
+
+// SizeResponse is an image's size report.
+type SizeResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Digest of the image manifest measured.
+	Digest string `protobuf:"bytes,1,opt,name=digest,proto3" json:"digest,omitempty"`
+	// Layers from the base up.
+	Layers []*LayerSize `protobuf:"bytes,2,rep,name=layers,proto3" json:"layers,omitempty"`
+	// Compressed is the total of the layer blobs' sizes.
+	Compressed int64 `protobuf:"varint,3,opt,name=compressed,proto3" json:"compressed,omitempty"`
+	// Uncompressed is the total of the layer tars' sizes.
+	Uncompressed int64 `protobuf:"varint,4,opt,name=uncompressed,proto3" json:"uncompressed,omitempty"`
+	// Wasted is the total of file bytes that later layers overwrite or delete.
+	Wasted        int64 `protobuf:"varint,5,opt,name=wasted,proto3" json:"wasted,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SizeResponse) Reset() {
+	*x = SizeResponse{}
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SizeResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SizeResponse) ProtoMessage() {}
+
+func (x *SizeResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SizeResponse.ProtoReflect.Descriptor instead.
+func (*SizeResponse) Descriptor() ([]byte, []int) {
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *SizeResponse) GetDigest() string {
+	if x != nil {
+		return x.Digest
+	}
+	return ""
+}
+
+func (x *SizeResponse) GetLayers() []*LayerSize {
+	if x != nil {
+		return x.Layers
+	}
+	return nil
+}
+
+func (x *SizeResponse) GetCompressed() int64 {
+	if x != nil {
+		return x.Compressed
+	}
+	return 0
+}
+
+func (x *SizeResponse) GetUncompressed() int64 {
+	if x != nil {
+		return x.Uncompressed
+	}
+	return 0
+}
+
+func (x *SizeResponse) GetWasted() int64 {
+	if x != nil {
+		return x.Wasted
+	}
+	return 0
+}
+
+// LayerSize is one layer's part of a size report.
+type LayerSize struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Layer is the index, 0 being the base.
+	Layer int32 `protobuf:"varint,1,opt,name=layer,proto3" json:"layer,omitempty"`
+	// Digest of the layer blob.
+	Digest string `protobuf:"bytes,2,opt,name=digest,proto3" json:"digest,omitempty"`
+	// MediaType of the layer blob.
+	MediaType string `protobuf:"bytes,3,opt,name=media_type,json=mediaType,proto3" json:"media_type,omitempty"`
+	// Compressed is the blob's size.
+	Compressed int64 `protobuf:"varint,4,opt,name=compressed,proto3" json:"compressed,omitempty"`
+	// Uncompressed is the tar's size.
+	Uncompressed int64 `protobuf:"varint,5,opt,name=uncompressed,proto3" json:"uncompressed,omitempty"`
+	// Files counts the layer's entries.
+	Files int32 `protobuf:"varint,6,opt,name=files,proto3" json:"files,omitempty"`
+	// Wasted is the bytes of this layer's files that later layers overwrite or delete.
+	Wasted        int64 `protobuf:"varint,7,opt,name=wasted,proto3" json:"wasted,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LayerSize) Reset() {
+	*x = LayerSize{}
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LayerSize) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LayerSize) ProtoMessage() {}
+
+func (x *LayerSize) ProtoReflect() protoreflect.Message {
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LayerSize.ProtoReflect.Descriptor instead.
+func (*LayerSize) Descriptor() ([]byte, []int) {
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *LayerSize) GetLayer() int32 {
+	if x != nil {
+		return x.Layer
+	}
+	return 0
+}
+
+func (x *LayerSize) GetDigest() string {
+	if x != nil {
+		return x.Digest
+	}
+	return ""
+}
+
+func (x *LayerSize) GetMediaType() string {
+	if x != nil {
+		return x.MediaType
+	}
+	return ""
+}
+
+func (x *LayerSize) GetCompressed() int64 {
+	if x != nil {
+		return x.Compressed
+	}
+	return 0
+}
+
+func (x *LayerSize) GetUncompressed() int64 {
+	if x != nil {
+		return x.Uncompressed
+	}
+	return 0
+}
+
+func (x *LayerSize) GetFiles() int32 {
+	if x != nil {
+		return x.Files
+	}
+	return 0
+}
+
+func (x *LayerSize) GetWasted() int64 {
+	if x != nil {
+		return x.Wasted
+	}
+	return 0
+}
+
+// HistoryRequest names the image whose history to list.
+type HistoryRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Ref names the image (same syntax as InspectRequest.ref).
+	Ref string `protobuf:"bytes,1,opt,name=ref,proto3" json:"ref,omitempty"`
+	// Platform picks the manifest of an index, as for ListFilesRequest.
+	Platform      string `protobuf:"bytes,2,opt,name=platform,proto3" json:"platform,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HistoryRequest) Reset() {
+	*x = HistoryRequest{}
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HistoryRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HistoryRequest) ProtoMessage() {}
+
+func (x *HistoryRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HistoryRequest.ProtoReflect.Descriptor instead.
+func (*HistoryRequest) Descriptor() ([]byte, []int) {
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *HistoryRequest) GetRef() string {
+	if x != nil {
+		return x.Ref
+	}
+	return ""
+}
+
+func (x *HistoryRequest) GetPlatform() string {
+	if x != nil {
+		return x.Platform
+	}
+	return ""
+}
+
+// HistoryResponse is an image's config history.
+type HistoryResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Entries in config order, oldest first.
+	Entries       []*HistoryEntry `protobuf:"bytes,1,rep,name=entries,proto3" json:"entries,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HistoryResponse) Reset() {
+	*x = HistoryResponse{}
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HistoryResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HistoryResponse) ProtoMessage() {}
+
+func (x *HistoryResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HistoryResponse.ProtoReflect.Descriptor instead.
+func (*HistoryResponse) Descriptor() ([]byte, []int) {
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *HistoryResponse) GetEntries() []*HistoryEntry {
+	if x != nil {
+		return x.Entries
+	}
+	return nil
+}
+
+// HistoryEntry is one entry of an image config's history.
+type HistoryEntry struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Created is when the entry was made; unset when not recorded.
+	Created *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=created,proto3" json:"created,omitempty"`
+	// CreatedBy is the command that made it.
+	CreatedBy string `protobuf:"bytes,2,opt,name=created_by,json=createdBy,proto3" json:"created_by,omitempty"`
+	// Author of the entry.
+	Author string `protobuf:"bytes,3,opt,name=author,proto3" json:"author,omitempty"`
+	// Comment on the entry.
+	Comment string `protobuf:"bytes,4,opt,name=comment,proto3" json:"comment,omitempty"`
+	// EmptyLayer is true for an entry that made no layer.
+	EmptyLayer bool `protobuf:"varint,5,opt,name=empty_layer,json=emptyLayer,proto3" json:"empty_layer,omitempty"`
+	// Layer is the index of the layer the entry made, or -1 for none.
+	Layer int32 `protobuf:"varint,6,opt,name=layer,proto3" json:"layer,omitempty"`
+	// Digest of that layer's blob.
+	Digest string `protobuf:"bytes,7,opt,name=digest,proto3" json:"digest,omitempty"`
+	// DiffId is the digest of that layer's uncompressed tar.
+	DiffId string `protobuf:"bytes,8,opt,name=diff_id,json=diffId,proto3" json:"diff_id,omitempty"`
+	// Size of that layer's blob.
+	Size          int64 `protobuf:"varint,9,opt,name=size,proto3" json:"size,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HistoryEntry) Reset() {
+	*x = HistoryEntry{}
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HistoryEntry) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HistoryEntry) ProtoMessage() {}
+
+func (x *HistoryEntry) ProtoReflect() protoreflect.Message {
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HistoryEntry.ProtoReflect.Descriptor instead.
+func (*HistoryEntry) Descriptor() ([]byte, []int) {
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *HistoryEntry) GetCreated() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Created
+	}
+	return nil
+}
+
+func (x *HistoryEntry) GetCreatedBy() string {
+	if x != nil {
+		return x.CreatedBy
+	}
+	return ""
+}
+
+func (x *HistoryEntry) GetAuthor() string {
+	if x != nil {
+		return x.Author
+	}
+	return ""
+}
+
+func (x *HistoryEntry) GetComment() string {
+	if x != nil {
+		return x.Comment
+	}
+	return ""
+}
+
+func (x *HistoryEntry) GetEmptyLayer() bool {
+	if x != nil {
+		return x.EmptyLayer
+	}
+	return false
+}
+
+func (x *HistoryEntry) GetLayer() int32 {
+	if x != nil {
+		return x.Layer
+	}
+	return 0
+}
+
+func (x *HistoryEntry) GetDigest() string {
+	if x != nil {
+		return x.Digest
+	}
+	return ""
+}
+
+func (x *HistoryEntry) GetDiffId() string {
+	if x != nil {
+		return x.DiffId
+	}
+	return ""
+}
+
+func (x *HistoryEntry) GetSize() int64 {
+	if x != nil {
+		return x.Size
+	}
+	return 0
+}
+
+// WriteResult describes the manifest or index a modifying RPC pushed.
+type WriteResult struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Digest of the new manifest or index.
+	Digest string `protobuf:"bytes,1,opt,name=digest,proto3" json:"digest,omitempty"`
+	// MediaType of the new manifest or index.
+	MediaType string `protobuf:"bytes,2,opt,name=media_type,json=mediaType,proto3" json:"media_type,omitempty"`
+	// Size of the new manifest or index in bytes.
+	Size int64 `protobuf:"varint,3,opt,name=size,proto3" json:"size,omitempty"`
+	// Tag set at the destination; empty when pushed by digest only.
+	Tag string `protobuf:"bytes,4,opt,name=tag,proto3" json:"tag,omitempty"`
+	// SourceDigest is the digest of what was read; it still names the
+	// unchanged original.
+	SourceDigest string `protobuf:"bytes,5,opt,name=source_digest,json=sourceDigest,proto3" json:"source_digest,omitempty"`
+	// Destination is the normalised, transport-qualified reference written to.
+	Destination   string `protobuf:"bytes,6,opt,name=destination,proto3" json:"destination,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WriteResult) Reset() {
+	*x = WriteResult{}
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WriteResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WriteResult) ProtoMessage() {}
+
+func (x *WriteResult) ProtoReflect() protoreflect.Message {
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WriteResult.ProtoReflect.Descriptor instead.
+func (*WriteResult) Descriptor() ([]byte, []int) {
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *WriteResult) GetDigest() string {
+	if x != nil {
+		return x.Digest
+	}
+	return ""
+}
+
+func (x *WriteResult) GetMediaType() string {
+	if x != nil {
+		return x.MediaType
+	}
+	return ""
+}
+
+func (x *WriteResult) GetSize() int64 {
+	if x != nil {
+		return x.Size
+	}
+	return 0
+}
+
+func (x *WriteResult) GetTag() string {
+	if x != nil {
+		return x.Tag
+	}
+	return ""
+}
+
+func (x *WriteResult) GetSourceDigest() string {
+	if x != nil {
+		return x.SourceDigest
+	}
+	return ""
+}
+
+func (x *WriteResult) GetDestination() string {
+	if x != nil {
+		return x.Destination
+	}
+	return ""
+}
+
+// StringList is a list of strings that can be told apart from no list:
+// an empty StringList clears a field, an unset one leaves it alone.
+type StringList struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Values of the list.
+	Values        []string `protobuf:"bytes,1,rep,name=values,proto3" json:"values,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StringList) Reset() {
+	*x = StringList{}
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StringList) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StringList) ProtoMessage() {}
+
+func (x *StringList) ProtoReflect() protoreflect.Message {
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StringList.ProtoReflect.Descriptor instead.
+func (*StringList) Descriptor() ([]byte, []int) {
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *StringList) GetValues() []string {
+	if x != nil {
+		return x.Values
+	}
+	return nil
+}
+
+// MutateRequest names an image and the edits to make.
+type MutateRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Ref names the image or index to read (same syntax as InspectRequest.ref).
+	Ref string `protobuf:"bytes,1,opt,name=ref,proto3" json:"ref,omitempty"`
+	// Destination is where to push the result: `HOST/REPO[:TAG]` or
+	// `oci:/DIR[:TAG]`. Empty means `ref`'s own repository and tag (an archive
+	// needs a destination); a digest is refused.
+	Destination string `protobuf:"bytes,2,opt,name=destination,proto3" json:"destination,omitempty"`
+	// Platforms scopes the edit of an index to these entries
+	// (`os/arch[/variant]`); empty edits every platform.
+	Platforms []string `protobuf:"bytes,3,rep,name=platforms,proto3" json:"platforms,omitempty"`
+	// Env sets variables, each `KEY=VALUE`.
+	Env []string `protobuf:"bytes,4,rep,name=env,proto3" json:"env,omitempty"`
+	// UnsetEnv removes variables by name.
+	UnsetEnv []string `protobuf:"bytes,5,rep,name=unset_env,json=unsetEnv,proto3" json:"unset_env,omitempty"`
+	// Entrypoint, when set, replaces the entrypoint (empty values clear it).
+	Entrypoint *StringList `protobuf:"bytes,6,opt,name=entrypoint,proto3" json:"entrypoint,omitempty"`
+	// Cmd, when set, replaces the default arguments (empty values clear them).
+	Cmd *StringList `protobuf:"bytes,7,opt,name=cmd,proto3" json:"cmd,omitempty"`
+	// User, when set, replaces the user.
+	User *string `protobuf:"bytes,8,opt,name=user,proto3,oneof" json:"user,omitempty"`
+	// WorkingDir, when set, replaces the working directory.
+	WorkingDir *string `protobuf:"bytes,9,opt,name=working_dir,json=workingDir,proto3,oneof" json:"working_dir,omitempty"`
+	// Labels are set in the config.
+	Labels map[string]string `protobuf:"bytes,10,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// RemoveLabels are removed from the config.
+	RemoveLabels []string `protobuf:"bytes,11,rep,name=remove_labels,json=removeLabels,proto3" json:"remove_labels,omitempty"`
+	// ExposedPorts are added (`8080`, `53/udp`; no protocol means tcp).
+	ExposedPorts []string `protobuf:"bytes,12,rep,name=exposed_ports,json=exposedPorts,proto3" json:"exposed_ports,omitempty"`
+	// RemoveExposedPorts are removed.
+	RemoveExposedPorts []string `protobuf:"bytes,13,rep,name=remove_exposed_ports,json=removeExposedPorts,proto3" json:"remove_exposed_ports,omitempty"`
+	// Volumes are added.
+	Volumes []string `protobuf:"bytes,14,rep,name=volumes,proto3" json:"volumes,omitempty"`
+	// RemoveVolumes are removed.
+	RemoveVolumes []string `protobuf:"bytes,15,rep,name=remove_volumes,json=removeVolumes,proto3" json:"remove_volumes,omitempty"`
+	// SetPlatform, `os/arch[/variant]`, replaces the config's platform and the
+	// index entry's.
+	SetPlatform string `protobuf:"bytes,16,opt,name=set_platform,json=setPlatform,proto3" json:"set_platform,omitempty"`
+	// Created, when set, replaces the creation time.
+	Created *timestamppb.Timestamp `protobuf:"bytes,17,opt,name=created,proto3" json:"created,omitempty"`
+	// Annotations are set on each image manifest in scope.
+	Annotations map[string]string `protobuf:"bytes,18,rep,name=annotations,proto3" json:"annotations,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// RemoveAnnotations are removed from each image manifest in scope.
+	RemoveAnnotations []string `protobuf:"bytes,19,rep,name=remove_annotations,json=removeAnnotations,proto3" json:"remove_annotations,omitempty"`
+	// IndexAnnotations are set on the index itself (the source must be one).
+	IndexAnnotations map[string]string `protobuf:"bytes,20,rep,name=index_annotations,json=indexAnnotations,proto3" json:"index_annotations,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// RemoveIndexAnnotations are removed from the index itself.
+	RemoveIndexAnnotations []string `protobuf:"bytes,21,rep,name=remove_index_annotations,json=removeIndexAnnotations,proto3" json:"remove_index_annotations,omitempty"`
+	// RemoveLayers drops layers by index: 0 is the base, -1 the top.
+	RemoveLayers []int32 `protobuf:"varint,22,rep,packed,name=remove_layers,json=removeLayers,proto3" json:"remove_layers,omitempty"`
+	// Flatten squashes the layers into one (the merged root filesystem),
+	// compressed as `recompress` says (default gzip).
+	Flatten bool `protobuf:"varint,23,opt,name=flatten,proto3" json:"flatten,omitempty"`
+	// Recompress rewrites the layers as `gzip`, `zstd` or `none`; empty keeps them.
+	Recompress string `protobuf:"bytes,24,opt,name=recompress,proto3" json:"recompress,omitempty"`
+	// Convert rewrites media types to `oci` or `docker`; empty keeps them.
+	Convert       string `protobuf:"bytes,25,opt,name=convert,proto3" json:"convert,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MutateRequest) Reset() {
+	*x = MutateRequest{}
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MutateRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MutateRequest) ProtoMessage() {}
+
+func (x *MutateRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MutateRequest.ProtoReflect.Descriptor instead.
+func (*MutateRequest) Descriptor() ([]byte, []int) {
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *MutateRequest) GetRef() string {
+	if x != nil {
+		return x.Ref
+	}
+	return ""
+}
+
+func (x *MutateRequest) GetDestination() string {
+	if x != nil {
+		return x.Destination
+	}
+	return ""
+}
+
+func (x *MutateRequest) GetPlatforms() []string {
+	if x != nil {
+		return x.Platforms
+	}
+	return nil
+}
+
+func (x *MutateRequest) GetEnv() []string {
+	if x != nil {
+		return x.Env
+	}
+	return nil
+}
+
+func (x *MutateRequest) GetUnsetEnv() []string {
+	if x != nil {
+		return x.UnsetEnv
+	}
+	return nil
+}
+
+func (x *MutateRequest) GetEntrypoint() *StringList {
+	if x != nil {
+		return x.Entrypoint
+	}
+	return nil
+}
+
+func (x *MutateRequest) GetCmd() *StringList {
+	if x != nil {
+		return x.Cmd
+	}
+	return nil
+}
+
+func (x *MutateRequest) GetUser() string {
+	if x != nil && x.User != nil {
+		return *x.User
+	}
+	return ""
+}
+
+func (x *MutateRequest) GetWorkingDir() string {
+	if x != nil && x.WorkingDir != nil {
+		return *x.WorkingDir
+	}
+	return ""
+}
+
+func (x *MutateRequest) GetLabels() map[string]string {
+	if x != nil {
+		return x.Labels
+	}
+	return nil
+}
+
+func (x *MutateRequest) GetRemoveLabels() []string {
+	if x != nil {
+		return x.RemoveLabels
+	}
+	return nil
+}
+
+func (x *MutateRequest) GetExposedPorts() []string {
+	if x != nil {
+		return x.ExposedPorts
+	}
+	return nil
+}
+
+func (x *MutateRequest) GetRemoveExposedPorts() []string {
+	if x != nil {
+		return x.RemoveExposedPorts
+	}
+	return nil
+}
+
+func (x *MutateRequest) GetVolumes() []string {
+	if x != nil {
+		return x.Volumes
+	}
+	return nil
+}
+
+func (x *MutateRequest) GetRemoveVolumes() []string {
+	if x != nil {
+		return x.RemoveVolumes
+	}
+	return nil
+}
+
+func (x *MutateRequest) GetSetPlatform() string {
+	if x != nil {
+		return x.SetPlatform
+	}
+	return ""
+}
+
+func (x *MutateRequest) GetCreated() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Created
+	}
+	return nil
+}
+
+func (x *MutateRequest) GetAnnotations() map[string]string {
+	if x != nil {
+		return x.Annotations
+	}
+	return nil
+}
+
+func (x *MutateRequest) GetRemoveAnnotations() []string {
+	if x != nil {
+		return x.RemoveAnnotations
+	}
+	return nil
+}
+
+func (x *MutateRequest) GetIndexAnnotations() map[string]string {
+	if x != nil {
+		return x.IndexAnnotations
+	}
+	return nil
+}
+
+func (x *MutateRequest) GetRemoveIndexAnnotations() []string {
+	if x != nil {
+		return x.RemoveIndexAnnotations
+	}
+	return nil
+}
+
+func (x *MutateRequest) GetRemoveLayers() []int32 {
+	if x != nil {
+		return x.RemoveLayers
+	}
+	return nil
+}
+
+func (x *MutateRequest) GetFlatten() bool {
+	if x != nil {
+		return x.Flatten
+	}
+	return false
+}
+
+func (x *MutateRequest) GetRecompress() string {
+	if x != nil {
+		return x.Recompress
+	}
+	return ""
+}
+
+func (x *MutateRequest) GetConvert() string {
+	if x != nil {
+		return x.Convert
+	}
+	return ""
+}
+
+// MutateResponse describes the new image.
+type MutateResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Result describes what was pushed.
+	Result        *WriteResult `protobuf:"bytes,1,opt,name=result,proto3" json:"result,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MutateResponse) Reset() {
+	*x = MutateResponse{}
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MutateResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MutateResponse) ProtoMessage() {}
+
+func (x *MutateResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MutateResponse.ProtoReflect.Descriptor instead.
+func (*MutateResponse) Descriptor() ([]byte, []int) {
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *MutateResponse) GetResult() *WriteResult {
+	if x != nil {
+		return x.Result
+	}
+	return nil
+}
+
+// RebaseRequest names an image and its old and new bases.
+type RebaseRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Ref names the image or index to rebase.
+	Ref string `protobuf:"bytes,1,opt,name=ref,proto3" json:"ref,omitempty"`
+	// Destination is where to push the result, as MutateRequest.destination.
+	Destination string `protobuf:"bytes,2,opt,name=destination,proto3" json:"destination,omitempty"`
+	// OldBase names the base the image was built on; empty means the base its
+	// `org.opencontainers.image.base.name` and `.digest` annotations record.
+	OldBase string `protobuf:"bytes,3,opt,name=old_base,json=oldBase,proto3" json:"old_base,omitempty"`
+	// NewBase names the base to move the image onto.
+	NewBase string `protobuf:"bytes,4,opt,name=new_base,json=newBase,proto3" json:"new_base,omitempty"`
+	// Platforms scopes the rebase of an index, as MutateRequest.platforms.
+	Platforms     []string `protobuf:"bytes,5,rep,name=platforms,proto3" json:"platforms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RebaseRequest) Reset() {
+	*x = RebaseRequest{}
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RebaseRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RebaseRequest) ProtoMessage() {}
+
+func (x *RebaseRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RebaseRequest.ProtoReflect.Descriptor instead.
+func (*RebaseRequest) Descriptor() ([]byte, []int) {
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *RebaseRequest) GetRef() string {
+	if x != nil {
+		return x.Ref
+	}
+	return ""
+}
+
+func (x *RebaseRequest) GetDestination() string {
+	if x != nil {
+		return x.Destination
+	}
+	return ""
+}
+
+func (x *RebaseRequest) GetOldBase() string {
+	if x != nil {
+		return x.OldBase
+	}
+	return ""
+}
+
+func (x *RebaseRequest) GetNewBase() string {
+	if x != nil {
+		return x.NewBase
+	}
+	return ""
+}
+
+func (x *RebaseRequest) GetPlatforms() []string {
+	if x != nil {
+		return x.Platforms
+	}
+	return nil
+}
+
+// RebaseResponse describes the rebased image.
+type RebaseResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Result describes what was pushed.
+	Result        *WriteResult `protobuf:"bytes,1,opt,name=result,proto3" json:"result,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RebaseResponse) Reset() {
+	*x = RebaseResponse{}
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RebaseResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RebaseResponse) ProtoMessage() {}
+
+func (x *RebaseResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RebaseResponse.ProtoReflect.Descriptor instead.
+func (*RebaseResponse) Descriptor() ([]byte, []int) {
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{43}
+}
+
+func (x *RebaseResponse) GetResult() *WriteResult {
+	if x != nil {
+		return x.Result
+	}
+	return nil
+}
+
+// CreateIndexRequest names the members of a new index.
+type CreateIndexRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Destination is where to push the index: `HOST/REPO[:TAG]` or `oci:/DIR[:TAG]`.
+	Destination string `protobuf:"bytes,1,opt,name=destination,proto3" json:"destination,omitempty"`
+	// Members name the manifests (or indexes, whose entries are taken) to list.
+	Members []string `protobuf:"bytes,2,rep,name=members,proto3" json:"members,omitempty"`
+	// Docker writes a Docker manifest list instead of an OCI image index.
+	Docker bool `protobuf:"varint,3,opt,name=docker,proto3" json:"docker,omitempty"`
+	// Annotations are set on the index.
+	Annotations   map[string]string `protobuf:"bytes,4,rep,name=annotations,proto3" json:"annotations,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateIndexRequest) Reset() {
+	*x = CreateIndexRequest{}
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateIndexRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateIndexRequest) ProtoMessage() {}
+
+func (x *CreateIndexRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateIndexRequest.ProtoReflect.Descriptor instead.
+func (*CreateIndexRequest) Descriptor() ([]byte, []int) {
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *CreateIndexRequest) GetDestination() string {
+	if x != nil {
+		return x.Destination
+	}
+	return ""
+}
+
+func (x *CreateIndexRequest) GetMembers() []string {
+	if x != nil {
+		return x.Members
+	}
+	return nil
+}
+
+func (x *CreateIndexRequest) GetDocker() bool {
+	if x != nil {
+		return x.Docker
+	}
+	return false
+}
+
+func (x *CreateIndexRequest) GetAnnotations() map[string]string {
+	if x != nil {
+		return x.Annotations
+	}
+	return nil
+}
+
+// CreateIndexResponse describes the new index.
+type CreateIndexResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Result describes what was pushed.
+	Result        *WriteResult `protobuf:"bytes,1,opt,name=result,proto3" json:"result,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateIndexResponse) Reset() {
+	*x = CreateIndexResponse{}
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[45]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateIndexResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateIndexResponse) ProtoMessage() {}
+
+func (x *CreateIndexResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[45]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateIndexResponse.ProtoReflect.Descriptor instead.
+func (*CreateIndexResponse) Descriptor() ([]byte, []int) {
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{45}
+}
+
+func (x *CreateIndexResponse) GetResult() *WriteResult {
+	if x != nil {
+		return x.Result
+	}
+	return nil
+}
+
+// AddToIndexRequest names an index and the manifests to add.
+type AddToIndexRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Ref names the index to start from.
+	Ref string `protobuf:"bytes,1,opt,name=ref,proto3" json:"ref,omitempty"`
+	// Members name the manifests (or indexes, whose entries are taken) to add.
+	Members []string `protobuf:"bytes,2,rep,name=members,proto3" json:"members,omitempty"`
+	// Destination is where to push the result, as MutateRequest.destination.
+	Destination string `protobuf:"bytes,3,opt,name=destination,proto3" json:"destination,omitempty"`
+	// Annotations are set on the index.
+	Annotations   map[string]string `protobuf:"bytes,4,rep,name=annotations,proto3" json:"annotations,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddToIndexRequest) Reset() {
+	*x = AddToIndexRequest{}
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[46]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddToIndexRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddToIndexRequest) ProtoMessage() {}
+
+func (x *AddToIndexRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[46]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddToIndexRequest.ProtoReflect.Descriptor instead.
+func (*AddToIndexRequest) Descriptor() ([]byte, []int) {
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{46}
+}
+
+func (x *AddToIndexRequest) GetRef() string {
+	if x != nil {
+		return x.Ref
+	}
+	return ""
+}
+
+func (x *AddToIndexRequest) GetMembers() []string {
+	if x != nil {
+		return x.Members
+	}
+	return nil
+}
+
+func (x *AddToIndexRequest) GetDestination() string {
+	if x != nil {
+		return x.Destination
+	}
+	return ""
+}
+
+func (x *AddToIndexRequest) GetAnnotations() map[string]string {
+	if x != nil {
+		return x.Annotations
+	}
+	return nil
+}
+
+// AddToIndexResponse describes the new index.
+type AddToIndexResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Result describes what was pushed.
+	Result        *WriteResult `protobuf:"bytes,1,opt,name=result,proto3" json:"result,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddToIndexResponse) Reset() {
+	*x = AddToIndexResponse{}
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[47]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddToIndexResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddToIndexResponse) ProtoMessage() {}
+
+func (x *AddToIndexResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[47]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddToIndexResponse.ProtoReflect.Descriptor instead.
+func (*AddToIndexResponse) Descriptor() ([]byte, []int) {
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{47}
+}
+
+func (x *AddToIndexResponse) GetResult() *WriteResult {
+	if x != nil {
+		return x.Result
+	}
+	return nil
+}
+
+// RemoveFromIndexRequest names an index and the platforms to remove.
+type RemoveFromIndexRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Ref names the index to start from.
+	Ref string `protobuf:"bytes,1,opt,name=ref,proto3" json:"ref,omitempty"`
+	// Platforms to remove, `os/arch[/variant]` (no variant matches any); at least one.
+	Platforms []string `protobuf:"bytes,2,rep,name=platforms,proto3" json:"platforms,omitempty"`
+	// Destination is where to push the result, as MutateRequest.destination.
+	Destination string `protobuf:"bytes,3,opt,name=destination,proto3" json:"destination,omitempty"`
+	// Annotations are set on the index.
+	Annotations   map[string]string `protobuf:"bytes,4,rep,name=annotations,proto3" json:"annotations,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RemoveFromIndexRequest) Reset() {
+	*x = RemoveFromIndexRequest{}
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[48]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RemoveFromIndexRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RemoveFromIndexRequest) ProtoMessage() {}
+
+func (x *RemoveFromIndexRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[48]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RemoveFromIndexRequest.ProtoReflect.Descriptor instead.
+func (*RemoveFromIndexRequest) Descriptor() ([]byte, []int) {
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{48}
+}
+
+func (x *RemoveFromIndexRequest) GetRef() string {
+	if x != nil {
+		return x.Ref
+	}
+	return ""
+}
+
+func (x *RemoveFromIndexRequest) GetPlatforms() []string {
+	if x != nil {
+		return x.Platforms
+	}
+	return nil
+}
+
+func (x *RemoveFromIndexRequest) GetDestination() string {
+	if x != nil {
+		return x.Destination
+	}
+	return ""
+}
+
+func (x *RemoveFromIndexRequest) GetAnnotations() map[string]string {
+	if x != nil {
+		return x.Annotations
+	}
+	return nil
+}
+
+// RemoveFromIndexResponse describes the new index.
+type RemoveFromIndexResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Result describes what was pushed.
+	Result        *WriteResult `protobuf:"bytes,1,opt,name=result,proto3" json:"result,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RemoveFromIndexResponse) Reset() {
+	*x = RemoveFromIndexResponse{}
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[49]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RemoveFromIndexResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RemoveFromIndexResponse) ProtoMessage() {}
+
+func (x *RemoveFromIndexResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[49]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RemoveFromIndexResponse.ProtoReflect.Descriptor instead.
+func (*RemoveFromIndexResponse) Descriptor() ([]byte, []int) {
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{49}
+}
+
+func (x *RemoveFromIndexResponse) GetResult() *WriteResult {
+	if x != nil {
+		return x.Result
+	}
+	return nil
+}
+
+// TagRequest names a manifest and the tags to point at it.
+type TagRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Ref names the manifest; the tags go in its repository or layout.
+	Ref string `protobuf:"bytes,1,opt,name=ref,proto3" json:"ref,omitempty"`
+	// Tags to set, bare (`v1`, `latest`).
+	Tags          []string `protobuf:"bytes,2,rep,name=tags,proto3" json:"tags,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TagRequest) Reset() {
+	*x = TagRequest{}
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[50]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TagRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TagRequest) ProtoMessage() {}
+
+func (x *TagRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[50]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TagRequest.ProtoReflect.Descriptor instead.
+func (*TagRequest) Descriptor() ([]byte, []int) {
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{50}
+}
+
+func (x *TagRequest) GetRef() string {
+	if x != nil {
+		return x.Ref
+	}
+	return ""
+}
+
+func (x *TagRequest) GetTags() []string {
+	if x != nil {
+		return x.Tags
+	}
+	return nil
+}
+
+// TagResponse describes the tagged manifest.
+type TagResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Result describes the manifest tagged; its tag is the last one set.
+	Result        *WriteResult `protobuf:"bytes,1,opt,name=result,proto3" json:"result,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TagResponse) Reset() {
+	*x = TagResponse{}
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[51]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TagResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TagResponse) ProtoMessage() {}
+
+func (x *TagResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[51]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TagResponse.ProtoReflect.Descriptor instead.
+func (*TagResponse) Descriptor() ([]byte, []int) {
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{51}
+}
+
+func (x *TagResponse) GetResult() *WriteResult {
+	if x != nil {
+		return x.Result
+	}
+	return nil
+}
+
+// UntagRequest names the tag to remove.
+type UntagRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Ref names the tag: `HOST/REPO:TAG` or `oci:/DIR:TAG`.
+	Ref           string `protobuf:"bytes,1,opt,name=ref,proto3" json:"ref,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UntagRequest) Reset() {
+	*x = UntagRequest{}
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[52]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UntagRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UntagRequest) ProtoMessage() {}
+
+func (x *UntagRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[52]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UntagRequest.ProtoReflect.Descriptor instead.
+func (*UntagRequest) Descriptor() ([]byte, []int) {
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{52}
+}
+
+func (x *UntagRequest) GetRef() string {
+	if x != nil {
+		return x.Ref
+	}
+	return ""
+}
+
+// UntagResponse confirms the tag is gone.
+type UntagResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UntagResponse) Reset() {
+	*x = UntagResponse{}
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[53]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UntagResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UntagResponse) ProtoMessage() {}
+
+func (x *UntagResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[53]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UntagResponse.ProtoReflect.Descriptor instead.
+func (*UntagResponse) Descriptor() ([]byte, []int) {
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{53}
+}
+
+// AppendRequest is one message of an Append stream: the first carries the
+// options, every one may carry tar bytes.
+type AppendRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Ref names the base image or index (first message only); empty builds on
+	// scratch.
+	Ref string `protobuf:"bytes,1,opt,name=ref,proto3" json:"ref,omitempty"`
+	// Destination is where to push the result (first message only): `HOST/REPO[:TAG]`
+	// or `oci:/DIR[:TAG]`; required.
+	Destination string `protobuf:"bytes,2,opt,name=destination,proto3" json:"destination,omitempty"`
+	// Platform scopes an index base to its entries for `os/arch[/variant]`, or
+	// sets a scratch image's platform (first message only).
+	Platform string `protobuf:"bytes,3,opt,name=platform,proto3" json:"platform,omitempty"`
+	// Format is `oci` or `docker`; empty means the base's, OCI on scratch
+	// (first message only).
+	Format string `protobuf:"bytes,4,opt,name=format,proto3" json:"format,omitempty"`
+	// Compression of the new layer: `gzip` (default), `zstd` or `none` (first
+	// message only).
+	Compression string `protobuf:"bytes,5,opt,name=compression,proto3" json:"compression,omitempty"`
+	// Reproducible normalises the layer (uid/gid 0, fixed times) and the
+	// config's created time, so the same input gives the same digest (first
+	// message only).
+	Reproducible bool `protobuf:"varint,6,opt,name=reproducible,proto3" json:"reproducible,omitempty"`
+	// SourceDateEpoch, when set, is the time the layer and config carry (first
+	// message only).
+	SourceDateEpoch *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=source_date_epoch,json=sourceDateEpoch,proto3" json:"source_date_epoch,omitempty"`
+	// Env entries, `KEY=VALUE`, set in the config (first message only).
+	Env []string `protobuf:"bytes,8,rep,name=env,proto3" json:"env,omitempty"`
+	// Entrypoint, when non-empty, replaces the base's (first message only).
+	Entrypoint []string `protobuf:"bytes,9,rep,name=entrypoint,proto3" json:"entrypoint,omitempty"`
+	// Cmd, when non-empty, replaces the base's (first message only).
+	Cmd []string `protobuf:"bytes,10,rep,name=cmd,proto3" json:"cmd,omitempty"`
+	// WorkingDir, when non-empty, replaces the base's (first message only).
+	WorkingDir string `protobuf:"bytes,11,opt,name=working_dir,json=workingDir,proto3" json:"working_dir,omitempty"`
+	// User, when non-empty, replaces the base's (first message only).
+	User string `protobuf:"bytes,12,opt,name=user,proto3" json:"user,omitempty"`
+	// Labels are added to the config (first message only).
+	Labels map[string]string `protobuf:"bytes,13,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// ExposedPorts are added to the config (first message only).
+	ExposedPorts []string `protobuf:"bytes,14,rep,name=exposed_ports,json=exposedPorts,proto3" json:"exposed_ports,omitempty"`
+	// Annotations are added to the new manifests (first message only).
+	Annotations map[string]string `protobuf:"bytes,15,rep,name=annotations,proto3" json:"annotations,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// CreatedBy is the new history entry's `created_by` (first message only).
+	CreatedBy string `protobuf:"bytes,16,opt,name=created_by,json=createdBy,proto3" json:"created_by,omitempty"`
+	// Data is the next bytes of the layer tar.
+	Data          []byte `protobuf:"bytes,17,opt,name=data,proto3" json:"data,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AppendRequest) Reset() {
+	*x = AppendRequest{}
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[54]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AppendRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AppendRequest) ProtoMessage() {}
+
+func (x *AppendRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[54]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AppendRequest.ProtoReflect.Descriptor instead.
+func (*AppendRequest) Descriptor() ([]byte, []int) {
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{54}
+}
+
+func (x *AppendRequest) GetRef() string {
+	if x != nil {
+		return x.Ref
+	}
+	return ""
+}
+
+func (x *AppendRequest) GetDestination() string {
+	if x != nil {
+		return x.Destination
+	}
+	return ""
+}
+
+func (x *AppendRequest) GetPlatform() string {
+	if x != nil {
+		return x.Platform
+	}
+	return ""
+}
+
+func (x *AppendRequest) GetFormat() string {
+	if x != nil {
+		return x.Format
+	}
+	return ""
+}
+
+func (x *AppendRequest) GetCompression() string {
+	if x != nil {
+		return x.Compression
+	}
+	return ""
+}
+
+func (x *AppendRequest) GetReproducible() bool {
+	if x != nil {
+		return x.Reproducible
+	}
+	return false
+}
+
+func (x *AppendRequest) GetSourceDateEpoch() *timestamppb.Timestamp {
+	if x != nil {
+		return x.SourceDateEpoch
+	}
+	return nil
+}
+
+func (x *AppendRequest) GetEnv() []string {
+	if x != nil {
+		return x.Env
+	}
+	return nil
+}
+
+func (x *AppendRequest) GetEntrypoint() []string {
+	if x != nil {
+		return x.Entrypoint
+	}
+	return nil
+}
+
+func (x *AppendRequest) GetCmd() []string {
+	if x != nil {
+		return x.Cmd
+	}
+	return nil
+}
+
+func (x *AppendRequest) GetWorkingDir() string {
+	if x != nil {
+		return x.WorkingDir
+	}
+	return ""
+}
+
+func (x *AppendRequest) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+func (x *AppendRequest) GetLabels() map[string]string {
+	if x != nil {
+		return x.Labels
+	}
+	return nil
+}
+
+func (x *AppendRequest) GetExposedPorts() []string {
+	if x != nil {
+		return x.ExposedPorts
+	}
+	return nil
+}
+
+func (x *AppendRequest) GetAnnotations() map[string]string {
+	if x != nil {
+		return x.Annotations
+	}
+	return nil
+}
+
+func (x *AppendRequest) GetCreatedBy() string {
+	if x != nil {
+		return x.CreatedBy
+	}
+	return ""
+}
+
+func (x *AppendRequest) GetData() []byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
+// AppendResponse describes the new image.
+type AppendResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Result describes what was pushed.
+	Result *WriteResult `protobuf:"bytes,1,opt,name=result,proto3" json:"result,omitempty"`
+	// Layers describe the new layer blobs.
+	Layers []*AppendedLayer `protobuf:"bytes,2,rep,name=layers,proto3" json:"layers,omitempty"`
+	// Manifests counts the image manifests written.
+	Manifests     int32 `protobuf:"varint,3,opt,name=manifests,proto3" json:"manifests,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AppendResponse) Reset() {
+	*x = AppendResponse{}
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[55]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AppendResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AppendResponse) ProtoMessage() {}
+
+func (x *AppendResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[55]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AppendResponse.ProtoReflect.Descriptor instead.
+func (*AppendResponse) Descriptor() ([]byte, []int) {
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{55}
+}
+
+func (x *AppendResponse) GetResult() *WriteResult {
+	if x != nil {
+		return x.Result
+	}
+	return nil
+}
+
+func (x *AppendResponse) GetLayers() []*AppendedLayer {
+	if x != nil {
+		return x.Layers
+	}
+	return nil
+}
+
+func (x *AppendResponse) GetManifests() int32 {
+	if x != nil {
+		return x.Manifests
+	}
+	return 0
+}
+
+// AppendedLayer describes one new layer.
+type AppendedLayer struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Digest of the layer blob.
+	Digest string `protobuf:"bytes,1,opt,name=digest,proto3" json:"digest,omitempty"`
+	// DiffId is the digest of the uncompressed tar.
+	DiffId string `protobuf:"bytes,2,opt,name=diff_id,json=diffId,proto3" json:"diff_id,omitempty"`
+	// MediaType of the layer blob.
+	MediaType string `protobuf:"bytes,3,opt,name=media_type,json=mediaType,proto3" json:"media_type,omitempty"`
+	// Size of the layer blob.
+	Size          int64 `protobuf:"varint,4,opt,name=size,proto3" json:"size,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AppendedLayer) Reset() {
+	*x = AppendedLayer{}
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[56]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AppendedLayer) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AppendedLayer) ProtoMessage() {}
+
+func (x *AppendedLayer) ProtoReflect() protoreflect.Message {
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[56]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AppendedLayer.ProtoReflect.Descriptor instead.
+func (*AppendedLayer) Descriptor() ([]byte, []int) {
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{56}
+}
+
+func (x *AppendedLayer) GetDigest() string {
+	if x != nil {
+		return x.Digest
+	}
+	return ""
+}
+
+func (x *AppendedLayer) GetDiffId() string {
+	if x != nil {
+		return x.DiffId
+	}
+	return ""
+}
+
+func (x *AppendedLayer) GetMediaType() string {
+	if x != nil {
+		return x.MediaType
+	}
+	return ""
+}
+
+func (x *AppendedLayer) GetSize() int64 {
+	if x != nil {
+		return x.Size
+	}
+	return 0
+}
+
+// ArtifactFileHeader starts a file of an artifact stream.
+type ArtifactFileHeader struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Name is the file's title: a relative path with `/` separators, where a
+	// pull writes it.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// MediaType of the file's layer; empty means
+	// `application/vnd.oci.image.layer.v1.tar`.
+	MediaType string `protobuf:"bytes,2,opt,name=media_type,json=mediaType,proto3" json:"media_type,omitempty"`
+	// Mode holds the permission bits to record (e.g. 0644); 0 means 0644.
+	Mode          uint32 `protobuf:"varint,3,opt,name=mode,proto3" json:"mode,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ArtifactFileHeader) Reset() {
+	*x = ArtifactFileHeader{}
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[57]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ArtifactFileHeader) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ArtifactFileHeader) ProtoMessage() {}
+
+func (x *ArtifactFileHeader) ProtoReflect() protoreflect.Message {
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[57]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ArtifactFileHeader.ProtoReflect.Descriptor instead.
+func (*ArtifactFileHeader) Descriptor() ([]byte, []int) {
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{57}
+}
+
+func (x *ArtifactFileHeader) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ArtifactFileHeader) GetMediaType() string {
+	if x != nil {
+		return x.MediaType
+	}
+	return ""
+}
+
+func (x *ArtifactFileHeader) GetMode() uint32 {
+	if x != nil {
+		return x.Mode
+	}
+	return 0
+}
+
+// PushArtifactRequest is one message of a PushArtifact stream.
+type PushArtifactRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Ref is where to push the artifact (first message only): `HOST/REPO[:TAG]`
+	// or `oci:/DIR[:TAG]` (untagged, it is recorded in index.json).
+	Ref string `protobuf:"bytes,1,opt,name=ref,proto3" json:"ref,omitempty"`
+	// ArtifactType of the manifest (first message only); empty means
+	// `application/vnd.unknown.artifact.v1`.
+	ArtifactType string `protobuf:"bytes,2,opt,name=artifact_type,json=artifactType,proto3" json:"artifact_type,omitempty"`
+	// Annotations of the manifest (first message only).
+	Annotations map[string]string `protobuf:"bytes,3,rep,name=annotations,proto3" json:"annotations,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// File, when set, starts the next file; its bytes follow in data.
+	File *ArtifactFileHeader `protobuf:"bytes,4,opt,name=file,proto3" json:"file,omitempty"`
+	// Data is the next bytes of the current file.
+	Data          []byte `protobuf:"bytes,5,opt,name=data,proto3" json:"data,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PushArtifactRequest) Reset() {
+	*x = PushArtifactRequest{}
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[58]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PushArtifactRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PushArtifactRequest) ProtoMessage() {}
+
+func (x *PushArtifactRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[58]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PushArtifactRequest.ProtoReflect.Descriptor instead.
+func (*PushArtifactRequest) Descriptor() ([]byte, []int) {
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{58}
+}
+
+func (x *PushArtifactRequest) GetRef() string {
+	if x != nil {
+		return x.Ref
+	}
+	return ""
+}
+
+func (x *PushArtifactRequest) GetArtifactType() string {
+	if x != nil {
+		return x.ArtifactType
+	}
+	return ""
+}
+
+func (x *PushArtifactRequest) GetAnnotations() map[string]string {
+	if x != nil {
+		return x.Annotations
+	}
+	return nil
+}
+
+func (x *PushArtifactRequest) GetFile() *ArtifactFileHeader {
+	if x != nil {
+		return x.File
+	}
+	return nil
+}
+
+func (x *PushArtifactRequest) GetData() []byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
+// PushArtifactResponse describes the pushed artifact.
+type PushArtifactResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Manifest is the artifact manifest's descriptor.
+	Manifest      *Descriptor `protobuf:"bytes,1,opt,name=manifest,proto3" json:"manifest,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PushArtifactResponse) Reset() {
+	*x = PushArtifactResponse{}
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[59]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PushArtifactResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PushArtifactResponse) ProtoMessage() {}
+
+func (x *PushArtifactResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[59]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PushArtifactResponse.ProtoReflect.Descriptor instead.
+func (*PushArtifactResponse) Descriptor() ([]byte, []int) {
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{59}
+}
+
+func (x *PushArtifactResponse) GetManifest() *Descriptor {
+	if x != nil {
+		return x.Manifest
+	}
+	return nil
+}
+
+// AttachArtifactRequest is one message of an AttachArtifact stream.
+type AttachArtifactRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Ref names the subject (first message only); the artifact is pushed
+	// untagged into its repository or layout.
+	Ref string `protobuf:"bytes,1,opt,name=ref,proto3" json:"ref,omitempty"`
+	// ArtifactType of the manifest (first message only); required.
+	ArtifactType string `protobuf:"bytes,2,opt,name=artifact_type,json=artifactType,proto3" json:"artifact_type,omitempty"`
+	// Annotations of the manifest (first message only).
+	Annotations map[string]string `protobuf:"bytes,3,rep,name=annotations,proto3" json:"annotations,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// File, when set, starts the next file; its bytes follow in data.
+	File *ArtifactFileHeader `protobuf:"bytes,4,opt,name=file,proto3" json:"file,omitempty"`
+	// Data is the next bytes of the current file.
+	Data          []byte `protobuf:"bytes,5,opt,name=data,proto3" json:"data,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AttachArtifactRequest) Reset() {
+	*x = AttachArtifactRequest{}
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[60]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AttachArtifactRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AttachArtifactRequest) ProtoMessage() {}
+
+func (x *AttachArtifactRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[60]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AttachArtifactRequest.ProtoReflect.Descriptor instead.
+func (*AttachArtifactRequest) Descriptor() ([]byte, []int) {
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{60}
+}
+
+func (x *AttachArtifactRequest) GetRef() string {
+	if x != nil {
+		return x.Ref
+	}
+	return ""
+}
+
+func (x *AttachArtifactRequest) GetArtifactType() string {
+	if x != nil {
+		return x.ArtifactType
+	}
+	return ""
+}
+
+func (x *AttachArtifactRequest) GetAnnotations() map[string]string {
+	if x != nil {
+		return x.Annotations
+	}
+	return nil
+}
+
+func (x *AttachArtifactRequest) GetFile() *ArtifactFileHeader {
+	if x != nil {
+		return x.File
+	}
+	return nil
+}
+
+func (x *AttachArtifactRequest) GetData() []byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
+// AttachArtifactResponse describes the attached artifact.
+type AttachArtifactResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Manifest is the artifact manifest's descriptor.
+	Manifest      *Descriptor `protobuf:"bytes,1,opt,name=manifest,proto3" json:"manifest,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AttachArtifactResponse) Reset() {
+	*x = AttachArtifactResponse{}
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[61]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AttachArtifactResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AttachArtifactResponse) ProtoMessage() {}
+
+func (x *AttachArtifactResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[61]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AttachArtifactResponse.ProtoReflect.Descriptor instead.
+func (*AttachArtifactResponse) Descriptor() ([]byte, []int) {
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{61}
+}
+
+func (x *AttachArtifactResponse) GetManifest() *Descriptor {
+	if x != nil {
+		return x.Manifest
+	}
+	return nil
+}
+
+// PullArtifactRequest names the artifact to pull.
+type PullArtifactRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Ref names the artifact manifest (same syntax as InspectRequest.ref).
+	Ref           string `protobuf:"bytes,1,opt,name=ref,proto3" json:"ref,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PullArtifactRequest) Reset() {
+	*x = PullArtifactRequest{}
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[62]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PullArtifactRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PullArtifactRequest) ProtoMessage() {}
+
+func (x *PullArtifactRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[62]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PullArtifactRequest.ProtoReflect.Descriptor instead.
+func (*PullArtifactRequest) Descriptor() ([]byte, []int) {
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{62}
+}
+
+func (x *PullArtifactRequest) GetRef() string {
+	if x != nil {
+		return x.Ref
+	}
+	return ""
+}
+
+// PullArtifactResponse is one message of a pull stream.
+type PullArtifactResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Manifest is the artifact manifest's descriptor (first message only).
+	Manifest *Descriptor `protobuf:"bytes,1,opt,name=manifest,proto3" json:"manifest,omitempty"`
+	// Skipped lists the layers without a title (first message only).
+	Skipped []*Descriptor `protobuf:"bytes,2,rep,name=skipped,proto3" json:"skipped,omitempty"`
+	// File, when set, starts the next file; its bytes follow in data.
+	File *PulledFile `protobuf:"bytes,3,opt,name=file,proto3" json:"file,omitempty"`
+	// Offset is the absolute position of data in the current file.
+	Offset int64 `protobuf:"varint,4,opt,name=offset,proto3" json:"offset,omitempty"`
+	// Data holds at most 1 MiB of the current file.
+	Data          []byte `protobuf:"bytes,5,opt,name=data,proto3" json:"data,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PullArtifactResponse) Reset() {
+	*x = PullArtifactResponse{}
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[63]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PullArtifactResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PullArtifactResponse) ProtoMessage() {}
+
+func (x *PullArtifactResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[63]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PullArtifactResponse.ProtoReflect.Descriptor instead.
+func (*PullArtifactResponse) Descriptor() ([]byte, []int) {
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{63}
+}
+
+func (x *PullArtifactResponse) GetManifest() *Descriptor {
+	if x != nil {
+		return x.Manifest
+	}
+	return nil
+}
+
+func (x *PullArtifactResponse) GetSkipped() []*Descriptor {
+	if x != nil {
+		return x.Skipped
+	}
+	return nil
+}
+
+func (x *PullArtifactResponse) GetFile() *PulledFile {
+	if x != nil {
+		return x.File
+	}
+	return nil
+}
+
+func (x *PullArtifactResponse) GetOffset() int64 {
+	if x != nil {
+		return x.Offset
+	}
+	return 0
+}
+
+func (x *PullArtifactResponse) GetData() []byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
+// PulledFile describes one file of a pulled artifact.
+type PulledFile struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Name is the file's title: a relative path inside the caller's directory.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Descriptor is the layer's (its digest covers the bytes that follow).
+	Descriptor_ *Descriptor `protobuf:"bytes,2,opt,name=descriptor,proto3" json:"descriptor,omitempty"`
+	// Mode holds the recorded permission bits; 0 when none was recorded.
+	Mode uint32 `protobuf:"varint,3,opt,name=mode,proto3" json:"mode,omitempty"`
+	// Unpack is true for a directory layer: a gzipped tar to unpack under name.
+	Unpack        bool `protobuf:"varint,4,opt,name=unpack,proto3" json:"unpack,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PulledFile) Reset() {
+	*x = PulledFile{}
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[64]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PulledFile) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PulledFile) ProtoMessage() {}
+
+func (x *PulledFile) ProtoReflect() protoreflect.Message {
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[64]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PulledFile.ProtoReflect.Descriptor instead.
+func (*PulledFile) Descriptor() ([]byte, []int) {
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{64}
+}
+
+func (x *PulledFile) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *PulledFile) GetDescriptor_() *Descriptor {
+	if x != nil {
+		return x.Descriptor_
+	}
+	return nil
+}
+
+func (x *PulledFile) GetMode() uint32 {
+	if x != nil {
+		return x.Mode
+	}
+	return 0
+}
+
+func (x *PulledFile) GetUnpack() bool {
+	if x != nil {
+		return x.Unpack
+	}
+	return false
+}
+
+// DiscoverReferrersRequest names the subject whose referrers to list.
+type DiscoverReferrersRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Ref names the subject manifest.
+	Ref string `protobuf:"bytes,1,opt,name=ref,proto3" json:"ref,omitempty"`
+	// ArtifactType keeps only referrers of this type, at every depth.
+	ArtifactType string `protobuf:"bytes,2,opt,name=artifact_type,json=artifactType,proto3" json:"artifact_type,omitempty"`
+	// MaxDepth bounds the levels of referrers of referrers; 0 means 8.
+	MaxDepth      int32 `protobuf:"varint,3,opt,name=max_depth,json=maxDepth,proto3" json:"max_depth,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DiscoverReferrersRequest) Reset() {
+	*x = DiscoverReferrersRequest{}
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[65]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DiscoverReferrersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DiscoverReferrersRequest) ProtoMessage() {}
+
+func (x *DiscoverReferrersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[65]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DiscoverReferrersRequest.ProtoReflect.Descriptor instead.
+func (*DiscoverReferrersRequest) Descriptor() ([]byte, []int) {
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{65}
+}
+
+func (x *DiscoverReferrersRequest) GetRef() string {
+	if x != nil {
+		return x.Ref
+	}
+	return ""
+}
+
+func (x *DiscoverReferrersRequest) GetArtifactType() string {
+	if x != nil {
+		return x.ArtifactType
+	}
+	return ""
+}
+
+func (x *DiscoverReferrersRequest) GetMaxDepth() int32 {
+	if x != nil {
+		return x.MaxDepth
+	}
+	return 0
+}
+
+// DiscoverReferrersResponse is the referrer tree.
+type DiscoverReferrersResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Root is the subject, its referrers below it.
+	Root          *ReferrerNode `protobuf:"bytes,1,opt,name=root,proto3" json:"root,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DiscoverReferrersResponse) Reset() {
+	*x = DiscoverReferrersResponse{}
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[66]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DiscoverReferrersResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DiscoverReferrersResponse) ProtoMessage() {}
+
+func (x *DiscoverReferrersResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[66]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DiscoverReferrersResponse.ProtoReflect.Descriptor instead.
+func (*DiscoverReferrersResponse) Descriptor() ([]byte, []int) {
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{66}
+}
+
+func (x *DiscoverReferrersResponse) GetRoot() *ReferrerNode {
+	if x != nil {
+		return x.Root
+	}
+	return nil
+}
+
+// ReferrerNode is a manifest and the manifests that refer to it.
+type ReferrerNode struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Descriptor of the manifest.
+	Descriptor_ *Descriptor `protobuf:"bytes,1,opt,name=descriptor,proto3" json:"descriptor,omitempty"`
+	// Referrers are the manifests whose subject is this one.
+	Referrers     []*ReferrerNode `protobuf:"bytes,2,rep,name=referrers,proto3" json:"referrers,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReferrerNode) Reset() {
+	*x = ReferrerNode{}
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[67]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReferrerNode) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReferrerNode) ProtoMessage() {}
+
+func (x *ReferrerNode) ProtoReflect() protoreflect.Message {
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[67]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReferrerNode.ProtoReflect.Descriptor instead.
+func (*ReferrerNode) Descriptor() ([]byte, []int) {
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{67}
+}
+
+func (x *ReferrerNode) GetDescriptor_() *Descriptor {
+	if x != nil {
+		return x.Descriptor_
+	}
+	return nil
+}
+
+func (x *ReferrerNode) GetReferrers() []*ReferrerNode {
+	if x != nil {
+		return x.Referrers
+	}
+	return nil
+}
+
 var File_stevedore_v1_image_service_proto protoreflect.FileDescriptor
 
 const file_stevedore_v1_image_service_proto_rawDesc = "" +
@@ -1300,19 +5418,27 @@ const file_stevedore_v1_image_service_proto_rawDesc = "" +
 	"\x0fGetBlobResponse\x12\x16\n" +
 	"\x06offset\x18\x01 \x01(\x03R\x06offset\x12\x12\n" +
 	"\x04data\x18\x02 \x01(\fR\x04data\x12\x12\n" +
-	"\x04size\x18\x03 \x01(\x03R\x04size\"\x85\x01\n" +
+	"\x04size\x18\x03 \x01(\x03R\x04size\"\xac\x02\n" +
 	"\vCopyRequest\x12\x16\n" +
 	"\x06source\x18\x01 \x01(\tR\x06source\x12 \n" +
 	"\vdestination\x18\x02 \x01(\tR\vdestination\x12\x1a\n" +
 	"\bplatform\x18\x03 \x01(\tR\bplatform\x12 \n" +
-	"\vconcurrency\x18\x04 \x01(\x05R\vconcurrency\"\xc1\x01\n" +
+	"\vconcurrency\x18\x04 \x01(\x05R\vconcurrency\x12\x1c\n" +
+	"\treferrers\x18\x05 \x01(\bR\treferrers\x12\x1c\n" +
+	"\tplatforms\x18\x06 \x03(\tR\tplatforms\x12\x16\n" +
+	"\x06sparse\x18\a \x01(\bR\x06sparse\x12\x16\n" +
+	"\x06format\x18\b \x01(\tR\x06format\x12\x1a\n" +
+	"\bcompress\x18\t \x01(\tR\bcompress\x12\x1d\n" +
+	"\n" +
+	"chunk_size\x18\n" +
+	" \x01(\x03R\tchunkSize\"\xc1\x01\n" +
 	"\fCopyResponse\x12/\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x1b.stevedore.v1.CopyEventKindR\x04kind\x128\n" +
 	"\n" +
 	"descriptor\x18\x02 \x01(\v2\x18.stevedore.v1.DescriptorR\n" +
 	"descriptor\x12\x14\n" +
 	"\x05bytes\x18\x03 \x01(\x03R\x05bytes\x120\n" +
-	"\x06result\x18\x04 \x01(\v2\x18.stevedore.v1.CopyResultR\x06result\"\xc7\x02\n" +
+	"\x06result\x18\x04 \x01(\v2\x18.stevedore.v1.CopyResultR\x06result\"\xaf\x03\n" +
 	"\n" +
 	"CopyResult\x12\x16\n" +
 	"\x06source\x18\x01 \x01(\tR\x06source\x12 \n" +
@@ -1326,7 +5452,353 @@ const file_stevedore_v1_image_service_proto_rawDesc = "" +
 	"\x10manifests_copied\x18\b \x01(\x05R\x0fmanifestsCopied\x12+\n" +
 	"\x11manifests_skipped\x18\t \x01(\x05R\x10manifestsSkipped\x12\x14\n" +
 	"\x05bytes\x18\n" +
-	" \x01(\x03R\x05bytes*\x92\x02\n" +
+	" \x01(\x03R\x05bytes\x12#\n" +
+	"\rsource_digest\x18\v \x01(\tR\fsourceDigest\x12#\n" +
+	"\rblobs_mounted\x18\f \x01(\x05R\fblobsMounted\x12\x1c\n" +
+	"\treferrers\x18\r \x01(\x05R\treferrers\"b\n" +
+	"\rMirrorRequest\x12\x16\n" +
+	"\x06config\x18\x01 \x01(\tR\x06config\x12\x17\n" +
+	"\adry_run\x18\x02 \x01(\bR\x06dryRun\x12 \n" +
+	"\vconcurrency\x18\x03 \x01(\x05R\vconcurrency\"x\n" +
+	"\x0eMirrorResponse\x12/\n" +
+	"\x05image\x18\x01 \x01(\v2\x19.stevedore.v1.MirrorImageR\x05image\x125\n" +
+	"\asummary\x18\x02 \x01(\v2\x1b.stevedore.v1.MirrorSummaryR\asummary\"\xa0\x04\n" +
+	"\vMirrorImage\x12\x16\n" +
+	"\x06source\x18\x01 \x01(\tR\x06source\x12#\n" +
+	"\rsource_digest\x18\x02 \x01(\tR\fsourceDigest\x12 \n" +
+	"\vdestination\x18\x03 \x01(\tR\vdestination\x12'\n" +
+	"\x0fprevious_digest\x18\x04 \x01(\tR\x0epreviousDigest\x12\x16\n" +
+	"\x06action\x18\x05 \x01(\tR\x06action\x12\x16\n" +
+	"\x06reason\x18\x06 \x01(\tR\x06reason\x12\x14\n" +
+	"\x05bytes\x18\a \x01(\x03R\x05bytes\x12!\n" +
+	"\fblobs_copied\x18\b \x01(\x05R\vblobsCopied\x12#\n" +
+	"\rblobs_skipped\x18\t \x01(\x05R\fblobsSkipped\x12#\n" +
+	"\rblobs_mounted\x18\n" +
+	" \x01(\x05R\fblobsMounted\x12\x1c\n" +
+	"\treferrers\x18\v \x01(\x05R\treferrers\x12\x12\n" +
+	"\x04note\x18\f \x01(\tR\x04note\x12\x1d\n" +
+	"\n" +
+	"error_code\x18\r \x01(\tR\terrorCode\x12#\n" +
+	"\rregistry_code\x18\x0e \x01(\tR\fregistryCode\x12!\n" +
+	"\ferror_origin\x18\x0f \x01(\tR\verrorOrigin\x12#\n" +
+	"\rerror_message\x18\x10 \x01(\tR\ferrorMessage\x12\x18\n" +
+	"\aseconds\x18\x11 \x01(\x01R\aseconds\"\xa1\x02\n" +
+	"\rMirrorSummary\x12\x17\n" +
+	"\adry_run\x18\x01 \x01(\bR\x06dryRun\x12\x16\n" +
+	"\x06images\x18\x02 \x01(\x05R\x06images\x12\x16\n" +
+	"\x06copied\x18\x03 \x01(\x05R\x06copied\x12\x18\n" +
+	"\askipped\x18\x04 \x01(\x05R\askipped\x12\x16\n" +
+	"\x06failed\x18\x05 \x01(\x05R\x06failed\x12\x1d\n" +
+	"\n" +
+	"would_copy\x18\x06 \x01(\x05R\twouldCopy\x12\x14\n" +
+	"\x05bytes\x18\a \x01(\x03R\x05bytes\x12!\n" +
+	"\fblobs_copied\x18\b \x01(\x05R\vblobsCopied\x12#\n" +
+	"\rblobs_skipped\x18\t \x01(\x05R\fblobsSkipped\x12\x18\n" +
+	"\aseconds\x18\n" +
+	" \x01(\x01R\aseconds\"e\n" +
+	"\x10ListFilesRequest\x12\x10\n" +
+	"\x03ref\x18\x01 \x01(\tR\x03ref\x12\x1a\n" +
+	"\bplatform\x18\x02 \x01(\tR\bplatform\x12\x19\n" +
+	"\x05layer\x18\x03 \x01(\x05H\x00R\x05layer\x88\x01\x01B\b\n" +
+	"\x06_layer\"A\n" +
+	"\x11ListFilesResponse\x12,\n" +
+	"\x05files\x18\x01 \x03(\v2\x16.stevedore.v1.FileInfoR\x05files\"\x85\x02\n" +
+	"\bFileInfo\x12\x12\n" +
+	"\x04path\x18\x01 \x01(\tR\x04path\x12\x12\n" +
+	"\x04type\x18\x02 \x01(\tR\x04type\x12\x12\n" +
+	"\x04mode\x18\x03 \x01(\x03R\x04mode\x12\x12\n" +
+	"\x04size\x18\x04 \x01(\x03R\x04size\x12\x10\n" +
+	"\x03uid\x18\x05 \x01(\x03R\x03uid\x12\x10\n" +
+	"\x03gid\x18\x06 \x01(\x03R\x03gid\x12\x1a\n" +
+	"\blinkname\x18\a \x01(\tR\blinkname\x120\n" +
+	"\x05mtime\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\x05mtime\x12\x14\n" +
+	"\x05layer\x18\t \x01(\x05R\x05layer\x12!\n" +
+	"\flayer_digest\x18\n" +
+	" \x01(\tR\vlayerDigest\"S\n" +
+	"\x0fReadFileRequest\x12\x10\n" +
+	"\x03ref\x18\x01 \x01(\tR\x03ref\x12\x1a\n" +
+	"\bplatform\x18\x02 \x01(\tR\bplatform\x12\x12\n" +
+	"\x04path\x18\x03 \x01(\tR\x04path\">\n" +
+	"\x10ReadFileResponse\x12\x16\n" +
+	"\x06offset\x18\x01 \x01(\x03R\x06offset\x12\x12\n" +
+	"\x04data\x18\x02 \x01(\fR\x04data\"=\n" +
+	"\rExportRequest\x12\x10\n" +
+	"\x03ref\x18\x01 \x01(\tR\x03ref\x12\x1a\n" +
+	"\bplatform\x18\x02 \x01(\tR\bplatform\"<\n" +
+	"\x0eExportResponse\x12\x16\n" +
+	"\x06offset\x18\x01 \x01(\x03R\x06offset\x12\x12\n" +
+	"\x04data\x18\x02 \x01(\fR\x04data\"#\n" +
+	"\x0fValidateRequest\x12\x10\n" +
+	"\x03ref\x18\x01 \x01(\tR\x03ref\"\xb6\x01\n" +
+	"\x10ValidateResponse\x12\x16\n" +
+	"\x06digest\x18\x01 \x01(\tR\x06digest\x12\x1d\n" +
+	"\n" +
+	"media_type\x18\x02 \x01(\tR\tmediaType\x12\x18\n" +
+	"\achecked\x18\x03 \x01(\x05R\achecked\x12;\n" +
+	"\bproblems\x18\x04 \x03(\v2\x1f.stevedore.v1.ValidationProblemR\bproblems\x12\x14\n" +
+	"\x05valid\x18\x05 \x01(\bR\x05valid\"d\n" +
+	"\x11ValidationProblem\x12\x16\n" +
+	"\x06digest\x18\x01 \x01(\tR\x06digest\x12\x1d\n" +
+	"\n" +
+	"media_type\x18\x02 \x01(\tR\tmediaType\x12\x18\n" +
+	"\amessage\x18\x03 \x01(\tR\amessage\"X\n" +
+	"\vDiffRequest\x12\x10\n" +
+	"\x03ref\x18\x01 \x01(\tR\x03ref\x12\x1b\n" +
+	"\tother_ref\x18\x02 \x01(\tR\botherRef\x12\x1a\n" +
+	"\bplatform\x18\x03 \x01(\tR\bplatform\"\x9a\x02\n" +
+	"\fDiffResponse\x12\f\n" +
+	"\x01a\x18\x01 \x01(\tR\x01a\x12\f\n" +
+	"\x01b\x18\x02 \x01(\tR\x01b\x125\n" +
+	"\x06config\x18\x03 \x03(\v2\x1d.stevedore.v1.ConfigFieldDiffR\x06config\x12#\n" +
+	"\rshared_layers\x18\x04 \x01(\x05R\fsharedLayers\x12,\n" +
+	"\x05added\x18\x05 \x03(\v2\x16.stevedore.v1.FileInfoR\x05added\x120\n" +
+	"\aremoved\x18\x06 \x03(\v2\x16.stevedore.v1.FileInfoR\aremoved\x122\n" +
+	"\achanged\x18\a \x03(\v2\x18.stevedore.v1.FileChangeR\achanged\"C\n" +
+	"\x0fConfigFieldDiff\x12\x14\n" +
+	"\x05field\x18\x01 \x01(\tR\x05field\x12\f\n" +
+	"\x01a\x18\x02 \x01(\tR\x01a\x12\f\n" +
+	"\x01b\x18\x03 \x01(\tR\x01b\"\x80\x01\n" +
+	"\n" +
+	"FileChange\x12\x12\n" +
+	"\x04path\x18\x01 \x01(\tR\x04path\x12\x12\n" +
+	"\x04what\x18\x02 \x03(\tR\x04what\x12$\n" +
+	"\x01a\x18\x03 \x01(\v2\x16.stevedore.v1.FileInfoR\x01a\x12$\n" +
+	"\x01b\x18\x04 \x01(\v2\x16.stevedore.v1.FileInfoR\x01b\";\n" +
+	"\vSizeRequest\x12\x10\n" +
+	"\x03ref\x18\x01 \x01(\tR\x03ref\x12\x1a\n" +
+	"\bplatform\x18\x02 \x01(\tR\bplatform\"\xb3\x01\n" +
+	"\fSizeResponse\x12\x16\n" +
+	"\x06digest\x18\x01 \x01(\tR\x06digest\x12/\n" +
+	"\x06layers\x18\x02 \x03(\v2\x17.stevedore.v1.LayerSizeR\x06layers\x12\x1e\n" +
+	"\n" +
+	"compressed\x18\x03 \x01(\x03R\n" +
+	"compressed\x12\"\n" +
+	"\funcompressed\x18\x04 \x01(\x03R\funcompressed\x12\x16\n" +
+	"\x06wasted\x18\x05 \x01(\x03R\x06wasted\"\xca\x01\n" +
+	"\tLayerSize\x12\x14\n" +
+	"\x05layer\x18\x01 \x01(\x05R\x05layer\x12\x16\n" +
+	"\x06digest\x18\x02 \x01(\tR\x06digest\x12\x1d\n" +
+	"\n" +
+	"media_type\x18\x03 \x01(\tR\tmediaType\x12\x1e\n" +
+	"\n" +
+	"compressed\x18\x04 \x01(\x03R\n" +
+	"compressed\x12\"\n" +
+	"\funcompressed\x18\x05 \x01(\x03R\funcompressed\x12\x14\n" +
+	"\x05files\x18\x06 \x01(\x05R\x05files\x12\x16\n" +
+	"\x06wasted\x18\a \x01(\x03R\x06wasted\">\n" +
+	"\x0eHistoryRequest\x12\x10\n" +
+	"\x03ref\x18\x01 \x01(\tR\x03ref\x12\x1a\n" +
+	"\bplatform\x18\x02 \x01(\tR\bplatform\"G\n" +
+	"\x0fHistoryResponse\x124\n" +
+	"\aentries\x18\x01 \x03(\v2\x1a.stevedore.v1.HistoryEntryR\aentries\"\x91\x02\n" +
+	"\fHistoryEntry\x124\n" +
+	"\acreated\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\acreated\x12\x1d\n" +
+	"\n" +
+	"created_by\x18\x02 \x01(\tR\tcreatedBy\x12\x16\n" +
+	"\x06author\x18\x03 \x01(\tR\x06author\x12\x18\n" +
+	"\acomment\x18\x04 \x01(\tR\acomment\x12\x1f\n" +
+	"\vempty_layer\x18\x05 \x01(\bR\n" +
+	"emptyLayer\x12\x14\n" +
+	"\x05layer\x18\x06 \x01(\x05R\x05layer\x12\x16\n" +
+	"\x06digest\x18\a \x01(\tR\x06digest\x12\x17\n" +
+	"\adiff_id\x18\b \x01(\tR\x06diffId\x12\x12\n" +
+	"\x04size\x18\t \x01(\x03R\x04size\"\xb1\x01\n" +
+	"\vWriteResult\x12\x16\n" +
+	"\x06digest\x18\x01 \x01(\tR\x06digest\x12\x1d\n" +
+	"\n" +
+	"media_type\x18\x02 \x01(\tR\tmediaType\x12\x12\n" +
+	"\x04size\x18\x03 \x01(\x03R\x04size\x12\x10\n" +
+	"\x03tag\x18\x04 \x01(\tR\x03tag\x12#\n" +
+	"\rsource_digest\x18\x05 \x01(\tR\fsourceDigest\x12 \n" +
+	"\vdestination\x18\x06 \x01(\tR\vdestination\"$\n" +
+	"\n" +
+	"StringList\x12\x16\n" +
+	"\x06values\x18\x01 \x03(\tR\x06values\"\xf7\t\n" +
+	"\rMutateRequest\x12\x10\n" +
+	"\x03ref\x18\x01 \x01(\tR\x03ref\x12 \n" +
+	"\vdestination\x18\x02 \x01(\tR\vdestination\x12\x1c\n" +
+	"\tplatforms\x18\x03 \x03(\tR\tplatforms\x12\x10\n" +
+	"\x03env\x18\x04 \x03(\tR\x03env\x12\x1b\n" +
+	"\tunset_env\x18\x05 \x03(\tR\bunsetEnv\x128\n" +
+	"\n" +
+	"entrypoint\x18\x06 \x01(\v2\x18.stevedore.v1.StringListR\n" +
+	"entrypoint\x12*\n" +
+	"\x03cmd\x18\a \x01(\v2\x18.stevedore.v1.StringListR\x03cmd\x12\x17\n" +
+	"\x04user\x18\b \x01(\tH\x00R\x04user\x88\x01\x01\x12$\n" +
+	"\vworking_dir\x18\t \x01(\tH\x01R\n" +
+	"workingDir\x88\x01\x01\x12?\n" +
+	"\x06labels\x18\n" +
+	" \x03(\v2'.stevedore.v1.MutateRequest.LabelsEntryR\x06labels\x12#\n" +
+	"\rremove_labels\x18\v \x03(\tR\fremoveLabels\x12#\n" +
+	"\rexposed_ports\x18\f \x03(\tR\fexposedPorts\x120\n" +
+	"\x14remove_exposed_ports\x18\r \x03(\tR\x12removeExposedPorts\x12\x18\n" +
+	"\avolumes\x18\x0e \x03(\tR\avolumes\x12%\n" +
+	"\x0eremove_volumes\x18\x0f \x03(\tR\rremoveVolumes\x12!\n" +
+	"\fset_platform\x18\x10 \x01(\tR\vsetPlatform\x124\n" +
+	"\acreated\x18\x11 \x01(\v2\x1a.google.protobuf.TimestampR\acreated\x12N\n" +
+	"\vannotations\x18\x12 \x03(\v2,.stevedore.v1.MutateRequest.AnnotationsEntryR\vannotations\x12-\n" +
+	"\x12remove_annotations\x18\x13 \x03(\tR\x11removeAnnotations\x12^\n" +
+	"\x11index_annotations\x18\x14 \x03(\v21.stevedore.v1.MutateRequest.IndexAnnotationsEntryR\x10indexAnnotations\x128\n" +
+	"\x18remove_index_annotations\x18\x15 \x03(\tR\x16removeIndexAnnotations\x12#\n" +
+	"\rremove_layers\x18\x16 \x03(\x05R\fremoveLayers\x12\x18\n" +
+	"\aflatten\x18\x17 \x01(\bR\aflatten\x12\x1e\n" +
+	"\n" +
+	"recompress\x18\x18 \x01(\tR\n" +
+	"recompress\x12\x18\n" +
+	"\aconvert\x18\x19 \x01(\tR\aconvert\x1a9\n" +
+	"\vLabelsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a>\n" +
+	"\x10AnnotationsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1aC\n" +
+	"\x15IndexAnnotationsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\a\n" +
+	"\x05_userB\x0e\n" +
+	"\f_working_dir\"C\n" +
+	"\x0eMutateResponse\x121\n" +
+	"\x06result\x18\x01 \x01(\v2\x19.stevedore.v1.WriteResultR\x06result\"\x97\x01\n" +
+	"\rRebaseRequest\x12\x10\n" +
+	"\x03ref\x18\x01 \x01(\tR\x03ref\x12 \n" +
+	"\vdestination\x18\x02 \x01(\tR\vdestination\x12\x19\n" +
+	"\bold_base\x18\x03 \x01(\tR\aoldBase\x12\x19\n" +
+	"\bnew_base\x18\x04 \x01(\tR\anewBase\x12\x1c\n" +
+	"\tplatforms\x18\x05 \x03(\tR\tplatforms\"C\n" +
+	"\x0eRebaseResponse\x121\n" +
+	"\x06result\x18\x01 \x01(\v2\x19.stevedore.v1.WriteResultR\x06result\"\xfd\x01\n" +
+	"\x12CreateIndexRequest\x12 \n" +
+	"\vdestination\x18\x01 \x01(\tR\vdestination\x12\x18\n" +
+	"\amembers\x18\x02 \x03(\tR\amembers\x12\x16\n" +
+	"\x06docker\x18\x03 \x01(\bR\x06docker\x12S\n" +
+	"\vannotations\x18\x04 \x03(\v21.stevedore.v1.CreateIndexRequest.AnnotationsEntryR\vannotations\x1a>\n" +
+	"\x10AnnotationsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"H\n" +
+	"\x13CreateIndexResponse\x121\n" +
+	"\x06result\x18\x01 \x01(\v2\x19.stevedore.v1.WriteResultR\x06result\"\xf5\x01\n" +
+	"\x11AddToIndexRequest\x12\x10\n" +
+	"\x03ref\x18\x01 \x01(\tR\x03ref\x12\x18\n" +
+	"\amembers\x18\x02 \x03(\tR\amembers\x12 \n" +
+	"\vdestination\x18\x03 \x01(\tR\vdestination\x12R\n" +
+	"\vannotations\x18\x04 \x03(\v20.stevedore.v1.AddToIndexRequest.AnnotationsEntryR\vannotations\x1a>\n" +
+	"\x10AnnotationsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"G\n" +
+	"\x12AddToIndexResponse\x121\n" +
+	"\x06result\x18\x01 \x01(\v2\x19.stevedore.v1.WriteResultR\x06result\"\x83\x02\n" +
+	"\x16RemoveFromIndexRequest\x12\x10\n" +
+	"\x03ref\x18\x01 \x01(\tR\x03ref\x12\x1c\n" +
+	"\tplatforms\x18\x02 \x03(\tR\tplatforms\x12 \n" +
+	"\vdestination\x18\x03 \x01(\tR\vdestination\x12W\n" +
+	"\vannotations\x18\x04 \x03(\v25.stevedore.v1.RemoveFromIndexRequest.AnnotationsEntryR\vannotations\x1a>\n" +
+	"\x10AnnotationsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"L\n" +
+	"\x17RemoveFromIndexResponse\x121\n" +
+	"\x06result\x18\x01 \x01(\v2\x19.stevedore.v1.WriteResultR\x06result\"2\n" +
+	"\n" +
+	"TagRequest\x12\x10\n" +
+	"\x03ref\x18\x01 \x01(\tR\x03ref\x12\x12\n" +
+	"\x04tags\x18\x02 \x03(\tR\x04tags\"@\n" +
+	"\vTagResponse\x121\n" +
+	"\x06result\x18\x01 \x01(\v2\x19.stevedore.v1.WriteResultR\x06result\" \n" +
+	"\fUntagRequest\x12\x10\n" +
+	"\x03ref\x18\x01 \x01(\tR\x03ref\"\x0f\n" +
+	"\rUntagResponse\"\xe2\x05\n" +
+	"\rAppendRequest\x12\x10\n" +
+	"\x03ref\x18\x01 \x01(\tR\x03ref\x12 \n" +
+	"\vdestination\x18\x02 \x01(\tR\vdestination\x12\x1a\n" +
+	"\bplatform\x18\x03 \x01(\tR\bplatform\x12\x16\n" +
+	"\x06format\x18\x04 \x01(\tR\x06format\x12 \n" +
+	"\vcompression\x18\x05 \x01(\tR\vcompression\x12\"\n" +
+	"\freproducible\x18\x06 \x01(\bR\freproducible\x12F\n" +
+	"\x11source_date_epoch\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\x0fsourceDateEpoch\x12\x10\n" +
+	"\x03env\x18\b \x03(\tR\x03env\x12\x1e\n" +
+	"\n" +
+	"entrypoint\x18\t \x03(\tR\n" +
+	"entrypoint\x12\x10\n" +
+	"\x03cmd\x18\n" +
+	" \x03(\tR\x03cmd\x12\x1f\n" +
+	"\vworking_dir\x18\v \x01(\tR\n" +
+	"workingDir\x12\x12\n" +
+	"\x04user\x18\f \x01(\tR\x04user\x12?\n" +
+	"\x06labels\x18\r \x03(\v2'.stevedore.v1.AppendRequest.LabelsEntryR\x06labels\x12#\n" +
+	"\rexposed_ports\x18\x0e \x03(\tR\fexposedPorts\x12N\n" +
+	"\vannotations\x18\x0f \x03(\v2,.stevedore.v1.AppendRequest.AnnotationsEntryR\vannotations\x12\x1d\n" +
+	"\n" +
+	"created_by\x18\x10 \x01(\tR\tcreatedBy\x12\x12\n" +
+	"\x04data\x18\x11 \x01(\fR\x04data\x1a9\n" +
+	"\vLabelsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a>\n" +
+	"\x10AnnotationsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x96\x01\n" +
+	"\x0eAppendResponse\x121\n" +
+	"\x06result\x18\x01 \x01(\v2\x19.stevedore.v1.WriteResultR\x06result\x123\n" +
+	"\x06layers\x18\x02 \x03(\v2\x1b.stevedore.v1.AppendedLayerR\x06layers\x12\x1c\n" +
+	"\tmanifests\x18\x03 \x01(\x05R\tmanifests\"s\n" +
+	"\rAppendedLayer\x12\x16\n" +
+	"\x06digest\x18\x01 \x01(\tR\x06digest\x12\x17\n" +
+	"\adiff_id\x18\x02 \x01(\tR\x06diffId\x12\x1d\n" +
+	"\n" +
+	"media_type\x18\x03 \x01(\tR\tmediaType\x12\x12\n" +
+	"\x04size\x18\x04 \x01(\x03R\x04size\"[\n" +
+	"\x12ArtifactFileHeader\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1d\n" +
+	"\n" +
+	"media_type\x18\x02 \x01(\tR\tmediaType\x12\x12\n" +
+	"\x04mode\x18\x03 \x01(\rR\x04mode\"\xac\x02\n" +
+	"\x13PushArtifactRequest\x12\x10\n" +
+	"\x03ref\x18\x01 \x01(\tR\x03ref\x12#\n" +
+	"\rartifact_type\x18\x02 \x01(\tR\fartifactType\x12T\n" +
+	"\vannotations\x18\x03 \x03(\v22.stevedore.v1.PushArtifactRequest.AnnotationsEntryR\vannotations\x124\n" +
+	"\x04file\x18\x04 \x01(\v2 .stevedore.v1.ArtifactFileHeaderR\x04file\x12\x12\n" +
+	"\x04data\x18\x05 \x01(\fR\x04data\x1a>\n" +
+	"\x10AnnotationsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"L\n" +
+	"\x14PushArtifactResponse\x124\n" +
+	"\bmanifest\x18\x01 \x01(\v2\x18.stevedore.v1.DescriptorR\bmanifest\"\xb0\x02\n" +
+	"\x15AttachArtifactRequest\x12\x10\n" +
+	"\x03ref\x18\x01 \x01(\tR\x03ref\x12#\n" +
+	"\rartifact_type\x18\x02 \x01(\tR\fartifactType\x12V\n" +
+	"\vannotations\x18\x03 \x03(\v24.stevedore.v1.AttachArtifactRequest.AnnotationsEntryR\vannotations\x124\n" +
+	"\x04file\x18\x04 \x01(\v2 .stevedore.v1.ArtifactFileHeaderR\x04file\x12\x12\n" +
+	"\x04data\x18\x05 \x01(\fR\x04data\x1a>\n" +
+	"\x10AnnotationsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"N\n" +
+	"\x16AttachArtifactResponse\x124\n" +
+	"\bmanifest\x18\x01 \x01(\v2\x18.stevedore.v1.DescriptorR\bmanifest\"'\n" +
+	"\x13PullArtifactRequest\x12\x10\n" +
+	"\x03ref\x18\x01 \x01(\tR\x03ref\"\xda\x01\n" +
+	"\x14PullArtifactResponse\x124\n" +
+	"\bmanifest\x18\x01 \x01(\v2\x18.stevedore.v1.DescriptorR\bmanifest\x122\n" +
+	"\askipped\x18\x02 \x03(\v2\x18.stevedore.v1.DescriptorR\askipped\x12,\n" +
+	"\x04file\x18\x03 \x01(\v2\x18.stevedore.v1.PulledFileR\x04file\x12\x16\n" +
+	"\x06offset\x18\x04 \x01(\x03R\x06offset\x12\x12\n" +
+	"\x04data\x18\x05 \x01(\fR\x04data\"\x86\x01\n" +
+	"\n" +
+	"PulledFile\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x128\n" +
+	"\n" +
+	"descriptor\x18\x02 \x01(\v2\x18.stevedore.v1.DescriptorR\n" +
+	"descriptor\x12\x12\n" +
+	"\x04mode\x18\x03 \x01(\rR\x04mode\x12\x16\n" +
+	"\x06unpack\x18\x04 \x01(\bR\x06unpack\"n\n" +
+	"\x18DiscoverReferrersRequest\x12\x10\n" +
+	"\x03ref\x18\x01 \x01(\tR\x03ref\x12#\n" +
+	"\rartifact_type\x18\x02 \x01(\tR\fartifactType\x12\x1b\n" +
+	"\tmax_depth\x18\x03 \x01(\x05R\bmaxDepth\"K\n" +
+	"\x19DiscoverReferrersResponse\x12.\n" +
+	"\x04root\x18\x01 \x01(\v2\x1a.stevedore.v1.ReferrerNodeR\x04root\"\x82\x01\n" +
+	"\fReferrerNode\x128\n" +
+	"\n" +
+	"descriptor\x18\x01 \x01(\v2\x18.stevedore.v1.DescriptorR\n" +
+	"descriptor\x128\n" +
+	"\treferrers\x18\x02 \x03(\v2\x1a.stevedore.v1.ReferrerNodeR\treferrers*\xb4\x02\n" +
 	"\rCopyEventKind\x12\x1f\n" +
 	"\x1bCOPY_EVENT_KIND_UNSPECIFIED\x10\x00\x12 \n" +
 	"\x1cCOPY_EVENT_KIND_BLOB_STARTED\x10\x01\x12\x1e\n" +
@@ -1335,14 +5807,38 @@ const file_stevedore_v1_image_service_proto_rawDesc = "" +
 	"\x19COPY_EVENT_KIND_BLOB_DONE\x10\x04\x12!\n" +
 	"\x1dCOPY_EVENT_KIND_IMAGE_SKIPPED\x10\x05\x12\x1e\n" +
 	"\x1aCOPY_EVENT_KIND_IMAGE_DONE\x10\x06\x12\x1a\n" +
-	"\x16COPY_EVENT_KIND_RESULT\x10\a2\xed\x03\n" +
+	"\x16COPY_EVENT_KIND_RESULT\x10\a\x12 \n" +
+	"\x1cCOPY_EVENT_KIND_BLOB_MOUNTED\x10\b2\xb1\x13\n" +
 	"\fImageService\x12b\n" +
 	"\aInspect\x12\x1c.stevedore.v1.InspectRequest\x1a\x1d.stevedore.v1.InspectResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/images:inspect\x12i\n" +
 	"\vGetManifest\x12 .stevedore.v1.GetManifestRequest\x1a!.stevedore.v1.GetManifestResponse\"\x15\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/manifests\x12[\n" +
 	"\bListTags\x12\x1d.stevedore.v1.ListTagsRequest\x1a\x1e.stevedore.v1.ListTagsResponse\"\x10\x82\xd3\xe4\x93\x02\n" +
 	"\x12\b/v1/tags\x12[\n" +
 	"\aGetBlob\x12\x1c.stevedore.v1.GetBlobRequest\x1a\x1d.stevedore.v1.GetBlobResponse\"\x11\x82\xd3\xe4\x93\x02\v\x12\t/v1/blobs0\x01\x12T\n" +
-	"\x04Copy\x12\x19.stevedore.v1.CopyRequest\x1a\x1a.stevedore.v1.CopyResponse\"\x13\x82\xd3\xe4\x93\x02\r:\x01*\"\b/v1/copy0\x01BAZ?github.com/stevedore-dev/stevedore/gen/stevedore/v1;stevedorev1b\x06proto3"
+	"\x04Copy\x12\x19.stevedore.v1.CopyRequest\x1a\x1a.stevedore.v1.CopyResponse\"\x13\x82\xd3\xe4\x93\x02\r:\x01*\"\b/v1/copy0\x01\x12\\\n" +
+	"\x06Mirror\x12\x1b.stevedore.v1.MirrorRequest\x1a\x1c.stevedore.v1.MirrorResponse\"\x15\x82\xd3\xe4\x93\x02\x0f:\x01*\"\n" +
+	"/v1/mirror0\x01\x12h\n" +
+	"\tListFiles\x12\x1e.stevedore.v1.ListFilesRequest\x1a\x1f.stevedore.v1.ListFilesResponse\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/images:files0\x01\x12h\n" +
+	"\bReadFile\x12\x1d.stevedore.v1.ReadFileRequest\x1a\x1e.stevedore.v1.ReadFileResponse\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/images:readFile0\x01\x12`\n" +
+	"\x06Export\x12\x1b.stevedore.v1.ExportRequest\x1a\x1c.stevedore.v1.ExportResponse\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/images:export0\x01\x12f\n" +
+	"\bValidate\x12\x1d.stevedore.v1.ValidateRequest\x1a\x1e.stevedore.v1.ValidateResponse\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/images:validate\x12V\n" +
+	"\x04Diff\x12\x19.stevedore.v1.DiffRequest\x1a\x1a.stevedore.v1.DiffResponse\"\x17\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/images:diff\x12V\n" +
+	"\x04Size\x12\x19.stevedore.v1.SizeRequest\x1a\x1a.stevedore.v1.SizeResponse\"\x17\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/images:size\x12b\n" +
+	"\aHistory\x12\x1c.stevedore.v1.HistoryRequest\x1a\x1d.stevedore.v1.HistoryResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/images:history\x12a\n" +
+	"\x06Mutate\x12\x1b.stevedore.v1.MutateRequest\x1a\x1c.stevedore.v1.MutateResponse\"\x1c\x82\xd3\xe4\x93\x02\x16:\x01*\"\x11/v1/images:mutate\x12a\n" +
+	"\x06Rebase\x12\x1b.stevedore.v1.RebaseRequest\x1a\x1c.stevedore.v1.RebaseResponse\"\x1c\x82\xd3\xe4\x93\x02\x16:\x01*\"\x11/v1/images:rebase\x12j\n" +
+	"\vCreateIndex\x12 .stevedore.v1.CreateIndexRequest\x1a!.stevedore.v1.CreateIndexResponse\"\x16\x82\xd3\xe4\x93\x02\x10:\x01*\"\v/v1/indexes\x12k\n" +
+	"\n" +
+	"AddToIndex\x12\x1f.stevedore.v1.AddToIndexRequest\x1a .stevedore.v1.AddToIndexResponse\"\x1a\x82\xd3\xe4\x93\x02\x14:\x01*\"\x0f/v1/indexes:add\x12}\n" +
+	"\x0fRemoveFromIndex\x12$.stevedore.v1.RemoveFromIndexRequest\x1a%.stevedore.v1.RemoveFromIndexResponse\"\x1d\x82\xd3\xe4\x93\x02\x17:\x01*\"\x12/v1/indexes:remove\x12O\n" +
+	"\x03Tag\x12\x18.stevedore.v1.TagRequest\x1a\x19.stevedore.v1.TagResponse\"\x13\x82\xd3\xe4\x93\x02\r:\x01*\"\b/v1/tags\x12R\n" +
+	"\x05Untag\x12\x1a.stevedore.v1.UntagRequest\x1a\x1b.stevedore.v1.UntagResponse\"\x10\x82\xd3\xe4\x93\x02\n" +
+	"*\b/v1/tags\x12E\n" +
+	"\x06Append\x12\x1b.stevedore.v1.AppendRequest\x1a\x1c.stevedore.v1.AppendResponse(\x01\x12W\n" +
+	"\fPushArtifact\x12!.stevedore.v1.PushArtifactRequest\x1a\".stevedore.v1.PushArtifactResponse(\x01\x12]\n" +
+	"\x0eAttachArtifact\x12#.stevedore.v1.AttachArtifactRequest\x1a$.stevedore.v1.AttachArtifactResponse(\x01\x12s\n" +
+	"\fPullArtifact\x12!.stevedore.v1.PullArtifactRequest\x1a\".stevedore.v1.PullArtifactResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/artifacts:pull0\x01\x12{\n" +
+	"\x11DiscoverReferrers\x12&.stevedore.v1.DiscoverReferrersRequest\x1a'.stevedore.v1.DiscoverReferrersResponse\"\x15\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/referrersBAZ?github.com/stevedore-dev/stevedore/gen/stevedore/v1;stevedorev1b\x06proto3"
 
 var (
 	file_stevedore_v1_image_service_proto_rawDescOnce sync.Once
@@ -1357,55 +5853,206 @@ func file_stevedore_v1_image_service_proto_rawDescGZIP() []byte {
 }
 
 var file_stevedore_v1_image_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_stevedore_v1_image_service_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_stevedore_v1_image_service_proto_msgTypes = make([]protoimpl.MessageInfo, 81)
 var file_stevedore_v1_image_service_proto_goTypes = []any{
-	(CopyEventKind)(0),            // 0: stevedore.v1.CopyEventKind
-	(*InspectRequest)(nil),        // 1: stevedore.v1.InspectRequest
-	(*InspectResponse)(nil),       // 2: stevedore.v1.InspectResponse
-	(*Platform)(nil),              // 3: stevedore.v1.Platform
-	(*ImageConfig)(nil),           // 4: stevedore.v1.ImageConfig
-	(*Descriptor)(nil),            // 5: stevedore.v1.Descriptor
-	(*GetManifestRequest)(nil),    // 6: stevedore.v1.GetManifestRequest
-	(*GetManifestResponse)(nil),   // 7: stevedore.v1.GetManifestResponse
-	(*ListTagsRequest)(nil),       // 8: stevedore.v1.ListTagsRequest
-	(*ListTagsResponse)(nil),      // 9: stevedore.v1.ListTagsResponse
-	(*GetBlobRequest)(nil),        // 10: stevedore.v1.GetBlobRequest
-	(*GetBlobResponse)(nil),       // 11: stevedore.v1.GetBlobResponse
-	(*CopyRequest)(nil),           // 12: stevedore.v1.CopyRequest
-	(*CopyResponse)(nil),          // 13: stevedore.v1.CopyResponse
-	(*CopyResult)(nil),            // 14: stevedore.v1.CopyResult
-	nil,                           // 15: stevedore.v1.InspectResponse.AnnotationsEntry
-	nil,                           // 16: stevedore.v1.ImageConfig.LabelsEntry
-	nil,                           // 17: stevedore.v1.Descriptor.AnnotationsEntry
-	(*timestamppb.Timestamp)(nil), // 18: google.protobuf.Timestamp
+	(CopyEventKind)(0),                // 0: stevedore.v1.CopyEventKind
+	(*InspectRequest)(nil),            // 1: stevedore.v1.InspectRequest
+	(*InspectResponse)(nil),           // 2: stevedore.v1.InspectResponse
+	(*Platform)(nil),                  // 3: stevedore.v1.Platform
+	(*ImageConfig)(nil),               // 4: stevedore.v1.ImageConfig
+	(*Descriptor)(nil),                // 5: stevedore.v1.Descriptor
+	(*GetManifestRequest)(nil),        // 6: stevedore.v1.GetManifestRequest
+	(*GetManifestResponse)(nil),       // 7: stevedore.v1.GetManifestResponse
+	(*ListTagsRequest)(nil),           // 8: stevedore.v1.ListTagsRequest
+	(*ListTagsResponse)(nil),          // 9: stevedore.v1.ListTagsResponse
+	(*GetBlobRequest)(nil),            // 10: stevedore.v1.GetBlobRequest
+	(*GetBlobResponse)(nil),           // 11: stevedore.v1.GetBlobResponse
+	(*CopyRequest)(nil),               // 12: stevedore.v1.CopyRequest
+	(*CopyResponse)(nil),              // 13: stevedore.v1.CopyResponse
+	(*CopyResult)(nil),                // 14: stevedore.v1.CopyResult
+	(*MirrorRequest)(nil),             // 15: stevedore.v1.MirrorRequest
+	(*MirrorResponse)(nil),            // 16: stevedore.v1.MirrorResponse
+	(*MirrorImage)(nil),               // 17: stevedore.v1.MirrorImage
+	(*MirrorSummary)(nil),             // 18: stevedore.v1.MirrorSummary
+	(*ListFilesRequest)(nil),          // 19: stevedore.v1.ListFilesRequest
+	(*ListFilesResponse)(nil),         // 20: stevedore.v1.ListFilesResponse
+	(*FileInfo)(nil),                  // 21: stevedore.v1.FileInfo
+	(*ReadFileRequest)(nil),           // 22: stevedore.v1.ReadFileRequest
+	(*ReadFileResponse)(nil),          // 23: stevedore.v1.ReadFileResponse
+	(*ExportRequest)(nil),             // 24: stevedore.v1.ExportRequest
+	(*ExportResponse)(nil),            // 25: stevedore.v1.ExportResponse
+	(*ValidateRequest)(nil),           // 26: stevedore.v1.ValidateRequest
+	(*ValidateResponse)(nil),          // 27: stevedore.v1.ValidateResponse
+	(*ValidationProblem)(nil),         // 28: stevedore.v1.ValidationProblem
+	(*DiffRequest)(nil),               // 29: stevedore.v1.DiffRequest
+	(*DiffResponse)(nil),              // 30: stevedore.v1.DiffResponse
+	(*ConfigFieldDiff)(nil),           // 31: stevedore.v1.ConfigFieldDiff
+	(*FileChange)(nil),                // 32: stevedore.v1.FileChange
+	(*SizeRequest)(nil),               // 33: stevedore.v1.SizeRequest
+	(*SizeResponse)(nil),              // 34: stevedore.v1.SizeResponse
+	(*LayerSize)(nil),                 // 35: stevedore.v1.LayerSize
+	(*HistoryRequest)(nil),            // 36: stevedore.v1.HistoryRequest
+	(*HistoryResponse)(nil),           // 37: stevedore.v1.HistoryResponse
+	(*HistoryEntry)(nil),              // 38: stevedore.v1.HistoryEntry
+	(*WriteResult)(nil),               // 39: stevedore.v1.WriteResult
+	(*StringList)(nil),                // 40: stevedore.v1.StringList
+	(*MutateRequest)(nil),             // 41: stevedore.v1.MutateRequest
+	(*MutateResponse)(nil),            // 42: stevedore.v1.MutateResponse
+	(*RebaseRequest)(nil),             // 43: stevedore.v1.RebaseRequest
+	(*RebaseResponse)(nil),            // 44: stevedore.v1.RebaseResponse
+	(*CreateIndexRequest)(nil),        // 45: stevedore.v1.CreateIndexRequest
+	(*CreateIndexResponse)(nil),       // 46: stevedore.v1.CreateIndexResponse
+	(*AddToIndexRequest)(nil),         // 47: stevedore.v1.AddToIndexRequest
+	(*AddToIndexResponse)(nil),        // 48: stevedore.v1.AddToIndexResponse
+	(*RemoveFromIndexRequest)(nil),    // 49: stevedore.v1.RemoveFromIndexRequest
+	(*RemoveFromIndexResponse)(nil),   // 50: stevedore.v1.RemoveFromIndexResponse
+	(*TagRequest)(nil),                // 51: stevedore.v1.TagRequest
+	(*TagResponse)(nil),               // 52: stevedore.v1.TagResponse
+	(*UntagRequest)(nil),              // 53: stevedore.v1.UntagRequest
+	(*UntagResponse)(nil),             // 54: stevedore.v1.UntagResponse
+	(*AppendRequest)(nil),             // 55: stevedore.v1.AppendRequest
+	(*AppendResponse)(nil),            // 56: stevedore.v1.AppendResponse
+	(*AppendedLayer)(nil),             // 57: stevedore.v1.AppendedLayer
+	(*ArtifactFileHeader)(nil),        // 58: stevedore.v1.ArtifactFileHeader
+	(*PushArtifactRequest)(nil),       // 59: stevedore.v1.PushArtifactRequest
+	(*PushArtifactResponse)(nil),      // 60: stevedore.v1.PushArtifactResponse
+	(*AttachArtifactRequest)(nil),     // 61: stevedore.v1.AttachArtifactRequest
+	(*AttachArtifactResponse)(nil),    // 62: stevedore.v1.AttachArtifactResponse
+	(*PullArtifactRequest)(nil),       // 63: stevedore.v1.PullArtifactRequest
+	(*PullArtifactResponse)(nil),      // 64: stevedore.v1.PullArtifactResponse
+	(*PulledFile)(nil),                // 65: stevedore.v1.PulledFile
+	(*DiscoverReferrersRequest)(nil),  // 66: stevedore.v1.DiscoverReferrersRequest
+	(*DiscoverReferrersResponse)(nil), // 67: stevedore.v1.DiscoverReferrersResponse
+	(*ReferrerNode)(nil),              // 68: stevedore.v1.ReferrerNode
+	nil,                               // 69: stevedore.v1.InspectResponse.AnnotationsEntry
+	nil,                               // 70: stevedore.v1.ImageConfig.LabelsEntry
+	nil,                               // 71: stevedore.v1.Descriptor.AnnotationsEntry
+	nil,                               // 72: stevedore.v1.MutateRequest.LabelsEntry
+	nil,                               // 73: stevedore.v1.MutateRequest.AnnotationsEntry
+	nil,                               // 74: stevedore.v1.MutateRequest.IndexAnnotationsEntry
+	nil,                               // 75: stevedore.v1.CreateIndexRequest.AnnotationsEntry
+	nil,                               // 76: stevedore.v1.AddToIndexRequest.AnnotationsEntry
+	nil,                               // 77: stevedore.v1.RemoveFromIndexRequest.AnnotationsEntry
+	nil,                               // 78: stevedore.v1.AppendRequest.LabelsEntry
+	nil,                               // 79: stevedore.v1.AppendRequest.AnnotationsEntry
+	nil,                               // 80: stevedore.v1.PushArtifactRequest.AnnotationsEntry
+	nil,                               // 81: stevedore.v1.AttachArtifactRequest.AnnotationsEntry
+	(*timestamppb.Timestamp)(nil),     // 82: google.protobuf.Timestamp
 }
 var file_stevedore_v1_image_service_proto_depIdxs = []int32{
 	3,  // 0: stevedore.v1.InspectResponse.platforms:type_name -> stevedore.v1.Platform
-	15, // 1: stevedore.v1.InspectResponse.annotations:type_name -> stevedore.v1.InspectResponse.AnnotationsEntry
+	69, // 1: stevedore.v1.InspectResponse.annotations:type_name -> stevedore.v1.InspectResponse.AnnotationsEntry
 	4,  // 2: stevedore.v1.InspectResponse.config:type_name -> stevedore.v1.ImageConfig
 	5,  // 3: stevedore.v1.InspectResponse.layers:type_name -> stevedore.v1.Descriptor
-	18, // 4: stevedore.v1.ImageConfig.created:type_name -> google.protobuf.Timestamp
-	16, // 5: stevedore.v1.ImageConfig.labels:type_name -> stevedore.v1.ImageConfig.LabelsEntry
-	17, // 6: stevedore.v1.Descriptor.annotations:type_name -> stevedore.v1.Descriptor.AnnotationsEntry
+	82, // 4: stevedore.v1.ImageConfig.created:type_name -> google.protobuf.Timestamp
+	70, // 5: stevedore.v1.ImageConfig.labels:type_name -> stevedore.v1.ImageConfig.LabelsEntry
+	71, // 6: stevedore.v1.Descriptor.annotations:type_name -> stevedore.v1.Descriptor.AnnotationsEntry
 	3,  // 7: stevedore.v1.Descriptor.platform:type_name -> stevedore.v1.Platform
 	0,  // 8: stevedore.v1.CopyResponse.kind:type_name -> stevedore.v1.CopyEventKind
 	5,  // 9: stevedore.v1.CopyResponse.descriptor:type_name -> stevedore.v1.Descriptor
 	14, // 10: stevedore.v1.CopyResponse.result:type_name -> stevedore.v1.CopyResult
-	1,  // 11: stevedore.v1.ImageService.Inspect:input_type -> stevedore.v1.InspectRequest
-	6,  // 12: stevedore.v1.ImageService.GetManifest:input_type -> stevedore.v1.GetManifestRequest
-	8,  // 13: stevedore.v1.ImageService.ListTags:input_type -> stevedore.v1.ListTagsRequest
-	10, // 14: stevedore.v1.ImageService.GetBlob:input_type -> stevedore.v1.GetBlobRequest
-	12, // 15: stevedore.v1.ImageService.Copy:input_type -> stevedore.v1.CopyRequest
-	2,  // 16: stevedore.v1.ImageService.Inspect:output_type -> stevedore.v1.InspectResponse
-	7,  // 17: stevedore.v1.ImageService.GetManifest:output_type -> stevedore.v1.GetManifestResponse
-	9,  // 18: stevedore.v1.ImageService.ListTags:output_type -> stevedore.v1.ListTagsResponse
-	11, // 19: stevedore.v1.ImageService.GetBlob:output_type -> stevedore.v1.GetBlobResponse
-	13, // 20: stevedore.v1.ImageService.Copy:output_type -> stevedore.v1.CopyResponse
-	16, // [16:21] is the sub-list for method output_type
-	11, // [11:16] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	17, // 11: stevedore.v1.MirrorResponse.image:type_name -> stevedore.v1.MirrorImage
+	18, // 12: stevedore.v1.MirrorResponse.summary:type_name -> stevedore.v1.MirrorSummary
+	21, // 13: stevedore.v1.ListFilesResponse.files:type_name -> stevedore.v1.FileInfo
+	82, // 14: stevedore.v1.FileInfo.mtime:type_name -> google.protobuf.Timestamp
+	28, // 15: stevedore.v1.ValidateResponse.problems:type_name -> stevedore.v1.ValidationProblem
+	31, // 16: stevedore.v1.DiffResponse.config:type_name -> stevedore.v1.ConfigFieldDiff
+	21, // 17: stevedore.v1.DiffResponse.added:type_name -> stevedore.v1.FileInfo
+	21, // 18: stevedore.v1.DiffResponse.removed:type_name -> stevedore.v1.FileInfo
+	32, // 19: stevedore.v1.DiffResponse.changed:type_name -> stevedore.v1.FileChange
+	21, // 20: stevedore.v1.FileChange.a:type_name -> stevedore.v1.FileInfo
+	21, // 21: stevedore.v1.FileChange.b:type_name -> stevedore.v1.FileInfo
+	35, // 22: stevedore.v1.SizeResponse.layers:type_name -> stevedore.v1.LayerSize
+	38, // 23: stevedore.v1.HistoryResponse.entries:type_name -> stevedore.v1.HistoryEntry
+	82, // 24: stevedore.v1.HistoryEntry.created:type_name -> google.protobuf.Timestamp
+	40, // 25: stevedore.v1.MutateRequest.entrypoint:type_name -> stevedore.v1.StringList
+	40, // 26: stevedore.v1.MutateRequest.cmd:type_name -> stevedore.v1.StringList
+	72, // 27: stevedore.v1.MutateRequest.labels:type_name -> stevedore.v1.MutateRequest.LabelsEntry
+	82, // 28: stevedore.v1.MutateRequest.created:type_name -> google.protobuf.Timestamp
+	73, // 29: stevedore.v1.MutateRequest.annotations:type_name -> stevedore.v1.MutateRequest.AnnotationsEntry
+	74, // 30: stevedore.v1.MutateRequest.index_annotations:type_name -> stevedore.v1.MutateRequest.IndexAnnotationsEntry
+	39, // 31: stevedore.v1.MutateResponse.result:type_name -> stevedore.v1.WriteResult
+	39, // 32: stevedore.v1.RebaseResponse.result:type_name -> stevedore.v1.WriteResult
+	75, // 33: stevedore.v1.CreateIndexRequest.annotations:type_name -> stevedore.v1.CreateIndexRequest.AnnotationsEntry
+	39, // 34: stevedore.v1.CreateIndexResponse.result:type_name -> stevedore.v1.WriteResult
+	76, // 35: stevedore.v1.AddToIndexRequest.annotations:type_name -> stevedore.v1.AddToIndexRequest.AnnotationsEntry
+	39, // 36: stevedore.v1.AddToIndexResponse.result:type_name -> stevedore.v1.WriteResult
+	77, // 37: stevedore.v1.RemoveFromIndexRequest.annotations:type_name -> stevedore.v1.RemoveFromIndexRequest.AnnotationsEntry
+	39, // 38: stevedore.v1.RemoveFromIndexResponse.result:type_name -> stevedore.v1.WriteResult
+	39, // 39: stevedore.v1.TagResponse.result:type_name -> stevedore.v1.WriteResult
+	82, // 40: stevedore.v1.AppendRequest.source_date_epoch:type_name -> google.protobuf.Timestamp
+	78, // 41: stevedore.v1.AppendRequest.labels:type_name -> stevedore.v1.AppendRequest.LabelsEntry
+	79, // 42: stevedore.v1.AppendRequest.annotations:type_name -> stevedore.v1.AppendRequest.AnnotationsEntry
+	39, // 43: stevedore.v1.AppendResponse.result:type_name -> stevedore.v1.WriteResult
+	57, // 44: stevedore.v1.AppendResponse.layers:type_name -> stevedore.v1.AppendedLayer
+	80, // 45: stevedore.v1.PushArtifactRequest.annotations:type_name -> stevedore.v1.PushArtifactRequest.AnnotationsEntry
+	58, // 46: stevedore.v1.PushArtifactRequest.file:type_name -> stevedore.v1.ArtifactFileHeader
+	5,  // 47: stevedore.v1.PushArtifactResponse.manifest:type_name -> stevedore.v1.Descriptor
+	81, // 48: stevedore.v1.AttachArtifactRequest.annotations:type_name -> stevedore.v1.AttachArtifactRequest.AnnotationsEntry
+	58, // 49: stevedore.v1.AttachArtifactRequest.file:type_name -> stevedore.v1.ArtifactFileHeader
+	5,  // 50: stevedore.v1.AttachArtifactResponse.manifest:type_name -> stevedore.v1.Descriptor
+	5,  // 51: stevedore.v1.PullArtifactResponse.manifest:type_name -> stevedore.v1.Descriptor
+	5,  // 52: stevedore.v1.PullArtifactResponse.skipped:type_name -> stevedore.v1.Descriptor
+	65, // 53: stevedore.v1.PullArtifactResponse.file:type_name -> stevedore.v1.PulledFile
+	5,  // 54: stevedore.v1.PulledFile.descriptor:type_name -> stevedore.v1.Descriptor
+	68, // 55: stevedore.v1.DiscoverReferrersResponse.root:type_name -> stevedore.v1.ReferrerNode
+	5,  // 56: stevedore.v1.ReferrerNode.descriptor:type_name -> stevedore.v1.Descriptor
+	68, // 57: stevedore.v1.ReferrerNode.referrers:type_name -> stevedore.v1.ReferrerNode
+	1,  // 58: stevedore.v1.ImageService.Inspect:input_type -> stevedore.v1.InspectRequest
+	6,  // 59: stevedore.v1.ImageService.GetManifest:input_type -> stevedore.v1.GetManifestRequest
+	8,  // 60: stevedore.v1.ImageService.ListTags:input_type -> stevedore.v1.ListTagsRequest
+	10, // 61: stevedore.v1.ImageService.GetBlob:input_type -> stevedore.v1.GetBlobRequest
+	12, // 62: stevedore.v1.ImageService.Copy:input_type -> stevedore.v1.CopyRequest
+	15, // 63: stevedore.v1.ImageService.Mirror:input_type -> stevedore.v1.MirrorRequest
+	19, // 64: stevedore.v1.ImageService.ListFiles:input_type -> stevedore.v1.ListFilesRequest
+	22, // 65: stevedore.v1.ImageService.ReadFile:input_type -> stevedore.v1.ReadFileRequest
+	24, // 66: stevedore.v1.ImageService.Export:input_type -> stevedore.v1.ExportRequest
+	26, // 67: stevedore.v1.ImageService.Validate:input_type -> stevedore.v1.ValidateRequest
+	29, // 68: stevedore.v1.ImageService.Diff:input_type -> stevedore.v1.DiffRequest
+	33, // 69: stevedore.v1.ImageService.Size:input_type -> stevedore.v1.SizeRequest
+	36, // 70: stevedore.v1.ImageService.History:input_type -> stevedore.v1.HistoryRequest
+	41, // 71: stevedore.v1.ImageService.Mutate:input_type -> stevedore.v1.MutateRequest
+	43, // 72: stevedore.v1.ImageService.Rebase:input_type -> stevedore.v1.RebaseRequest
+	45, // 73: stevedore.v1.ImageService.CreateIndex:input_type -> stevedore.v1.CreateIndexRequest
+	47, // 74: stevedore.v1.ImageService.AddToIndex:input_type -> stevedore.v1.AddToIndexRequest
+	49, // 75: stevedore.v1.ImageService.RemoveFromIndex:input_type -> stevedore.v1.RemoveFromIndexRequest
+	51, // 76: stevedore.v1.ImageService.Tag:input_type -> stevedore.v1.TagRequest
+	53, // 77: stevedore.v1.ImageService.Untag:input_type -> stevedore.v1.UntagRequest
+	55, // 78: stevedore.v1.ImageService.Append:input_type -> stevedore.v1.AppendRequest
+	59, // 79: stevedore.v1.ImageService.PushArtifact:input_type -> stevedore.v1.PushArtifactRequest
+	61, // 80: stevedore.v1.ImageService.AttachArtifact:input_type -> stevedore.v1.AttachArtifactRequest
+	63, // 81: stevedore.v1.ImageService.PullArtifact:input_type -> stevedore.v1.PullArtifactRequest
+	66, // 82: stevedore.v1.ImageService.DiscoverReferrers:input_type -> stevedore.v1.DiscoverReferrersRequest
+	2,  // 83: stevedore.v1.ImageService.Inspect:output_type -> stevedore.v1.InspectResponse
+	7,  // 84: stevedore.v1.ImageService.GetManifest:output_type -> stevedore.v1.GetManifestResponse
+	9,  // 85: stevedore.v1.ImageService.ListTags:output_type -> stevedore.v1.ListTagsResponse
+	11, // 86: stevedore.v1.ImageService.GetBlob:output_type -> stevedore.v1.GetBlobResponse
+	13, // 87: stevedore.v1.ImageService.Copy:output_type -> stevedore.v1.CopyResponse
+	16, // 88: stevedore.v1.ImageService.Mirror:output_type -> stevedore.v1.MirrorResponse
+	20, // 89: stevedore.v1.ImageService.ListFiles:output_type -> stevedore.v1.ListFilesResponse
+	23, // 90: stevedore.v1.ImageService.ReadFile:output_type -> stevedore.v1.ReadFileResponse
+	25, // 91: stevedore.v1.ImageService.Export:output_type -> stevedore.v1.ExportResponse
+	27, // 92: stevedore.v1.ImageService.Validate:output_type -> stevedore.v1.ValidateResponse
+	30, // 93: stevedore.v1.ImageService.Diff:output_type -> stevedore.v1.DiffResponse
+	34, // 94: stevedore.v1.ImageService.Size:output_type -> stevedore.v1.SizeResponse
+	37, // 95: stevedore.v1.ImageService.History:output_type -> stevedore.v1.HistoryResponse
+	42, // 96: stevedore.v1.ImageService.Mutate:output_type -> stevedore.v1.MutateResponse
+	44, // 97: stevedore.v1.ImageService.Rebase:output_type -> stevedore.v1.RebaseResponse
+	46, // 98: stevedore.v1.ImageService.CreateIndex:output_type -> stevedore.v1.CreateIndexResponse
+	48, // 99: stevedore.v1.ImageService.AddToIndex:output_type -> stevedore.v1.AddToIndexResponse
+	50, // 100: stevedore.v1.ImageService.RemoveFromIndex:output_type -> stevedore.v1.RemoveFromIndexResponse
+	52, // 101: stevedore.v1.ImageService.Tag:output_type -> stevedore.v1.TagResponse
+	54, // 102: stevedore.v1.ImageService.Untag:output_type -> stevedore.v1.UntagResponse
+	56, // 103: stevedore.v1.ImageService.Append:output_type -> stevedore.v1.AppendResponse
+	60, // 104: stevedore.v1.ImageService.PushArtifact:output_type -> stevedore.v1.PushArtifactResponse
+	62, // 105: stevedore.v1.ImageService.AttachArtifact:output_type -> stevedore.v1.AttachArtifactResponse
+	64, // 106: stevedore.v1.ImageService.PullArtifact:output_type -> stevedore.v1.PullArtifactResponse
+	67, // 107: stevedore.v1.ImageService.DiscoverReferrers:output_type -> stevedore.v1.DiscoverReferrersResponse
+	83, // [83:108] is the sub-list for method output_type
+	58, // [58:83] is the sub-list for method input_type
+	58, // [58:58] is the sub-list for extension type_name
+	58, // [58:58] is the sub-list for extension extendee
+	0,  // [0:58] is the sub-list for field type_name
 }
 
 func init() { file_stevedore_v1_image_service_proto_init() }
@@ -1413,13 +6060,15 @@ func file_stevedore_v1_image_service_proto_init() {
 	if File_stevedore_v1_image_service_proto != nil {
 		return
 	}
+	file_stevedore_v1_image_service_proto_msgTypes[18].OneofWrappers = []any{}
+	file_stevedore_v1_image_service_proto_msgTypes[40].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_stevedore_v1_image_service_proto_rawDesc), len(file_stevedore_v1_image_service_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   17,
+			NumMessages:   81,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,11 +19,31 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	ImageService_Inspect_FullMethodName     = "/stevedore.v1.ImageService/Inspect"
-	ImageService_GetManifest_FullMethodName = "/stevedore.v1.ImageService/GetManifest"
-	ImageService_ListTags_FullMethodName    = "/stevedore.v1.ImageService/ListTags"
-	ImageService_GetBlob_FullMethodName     = "/stevedore.v1.ImageService/GetBlob"
-	ImageService_Copy_FullMethodName        = "/stevedore.v1.ImageService/Copy"
+	ImageService_Inspect_FullMethodName           = "/stevedore.v1.ImageService/Inspect"
+	ImageService_GetManifest_FullMethodName       = "/stevedore.v1.ImageService/GetManifest"
+	ImageService_ListTags_FullMethodName          = "/stevedore.v1.ImageService/ListTags"
+	ImageService_GetBlob_FullMethodName           = "/stevedore.v1.ImageService/GetBlob"
+	ImageService_Copy_FullMethodName              = "/stevedore.v1.ImageService/Copy"
+	ImageService_Mirror_FullMethodName            = "/stevedore.v1.ImageService/Mirror"
+	ImageService_ListFiles_FullMethodName         = "/stevedore.v1.ImageService/ListFiles"
+	ImageService_ReadFile_FullMethodName          = "/stevedore.v1.ImageService/ReadFile"
+	ImageService_Export_FullMethodName            = "/stevedore.v1.ImageService/Export"
+	ImageService_Validate_FullMethodName          = "/stevedore.v1.ImageService/Validate"
+	ImageService_Diff_FullMethodName              = "/stevedore.v1.ImageService/Diff"
+	ImageService_Size_FullMethodName              = "/stevedore.v1.ImageService/Size"
+	ImageService_History_FullMethodName           = "/stevedore.v1.ImageService/History"
+	ImageService_Mutate_FullMethodName            = "/stevedore.v1.ImageService/Mutate"
+	ImageService_Rebase_FullMethodName            = "/stevedore.v1.ImageService/Rebase"
+	ImageService_CreateIndex_FullMethodName       = "/stevedore.v1.ImageService/CreateIndex"
+	ImageService_AddToIndex_FullMethodName        = "/stevedore.v1.ImageService/AddToIndex"
+	ImageService_RemoveFromIndex_FullMethodName   = "/stevedore.v1.ImageService/RemoveFromIndex"
+	ImageService_Tag_FullMethodName               = "/stevedore.v1.ImageService/Tag"
+	ImageService_Untag_FullMethodName             = "/stevedore.v1.ImageService/Untag"
+	ImageService_Append_FullMethodName            = "/stevedore.v1.ImageService/Append"
+	ImageService_PushArtifact_FullMethodName      = "/stevedore.v1.ImageService/PushArtifact"
+	ImageService_AttachArtifact_FullMethodName    = "/stevedore.v1.ImageService/AttachArtifact"
+	ImageService_PullArtifact_FullMethodName      = "/stevedore.v1.ImageService/PullArtifact"
+	ImageService_DiscoverReferrers_FullMethodName = "/stevedore.v1.ImageService/DiscoverReferrers"
 )
 
 // ImageServiceClient is the client API for ImageService service.
@@ -80,6 +100,156 @@ type ImageServiceClient interface {
 	// REST: `POST /v1/copy` with a JSON CopyRequest body answers
 	// newline-delimited JSON events (`{"result": CopyResponse}` per line).
 	Copy(ctx context.Context, in *CopyRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[CopyResponse], error)
+	// Mirror runs a mirror job: the repositories and images a YAML config
+	// lists (the document `stevedore mirror CONFIG.yaml` reads) are copied to
+	// the destination registry where their tags are new or have moved, and
+	// skipped where they are up to date. Images run in parallel; a failing
+	// image does not stop the others. Registry credentials are the server's.
+	//
+	// The response streams one `image` message per image as it finishes, then
+	// one `summary`, last. A config that does not validate is INVALID_ARGUMENT
+	// before anything runs; image failures are in their messages and the
+	// summary (`failed`), not the status.
+	//
+	// REST: `POST /v1/mirror` with a JSON MirrorRequest body answers
+	// newline-delimited JSON (`{"result": MirrorResponse}` per line).
+	Mirror(ctx context.Context, in *MirrorRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[MirrorResponse], error)
+	// ListFiles streams the files of an image: by default its merged root
+	// filesystem (every layer applied bottom-up, whiteouts and opaque directories
+	// honoured, as a container sees it), or with `layer` set the entries that one
+	// layer holds, whiteout and opaque markers included. Entries come in lexical
+	// path order, in batches. Every layer is read to the end, so its digest is
+	// verified too.
+	//
+	// REST: `GET /v1/images:files?ref=REF[&platform=OS/ARCH[/VARIANT]][&layer=N]`
+	// answers newline-delimited JSON (`{"result": ListFilesResponse}` per line).
+	ListFiles(ctx context.Context, in *ListFilesRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ListFilesResponse], error)
+	// ReadFile streams the content of one regular file of the image's merged
+	// filesystem, in chunks of at most 1 MiB, each with its offset. Symlinks are
+	// followed inside the image only. A partial layer read cannot verify the
+	// layer's digest; Validate does.
+	//
+	// REST: `GET /v1/images:readFile?ref=REF&path=/etc/os-release` answers
+	// newline-delimited JSON chunks with base64 data.
+	ReadFile(ctx context.Context, in *ReadFileRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ReadFileResponse], error)
+	// Export streams the image's merged root filesystem as one tar (what
+	// `crane export` writes), in chunks of at most 1 MiB, each with its offset.
+	// Each layer is read twice and nothing is buffered beyond one chunk.
+	//
+	// REST: `GET /v1/images:export?ref=REF` answers newline-delimited JSON
+	// chunks with base64 data.
+	Export(ctx context.Context, in *ExportRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ExportResponse], error)
+	// Validate checks an image, index or artifact: every descriptor resolves,
+	// sizes and digests match, config `rootfs.diff_ids` match the uncompressed
+	// layers, media types are consistent. Problems are reported in the
+	// response; only a reference that does not resolve is an error.
+	//
+	// REST: `GET /v1/images:validate?ref=REF`.
+	Validate(ctx context.Context, in *ValidateRequest, opts ...grpc.CallOption) (*ValidateResponse, error)
+	// Diff compares two images: config fields, and the files of their merged
+	// filesystems (added, removed, changed by metadata or content).
+	//
+	// REST: `GET /v1/images:diff?ref=REF&other_ref=REF`.
+	Diff(ctx context.Context, in *DiffRequest, opts ...grpc.CallOption) (*DiffResponse, error)
+	// Size reports compressed and uncompressed bytes per layer, and the bytes
+	// wasted on files that later layers overwrite or delete.
+	//
+	// REST: `GET /v1/images:size?ref=REF[&platform=OS/ARCH[/VARIANT]]`.
+	Size(ctx context.Context, in *SizeRequest, opts ...grpc.CallOption) (*SizeResponse, error)
+	// History lists the image config's history, each entry with the layer it
+	// made.
+	//
+	// REST: `GET /v1/images:history?ref=REF[&platform=OS/ARCH[/VARIANT]]`.
+	History(ctx context.Context, in *HistoryRequest, opts ...grpc.CallOption) (*HistoryResponse, error)
+	// Mutate writes a new image from `ref` with the edits asked for (config,
+	// annotations, layer removal, flattening, recompression, media type
+	// conversion), pushes it to `destination` (default: `ref`'s own repository
+	// and tag) and returns its digest. On an index every platform is edited,
+	// or those `platforms` names, and the index is rebuilt around the new
+	// manifests. Edits run in this order: remove layers, flatten, recompress,
+	// convert, config, annotations, index annotations.
+	//
+	// REST: `POST /v1/images:mutate` with a JSON MutateRequest body.
+	Mutate(ctx context.Context, in *MutateRequest, opts ...grpc.CallOption) (*MutateResponse, error)
+	// Rebase moves an image from one base to another: its first layers must be
+	// exactly the old base's (by digest), and are replaced by the new base's;
+	// the image's own layers, config and later history are kept, and the base
+	// annotations name the new base. Without `old_base`, the base the image
+	// records in its `org.opencontainers.image.base.*` annotations is used.
+	//
+	// REST: `POST /v1/images:rebase` with a JSON RebaseRequest body.
+	Rebase(ctx context.Context, in *RebaseRequest, opts ...grpc.CallOption) (*RebaseResponse, error)
+	// CreateIndex builds an index of the given manifests (each with its
+	// platform; a member that is an index contributes its entries) and pushes
+	// it, with everything it references, to `destination`.
+	//
+	// REST: `POST /v1/indexes` with a JSON CreateIndexRequest body.
+	CreateIndex(ctx context.Context, in *CreateIndexRequest, opts ...grpc.CallOption) (*CreateIndexResponse, error)
+	// AddToIndex writes a new index: the entries of the index `ref` names with
+	// each member added (an entry of the same platform or digest is replaced in
+	// place), pushed to `destination` (default: `ref`'s repository and tag).
+	//
+	// REST: `POST /v1/indexes:add` with a JSON AddToIndexRequest body.
+	AddToIndex(ctx context.Context, in *AddToIndexRequest, opts ...grpc.CallOption) (*AddToIndexResponse, error)
+	// RemoveFromIndex writes a new index without the entries of the given
+	// platforms, pushed to `destination` (default: `ref`'s repository and tag).
+	// Matching no entry is NOT_FOUND.
+	//
+	// REST: `POST /v1/indexes:remove` with a JSON RemoveFromIndexRequest body.
+	RemoveFromIndex(ctx context.Context, in *RemoveFromIndexRequest, opts ...grpc.CallOption) (*RemoveFromIndexResponse, error)
+	// Tag points more tags, in the same repository or layout, at the manifest
+	// `ref` names. Nothing is copied, so the digest is `ref`'s.
+	//
+	// REST: `POST /v1/tags` with a JSON TagRequest body.
+	Tag(ctx context.Context, in *TagRequest, opts ...grpc.CallOption) (*TagResponse, error)
+	// Untag removes the tag `ref` names; the manifest it named stays. OCI
+	// layouts and registries support it; archives answer UNIMPLEMENTED.
+	//
+	// REST: `DELETE /v1/tags?ref=REF`.
+	Untag(ctx context.Context, in *UntagRequest, opts ...grpc.CallOption) (*UntagResponse, error)
+	// Append adds one layer, streamed by the caller as a tar (plain, gzip or
+	// zstd), on top of the image `ref` names (empty: on scratch, which builds a
+	// new image) and pushes the result to `destination`. On an index the layer
+	// goes on every platform, or on `platform`'s entries only. The first message
+	// carries the options, later ones (and the first, optionally) the tar bytes.
+	// Tar paths that escape the root fail; the server spools the layer once.
+	//
+	// Building from a directory is the CLI's (`stevedore build DIR`): a
+	// caller's directory is not on the server; tar it and stream it here.
+	//
+	// gRPC only: client streaming has no REST mapping.
+	Append(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[AppendRequest, AppendResponse], error)
+	// PushArtifact pushes files the caller streams as one OCI artifact, in the
+	// form oras writes: one layer per file titled with its name, the empty
+	// config, file modes recorded. Each file starts with a message setting
+	// `file`, its bytes follow in `data` (of that and later messages); the
+	// first message also names the target and the artifact's type. The server
+	// spools each file to a temporary file, never holding it in memory.
+	//
+	// gRPC only: client streaming has no REST mapping.
+	PushArtifact(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[PushArtifactRequest, PushArtifactResponse], error)
+	// AttachArtifact pushes files like PushArtifact as an artifact whose
+	// subject is the manifest `ref` names, so that it is listed among its
+	// referrers; `artifact_type` is required. The artifact is pushed untagged
+	// into `ref`'s repository or layout.
+	//
+	// gRPC only: client streaming has no REST mapping.
+	AttachArtifact(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[AttachArtifactRequest, AttachArtifactResponse], error)
+	// PullArtifact streams the titled layers of an artifact: for each, a
+	// message carrying its `file` header, then its bytes in chunks of at most
+	// 1 MiB. The first message also carries the manifest's descriptor and the
+	// layers skipped for having no title. Titles that would escape the
+	// caller's directory are refused before anything is sent. A directory
+	// layer (`unpack`) is sent as stored, a gzipped tar, for the caller to
+	// unpack under its name.
+	//
+	// REST: `GET /v1/artifacts:pull?ref=REF` answers newline-delimited JSON.
+	PullArtifact(ctx context.Context, in *PullArtifactRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[PullArtifactResponse], error)
+	// DiscoverReferrers lists the referrers of the manifest `ref` names, and
+	// theirs, as a tree (distribution-spec v1.1.1 §Listing referrers).
+	//
+	// REST: `GET /v1/referrers?ref=REF[&artifact_type=TYPE][&max_depth=N]`.
+	DiscoverReferrers(ctx context.Context, in *DiscoverReferrersRequest, opts ...grpc.CallOption) (*DiscoverReferrersResponse, error)
 }
 
 type imageServiceClient struct {
@@ -158,6 +328,260 @@ func (c *imageServiceClient) Copy(ctx context.Context, in *CopyRequest, opts ...
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type ImageService_CopyClient = grpc.ServerStreamingClient[CopyResponse]
 
+func (c *imageServiceClient) Mirror(ctx context.Context, in *MirrorRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[MirrorResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &ImageService_ServiceDesc.Streams[2], ImageService_Mirror_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[MirrorRequest, MirrorResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ImageService_MirrorClient = grpc.ServerStreamingClient[MirrorResponse]
+
+func (c *imageServiceClient) ListFiles(ctx context.Context, in *ListFilesRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ListFilesResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &ImageService_ServiceDesc.Streams[3], ImageService_ListFiles_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[ListFilesRequest, ListFilesResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ImageService_ListFilesClient = grpc.ServerStreamingClient[ListFilesResponse]
+
+func (c *imageServiceClient) ReadFile(ctx context.Context, in *ReadFileRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ReadFileResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &ImageService_ServiceDesc.Streams[4], ImageService_ReadFile_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[ReadFileRequest, ReadFileResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ImageService_ReadFileClient = grpc.ServerStreamingClient[ReadFileResponse]
+
+func (c *imageServiceClient) Export(ctx context.Context, in *ExportRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ExportResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &ImageService_ServiceDesc.Streams[5], ImageService_Export_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[ExportRequest, ExportResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ImageService_ExportClient = grpc.ServerStreamingClient[ExportResponse]
+
+func (c *imageServiceClient) Validate(ctx context.Context, in *ValidateRequest, opts ...grpc.CallOption) (*ValidateResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ValidateResponse)
+	err := c.cc.Invoke(ctx, ImageService_Validate_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *imageServiceClient) Diff(ctx context.Context, in *DiffRequest, opts ...grpc.CallOption) (*DiffResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DiffResponse)
+	err := c.cc.Invoke(ctx, ImageService_Diff_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *imageServiceClient) Size(ctx context.Context, in *SizeRequest, opts ...grpc.CallOption) (*SizeResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SizeResponse)
+	err := c.cc.Invoke(ctx, ImageService_Size_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *imageServiceClient) History(ctx context.Context, in *HistoryRequest, opts ...grpc.CallOption) (*HistoryResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(HistoryResponse)
+	err := c.cc.Invoke(ctx, ImageService_History_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *imageServiceClient) Mutate(ctx context.Context, in *MutateRequest, opts ...grpc.CallOption) (*MutateResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(MutateResponse)
+	err := c.cc.Invoke(ctx, ImageService_Mutate_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *imageServiceClient) Rebase(ctx context.Context, in *RebaseRequest, opts ...grpc.CallOption) (*RebaseResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RebaseResponse)
+	err := c.cc.Invoke(ctx, ImageService_Rebase_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *imageServiceClient) CreateIndex(ctx context.Context, in *CreateIndexRequest, opts ...grpc.CallOption) (*CreateIndexResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateIndexResponse)
+	err := c.cc.Invoke(ctx, ImageService_CreateIndex_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *imageServiceClient) AddToIndex(ctx context.Context, in *AddToIndexRequest, opts ...grpc.CallOption) (*AddToIndexResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AddToIndexResponse)
+	err := c.cc.Invoke(ctx, ImageService_AddToIndex_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *imageServiceClient) RemoveFromIndex(ctx context.Context, in *RemoveFromIndexRequest, opts ...grpc.CallOption) (*RemoveFromIndexResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RemoveFromIndexResponse)
+	err := c.cc.Invoke(ctx, ImageService_RemoveFromIndex_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *imageServiceClient) Tag(ctx context.Context, in *TagRequest, opts ...grpc.CallOption) (*TagResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(TagResponse)
+	err := c.cc.Invoke(ctx, ImageService_Tag_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *imageServiceClient) Untag(ctx context.Context, in *UntagRequest, opts ...grpc.CallOption) (*UntagResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UntagResponse)
+	err := c.cc.Invoke(ctx, ImageService_Untag_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *imageServiceClient) Append(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[AppendRequest, AppendResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &ImageService_ServiceDesc.Streams[6], ImageService_Append_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[AppendRequest, AppendResponse]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ImageService_AppendClient = grpc.ClientStreamingClient[AppendRequest, AppendResponse]
+
+func (c *imageServiceClient) PushArtifact(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[PushArtifactRequest, PushArtifactResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &ImageService_ServiceDesc.Streams[7], ImageService_PushArtifact_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[PushArtifactRequest, PushArtifactResponse]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ImageService_PushArtifactClient = grpc.ClientStreamingClient[PushArtifactRequest, PushArtifactResponse]
+
+func (c *imageServiceClient) AttachArtifact(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[AttachArtifactRequest, AttachArtifactResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &ImageService_ServiceDesc.Streams[8], ImageService_AttachArtifact_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[AttachArtifactRequest, AttachArtifactResponse]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ImageService_AttachArtifactClient = grpc.ClientStreamingClient[AttachArtifactRequest, AttachArtifactResponse]
+
+func (c *imageServiceClient) PullArtifact(ctx context.Context, in *PullArtifactRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[PullArtifactResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &ImageService_ServiceDesc.Streams[9], ImageService_PullArtifact_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[PullArtifactRequest, PullArtifactResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ImageService_PullArtifactClient = grpc.ServerStreamingClient[PullArtifactResponse]
+
+func (c *imageServiceClient) DiscoverReferrers(ctx context.Context, in *DiscoverReferrersRequest, opts ...grpc.CallOption) (*DiscoverReferrersResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DiscoverReferrersResponse)
+	err := c.cc.Invoke(ctx, ImageService_DiscoverReferrers_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ImageServiceServer is the server API for ImageService service.
 // All implementations must embed UnimplementedImageServiceServer
 // for forward compatibility.
@@ -212,6 +636,156 @@ type ImageServiceServer interface {
 	// REST: `POST /v1/copy` with a JSON CopyRequest body answers
 	// newline-delimited JSON events (`{"result": CopyResponse}` per line).
 	Copy(*CopyRequest, grpc.ServerStreamingServer[CopyResponse]) error
+	// Mirror runs a mirror job: the repositories and images a YAML config
+	// lists (the document `stevedore mirror CONFIG.yaml` reads) are copied to
+	// the destination registry where their tags are new or have moved, and
+	// skipped where they are up to date. Images run in parallel; a failing
+	// image does not stop the others. Registry credentials are the server's.
+	//
+	// The response streams one `image` message per image as it finishes, then
+	// one `summary`, last. A config that does not validate is INVALID_ARGUMENT
+	// before anything runs; image failures are in their messages and the
+	// summary (`failed`), not the status.
+	//
+	// REST: `POST /v1/mirror` with a JSON MirrorRequest body answers
+	// newline-delimited JSON (`{"result": MirrorResponse}` per line).
+	Mirror(*MirrorRequest, grpc.ServerStreamingServer[MirrorResponse]) error
+	// ListFiles streams the files of an image: by default its merged root
+	// filesystem (every layer applied bottom-up, whiteouts and opaque directories
+	// honoured, as a container sees it), or with `layer` set the entries that one
+	// layer holds, whiteout and opaque markers included. Entries come in lexical
+	// path order, in batches. Every layer is read to the end, so its digest is
+	// verified too.
+	//
+	// REST: `GET /v1/images:files?ref=REF[&platform=OS/ARCH[/VARIANT]][&layer=N]`
+	// answers newline-delimited JSON (`{"result": ListFilesResponse}` per line).
+	ListFiles(*ListFilesRequest, grpc.ServerStreamingServer[ListFilesResponse]) error
+	// ReadFile streams the content of one regular file of the image's merged
+	// filesystem, in chunks of at most 1 MiB, each with its offset. Symlinks are
+	// followed inside the image only. A partial layer read cannot verify the
+	// layer's digest; Validate does.
+	//
+	// REST: `GET /v1/images:readFile?ref=REF&path=/etc/os-release` answers
+	// newline-delimited JSON chunks with base64 data.
+	ReadFile(*ReadFileRequest, grpc.ServerStreamingServer[ReadFileResponse]) error
+	// Export streams the image's merged root filesystem as one tar (what
+	// `crane export` writes), in chunks of at most 1 MiB, each with its offset.
+	// Each layer is read twice and nothing is buffered beyond one chunk.
+	//
+	// REST: `GET /v1/images:export?ref=REF` answers newline-delimited JSON
+	// chunks with base64 data.
+	Export(*ExportRequest, grpc.ServerStreamingServer[ExportResponse]) error
+	// Validate checks an image, index or artifact: every descriptor resolves,
+	// sizes and digests match, config `rootfs.diff_ids` match the uncompressed
+	// layers, media types are consistent. Problems are reported in the
+	// response; only a reference that does not resolve is an error.
+	//
+	// REST: `GET /v1/images:validate?ref=REF`.
+	Validate(context.Context, *ValidateRequest) (*ValidateResponse, error)
+	// Diff compares two images: config fields, and the files of their merged
+	// filesystems (added, removed, changed by metadata or content).
+	//
+	// REST: `GET /v1/images:diff?ref=REF&other_ref=REF`.
+	Diff(context.Context, *DiffRequest) (*DiffResponse, error)
+	// Size reports compressed and uncompressed bytes per layer, and the bytes
+	// wasted on files that later layers overwrite or delete.
+	//
+	// REST: `GET /v1/images:size?ref=REF[&platform=OS/ARCH[/VARIANT]]`.
+	Size(context.Context, *SizeRequest) (*SizeResponse, error)
+	// History lists the image config's history, each entry with the layer it
+	// made.
+	//
+	// REST: `GET /v1/images:history?ref=REF[&platform=OS/ARCH[/VARIANT]]`.
+	History(context.Context, *HistoryRequest) (*HistoryResponse, error)
+	// Mutate writes a new image from `ref` with the edits asked for (config,
+	// annotations, layer removal, flattening, recompression, media type
+	// conversion), pushes it to `destination` (default: `ref`'s own repository
+	// and tag) and returns its digest. On an index every platform is edited,
+	// or those `platforms` names, and the index is rebuilt around the new
+	// manifests. Edits run in this order: remove layers, flatten, recompress,
+	// convert, config, annotations, index annotations.
+	//
+	// REST: `POST /v1/images:mutate` with a JSON MutateRequest body.
+	Mutate(context.Context, *MutateRequest) (*MutateResponse, error)
+	// Rebase moves an image from one base to another: its first layers must be
+	// exactly the old base's (by digest), and are replaced by the new base's;
+	// the image's own layers, config and later history are kept, and the base
+	// annotations name the new base. Without `old_base`, the base the image
+	// records in its `org.opencontainers.image.base.*` annotations is used.
+	//
+	// REST: `POST /v1/images:rebase` with a JSON RebaseRequest body.
+	Rebase(context.Context, *RebaseRequest) (*RebaseResponse, error)
+	// CreateIndex builds an index of the given manifests (each with its
+	// platform; a member that is an index contributes its entries) and pushes
+	// it, with everything it references, to `destination`.
+	//
+	// REST: `POST /v1/indexes` with a JSON CreateIndexRequest body.
+	CreateIndex(context.Context, *CreateIndexRequest) (*CreateIndexResponse, error)
+	// AddToIndex writes a new index: the entries of the index `ref` names with
+	// each member added (an entry of the same platform or digest is replaced in
+	// place), pushed to `destination` (default: `ref`'s repository and tag).
+	//
+	// REST: `POST /v1/indexes:add` with a JSON AddToIndexRequest body.
+	AddToIndex(context.Context, *AddToIndexRequest) (*AddToIndexResponse, error)
+	// RemoveFromIndex writes a new index without the entries of the given
+	// platforms, pushed to `destination` (default: `ref`'s repository and tag).
+	// Matching no entry is NOT_FOUND.
+	//
+	// REST: `POST /v1/indexes:remove` with a JSON RemoveFromIndexRequest body.
+	RemoveFromIndex(context.Context, *RemoveFromIndexRequest) (*RemoveFromIndexResponse, error)
+	// Tag points more tags, in the same repository or layout, at the manifest
+	// `ref` names. Nothing is copied, so the digest is `ref`'s.
+	//
+	// REST: `POST /v1/tags` with a JSON TagRequest body.
+	Tag(context.Context, *TagRequest) (*TagResponse, error)
+	// Untag removes the tag `ref` names; the manifest it named stays. OCI
+	// layouts and registries support it; archives answer UNIMPLEMENTED.
+	//
+	// REST: `DELETE /v1/tags?ref=REF`.
+	Untag(context.Context, *UntagRequest) (*UntagResponse, error)
+	// Append adds one layer, streamed by the caller as a tar (plain, gzip or
+	// zstd), on top of the image `ref` names (empty: on scratch, which builds a
+	// new image) and pushes the result to `destination`. On an index the layer
+	// goes on every platform, or on `platform`'s entries only. The first message
+	// carries the options, later ones (and the first, optionally) the tar bytes.
+	// Tar paths that escape the root fail; the server spools the layer once.
+	//
+	// Building from a directory is the CLI's (`stevedore build DIR`): a
+	// caller's directory is not on the server; tar it and stream it here.
+	//
+	// gRPC only: client streaming has no REST mapping.
+	Append(grpc.ClientStreamingServer[AppendRequest, AppendResponse]) error
+	// PushArtifact pushes files the caller streams as one OCI artifact, in the
+	// form oras writes: one layer per file titled with its name, the empty
+	// config, file modes recorded. Each file starts with a message setting
+	// `file`, its bytes follow in `data` (of that and later messages); the
+	// first message also names the target and the artifact's type. The server
+	// spools each file to a temporary file, never holding it in memory.
+	//
+	// gRPC only: client streaming has no REST mapping.
+	PushArtifact(grpc.ClientStreamingServer[PushArtifactRequest, PushArtifactResponse]) error
+	// AttachArtifact pushes files like PushArtifact as an artifact whose
+	// subject is the manifest `ref` names, so that it is listed among its
+	// referrers; `artifact_type` is required. The artifact is pushed untagged
+	// into `ref`'s repository or layout.
+	//
+	// gRPC only: client streaming has no REST mapping.
+	AttachArtifact(grpc.ClientStreamingServer[AttachArtifactRequest, AttachArtifactResponse]) error
+	// PullArtifact streams the titled layers of an artifact: for each, a
+	// message carrying its `file` header, then its bytes in chunks of at most
+	// 1 MiB. The first message also carries the manifest's descriptor and the
+	// layers skipped for having no title. Titles that would escape the
+	// caller's directory are refused before anything is sent. A directory
+	// layer (`unpack`) is sent as stored, a gzipped tar, for the caller to
+	// unpack under its name.
+	//
+	// REST: `GET /v1/artifacts:pull?ref=REF` answers newline-delimited JSON.
+	PullArtifact(*PullArtifactRequest, grpc.ServerStreamingServer[PullArtifactResponse]) error
+	// DiscoverReferrers lists the referrers of the manifest `ref` names, and
+	// theirs, as a tree (distribution-spec v1.1.1 §Listing referrers).
+	//
+	// REST: `GET /v1/referrers?ref=REF[&artifact_type=TYPE][&max_depth=N]`.
+	DiscoverReferrers(context.Context, *DiscoverReferrersRequest) (*DiscoverReferrersResponse, error)
 	mustEmbedUnimplementedImageServiceServer()
 }
 
@@ -236,6 +810,66 @@ func (UnimplementedImageServiceServer) GetBlob(*GetBlobRequest, grpc.ServerStrea
 }
 func (UnimplementedImageServiceServer) Copy(*CopyRequest, grpc.ServerStreamingServer[CopyResponse]) error {
 	return status.Error(codes.Unimplemented, "method Copy not implemented")
+}
+func (UnimplementedImageServiceServer) Mirror(*MirrorRequest, grpc.ServerStreamingServer[MirrorResponse]) error {
+	return status.Error(codes.Unimplemented, "method Mirror not implemented")
+}
+func (UnimplementedImageServiceServer) ListFiles(*ListFilesRequest, grpc.ServerStreamingServer[ListFilesResponse]) error {
+	return status.Error(codes.Unimplemented, "method ListFiles not implemented")
+}
+func (UnimplementedImageServiceServer) ReadFile(*ReadFileRequest, grpc.ServerStreamingServer[ReadFileResponse]) error {
+	return status.Error(codes.Unimplemented, "method ReadFile not implemented")
+}
+func (UnimplementedImageServiceServer) Export(*ExportRequest, grpc.ServerStreamingServer[ExportResponse]) error {
+	return status.Error(codes.Unimplemented, "method Export not implemented")
+}
+func (UnimplementedImageServiceServer) Validate(context.Context, *ValidateRequest) (*ValidateResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Validate not implemented")
+}
+func (UnimplementedImageServiceServer) Diff(context.Context, *DiffRequest) (*DiffResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Diff not implemented")
+}
+func (UnimplementedImageServiceServer) Size(context.Context, *SizeRequest) (*SizeResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Size not implemented")
+}
+func (UnimplementedImageServiceServer) History(context.Context, *HistoryRequest) (*HistoryResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method History not implemented")
+}
+func (UnimplementedImageServiceServer) Mutate(context.Context, *MutateRequest) (*MutateResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Mutate not implemented")
+}
+func (UnimplementedImageServiceServer) Rebase(context.Context, *RebaseRequest) (*RebaseResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Rebase not implemented")
+}
+func (UnimplementedImageServiceServer) CreateIndex(context.Context, *CreateIndexRequest) (*CreateIndexResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateIndex not implemented")
+}
+func (UnimplementedImageServiceServer) AddToIndex(context.Context, *AddToIndexRequest) (*AddToIndexResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method AddToIndex not implemented")
+}
+func (UnimplementedImageServiceServer) RemoveFromIndex(context.Context, *RemoveFromIndexRequest) (*RemoveFromIndexResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RemoveFromIndex not implemented")
+}
+func (UnimplementedImageServiceServer) Tag(context.Context, *TagRequest) (*TagResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Tag not implemented")
+}
+func (UnimplementedImageServiceServer) Untag(context.Context, *UntagRequest) (*UntagResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Untag not implemented")
+}
+func (UnimplementedImageServiceServer) Append(grpc.ClientStreamingServer[AppendRequest, AppendResponse]) error {
+	return status.Error(codes.Unimplemented, "method Append not implemented")
+}
+func (UnimplementedImageServiceServer) PushArtifact(grpc.ClientStreamingServer[PushArtifactRequest, PushArtifactResponse]) error {
+	return status.Error(codes.Unimplemented, "method PushArtifact not implemented")
+}
+func (UnimplementedImageServiceServer) AttachArtifact(grpc.ClientStreamingServer[AttachArtifactRequest, AttachArtifactResponse]) error {
+	return status.Error(codes.Unimplemented, "method AttachArtifact not implemented")
+}
+func (UnimplementedImageServiceServer) PullArtifact(*PullArtifactRequest, grpc.ServerStreamingServer[PullArtifactResponse]) error {
+	return status.Error(codes.Unimplemented, "method PullArtifact not implemented")
+}
+func (UnimplementedImageServiceServer) DiscoverReferrers(context.Context, *DiscoverReferrersRequest) (*DiscoverReferrersResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DiscoverReferrers not implemented")
 }
 func (UnimplementedImageServiceServer) mustEmbedUnimplementedImageServiceServer() {}
 func (UnimplementedImageServiceServer) testEmbeddedByValue()                      {}
@@ -334,6 +968,298 @@ func _ImageService_Copy_Handler(srv interface{}, stream grpc.ServerStream) error
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type ImageService_CopyServer = grpc.ServerStreamingServer[CopyResponse]
 
+func _ImageService_Mirror_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(MirrorRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(ImageServiceServer).Mirror(m, &grpc.GenericServerStream[MirrorRequest, MirrorResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ImageService_MirrorServer = grpc.ServerStreamingServer[MirrorResponse]
+
+func _ImageService_ListFiles_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(ListFilesRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(ImageServiceServer).ListFiles(m, &grpc.GenericServerStream[ListFilesRequest, ListFilesResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ImageService_ListFilesServer = grpc.ServerStreamingServer[ListFilesResponse]
+
+func _ImageService_ReadFile_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(ReadFileRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(ImageServiceServer).ReadFile(m, &grpc.GenericServerStream[ReadFileRequest, ReadFileResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ImageService_ReadFileServer = grpc.ServerStreamingServer[ReadFileResponse]
+
+func _ImageService_Export_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(ExportRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(ImageServiceServer).Export(m, &grpc.GenericServerStream[ExportRequest, ExportResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ImageService_ExportServer = grpc.ServerStreamingServer[ExportResponse]
+
+func _ImageService_Validate_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ValidateRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ImageServiceServer).Validate(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ImageService_Validate_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ImageServiceServer).Validate(ctx, req.(*ValidateRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ImageService_Diff_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DiffRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ImageServiceServer).Diff(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ImageService_Diff_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ImageServiceServer).Diff(ctx, req.(*DiffRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ImageService_Size_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SizeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ImageServiceServer).Size(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ImageService_Size_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ImageServiceServer).Size(ctx, req.(*SizeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ImageService_History_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(HistoryRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ImageServiceServer).History(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ImageService_History_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ImageServiceServer).History(ctx, req.(*HistoryRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ImageService_Mutate_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MutateRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ImageServiceServer).Mutate(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ImageService_Mutate_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ImageServiceServer).Mutate(ctx, req.(*MutateRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ImageService_Rebase_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RebaseRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ImageServiceServer).Rebase(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ImageService_Rebase_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ImageServiceServer).Rebase(ctx, req.(*RebaseRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ImageService_CreateIndex_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateIndexRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ImageServiceServer).CreateIndex(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ImageService_CreateIndex_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ImageServiceServer).CreateIndex(ctx, req.(*CreateIndexRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ImageService_AddToIndex_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AddToIndexRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ImageServiceServer).AddToIndex(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ImageService_AddToIndex_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ImageServiceServer).AddToIndex(ctx, req.(*AddToIndexRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ImageService_RemoveFromIndex_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RemoveFromIndexRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ImageServiceServer).RemoveFromIndex(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ImageService_RemoveFromIndex_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ImageServiceServer).RemoveFromIndex(ctx, req.(*RemoveFromIndexRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ImageService_Tag_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(TagRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ImageServiceServer).Tag(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ImageService_Tag_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ImageServiceServer).Tag(ctx, req.(*TagRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ImageService_Untag_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UntagRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ImageServiceServer).Untag(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ImageService_Untag_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ImageServiceServer).Untag(ctx, req.(*UntagRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ImageService_Append_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(ImageServiceServer).Append(&grpc.GenericServerStream[AppendRequest, AppendResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ImageService_AppendServer = grpc.ClientStreamingServer[AppendRequest, AppendResponse]
+
+func _ImageService_PushArtifact_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(ImageServiceServer).PushArtifact(&grpc.GenericServerStream[PushArtifactRequest, PushArtifactResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ImageService_PushArtifactServer = grpc.ClientStreamingServer[PushArtifactRequest, PushArtifactResponse]
+
+func _ImageService_AttachArtifact_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(ImageServiceServer).AttachArtifact(&grpc.GenericServerStream[AttachArtifactRequest, AttachArtifactResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ImageService_AttachArtifactServer = grpc.ClientStreamingServer[AttachArtifactRequest, AttachArtifactResponse]
+
+func _ImageService_PullArtifact_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(PullArtifactRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(ImageServiceServer).PullArtifact(m, &grpc.GenericServerStream[PullArtifactRequest, PullArtifactResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ImageService_PullArtifactServer = grpc.ServerStreamingServer[PullArtifactResponse]
+
+func _ImageService_DiscoverReferrers_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DiscoverReferrersRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ImageServiceServer).DiscoverReferrers(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ImageService_DiscoverReferrers_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ImageServiceServer).DiscoverReferrers(ctx, req.(*DiscoverReferrersRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ImageService_ServiceDesc is the grpc.ServiceDesc for ImageService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -353,6 +1279,54 @@ var ImageService_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "ListTags",
 			Handler:    _ImageService_ListTags_Handler,
 		},
+		{
+			MethodName: "Validate",
+			Handler:    _ImageService_Validate_Handler,
+		},
+		{
+			MethodName: "Diff",
+			Handler:    _ImageService_Diff_Handler,
+		},
+		{
+			MethodName: "Size",
+			Handler:    _ImageService_Size_Handler,
+		},
+		{
+			MethodName: "History",
+			Handler:    _ImageService_History_Handler,
+		},
+		{
+			MethodName: "Mutate",
+			Handler:    _ImageService_Mutate_Handler,
+		},
+		{
+			MethodName: "Rebase",
+			Handler:    _ImageService_Rebase_Handler,
+		},
+		{
+			MethodName: "CreateIndex",
+			Handler:    _ImageService_CreateIndex_Handler,
+		},
+		{
+			MethodName: "AddToIndex",
+			Handler:    _ImageService_AddToIndex_Handler,
+		},
+		{
+			MethodName: "RemoveFromIndex",
+			Handler:    _ImageService_RemoveFromIndex_Handler,
+		},
+		{
+			MethodName: "Tag",
+			Handler:    _ImageService_Tag_Handler,
+		},
+		{
+			MethodName: "Untag",
+			Handler:    _ImageService_Untag_Handler,
+		},
+		{
+			MethodName: "DiscoverReferrers",
+			Handler:    _ImageService_DiscoverReferrers_Handler,
+		},
 	},
 	Streams: []grpc.StreamDesc{
 		{
@@ -363,6 +1337,46 @@ var ImageService_ServiceDesc = grpc.ServiceDesc{
 		{
 			StreamName:    "Copy",
 			Handler:       _ImageService_Copy_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "Mirror",
+			Handler:       _ImageService_Mirror_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "ListFiles",
+			Handler:       _ImageService_ListFiles_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "ReadFile",
+			Handler:       _ImageService_ReadFile_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "Export",
+			Handler:       _ImageService_Export_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "Append",
+			Handler:       _ImageService_Append_Handler,
+			ClientStreams: true,
+		},
+		{
+			StreamName:    "PushArtifact",
+			Handler:       _ImageService_PushArtifact_Handler,
+			ClientStreams: true,
+		},
+		{
+			StreamName:    "AttachArtifact",
+			Handler:       _ImageService_AttachArtifact_Handler,
+			ClientStreams: true,
+		},
+		{
+			StreamName:    "PullArtifact",
+			Handler:       _ImageService_PullArtifact_Handler,
 			ServerStreams: true,
 		},
 	},

@@ -70,6 +70,106 @@ class ImageServiceStub:
                 request_serializer=stevedore_dot_v1_dot_image__service__pb2.CopyRequest.SerializeToString,
                 response_deserializer=stevedore_dot_v1_dot_image__service__pb2.CopyResponse.FromString,
                 _registered_method=True)
+        self.Mirror = channel.unary_stream(
+                '/stevedore.v1.ImageService/Mirror',
+                request_serializer=stevedore_dot_v1_dot_image__service__pb2.MirrorRequest.SerializeToString,
+                response_deserializer=stevedore_dot_v1_dot_image__service__pb2.MirrorResponse.FromString,
+                _registered_method=True)
+        self.ListFiles = channel.unary_stream(
+                '/stevedore.v1.ImageService/ListFiles',
+                request_serializer=stevedore_dot_v1_dot_image__service__pb2.ListFilesRequest.SerializeToString,
+                response_deserializer=stevedore_dot_v1_dot_image__service__pb2.ListFilesResponse.FromString,
+                _registered_method=True)
+        self.ReadFile = channel.unary_stream(
+                '/stevedore.v1.ImageService/ReadFile',
+                request_serializer=stevedore_dot_v1_dot_image__service__pb2.ReadFileRequest.SerializeToString,
+                response_deserializer=stevedore_dot_v1_dot_image__service__pb2.ReadFileResponse.FromString,
+                _registered_method=True)
+        self.Export = channel.unary_stream(
+                '/stevedore.v1.ImageService/Export',
+                request_serializer=stevedore_dot_v1_dot_image__service__pb2.ExportRequest.SerializeToString,
+                response_deserializer=stevedore_dot_v1_dot_image__service__pb2.ExportResponse.FromString,
+                _registered_method=True)
+        self.Validate = channel.unary_unary(
+                '/stevedore.v1.ImageService/Validate',
+                request_serializer=stevedore_dot_v1_dot_image__service__pb2.ValidateRequest.SerializeToString,
+                response_deserializer=stevedore_dot_v1_dot_image__service__pb2.ValidateResponse.FromString,
+                _registered_method=True)
+        self.Diff = channel.unary_unary(
+                '/stevedore.v1.ImageService/Diff',
+                request_serializer=stevedore_dot_v1_dot_image__service__pb2.DiffRequest.SerializeToString,
+                response_deserializer=stevedore_dot_v1_dot_image__service__pb2.DiffResponse.FromString,
+                _registered_method=True)
+        self.Size = channel.unary_unary(
+                '/stevedore.v1.ImageService/Size',
+                request_serializer=stevedore_dot_v1_dot_image__service__pb2.SizeRequest.SerializeToString,
+                response_deserializer=stevedore_dot_v1_dot_image__service__pb2.SizeResponse.FromString,
+                _registered_method=True)
+        self.History = channel.unary_unary(
+                '/stevedore.v1.ImageService/History',
+                request_serializer=stevedore_dot_v1_dot_image__service__pb2.HistoryRequest.SerializeToString,
+                response_deserializer=stevedore_dot_v1_dot_image__service__pb2.HistoryResponse.FromString,
+                _registered_method=True)
+        self.Mutate = channel.unary_unary(
+                '/stevedore.v1.ImageService/Mutate',
+                request_serializer=stevedore_dot_v1_dot_image__service__pb2.MutateRequest.SerializeToString,
+                response_deserializer=stevedore_dot_v1_dot_image__service__pb2.MutateResponse.FromString,
+                _registered_method=True)
+        self.Rebase = channel.unary_unary(
+                '/stevedore.v1.ImageService/Rebase',
+                request_serializer=stevedore_dot_v1_dot_image__service__pb2.RebaseRequest.SerializeToString,
+                response_deserializer=stevedore_dot_v1_dot_image__service__pb2.RebaseResponse.FromString,
+                _registered_method=True)
+        self.CreateIndex = channel.unary_unary(
+                '/stevedore.v1.ImageService/CreateIndex',
+                request_serializer=stevedore_dot_v1_dot_image__service__pb2.CreateIndexRequest.SerializeToString,
+                response_deserializer=stevedore_dot_v1_dot_image__service__pb2.CreateIndexResponse.FromString,
+                _registered_method=True)
+        self.AddToIndex = channel.unary_unary(
+                '/stevedore.v1.ImageService/AddToIndex',
+                request_serializer=stevedore_dot_v1_dot_image__service__pb2.AddToIndexRequest.SerializeToString,
+                response_deserializer=stevedore_dot_v1_dot_image__service__pb2.AddToIndexResponse.FromString,
+                _registered_method=True)
+        self.RemoveFromIndex = channel.unary_unary(
+                '/stevedore.v1.ImageService/RemoveFromIndex',
+                request_serializer=stevedore_dot_v1_dot_image__service__pb2.RemoveFromIndexRequest.SerializeToString,
+                response_deserializer=stevedore_dot_v1_dot_image__service__pb2.RemoveFromIndexResponse.FromString,
+                _registered_method=True)
+        self.Tag = channel.unary_unary(
+                '/stevedore.v1.ImageService/Tag',
+                request_serializer=stevedore_dot_v1_dot_image__service__pb2.TagRequest.SerializeToString,
+                response_deserializer=stevedore_dot_v1_dot_image__service__pb2.TagResponse.FromString,
+                _registered_method=True)
+        self.Untag = channel.unary_unary(
+                '/stevedore.v1.ImageService/Untag',
+                request_serializer=stevedore_dot_v1_dot_image__service__pb2.UntagRequest.SerializeToString,
+                response_deserializer=stevedore_dot_v1_dot_image__service__pb2.UntagResponse.FromString,
+                _registered_method=True)
+        self.Append = channel.stream_unary(
+                '/stevedore.v1.ImageService/Append',
+                request_serializer=stevedore_dot_v1_dot_image__service__pb2.AppendRequest.SerializeToString,
+                response_deserializer=stevedore_dot_v1_dot_image__service__pb2.AppendResponse.FromString,
+                _registered_method=True)
+        self.PushArtifact = channel.stream_unary(
+                '/stevedore.v1.ImageService/PushArtifact',
+                request_serializer=stevedore_dot_v1_dot_image__service__pb2.PushArtifactRequest.SerializeToString,
+                response_deserializer=stevedore_dot_v1_dot_image__service__pb2.PushArtifactResponse.FromString,
+                _registered_method=True)
+        self.AttachArtifact = channel.stream_unary(
+                '/stevedore.v1.ImageService/AttachArtifact',
+                request_serializer=stevedore_dot_v1_dot_image__service__pb2.AttachArtifactRequest.SerializeToString,
+                response_deserializer=stevedore_dot_v1_dot_image__service__pb2.AttachArtifactResponse.FromString,
+                _registered_method=True)
+        self.PullArtifact = channel.unary_stream(
+                '/stevedore.v1.ImageService/PullArtifact',
+                request_serializer=stevedore_dot_v1_dot_image__service__pb2.PullArtifactRequest.SerializeToString,
+                response_deserializer=stevedore_dot_v1_dot_image__service__pb2.PullArtifactResponse.FromString,
+                _registered_method=True)
+        self.DiscoverReferrers = channel.unary_unary(
+                '/stevedore.v1.ImageService/DiscoverReferrers',
+                request_serializer=stevedore_dot_v1_dot_image__service__pb2.DiscoverReferrersRequest.SerializeToString,
+                response_deserializer=stevedore_dot_v1_dot_image__service__pb2.DiscoverReferrersResponse.FromString,
+                _registered_method=True)
 
 
 class ImageServiceServicer:
@@ -149,6 +249,264 @@ class ImageServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Mirror(self, request, context):
+        """Mirror runs a mirror job: the repositories and images a YAML config
+        lists (the document `stevedore mirror CONFIG.yaml` reads) are copied to
+        the destination registry where their tags are new or have moved, and
+        skipped where they are up to date. Images run in parallel; a failing
+        image does not stop the others. Registry credentials are the server's.
+
+        The response streams one `image` message per image as it finishes, then
+        one `summary`, last. A config that does not validate is INVALID_ARGUMENT
+        before anything runs; image failures are in their messages and the
+        summary (`failed`), not the status.
+
+        REST: `POST /v1/mirror` with a JSON MirrorRequest body answers
+        newline-delimited JSON (`{"result": MirrorResponse}` per line).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListFiles(self, request, context):
+        """--- Analyze: files, diff, size, history, validation (image-spec v1.1.1 layer.md). ---
+
+        ListFiles streams the files of an image: by default its merged root
+        filesystem (every layer applied bottom-up, whiteouts and opaque directories
+        honoured, as a container sees it), or with `layer` set the entries that one
+        layer holds, whiteout and opaque markers included. Entries come in lexical
+        path order, in batches. Every layer is read to the end, so its digest is
+        verified too.
+
+        REST: `GET /v1/images:files?ref=REF[&platform=OS/ARCH[/VARIANT]][&layer=N]`
+        answers newline-delimited JSON (`{"result": ListFilesResponse}` per line).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReadFile(self, request, context):
+        """ReadFile streams the content of one regular file of the image's merged
+        filesystem, in chunks of at most 1 MiB, each with its offset. Symlinks are
+        followed inside the image only. A partial layer read cannot verify the
+        layer's digest; Validate does.
+
+        REST: `GET /v1/images:readFile?ref=REF&path=/etc/os-release` answers
+        newline-delimited JSON chunks with base64 data.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Export(self, request, context):
+        """Export streams the image's merged root filesystem as one tar (what
+        `crane export` writes), in chunks of at most 1 MiB, each with its offset.
+        Each layer is read twice and nothing is buffered beyond one chunk.
+
+        REST: `GET /v1/images:export?ref=REF` answers newline-delimited JSON
+        chunks with base64 data.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Validate(self, request, context):
+        """Validate checks an image, index or artifact: every descriptor resolves,
+        sizes and digests match, config `rootfs.diff_ids` match the uncompressed
+        layers, media types are consistent. Problems are reported in the
+        response; only a reference that does not resolve is an error.
+
+        REST: `GET /v1/images:validate?ref=REF`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Diff(self, request, context):
+        """Diff compares two images: config fields, and the files of their merged
+        filesystems (added, removed, changed by metadata or content).
+
+        REST: `GET /v1/images:diff?ref=REF&other_ref=REF`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Size(self, request, context):
+        """Size reports compressed and uncompressed bytes per layer, and the bytes
+        wasted on files that later layers overwrite or delete.
+
+        REST: `GET /v1/images:size?ref=REF[&platform=OS/ARCH[/VARIANT]]`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def History(self, request, context):
+        """History lists the image config's history, each entry with the layer it
+        made.
+
+        REST: `GET /v1/images:history?ref=REF[&platform=OS/ARCH[/VARIANT]]`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Mutate(self, request, context):
+        """--- Modify: every write pushes a new manifest; the source digest stays valid. ---
+
+        Mutate writes a new image from `ref` with the edits asked for (config,
+        annotations, layer removal, flattening, recompression, media type
+        conversion), pushes it to `destination` (default: `ref`'s own repository
+        and tag) and returns its digest. On an index every platform is edited,
+        or those `platforms` names, and the index is rebuilt around the new
+        manifests. Edits run in this order: remove layers, flatten, recompress,
+        convert, config, annotations, index annotations.
+
+        REST: `POST /v1/images:mutate` with a JSON MutateRequest body.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Rebase(self, request, context):
+        """Rebase moves an image from one base to another: its first layers must be
+        exactly the old base's (by digest), and are replaced by the new base's;
+        the image's own layers, config and later history are kept, and the base
+        annotations name the new base. Without `old_base`, the base the image
+        records in its `org.opencontainers.image.base.*` annotations is used.
+
+        REST: `POST /v1/images:rebase` with a JSON RebaseRequest body.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateIndex(self, request, context):
+        """CreateIndex builds an index of the given manifests (each with its
+        platform; a member that is an index contributes its entries) and pushes
+        it, with everything it references, to `destination`.
+
+        REST: `POST /v1/indexes` with a JSON CreateIndexRequest body.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AddToIndex(self, request, context):
+        """AddToIndex writes a new index: the entries of the index `ref` names with
+        each member added (an entry of the same platform or digest is replaced in
+        place), pushed to `destination` (default: `ref`'s repository and tag).
+
+        REST: `POST /v1/indexes:add` with a JSON AddToIndexRequest body.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RemoveFromIndex(self, request, context):
+        """RemoveFromIndex writes a new index without the entries of the given
+        platforms, pushed to `destination` (default: `ref`'s repository and tag).
+        Matching no entry is NOT_FOUND.
+
+        REST: `POST /v1/indexes:remove` with a JSON RemoveFromIndexRequest body.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Tag(self, request, context):
+        """Tag points more tags, in the same repository or layout, at the manifest
+        `ref` names. Nothing is copied, so the digest is `ref`'s.
+
+        REST: `POST /v1/tags` with a JSON TagRequest body.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Untag(self, request, context):
+        """Untag removes the tag `ref` names; the manifest it named stays. OCI
+        layouts and registries support it; archives answer UNIMPLEMENTED.
+
+        REST: `DELETE /v1/tags?ref=REF`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Append(self, request_iterator, context):
+        """--- Build: layers come from the caller as a tar stream. ---
+
+        Append adds one layer, streamed by the caller as a tar (plain, gzip or
+        zstd), on top of the image `ref` names (empty: on scratch, which builds a
+        new image) and pushes the result to `destination`. On an index the layer
+        goes on every platform, or on `platform`'s entries only. The first message
+        carries the options, later ones (and the first, optionally) the tar bytes.
+        Tar paths that escape the root fail; the server spools the layer once.
+
+        Building from a directory is the CLI's (`stevedore build DIR`): a
+        caller's directory is not on the server; tar it and stream it here.
+
+        gRPC only: client streaming has no REST mapping.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PushArtifact(self, request_iterator, context):
+        """--- Artifacts (image-spec v1.1.1 manifest.md §Guidelines for Artifact Usage). ---
+
+        PushArtifact pushes files the caller streams as one OCI artifact, in the
+        form oras writes: one layer per file titled with its name, the empty
+        config, file modes recorded. Each file starts with a message setting
+        `file`, its bytes follow in `data` (of that and later messages); the
+        first message also names the target and the artifact's type. The server
+        spools each file to a temporary file, never holding it in memory.
+
+        gRPC only: client streaming has no REST mapping.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AttachArtifact(self, request_iterator, context):
+        """AttachArtifact pushes files like PushArtifact as an artifact whose
+        subject is the manifest `ref` names, so that it is listed among its
+        referrers; `artifact_type` is required. The artifact is pushed untagged
+        into `ref`'s repository or layout.
+
+        gRPC only: client streaming has no REST mapping.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PullArtifact(self, request, context):
+        """PullArtifact streams the titled layers of an artifact: for each, a
+        message carrying its `file` header, then its bytes in chunks of at most
+        1 MiB. The first message also carries the manifest's descriptor and the
+        layers skipped for having no title. Titles that would escape the
+        caller's directory are refused before anything is sent. A directory
+        layer (`unpack`) is sent as stored, a gzipped tar, for the caller to
+        unpack under its name.
+
+        REST: `GET /v1/artifacts:pull?ref=REF` answers newline-delimited JSON.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DiscoverReferrers(self, request, context):
+        """DiscoverReferrers lists the referrers of the manifest `ref` names, and
+        theirs, as a tree (distribution-spec v1.1.1 §Listing referrers).
+
+        REST: `GET /v1/referrers?ref=REF[&artifact_type=TYPE][&max_depth=N]`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ImageServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -176,6 +534,106 @@ def add_ImageServiceServicer_to_server(servicer, server):
                     servicer.Copy,
                     request_deserializer=stevedore_dot_v1_dot_image__service__pb2.CopyRequest.FromString,
                     response_serializer=stevedore_dot_v1_dot_image__service__pb2.CopyResponse.SerializeToString,
+            ),
+            'Mirror': grpc.unary_stream_rpc_method_handler(
+                    servicer.Mirror,
+                    request_deserializer=stevedore_dot_v1_dot_image__service__pb2.MirrorRequest.FromString,
+                    response_serializer=stevedore_dot_v1_dot_image__service__pb2.MirrorResponse.SerializeToString,
+            ),
+            'ListFiles': grpc.unary_stream_rpc_method_handler(
+                    servicer.ListFiles,
+                    request_deserializer=stevedore_dot_v1_dot_image__service__pb2.ListFilesRequest.FromString,
+                    response_serializer=stevedore_dot_v1_dot_image__service__pb2.ListFilesResponse.SerializeToString,
+            ),
+            'ReadFile': grpc.unary_stream_rpc_method_handler(
+                    servicer.ReadFile,
+                    request_deserializer=stevedore_dot_v1_dot_image__service__pb2.ReadFileRequest.FromString,
+                    response_serializer=stevedore_dot_v1_dot_image__service__pb2.ReadFileResponse.SerializeToString,
+            ),
+            'Export': grpc.unary_stream_rpc_method_handler(
+                    servicer.Export,
+                    request_deserializer=stevedore_dot_v1_dot_image__service__pb2.ExportRequest.FromString,
+                    response_serializer=stevedore_dot_v1_dot_image__service__pb2.ExportResponse.SerializeToString,
+            ),
+            'Validate': grpc.unary_unary_rpc_method_handler(
+                    servicer.Validate,
+                    request_deserializer=stevedore_dot_v1_dot_image__service__pb2.ValidateRequest.FromString,
+                    response_serializer=stevedore_dot_v1_dot_image__service__pb2.ValidateResponse.SerializeToString,
+            ),
+            'Diff': grpc.unary_unary_rpc_method_handler(
+                    servicer.Diff,
+                    request_deserializer=stevedore_dot_v1_dot_image__service__pb2.DiffRequest.FromString,
+                    response_serializer=stevedore_dot_v1_dot_image__service__pb2.DiffResponse.SerializeToString,
+            ),
+            'Size': grpc.unary_unary_rpc_method_handler(
+                    servicer.Size,
+                    request_deserializer=stevedore_dot_v1_dot_image__service__pb2.SizeRequest.FromString,
+                    response_serializer=stevedore_dot_v1_dot_image__service__pb2.SizeResponse.SerializeToString,
+            ),
+            'History': grpc.unary_unary_rpc_method_handler(
+                    servicer.History,
+                    request_deserializer=stevedore_dot_v1_dot_image__service__pb2.HistoryRequest.FromString,
+                    response_serializer=stevedore_dot_v1_dot_image__service__pb2.HistoryResponse.SerializeToString,
+            ),
+            'Mutate': grpc.unary_unary_rpc_method_handler(
+                    servicer.Mutate,
+                    request_deserializer=stevedore_dot_v1_dot_image__service__pb2.MutateRequest.FromString,
+                    response_serializer=stevedore_dot_v1_dot_image__service__pb2.MutateResponse.SerializeToString,
+            ),
+            'Rebase': grpc.unary_unary_rpc_method_handler(
+                    servicer.Rebase,
+                    request_deserializer=stevedore_dot_v1_dot_image__service__pb2.RebaseRequest.FromString,
+                    response_serializer=stevedore_dot_v1_dot_image__service__pb2.RebaseResponse.SerializeToString,
+            ),
+            'CreateIndex': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateIndex,
+                    request_deserializer=stevedore_dot_v1_dot_image__service__pb2.CreateIndexRequest.FromString,
+                    response_serializer=stevedore_dot_v1_dot_image__service__pb2.CreateIndexResponse.SerializeToString,
+            ),
+            'AddToIndex': grpc.unary_unary_rpc_method_handler(
+                    servicer.AddToIndex,
+                    request_deserializer=stevedore_dot_v1_dot_image__service__pb2.AddToIndexRequest.FromString,
+                    response_serializer=stevedore_dot_v1_dot_image__service__pb2.AddToIndexResponse.SerializeToString,
+            ),
+            'RemoveFromIndex': grpc.unary_unary_rpc_method_handler(
+                    servicer.RemoveFromIndex,
+                    request_deserializer=stevedore_dot_v1_dot_image__service__pb2.RemoveFromIndexRequest.FromString,
+                    response_serializer=stevedore_dot_v1_dot_image__service__pb2.RemoveFromIndexResponse.SerializeToString,
+            ),
+            'Tag': grpc.unary_unary_rpc_method_handler(
+                    servicer.Tag,
+                    request_deserializer=stevedore_dot_v1_dot_image__service__pb2.TagRequest.FromString,
+                    response_serializer=stevedore_dot_v1_dot_image__service__pb2.TagResponse.SerializeToString,
+            ),
+            'Untag': grpc.unary_unary_rpc_method_handler(
+                    servicer.Untag,
+                    request_deserializer=stevedore_dot_v1_dot_image__service__pb2.UntagRequest.FromString,
+                    response_serializer=stevedore_dot_v1_dot_image__service__pb2.UntagResponse.SerializeToString,
+            ),
+            'Append': grpc.stream_unary_rpc_method_handler(
+                    servicer.Append,
+                    request_deserializer=stevedore_dot_v1_dot_image__service__pb2.AppendRequest.FromString,
+                    response_serializer=stevedore_dot_v1_dot_image__service__pb2.AppendResponse.SerializeToString,
+            ),
+            'PushArtifact': grpc.stream_unary_rpc_method_handler(
+                    servicer.PushArtifact,
+                    request_deserializer=stevedore_dot_v1_dot_image__service__pb2.PushArtifactRequest.FromString,
+                    response_serializer=stevedore_dot_v1_dot_image__service__pb2.PushArtifactResponse.SerializeToString,
+            ),
+            'AttachArtifact': grpc.stream_unary_rpc_method_handler(
+                    servicer.AttachArtifact,
+                    request_deserializer=stevedore_dot_v1_dot_image__service__pb2.AttachArtifactRequest.FromString,
+                    response_serializer=stevedore_dot_v1_dot_image__service__pb2.AttachArtifactResponse.SerializeToString,
+            ),
+            'PullArtifact': grpc.unary_stream_rpc_method_handler(
+                    servicer.PullArtifact,
+                    request_deserializer=stevedore_dot_v1_dot_image__service__pb2.PullArtifactRequest.FromString,
+                    response_serializer=stevedore_dot_v1_dot_image__service__pb2.PullArtifactResponse.SerializeToString,
+            ),
+            'DiscoverReferrers': grpc.unary_unary_rpc_method_handler(
+                    servicer.DiscoverReferrers,
+                    request_deserializer=stevedore_dot_v1_dot_image__service__pb2.DiscoverReferrersRequest.FromString,
+                    response_serializer=stevedore_dot_v1_dot_image__service__pb2.DiscoverReferrersResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -324,6 +782,546 @@ class ImageService:
             '/stevedore.v1.ImageService/Copy',
             stevedore_dot_v1_dot_image__service__pb2.CopyRequest.SerializeToString,
             stevedore_dot_v1_dot_image__service__pb2.CopyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Mirror(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/stevedore.v1.ImageService/Mirror',
+            stevedore_dot_v1_dot_image__service__pb2.MirrorRequest.SerializeToString,
+            stevedore_dot_v1_dot_image__service__pb2.MirrorResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListFiles(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/stevedore.v1.ImageService/ListFiles',
+            stevedore_dot_v1_dot_image__service__pb2.ListFilesRequest.SerializeToString,
+            stevedore_dot_v1_dot_image__service__pb2.ListFilesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReadFile(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/stevedore.v1.ImageService/ReadFile',
+            stevedore_dot_v1_dot_image__service__pb2.ReadFileRequest.SerializeToString,
+            stevedore_dot_v1_dot_image__service__pb2.ReadFileResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Export(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/stevedore.v1.ImageService/Export',
+            stevedore_dot_v1_dot_image__service__pb2.ExportRequest.SerializeToString,
+            stevedore_dot_v1_dot_image__service__pb2.ExportResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Validate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stevedore.v1.ImageService/Validate',
+            stevedore_dot_v1_dot_image__service__pb2.ValidateRequest.SerializeToString,
+            stevedore_dot_v1_dot_image__service__pb2.ValidateResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Diff(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stevedore.v1.ImageService/Diff',
+            stevedore_dot_v1_dot_image__service__pb2.DiffRequest.SerializeToString,
+            stevedore_dot_v1_dot_image__service__pb2.DiffResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Size(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stevedore.v1.ImageService/Size',
+            stevedore_dot_v1_dot_image__service__pb2.SizeRequest.SerializeToString,
+            stevedore_dot_v1_dot_image__service__pb2.SizeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def History(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stevedore.v1.ImageService/History',
+            stevedore_dot_v1_dot_image__service__pb2.HistoryRequest.SerializeToString,
+            stevedore_dot_v1_dot_image__service__pb2.HistoryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Mutate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stevedore.v1.ImageService/Mutate',
+            stevedore_dot_v1_dot_image__service__pb2.MutateRequest.SerializeToString,
+            stevedore_dot_v1_dot_image__service__pb2.MutateResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Rebase(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stevedore.v1.ImageService/Rebase',
+            stevedore_dot_v1_dot_image__service__pb2.RebaseRequest.SerializeToString,
+            stevedore_dot_v1_dot_image__service__pb2.RebaseResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateIndex(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stevedore.v1.ImageService/CreateIndex',
+            stevedore_dot_v1_dot_image__service__pb2.CreateIndexRequest.SerializeToString,
+            stevedore_dot_v1_dot_image__service__pb2.CreateIndexResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AddToIndex(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stevedore.v1.ImageService/AddToIndex',
+            stevedore_dot_v1_dot_image__service__pb2.AddToIndexRequest.SerializeToString,
+            stevedore_dot_v1_dot_image__service__pb2.AddToIndexResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RemoveFromIndex(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stevedore.v1.ImageService/RemoveFromIndex',
+            stevedore_dot_v1_dot_image__service__pb2.RemoveFromIndexRequest.SerializeToString,
+            stevedore_dot_v1_dot_image__service__pb2.RemoveFromIndexResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Tag(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stevedore.v1.ImageService/Tag',
+            stevedore_dot_v1_dot_image__service__pb2.TagRequest.SerializeToString,
+            stevedore_dot_v1_dot_image__service__pb2.TagResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Untag(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stevedore.v1.ImageService/Untag',
+            stevedore_dot_v1_dot_image__service__pb2.UntagRequest.SerializeToString,
+            stevedore_dot_v1_dot_image__service__pb2.UntagResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Append(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_unary(
+            request_iterator,
+            target,
+            '/stevedore.v1.ImageService/Append',
+            stevedore_dot_v1_dot_image__service__pb2.AppendRequest.SerializeToString,
+            stevedore_dot_v1_dot_image__service__pb2.AppendResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PushArtifact(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_unary(
+            request_iterator,
+            target,
+            '/stevedore.v1.ImageService/PushArtifact',
+            stevedore_dot_v1_dot_image__service__pb2.PushArtifactRequest.SerializeToString,
+            stevedore_dot_v1_dot_image__service__pb2.PushArtifactResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AttachArtifact(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_unary(
+            request_iterator,
+            target,
+            '/stevedore.v1.ImageService/AttachArtifact',
+            stevedore_dot_v1_dot_image__service__pb2.AttachArtifactRequest.SerializeToString,
+            stevedore_dot_v1_dot_image__service__pb2.AttachArtifactResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PullArtifact(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/stevedore.v1.ImageService/PullArtifact',
+            stevedore_dot_v1_dot_image__service__pb2.PullArtifactRequest.SerializeToString,
+            stevedore_dot_v1_dot_image__service__pb2.PullArtifactResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DiscoverReferrers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stevedore.v1.ImageService/DiscoverReferrers',
+            stevedore_dot_v1_dot_image__service__pb2.DiscoverReferrersRequest.SerializeToString,
+            stevedore_dot_v1_dot_image__service__pb2.DiscoverReferrersResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file stevedore/v1/image_service.proto.
  */
 export const file_stevedore_v1_image_service: GenFile = /*@__PURE__*/
-  fileDesc("CiBzdGV2ZWRvcmUvdjEvaW1hZ2Vfc2VydmljZS5wcm90bxIMc3RldmVkb3JlLnYxIi8KDkluc3BlY3RSZXF1ZXN0EgsKA3JlZhgBIAEoCRIQCghwbGF0Zm9ybRgCIAEoCSLrAgoPSW5zcGVjdFJlc3BvbnNlEgsKA3JlZhgBIAEoCRIOCgZkaWdlc3QYAiABKAkSEgoKbWVkaWFfdHlwZRgDIAEoCRIpCglwbGF0Zm9ybXMYBCADKAsyFi5zdGV2ZWRvcmUudjEuUGxhdGZvcm0SFwoPbWFuaWZlc3RfZGlnZXN0GAUgASgJEhUKDWFydGlmYWN0X3R5cGUYBiABKAkSQwoLYW5ub3RhdGlvbnMYByADKAsyLi5zdGV2ZWRvcmUudjEuSW5zcGVjdFJlc3BvbnNlLkFubm90YXRpb25zRW50cnkSKQoGY29uZmlnGAggASgLMhkuc3RldmVkb3JlLnYxLkltYWdlQ29uZmlnEigKBmxheWVycxgJIAMoCzIYLnN0ZXZlZG9yZS52MS5EZXNjcmlwdG9yGjIKEEFubm90YXRpb25zRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJmCghQbGF0Zm9ybRIKCgJvcxgBIAEoCRIUCgxhcmNoaXRlY3R1cmUYAiABKAkSDwoHdmFyaWFudBgDIAEoCRISCgpvc192ZXJzaW9uGAQgASgJEhMKC29zX2ZlYXR1cmVzGAUgAygJIssCCgtJbWFnZUNvbmZpZxIrCgdjcmVhdGVkGAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZhdXRob3IYAiABKAkSCgoCb3MYAyABKAkSFAoMYXJjaGl0ZWN0dXJlGAQgASgJEg8KB3ZhcmlhbnQYBSABKAkSDAoEdXNlchgGIAEoCRILCgNlbnYYByADKAkSEgoKZW50cnlwb2ludBgIIAMoCRILCgNjbWQYCSADKAkSEwoLd29ya2luZ19kaXIYCiABKAkSNQoGbGFiZWxzGAsgAygLMiUuc3RldmVkb3JlLnYxLkltYWdlQ29uZmlnLkxhYmVsc0VudHJ5EhUKDWV4cG9zZWRfcG9ydHMYDCADKAkaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASLzAQoKRGVzY3JpcHRvchISCgptZWRpYV90eXBlGAEgASgJEg4KBmRpZ2VzdBgCIAEoCRIMCgRzaXplGAMgASgDEj4KC2Fubm90YXRpb25zGAQgAygLMikuc3RldmVkb3JlLnYxLkRlc2NyaXB0b3IuQW5ub3RhdGlvbnNFbnRyeRIVCg1hcnRpZmFjdF90eXBlGAUgASgJEigKCHBsYXRmb3JtGAYgASgLMhYuc3RldmVkb3JlLnYxLlBsYXRmb3JtGjIKEEFubm90YXRpb25zRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASIhChJHZXRNYW5pZmVzdFJlcXVlc3QSCwoDcmVmGAEgASgJIkYKE0dldE1hbmlmZXN0UmVzcG9uc2USDgoGZGlnZXN0GAEgASgJEhIKCm1lZGlhX3R5cGUYAiABKAkSCwoDcmF3GAMgASgMIiUKD0xpc3RUYWdzUmVxdWVzdBISCgpyZXBvc2l0b3J5GAEgASgJIiAKEExpc3RUYWdzUmVzcG9uc2USDAoEdGFncxgBIAMoCSI9Cg5HZXRCbG9iUmVxdWVzdBILCgNyZWYYASABKAkSDgoGb2Zmc2V0GAIgASgDEg4KBmxlbmd0aBgDIAEoAyI9Cg9HZXRCbG9iUmVzcG9uc2USDgoGb2Zmc2V0GAEgASgDEgwKBGRhdGEYAiABKAwSDAoEc2l6ZRgDIAEoAyJZCgtDb3B5UmVxdWVzdBIOCgZzb3VyY2UYASABKAkSEwoLZGVzdGluYXRpb24YAiABKAkSEAoIcGxhdGZvcm0YAyABKAkSEwoLY29uY3VycmVuY3kYBCABKAUioAEKDENvcHlSZXNwb25zZRIpCgRraW5kGAEgASgOMhsuc3RldmVkb3JlLnYxLkNvcHlFdmVudEtpbmQSLAoKZGVzY3JpcHRvchgCIAEoCzIYLnN0ZXZlZG9yZS52MS5EZXNjcmlwdG9yEg0KBWJ5dGVzGAMgASgDEigKBnJlc3VsdBgEIAEoCzIYLnN0ZXZlZG9yZS52MS5Db3B5UmVzdWx0ItQBCgpDb3B5UmVzdWx0Eg4KBnNvdXJjZRgBIAEoCRITCgtkZXN0aW5hdGlvbhgCIAEoCRIOCgZkaWdlc3QYAyABKAkSEgoKbWVkaWFfdHlwZRgEIAEoCRIMCgRzaXplGAUgASgDEhQKDGJsb2JzX2NvcGllZBgGIAEoBRIVCg1ibG9ic19za2lwcGVkGAcgASgFEhgKEG1hbmlmZXN0c19jb3BpZWQYCCABKAUSGQoRbWFuaWZlc3RzX3NraXBwZWQYCSABKAUSDQoFYnl0ZXMYCiABKAMqkgIKDUNvcHlFdmVudEtpbmQSHwobQ09QWV9FVkVOVF9LSU5EX1VOU1BFQ0lGSUVEEAASIAocQ09QWV9FVkVOVF9LSU5EX0JMT0JfU1RBUlRFRBABEh4KGkNPUFlfRVZFTlRfS0lORF9CTE9CX0JZVEVTEAISIAocQ09QWV9FVkVOVF9LSU5EX0JMT0JfU0tJUFBFRBADEh0KGUNPUFlfRVZFTlRfS0lORF9CTE9CX0RPTkUQBBIhCh1DT1BZX0VWRU5UX0tJTkRfSU1BR0VfU0tJUFBFRBAFEh4KGkNPUFlfRVZFTlRfS0lORF9JTUFHRV9ET05FEAYSGgoWQ09QWV9FVkVOVF9LSU5EX1JFU1VMVBAHMu0DCgxJbWFnZVNlcnZpY2USYgoHSW5zcGVjdBIcLnN0ZXZlZG9yZS52MS5JbnNwZWN0UmVxdWVzdBodLnN0ZXZlZG9yZS52MS5JbnNwZWN0UmVzcG9uc2UiGoLT5JMCFBISL3YxL2ltYWdlczppbnNwZWN0EmkKC0dldE1hbmlmZXN0EiAuc3RldmVkb3JlLnYxLkdldE1hbmlmZXN0UmVxdWVzdBohLnN0ZXZlZG9yZS52MS5HZXRNYW5pZmVzdFJlc3BvbnNlIhWC0+STAg8SDS92MS9tYW5pZmVzdHMSWwoITGlzdFRhZ3MSHS5zdGV2ZWRvcmUudjEuTGlzdFRhZ3NSZXF1ZXN0Gh4uc3RldmVkb3JlLnYxLkxpc3RUYWdzUmVzcG9uc2UiEILT5JMCChIIL3YxL3RhZ3MSWwoHR2V0QmxvYhIcLnN0ZXZlZG9yZS52MS5HZXRCbG9iUmVxdWVzdBodLnN0ZXZlZG9yZS52MS5HZXRCbG9iUmVzcG9uc2UiEYLT5JMCCxIJL3YxL2Jsb2JzMAESVAoEQ29weRIZLnN0ZXZlZG9yZS52MS5Db3B5UmVxdWVzdBoaLnN0ZXZlZG9yZS52MS5Db3B5UmVzcG9uc2UiE4LT5JMCDToBKiIIL3YxL2NvcHkwAUJBWj9naXRodWIuY29tL3N0ZXZlZG9yZS1kZXYvc3RldmVkb3JlL2dlbi9zdGV2ZWRvcmUvdjE7c3RldmVkb3JldjFiBnByb3RvMw", [file_google_api_annotations, file_google_protobuf_timestamp]);
+  fileDesc("CiBzdGV2ZWRvcmUvdjEvaW1hZ2Vfc2VydmljZS5wcm90bxIMc3RldmVkb3JlLnYxIi8KDkluc3BlY3RSZXF1ZXN0EgsKA3JlZhgBIAEoCRIQCghwbGF0Zm9ybRgCIAEoCSLrAgoPSW5zcGVjdFJlc3BvbnNlEgsKA3JlZhgBIAEoCRIOCgZkaWdlc3QYAiABKAkSEgoKbWVkaWFfdHlwZRgDIAEoCRIpCglwbGF0Zm9ybXMYBCADKAsyFi5zdGV2ZWRvcmUudjEuUGxhdGZvcm0SFwoPbWFuaWZlc3RfZGlnZXN0GAUgASgJEhUKDWFydGlmYWN0X3R5cGUYBiABKAkSQwoLYW5ub3RhdGlvbnMYByADKAsyLi5zdGV2ZWRvcmUudjEuSW5zcGVjdFJlc3BvbnNlLkFubm90YXRpb25zRW50cnkSKQoGY29uZmlnGAggASgLMhkuc3RldmVkb3JlLnYxLkltYWdlQ29uZmlnEigKBmxheWVycxgJIAMoCzIYLnN0ZXZlZG9yZS52MS5EZXNjcmlwdG9yGjIKEEFubm90YXRpb25zRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJmCghQbGF0Zm9ybRIKCgJvcxgBIAEoCRIUCgxhcmNoaXRlY3R1cmUYAiABKAkSDwoHdmFyaWFudBgDIAEoCRISCgpvc192ZXJzaW9uGAQgASgJEhMKC29zX2ZlYXR1cmVzGAUgAygJIssCCgtJbWFnZUNvbmZpZxIrCgdjcmVhdGVkGAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZhdXRob3IYAiABKAkSCgoCb3MYAyABKAkSFAoMYXJjaGl0ZWN0dXJlGAQgASgJEg8KB3ZhcmlhbnQYBSABKAkSDAoEdXNlchgGIAEoCRILCgNlbnYYByADKAkSEgoKZW50cnlwb2ludBgIIAMoCRILCgNjbWQYCSADKAkSEwoLd29ya2luZ19kaXIYCiABKAkSNQoGbGFiZWxzGAsgAygLMiUuc3RldmVkb3JlLnYxLkltYWdlQ29uZmlnLkxhYmVsc0VudHJ5EhUKDWV4cG9zZWRfcG9ydHMYDCADKAkaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASLzAQoKRGVzY3JpcHRvchISCgptZWRpYV90eXBlGAEgASgJEg4KBmRpZ2VzdBgCIAEoCRIMCgRzaXplGAMgASgDEj4KC2Fubm90YXRpb25zGAQgAygLMikuc3RldmVkb3JlLnYxLkRlc2NyaXB0b3IuQW5ub3RhdGlvbnNFbnRyeRIVCg1hcnRpZmFjdF90eXBlGAUgASgJEigKCHBsYXRmb3JtGAYgASgLMhYuc3RldmVkb3JlLnYxLlBsYXRmb3JtGjIKEEFubm90YXRpb25zRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASIhChJHZXRNYW5pZmVzdFJlcXVlc3QSCwoDcmVmGAEgASgJIkYKE0dldE1hbmlmZXN0UmVzcG9uc2USDgoGZGlnZXN0GAEgASgJEhIKCm1lZGlhX3R5cGUYAiABKAkSCwoDcmF3GAMgASgMIiUKD0xpc3RUYWdzUmVxdWVzdBISCgpyZXBvc2l0b3J5GAEgASgJIiAKEExpc3RUYWdzUmVzcG9uc2USDAoEdGFncxgBIAMoCSI9Cg5HZXRCbG9iUmVxdWVzdBILCgNyZWYYASABKAkSDgoGb2Zmc2V0GAIgASgDEg4KBmxlbmd0aBgDIAEoAyI9Cg9HZXRCbG9iUmVzcG9uc2USDgoGb2Zmc2V0GAEgASgDEgwKBGRhdGEYAiABKAwSDAoEc2l6ZRgDIAEoAyLFAQoLQ29weVJlcXVlc3QSDgoGc291cmNlGAEgASgJEhMKC2Rlc3RpbmF0aW9uGAIgASgJEhAKCHBsYXRmb3JtGAMgASgJEhMKC2NvbmN1cnJlbmN5GAQgASgFEhEKCXJlZmVycmVycxgFIAEoCBIRCglwbGF0Zm9ybXMYBiADKAkSDgoGc3BhcnNlGAcgASgIEg4KBmZvcm1hdBgIIAEoCRIQCghjb21wcmVzcxgJIAEoCRISCgpjaHVua19zaXplGAogASgDIqABCgxDb3B5UmVzcG9uc2USKQoEa2luZBgBIAEoDjIbLnN0ZXZlZG9yZS52MS5Db3B5RXZlbnRLaW5kEiwKCmRlc2NyaXB0b3IYAiABKAsyGC5zdGV2ZWRvcmUudjEuRGVzY3JpcHRvchINCgVieXRlcxgDIAEoAxIoCgZyZXN1bHQYBCABKAsyGC5zdGV2ZWRvcmUudjEuQ29weVJlc3VsdCKVAgoKQ29weVJlc3VsdBIOCgZzb3VyY2UYASABKAkSEwoLZGVzdGluYXRpb24YAiABKAkSDgoGZGlnZXN0GAMgASgJEhIKCm1lZGlhX3R5cGUYBCABKAkSDAoEc2l6ZRgFIAEoAxIUCgxibG9ic19jb3BpZWQYBiABKAUSFQoNYmxvYnNfc2tpcHBlZBgHIAEoBRIYChBtYW5pZmVzdHNfY29waWVkGAggASgFEhkKEW1hbmlmZXN0c19za2lwcGVkGAkgASgFEg0KBWJ5dGVzGAogASgDEhUKDXNvdXJjZV9kaWdlc3QYCyABKAkSFQoNYmxvYnNfbW91bnRlZBgMIAEoBRIRCglyZWZlcnJlcnMYDSABKAUiRQoNTWlycm9yUmVxdWVzdBIOCgZjb25maWcYASABKAkSDwoHZHJ5X3J1bhgCIAEoCBITCgtjb25jdXJyZW5jeRgDIAEoBSJoCg5NaXJyb3JSZXNwb25zZRIoCgVpbWFnZRgBIAEoCzIZLnN0ZXZlZG9yZS52MS5NaXJyb3JJbWFnZRIsCgdzdW1tYXJ5GAIgASgLMhsuc3RldmVkb3JlLnYxLk1pcnJvclN1bW1hcnki3wIKC01pcnJvckltYWdlEg4KBnNvdXJjZRgBIAEoCRIVCg1zb3VyY2VfZGlnZXN0GAIgASgJEhMKC2Rlc3RpbmF0aW9uGAMgASgJEhcKD3ByZXZpb3VzX2RpZ2VzdBgEIAEoCRIOCgZhY3Rpb24YBSABKAkSDgoGcmVhc29uGAYgASgJEg0KBWJ5dGVzGAcgASgDEhQKDGJsb2JzX2NvcGllZBgIIAEoBRIVCg1ibG9ic19za2lwcGVkGAkgASgFEhUKDWJsb2JzX21vdW50ZWQYCiABKAUSEQoJcmVmZXJyZXJzGAsgASgFEgwKBG5vdGUYDCABKAkSEgoKZXJyb3JfY29kZRgNIAEoCRIVCg1yZWdpc3RyeV9jb2RlGA4gASgJEhQKDGVycm9yX29yaWdpbhgPIAEoCRIVCg1lcnJvcl9tZXNzYWdlGBAgASgJEg8KB3NlY29uZHMYESABKAEiwgEKDU1pcnJvclN1bW1hcnkSDwoHZHJ5X3J1bhgBIAEoCBIOCgZpbWFnZXMYAiABKAUSDgoGY29waWVkGAMgASgFEg8KB3NraXBwZWQYBCABKAUSDgoGZmFpbGVkGAUgASgFEhIKCndvdWxkX2NvcHkYBiABKAUSDQoFYnl0ZXMYByABKAMSFAoMYmxvYnNfY29waWVkGAggASgFEhUKDWJsb2JzX3NraXBwZWQYCSABKAUSDwoHc2Vjb25kcxgKIAEoASJPChBMaXN0RmlsZXNSZXF1ZXN0EgsKA3JlZhgBIAEoCRIQCghwbGF0Zm9ybRgCIAEoCRISCgVsYXllchgDIAEoBUgAiAEBQggKBl9sYXllciI6ChFMaXN0RmlsZXNSZXNwb25zZRIlCgVmaWxlcxgBIAMoCzIWLnN0ZXZlZG9yZS52MS5GaWxlSW5mbyK+AQoIRmlsZUluZm8SDAoEcGF0aBgBIAEoCRIMCgR0eXBlGAIgASgJEgwKBG1vZGUYAyABKAMSDAoEc2l6ZRgEIAEoAxILCgN1aWQYBSABKAMSCwoDZ2lkGAYgASgDEhAKCGxpbmtuYW1lGAcgASgJEikKBW10aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBINCgVsYXllchgJIAEoBRIUCgxsYXllcl9kaWdlc3QYCiABKAkiPgoPUmVhZEZpbGVSZXF1ZXN0EgsKA3JlZhgBIAEoCRIQCghwbGF0Zm9ybRgCIAEoCRIMCgRwYXRoGAMgASgJIjAKEFJlYWRGaWxlUmVzcG9uc2USDgoGb2Zmc2V0GAEgASgDEgwKBGRhdGEYAiABKAwiLgoNRXhwb3J0UmVxdWVzdBILCgNyZWYYASABKAkSEAoIcGxhdGZvcm0YAiABKAkiLgoORXhwb3J0UmVzcG9uc2USDgoGb2Zmc2V0GAEgASgDEgwKBGRhdGEYAiABKAwiHgoPVmFsaWRhdGVSZXF1ZXN0EgsKA3JlZhgBIAEoCSKJAQoQVmFsaWRhdGVSZXNwb25zZRIOCgZkaWdlc3QYASABKAkSEgoKbWVkaWFfdHlwZRgCIAEoCRIPCgdjaGVja2VkGAMgASgFEjEKCHByb2JsZW1zGAQgAygLMh8uc3RldmVkb3JlLnYxLlZhbGlkYXRpb25Qcm9ibGVtEg0KBXZhbGlkGAUgASgIIkgKEVZhbGlkYXRpb25Qcm9ibGVtEg4KBmRpZ2VzdBgBIAEoCRISCgptZWRpYV90eXBlGAIgASgJEg8KB21lc3NhZ2UYAyABKAkiPwoLRGlmZlJlcXVlc3QSCwoDcmVmGAEgASgJEhEKCW90aGVyX3JlZhgCIAEoCRIQCghwbGF0Zm9ybRgDIAEoCSLlAQoMRGlmZlJlc3BvbnNlEgkKAWEYASABKAkSCQoBYhgCIAEoCRItCgZjb25maWcYAyADKAsyHS5zdGV2ZWRvcmUudjEuQ29uZmlnRmllbGREaWZmEhUKDXNoYXJlZF9sYXllcnMYBCABKAUSJQoFYWRkZWQYBSADKAsyFi5zdGV2ZWRvcmUudjEuRmlsZUluZm8SJwoHcmVtb3ZlZBgGIAMoCzIWLnN0ZXZlZG9yZS52MS5GaWxlSW5mbxIpCgdjaGFuZ2VkGAcgAygLMhguc3RldmVkb3JlLnYxLkZpbGVDaGFuZ2UiNgoPQ29uZmlnRmllbGREaWZmEg0KBWZpZWxkGAEgASgJEgkKAWEYAiABKAkSCQoBYhgDIAEoCSJuCgpGaWxlQ2hhbmdlEgwKBHBhdGgYASABKAkSDAoEd2hhdBgCIAMoCRIhCgFhGAMgASgLMhYuc3RldmVkb3JlLnYxLkZpbGVJbmZvEiEKAWIYBCABKAsyFi5zdGV2ZWRvcmUudjEuRmlsZUluZm8iLAoLU2l6ZVJlcXVlc3QSCwoDcmVmGAEgASgJEhAKCHBsYXRmb3JtGAIgASgJIoEBCgxTaXplUmVzcG9uc2USDgoGZGlnZXN0GAEgASgJEicKBmxheWVycxgCIAMoCzIXLnN0ZXZlZG9yZS52MS5MYXllclNpemUSEgoKY29tcHJlc3NlZBgDIAEoAxIUCgx1bmNvbXByZXNzZWQYBCABKAMSDgoGd2FzdGVkGAUgASgDIocBCglMYXllclNpemUSDQoFbGF5ZXIYASABKAUSDgoGZGlnZXN0GAIgASgJEhIKCm1lZGlhX3R5cGUYAyABKAkSEgoKY29tcHJlc3NlZBgEIAEoAxIUCgx1bmNvbXByZXNzZWQYBSABKAMSDQoFZmlsZXMYBiABKAUSDgoGd2FzdGVkGAcgASgDIi8KDkhpc3RvcnlSZXF1ZXN0EgsKA3JlZhgBIAEoCRIQCghwbGF0Zm9ybRgCIAEoCSI+Cg9IaXN0b3J5UmVzcG9uc2USKwoHZW50cmllcxgBIAMoCzIaLnN0ZXZlZG9yZS52MS5IaXN0b3J5RW50cnkiwwEKDEhpc3RvcnlFbnRyeRIrCgdjcmVhdGVkGAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgpjcmVhdGVkX2J5GAIgASgJEg4KBmF1dGhvchgDIAEoCRIPCgdjb21tZW50GAQgASgJEhMKC2VtcHR5X2xheWVyGAUgASgIEg0KBWxheWVyGAYgASgFEg4KBmRpZ2VzdBgHIAEoCRIPCgdkaWZmX2lkGAggASgJEgwKBHNpemUYCSABKAMieAoLV3JpdGVSZXN1bHQSDgoGZGlnZXN0GAEgASgJEhIKCm1lZGlhX3R5cGUYAiABKAkSDAoEc2l6ZRgDIAEoAxILCgN0YWcYBCABKAkSFQoNc291cmNlX2RpZ2VzdBgFIAEoCRITCgtkZXN0aW5hdGlvbhgGIAEoCSIcCgpTdHJpbmdMaXN0Eg4KBnZhbHVlcxgBIAMoCSKoBwoNTXV0YXRlUmVxdWVzdBILCgNyZWYYASABKAkSEwoLZGVzdGluYXRpb24YAiABKAkSEQoJcGxhdGZvcm1zGAMgAygJEgsKA2VudhgEIAMoCRIRCgl1bnNldF9lbnYYBSADKAkSLAoKZW50cnlwb2ludBgGIAEoCzIYLnN0ZXZlZG9yZS52MS5TdHJpbmdMaXN0EiUKA2NtZBgHIAEoCzIYLnN0ZXZlZG9yZS52MS5TdHJpbmdMaXN0EhEKBHVzZXIYCCABKAlIAIgBARIYCgt3b3JraW5nX2RpchgJIAEoCUgBiAEBEjcKBmxhYmVscxgKIAMoCzInLnN0ZXZlZG9yZS52MS5NdXRhdGVSZXF1ZXN0LkxhYmVsc0VudHJ5EhUKDXJlbW92ZV9sYWJlbHMYCyADKAkSFQoNZXhwb3NlZF9wb3J0cxgMIAMoCRIcChRyZW1vdmVfZXhwb3NlZF9wb3J0cxgNIAMoCRIPCgd2b2x1bWVzGA4gAygJEhYKDnJlbW92ZV92b2x1bWVzGA8gAygJEhQKDHNldF9wbGF0Zm9ybRgQIAEoCRIrCgdjcmVhdGVkGBEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBJBCgthbm5vdGF0aW9ucxgSIAMoCzIsLnN0ZXZlZG9yZS52MS5NdXRhdGVSZXF1ZXN0LkFubm90YXRpb25zRW50cnkSGgoScmVtb3ZlX2Fubm90YXRpb25zGBMgAygJEkwKEWluZGV4X2Fubm90YXRpb25zGBQgAygLMjEuc3RldmVkb3JlLnYxLk11dGF0ZVJlcXVlc3QuSW5kZXhBbm5vdGF0aW9uc0VudHJ5EiAKGHJlbW92ZV9pbmRleF9hbm5vdGF0aW9ucxgVIAMoCRIVCg1yZW1vdmVfbGF5ZXJzGBYgAygFEg8KB2ZsYXR0ZW4YFyABKAgSEgoKcmVjb21wcmVzcxgYIAEoCRIPCgdjb252ZXJ0GBkgASgJGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEaMgoQQW5ub3RhdGlvbnNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBGjcKFUluZGV4QW5ub3RhdGlvbnNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBQgcKBV91c2VyQg4KDF93b3JraW5nX2RpciI7Cg5NdXRhdGVSZXNwb25zZRIpCgZyZXN1bHQYASABKAsyGS5zdGV2ZWRvcmUudjEuV3JpdGVSZXN1bHQiaAoNUmViYXNlUmVxdWVzdBILCgNyZWYYASABKAkSEwoLZGVzdGluYXRpb24YAiABKAkSEAoIb2xkX2Jhc2UYAyABKAkSEAoIbmV3X2Jhc2UYBCABKAkSEQoJcGxhdGZvcm1zGAUgAygJIjsKDlJlYmFzZVJlc3BvbnNlEikKBnJlc3VsdBgBIAEoCzIZLnN0ZXZlZG9yZS52MS5Xcml0ZVJlc3VsdCLGAQoSQ3JlYXRlSW5kZXhSZXF1ZXN0EhMKC2Rlc3RpbmF0aW9uGAEgASgJEg8KB21lbWJlcnMYAiADKAkSDgoGZG9ja2VyGAMgASgIEkYKC2Fubm90YXRpb25zGAQgAygLMjEuc3RldmVkb3JlLnYxLkNyZWF0ZUluZGV4UmVxdWVzdC5Bbm5vdGF0aW9uc0VudHJ5GjIKEEFubm90YXRpb25zRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJAChNDcmVhdGVJbmRleFJlc3BvbnNlEikKBnJlc3VsdBgBIAEoCzIZLnN0ZXZlZG9yZS52MS5Xcml0ZVJlc3VsdCLBAQoRQWRkVG9JbmRleFJlcXVlc3QSCwoDcmVmGAEgASgJEg8KB21lbWJlcnMYAiADKAkSEwoLZGVzdGluYXRpb24YAyABKAkSRQoLYW5ub3RhdGlvbnMYBCADKAsyMC5zdGV2ZWRvcmUudjEuQWRkVG9JbmRleFJlcXVlc3QuQW5ub3RhdGlvbnNFbnRyeRoyChBBbm5vdGF0aW9uc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiPwoSQWRkVG9JbmRleFJlc3BvbnNlEikKBnJlc3VsdBgBIAEoCzIZLnN0ZXZlZG9yZS52MS5Xcml0ZVJlc3VsdCLNAQoWUmVtb3ZlRnJvbUluZGV4UmVxdWVzdBILCgNyZWYYASABKAkSEQoJcGxhdGZvcm1zGAIgAygJEhMKC2Rlc3RpbmF0aW9uGAMgASgJEkoKC2Fubm90YXRpb25zGAQgAygLMjUuc3RldmVkb3JlLnYxLlJlbW92ZUZyb21JbmRleFJlcXVlc3QuQW5ub3RhdGlvbnNFbnRyeRoyChBBbm5vdGF0aW9uc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiRAoXUmVtb3ZlRnJvbUluZGV4UmVzcG9uc2USKQoGcmVzdWx0GAEgASgLMhkuc3RldmVkb3JlLnYxLldyaXRlUmVzdWx0IicKClRhZ1JlcXVlc3QSCwoDcmVmGAEgASgJEgwKBHRhZ3MYAiADKAkiOAoLVGFnUmVzcG9uc2USKQoGcmVzdWx0GAEgASgLMhkuc3RldmVkb3JlLnYxLldyaXRlUmVzdWx0IhsKDFVudGFnUmVxdWVzdBILCgNyZWYYASABKAkiDwoNVW50YWdSZXNwb25zZSKeBAoNQXBwZW5kUmVxdWVzdBILCgNyZWYYASABKAkSEwoLZGVzdGluYXRpb24YAiABKAkSEAoIcGxhdGZvcm0YAyABKAkSDgoGZm9ybWF0GAQgASgJEhMKC2NvbXByZXNzaW9uGAUgASgJEhQKDHJlcHJvZHVjaWJsZRgGIAEoCBI1ChFzb3VyY2VfZGF0ZV9lcG9jaBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASCwoDZW52GAggAygJEhIKCmVudHJ5cG9pbnQYCSADKAkSCwoDY21kGAogAygJEhMKC3dvcmtpbmdfZGlyGAsgASgJEgwKBHVzZXIYDCABKAkSNwoGbGFiZWxzGA0gAygLMicuc3RldmVkb3JlLnYxLkFwcGVuZFJlcXVlc3QuTGFiZWxzRW50cnkSFQoNZXhwb3NlZF9wb3J0cxgOIAMoCRJBCgthbm5vdGF0aW9ucxgPIAMoCzIsLnN0ZXZlZG9yZS52MS5BcHBlbmRSZXF1ZXN0LkFubm90YXRpb25zRW50cnkSEgoKY3JlYXRlZF9ieRgQIAEoCRIMCgRkYXRhGBEgASgMGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEaMgoQQW5ub3RhdGlvbnNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBInsKDkFwcGVuZFJlc3BvbnNlEikKBnJlc3VsdBgBIAEoCzIZLnN0ZXZlZG9yZS52MS5Xcml0ZVJlc3VsdBIrCgZsYXllcnMYAiADKAsyGy5zdGV2ZWRvcmUudjEuQXBwZW5kZWRMYXllchIRCgltYW5pZmVzdHMYAyABKAUiUgoNQXBwZW5kZWRMYXllchIOCgZkaWdlc3QYASABKAkSDwoHZGlmZl9pZBgCIAEoCRISCgptZWRpYV90eXBlGAMgASgJEgwKBHNpemUYBCABKAMiRAoSQXJ0aWZhY3RGaWxlSGVhZGVyEgwKBG5hbWUYASABKAkSEgoKbWVkaWFfdHlwZRgCIAEoCRIMCgRtb2RlGAMgASgNIvQBChNQdXNoQXJ0aWZhY3RSZXF1ZXN0EgsKA3JlZhgBIAEoCRIVCg1hcnRpZmFjdF90eXBlGAIgASgJEkcKC2Fubm90YXRpb25zGAMgAygLMjIuc3RldmVkb3JlLnYxLlB1c2hBcnRpZmFjdFJlcXVlc3QuQW5ub3RhdGlvbnNFbnRyeRIuCgRmaWxlGAQgASgLMiAuc3RldmVkb3JlLnYxLkFydGlmYWN0RmlsZUhlYWRlchIMCgRkYXRhGAUgASgMGjIKEEFubm90YXRpb25zRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJCChRQdXNoQXJ0aWZhY3RSZXNwb25zZRIqCghtYW5pZmVzdBgBIAEoCzIYLnN0ZXZlZG9yZS52MS5EZXNjcmlwdG9yIvgBChVBdHRhY2hBcnRpZmFjdFJlcXVlc3QSCwoDcmVmGAEgASgJEhUKDWFydGlmYWN0X3R5cGUYAiABKAkSSQoLYW5ub3RhdGlvbnMYAyADKAsyNC5zdGV2ZWRvcmUudjEuQXR0YWNoQXJ0aWZhY3RSZXF1ZXN0LkFubm90YXRpb25zRW50cnkSLgoEZmlsZRgEIAEoCzIgLnN0ZXZlZG9yZS52MS5BcnRpZmFjdEZpbGVIZWFkZXISDAoEZGF0YRgFIAEoDBoyChBBbm5vdGF0aW9uc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiRAoWQXR0YWNoQXJ0aWZhY3RSZXNwb25zZRIqCghtYW5pZmVzdBgBIAEoCzIYLnN0ZXZlZG9yZS52MS5EZXNjcmlwdG9yIiIKE1B1bGxBcnRpZmFjdFJlcXVlc3QSCwoDcmVmGAEgASgJIrMBChRQdWxsQXJ0aWZhY3RSZXNwb25zZRIqCghtYW5pZmVzdBgBIAEoCzIYLnN0ZXZlZG9yZS52MS5EZXNjcmlwdG9yEikKB3NraXBwZWQYAiADKAsyGC5zdGV2ZWRvcmUudjEuRGVzY3JpcHRvchImCgRmaWxlGAMgASgLMhguc3RldmVkb3JlLnYxLlB1bGxlZEZpbGUSDgoGb2Zmc2V0GAQgASgDEgwKBGRhdGEYBSABKAwiZgoKUHVsbGVkRmlsZRIMCgRuYW1lGAEgASgJEiwKCmRlc2NyaXB0b3IYAiABKAsyGC5zdGV2ZWRvcmUudjEuRGVzY3JpcHRvchIMCgRtb2RlGAMgASgNEg4KBnVucGFjaxgEIAEoCCJRChhEaXNjb3ZlclJlZmVycmVyc1JlcXVlc3QSCwoDcmVmGAEgASgJEhUKDWFydGlmYWN0X3R5cGUYAiABKAkSEQoJbWF4X2RlcHRoGAMgASgFIkUKGURpc2NvdmVyUmVmZXJyZXJzUmVzcG9uc2USKAoEcm9vdBgBIAEoCzIaLnN0ZXZlZG9yZS52MS5SZWZlcnJlck5vZGUiawoMUmVmZXJyZXJOb2RlEiwKCmRlc2NyaXB0b3IYASABKAsyGC5zdGV2ZWRvcmUudjEuRGVzY3JpcHRvchItCglyZWZlcnJlcnMYAiADKAsyGi5zdGV2ZWRvcmUudjEuUmVmZXJyZXJOb2RlKrQCCg1Db3B5RXZlbnRLaW5kEh8KG0NPUFlfRVZFTlRfS0lORF9VTlNQRUNJRklFRBAAEiAKHENPUFlfRVZFTlRfS0lORF9CTE9CX1NUQVJURUQQARIeChpDT1BZX0VWRU5UX0tJTkRfQkxPQl9CWVRFUxACEiAKHENPUFlfRVZFTlRfS0lORF9CTE9CX1NLSVBQRUQQAxIdChlDT1BZX0VWRU5UX0tJTkRfQkxPQl9ET05FEAQSIQodQ09QWV9FVkVOVF9LSU5EX0lNQUdFX1NLSVBQRUQQBRIeChpDT1BZX0VWRU5UX0tJTkRfSU1BR0VfRE9ORRAGEhoKFkNPUFlfRVZFTlRfS0lORF9SRVNVTFQQBxIgChxDT1BZX0VWRU5UX0tJTkRfQkxPQl9NT1VOVEVEEAgysRMKDEltYWdlU2VydmljZRJiCgdJbnNwZWN0Ehwuc3RldmVkb3JlLnYxLkluc3BlY3RSZXF1ZXN0Gh0uc3RldmVkb3JlLnYxLkluc3BlY3RSZXNwb25zZSIagtPkkwIUEhIvdjEvaW1hZ2VzOmluc3BlY3QSaQoLR2V0TWFuaWZlc3QSIC5zdGV2ZWRvcmUudjEuR2V0TWFuaWZlc3RSZXF1ZXN0GiEuc3RldmVkb3JlLnYxLkdldE1hbmlmZXN0UmVzcG9uc2UiFYLT5JMCDxINL3YxL21hbmlmZXN0cxJbCghMaXN0VGFncxIdLnN0ZXZlZG9yZS52MS5MaXN0VGFnc1JlcXVlc3QaHi5zdGV2ZWRvcmUudjEuTGlzdFRhZ3NSZXNwb25zZSIQgtPkkwIKEggvdjEvdGFncxJbCgdHZXRCbG9iEhwuc3RldmVkb3JlLnYxLkdldEJsb2JSZXF1ZXN0Gh0uc3RldmVkb3JlLnYxLkdldEJsb2JSZXNwb25zZSIRgtPkkwILEgkvdjEvYmxvYnMwARJUCgRDb3B5Ehkuc3RldmVkb3JlLnYxLkNvcHlSZXF1ZXN0Ghouc3RldmVkb3JlLnYxLkNvcHlSZXNwb25zZSITgtPkkwINOgEqIggvdjEvY29weTABElwKBk1pcnJvchIbLnN0ZXZlZG9yZS52MS5NaXJyb3JSZXF1ZXN0Ghwuc3RldmVkb3JlLnYxLk1pcnJvclJlc3BvbnNlIhWC0+STAg86ASoiCi92MS9taXJyb3IwARJoCglMaXN0RmlsZXMSHi5zdGV2ZWRvcmUudjEuTGlzdEZpbGVzUmVxdWVzdBofLnN0ZXZlZG9yZS52MS5MaXN0RmlsZXNSZXNwb25zZSIYgtPkkwISEhAvdjEvaW1hZ2VzOmZpbGVzMAESaAoIUmVhZEZpbGUSHS5zdGV2ZWRvcmUudjEuUmVhZEZpbGVSZXF1ZXN0Gh4uc3RldmVkb3JlLnYxLlJlYWRGaWxlUmVzcG9uc2UiG4LT5JMCFRITL3YxL2ltYWdlczpyZWFkRmlsZTABEmAKBkV4cG9ydBIbLnN0ZXZlZG9yZS52MS5FeHBvcnRSZXF1ZXN0Ghwuc3RldmVkb3JlLnYxLkV4cG9ydFJlc3BvbnNlIhmC0+STAhMSES92MS9pbWFnZXM6ZXhwb3J0MAESZgoIVmFsaWRhdGUSHS5zdGV2ZWRvcmUudjEuVmFsaWRhdGVSZXF1ZXN0Gh4uc3RldmVkb3JlLnYxLlZhbGlkYXRlUmVzcG9uc2UiG4LT5JMCFRITL3YxL2ltYWdlczp2YWxpZGF0ZRJWCgREaWZmEhkuc3RldmVkb3JlLnYxLkRpZmZSZXF1ZXN0Ghouc3RldmVkb3JlLnYxLkRpZmZSZXNwb25zZSIXgtPkkwIREg8vdjEvaW1hZ2VzOmRpZmYSVgoEU2l6ZRIZLnN0ZXZlZG9yZS52MS5TaXplUmVxdWVzdBoaLnN0ZXZlZG9yZS52MS5TaXplUmVzcG9uc2UiF4LT5JMCERIPL3YxL2ltYWdlczpzaXplEmIKB0hpc3RvcnkSHC5zdGV2ZWRvcmUudjEuSGlzdG9yeVJlcXVlc3QaHS5zdGV2ZWRvcmUudjEuSGlzdG9yeVJlc3BvbnNlIhqC0+STAhQSEi92MS9pbWFnZXM6aGlzdG9yeRJhCgZNdXRhdGUSGy5zdGV2ZWRvcmUudjEuTXV0YXRlUmVxdWVzdBocLnN0ZXZlZG9yZS52MS5NdXRhdGVSZXNwb25zZSIcgtPkkwIWOgEqIhEvdjEvaW1hZ2VzOm11dGF0ZRJhCgZSZWJhc2USGy5zdGV2ZWRvcmUudjEuUmViYXNlUmVxdWVzdBocLnN0ZXZlZG9yZS52MS5SZWJhc2VSZXNwb25zZSIcgtPkkwIWOgEqIhEvdjEvaW1hZ2VzOnJlYmFzZRJqCgtDcmVhdGVJbmRleBIgLnN0ZXZlZG9yZS52MS5DcmVhdGVJbmRleFJlcXVlc3QaIS5zdGV2ZWRvcmUudjEuQ3JlYXRlSW5kZXhSZXNwb25zZSIWgtPkkwIQOgEqIgsvdjEvaW5kZXhlcxJrCgpBZGRUb0luZGV4Eh8uc3RldmVkb3JlLnYxLkFkZFRvSW5kZXhSZXF1ZXN0GiAuc3RldmVkb3JlLnYxLkFkZFRvSW5kZXhSZXNwb25zZSIagtPkkwIUOgEqIg8vdjEvaW5kZXhlczphZGQSfQoPUmVtb3ZlRnJvbUluZGV4EiQuc3RldmVkb3JlLnYxLlJlbW92ZUZyb21JbmRleFJlcXVlc3QaJS5zdGV2ZWRvcmUudjEuUmVtb3ZlRnJvbUluZGV4UmVzcG9uc2UiHYLT5JMCFzoBKiISL3YxL2luZGV4ZXM6cmVtb3ZlEk8KA1RhZxIYLnN0ZXZlZG9yZS52MS5UYWdSZXF1ZXN0Ghkuc3RldmVkb3JlLnYxLlRhZ1Jlc3BvbnNlIhOC0+STAg06ASoiCC92MS90YWdzElIKBVVudGFnEhouc3RldmVkb3JlLnYxLlVudGFnUmVxdWVzdBobLnN0ZXZlZG9yZS52MS5VbnRhZ1Jlc3BvbnNlIhCC0+STAgoqCC92MS90YWdzEkUKBkFwcGVuZBIbLnN0ZXZlZG9yZS52MS5BcHBlbmRSZXF1ZXN0Ghwuc3RldmVkb3JlLnYxLkFwcGVuZFJlc3BvbnNlKAESVwoMUHVzaEFydGlmYWN0EiEuc3RldmVkb3JlLnYxLlB1c2hBcnRpZmFjdFJlcXVlc3QaIi5zdGV2ZWRvcmUudjEuUHVzaEFydGlmYWN0UmVzcG9uc2UoARJdCg5BdHRhY2hBcnRpZmFjdBIjLnN0ZXZlZG9yZS52MS5BdHRhY2hBcnRpZmFjdFJlcXVlc3QaJC5zdGV2ZWRvcmUudjEuQXR0YWNoQXJ0aWZhY3RSZXNwb25zZSgBEnMKDFB1bGxBcnRpZmFjdBIhLnN0ZXZlZG9yZS52MS5QdWxsQXJ0aWZhY3RSZXF1ZXN0GiIuc3RldmVkb3JlLnYxLlB1bGxBcnRpZmFjdFJlc3BvbnNlIhqC0+STAhQSEi92MS9hcnRpZmFjdHM6cHVsbDABEnsKEURpc2NvdmVyUmVmZXJyZXJzEiYuc3RldmVkb3JlLnYxLkRpc2NvdmVyUmVmZXJyZXJzUmVxdWVzdBonLnN0ZXZlZG9yZS52MS5EaXNjb3ZlclJlZmVycmVyc1Jlc3BvbnNlIhWC0+STAg8SDS92MS9yZWZlcnJlcnNCQVo/Z2l0aHViLmNvbS9zdGV2ZWRvcmUtZGV2L3N0ZXZlZG9yZS9nZW4vc3RldmVkb3JlL3YxO3N0ZXZlZG9yZXYxYgZwcm90bzM", [file_google_api_annotations, file_google_protobuf_timestamp]);
 
 /**
  * InspectRequest names the image to inspect.
@@ -544,6 +544,59 @@ export type CopyRequest = Message<"stevedore.v1.CopyRequest"> & {
    * @generated from field: int32 concurrency = 4;
    */
   concurrency: number;
+
+  /**
+   * Referrers also copies what refers to each copied manifest (signatures,
+   * SBOMs, attestations: the referrers API, the `sha256-<hex>` tag schema
+   * and legacy cosign `.sig`/`.att`/`.sbom` tags), recursively.
+   *
+   * @generated from field: bool referrers = 5;
+   */
+  referrers: boolean;
+
+  /**
+   * Platforms, each `os/arch[/variant]`, copies the entries of an index
+   * matching any of them (each must match one). Without `sparse` a new
+   * index listing only those is pushed (a new digest, reported in the
+   * result). Exclusive with `platform`.
+   *
+   * @generated from field: repeated string platforms = 6;
+   */
+  platforms: string[];
+
+  /**
+   * Sparse, with `platforms`, pushes the original index unchanged (its
+   * digest kept) with only the chosen entries' content; the destination
+   * must accept an index whose other entries it does not hold.
+   *
+   * @generated from field: bool sparse = 7;
+   */
+  sparse: boolean;
+
+  /**
+   * Format converts media types on the way: `oci` or `docker`. Empty keeps
+   * them, and so every digest. Converting changes digests (reported in the
+   * result) and cannot be combined with `referrers` or `platforms`.
+   *
+   * @generated from field: string format = 8;
+   */
+  format: string;
+
+  /**
+   * Compress recompresses layers on the way: `gzip` or `zstd`. Empty keeps
+   * the layers as they are. Like `format`, it changes digests.
+   *
+   * @generated from field: string compress = 9;
+   */
+  compress: string;
+
+  /**
+   * ChunkSize: blobs larger than this go to a registry as a resumable
+   * chunked upload of pieces this size, in bytes; 0 means 64 MiB.
+   *
+   * @generated from field: int64 chunk_size = 10;
+   */
+  chunkSize: bigint;
 };
 
 /**
@@ -619,7 +672,9 @@ export type CopyResult = Message<"stevedore.v1.CopyResult"> & {
   destination: string;
 
   /**
-   * Digest of the manifest or index copied and tagged; equal to the source's.
+   * Digest of the manifest or index copied and tagged: the source's, unless
+   * a platform was picked, a filtered index built or a conversion asked for
+   * (see source_digest).
    *
    * @generated from field: string digest = 3;
    */
@@ -673,6 +728,28 @@ export type CopyResult = Message<"stevedore.v1.CopyResult"> & {
    * @generated from field: int64 bytes = 10;
    */
   bytes: bigint;
+
+  /**
+   * SourceDigest is the digest the source reference resolved to.
+   *
+   * @generated from field: string source_digest = 11;
+   */
+  sourceDigest: string;
+
+  /**
+   * BlobsMounted counts blobs the destination registry took from another
+   * of its repositories.
+   *
+   * @generated from field: int32 blobs_mounted = 12;
+   */
+  blobsMounted: number;
+
+  /**
+   * Referrers counts the referrers copied or found present.
+   *
+   * @generated from field: int32 referrers = 13;
+   */
+  referrers: number;
 };
 
 /**
@@ -681,6 +758,2343 @@ export type CopyResult = Message<"stevedore.v1.CopyResult"> & {
  */
 export const CopyResultSchema: GenMessage<CopyResult> = /*@__PURE__*/
   messageDesc(file_stevedore_v1_image_service, 13);
+
+/**
+ * MirrorRequest carries a mirror job.
+ *
+ * @generated from message stevedore.v1.MirrorRequest
+ */
+export type MirrorRequest = Message<"stevedore.v1.MirrorRequest"> & {
+  /**
+   * Config is the mirror configuration as YAML text, the document
+   * `stevedore mirror CONFIG.yaml` reads (sources, tag filters, platforms,
+   * destination mapping, referrers, concurrency; see docs/EXAMPLES.md).
+   * Unknown keys are INVALID_ARGUMENT.
+   *
+   * @generated from field: string config = 1;
+   */
+  config: string;
+
+  /**
+   * DryRun resolves both sides and reports what would be copied
+   * (`would-copy`) without writing anything.
+   *
+   * @generated from field: bool dry_run = 2;
+   */
+  dryRun: boolean;
+
+  /**
+   * Concurrency, 1 to 64, overrides the config's number of images mirrored
+   * at once; 0 keeps the config's (default 4).
+   *
+   * @generated from field: int32 concurrency = 3;
+   */
+  concurrency: number;
+};
+
+/**
+ * Describes the message stevedore.v1.MirrorRequest.
+ * Use `create(MirrorRequestSchema)` to create a new message.
+ */
+export const MirrorRequestSchema: GenMessage<MirrorRequest> = /*@__PURE__*/
+  messageDesc(file_stevedore_v1_image_service, 14);
+
+/**
+ * MirrorResponse is one message of a mirror's stream: an image's outcome
+ * or, last, the summary of the run.
+ *
+ * @generated from message stevedore.v1.MirrorResponse
+ */
+export type MirrorResponse = Message<"stevedore.v1.MirrorResponse"> & {
+  /**
+   * Image is the outcome of one image; unset in the summary message.
+   *
+   * @generated from field: stevedore.v1.MirrorImage image = 1;
+   */
+  image?: MirrorImage | undefined;
+
+  /**
+   * Summary totals the run; set only in the last message.
+   *
+   * @generated from field: stevedore.v1.MirrorSummary summary = 2;
+   */
+  summary?: MirrorSummary | undefined;
+};
+
+/**
+ * Describes the message stevedore.v1.MirrorResponse.
+ * Use `create(MirrorResponseSchema)` to create a new message.
+ */
+export const MirrorResponseSchema: GenMessage<MirrorResponse> = /*@__PURE__*/
+  messageDesc(file_stevedore_v1_image_service, 15);
+
+/**
+ * MirrorImage is what happened to one image (or to the listing of a
+ * repository's tags, reported as one failed entry whose source is the
+ * repository).
+ *
+ * @generated from message stevedore.v1.MirrorImage
+ */
+export type MirrorImage = Message<"stevedore.v1.MirrorImage"> & {
+  /**
+   * Source is the source reference, `docker://HOST/REPO:TAG`.
+   *
+   * @generated from field: string source = 1;
+   */
+  source: string;
+
+  /**
+   * SourceDigest is the digest mirrored (for a platform filter, the chosen
+   * manifest's); empty when resolving the source failed.
+   *
+   * @generated from field: string source_digest = 2;
+   */
+  sourceDigest: string;
+
+  /**
+   * Destination is the destination reference.
+   *
+   * @generated from field: string destination = 3;
+   */
+  destination: string;
+
+  /**
+   * PreviousDigest is what the destination tag named before, when it moved.
+   *
+   * @generated from field: string previous_digest = 4;
+   */
+  previousDigest: string;
+
+  /**
+   * Action is `copied`, `skipped`, `failed` or `would-copy`.
+   *
+   * @generated from field: string action = 5;
+   */
+  action: string;
+
+  /**
+   * Reason is `new` or `moved` for an image copied (or that would be).
+   *
+   * @generated from field: string reason = 6;
+   */
+  reason: string;
+
+  /**
+   * Bytes counts blob and manifest bytes this image sent; a blob another
+   * image of the run sent is not counted twice.
+   *
+   * @generated from field: int64 bytes = 7;
+   */
+  bytes: bigint;
+
+  /**
+   * BlobsCopied counts blobs this image uploaded.
+   *
+   * @generated from field: int32 blobs_copied = 8;
+   */
+  blobsCopied: number;
+
+  /**
+   * BlobsSkipped counts blobs the destination had or another image sent.
+   *
+   * @generated from field: int32 blobs_skipped = 9;
+   */
+  blobsSkipped: number;
+
+  /**
+   * BlobsMounted counts blobs taken from another repository of the registry.
+   *
+   * @generated from field: int32 blobs_mounted = 10;
+   */
+  blobsMounted: number;
+
+  /**
+   * Referrers counts referrers copied or found present.
+   *
+   * @generated from field: int32 referrers = 11;
+   */
+  referrers: number;
+
+  /**
+   * Note explains a choice the run made (a platform filter it could not
+   * honour exactly).
+   *
+   * @generated from field: string note = 12;
+   */
+  note: string;
+
+  /**
+   * ErrorCode classifies a failure: NOT_FOUND, INVALID, DIGEST_MISMATCH,
+   * UNAUTHORIZED, DENIED, UNAVAILABLE, TOO_MANY_REQUESTS, ... ; empty unless
+   * `action` is `failed`.
+   *
+   * @generated from field: string error_code = 13;
+   */
+  errorCode: string;
+
+  /**
+   * RegistryCode is the OCI error code a registry answered with, if any.
+   *
+   * @generated from field: string registry_code = 14;
+   */
+  registryCode: string;
+
+  /**
+   * ErrorOrigin is `source` or `destination` when the failing side is known.
+   *
+   * @generated from field: string error_origin = 15;
+   */
+  errorOrigin: string;
+
+  /**
+   * ErrorMessage describes a failure.
+   *
+   * @generated from field: string error_message = 16;
+   */
+  errorMessage: string;
+
+  /**
+   * Seconds is how long this image took.
+   *
+   * @generated from field: double seconds = 17;
+   */
+  seconds: number;
+};
+
+/**
+ * Describes the message stevedore.v1.MirrorImage.
+ * Use `create(MirrorImageSchema)` to create a new message.
+ */
+export const MirrorImageSchema: GenMessage<MirrorImage> = /*@__PURE__*/
+  messageDesc(file_stevedore_v1_image_service, 16);
+
+/**
+ * MirrorSummary totals a mirror run.
+ *
+ * @generated from message stevedore.v1.MirrorSummary
+ */
+export type MirrorSummary = Message<"stevedore.v1.MirrorSummary"> & {
+  /**
+   * DryRun says nothing was written.
+   *
+   * @generated from field: bool dry_run = 1;
+   */
+  dryRun: boolean;
+
+  /**
+   * Images counts the images (and failed repository listings) reported.
+   *
+   * @generated from field: int32 images = 2;
+   */
+  images: number;
+
+  /**
+   * Copied counts images copied.
+   *
+   * @generated from field: int32 copied = 3;
+   */
+  copied: number;
+
+  /**
+   * Skipped counts images already up to date.
+   *
+   * @generated from field: int32 skipped = 4;
+   */
+  skipped: number;
+
+  /**
+   * Failed counts images that failed; non-zero means the run failed.
+   *
+   * @generated from field: int32 failed = 5;
+   */
+  failed: number;
+
+  /**
+   * WouldCopy counts images a dry run would copy.
+   *
+   * @generated from field: int32 would_copy = 6;
+   */
+  wouldCopy: number;
+
+  /**
+   * Bytes is the total of bytes sent to the destination.
+   *
+   * @generated from field: int64 bytes = 7;
+   */
+  bytes: bigint;
+
+  /**
+   * BlobsCopied counts blobs uploaded.
+   *
+   * @generated from field: int32 blobs_copied = 8;
+   */
+  blobsCopied: number;
+
+  /**
+   * BlobsSkipped counts blobs not sent because the destination had them.
+   *
+   * @generated from field: int32 blobs_skipped = 9;
+   */
+  blobsSkipped: number;
+
+  /**
+   * Seconds is how long the run took.
+   *
+   * @generated from field: double seconds = 10;
+   */
+  seconds: number;
+};
+
+/**
+ * Describes the message stevedore.v1.MirrorSummary.
+ * Use `create(MirrorSummarySchema)` to create a new message.
+ */
+export const MirrorSummarySchema: GenMessage<MirrorSummary> = /*@__PURE__*/
+  messageDesc(file_stevedore_v1_image_service, 17);
+
+/**
+ * ListFilesRequest names the image whose files to list.
+ *
+ * @generated from message stevedore.v1.ListFilesRequest
+ */
+export type ListFilesRequest = Message<"stevedore.v1.ListFilesRequest"> & {
+  /**
+   * Ref names the image (same syntax as InspectRequest.ref).
+   *
+   * @generated from field: string ref = 1;
+   */
+  ref: string;
+
+  /**
+   * Platform picks the manifest of an index, as `os/arch[/variant]`; empty
+   * means linux on the server's architecture.
+   *
+   * @generated from field: string platform = 2;
+   */
+  platform: string;
+
+  /**
+   * Layer, when set, lists only that layer's own entries (0 is the base),
+   * whiteouts and opaque markers included; unset lists the merged filesystem.
+   *
+   * @generated from field: optional int32 layer = 3;
+   */
+  layer?: number | undefined;
+};
+
+/**
+ * Describes the message stevedore.v1.ListFilesRequest.
+ * Use `create(ListFilesRequestSchema)` to create a new message.
+ */
+export const ListFilesRequestSchema: GenMessage<ListFilesRequest> = /*@__PURE__*/
+  messageDesc(file_stevedore_v1_image_service, 18);
+
+/**
+ * ListFilesResponse is one batch of a file listing.
+ *
+ * @generated from message stevedore.v1.ListFilesResponse
+ */
+export type ListFilesResponse = Message<"stevedore.v1.ListFilesResponse"> & {
+  /**
+   * Files of this batch, continuing the lexical order of the previous one.
+   *
+   * @generated from field: repeated stevedore.v1.FileInfo files = 1;
+   */
+  files: FileInfo[];
+};
+
+/**
+ * Describes the message stevedore.v1.ListFilesResponse.
+ * Use `create(ListFilesResponseSchema)` to create a new message.
+ */
+export const ListFilesResponseSchema: GenMessage<ListFilesResponse> = /*@__PURE__*/
+  messageDesc(file_stevedore_v1_image_service, 19);
+
+/**
+ * FileInfo describes one path of an image, or of one layer.
+ *
+ * @generated from message stevedore.v1.FileInfo
+ */
+export type FileInfo = Message<"stevedore.v1.FileInfo"> & {
+  /**
+   * Path relative to the image root, cleaned, e.g. `etc/passwd`.
+   *
+   * @generated from field: string path = 1;
+   */
+  path: string;
+
+  /**
+   * Type is one of `file`, `dir`, `symlink`, `hardlink`, `char`, `block`,
+   * `fifo`, `other`; a single layer's listing adds `whiteout` (the path is
+   * deleted) and `opaque` (the directory hides lower layers' contents).
+   *
+   * @generated from field: string type = 2;
+   */
+  type: string;
+
+  /**
+   * Mode holds the permission and special bits, as in the tar header.
+   *
+   * @generated from field: int64 mode = 3;
+   */
+  mode: bigint;
+
+  /**
+   * Size of a regular file's content in bytes.
+   *
+   * @generated from field: int64 size = 4;
+   */
+  size: bigint;
+
+  /**
+   * Uid of the owner.
+   *
+   * @generated from field: int64 uid = 5;
+   */
+  uid: bigint;
+
+  /**
+   * Gid of the group.
+   *
+   * @generated from field: int64 gid = 6;
+   */
+  gid: bigint;
+
+  /**
+   * Linkname is the target of a symlink or hard link.
+   *
+   * @generated from field: string linkname = 7;
+   */
+  linkname: string;
+
+  /**
+   * Mtime is the modification time.
+   *
+   * @generated from field: google.protobuf.Timestamp mtime = 8;
+   */
+  mtime?: Timestamp | undefined;
+
+  /**
+   * Layer is the index (0 is the base) of the layer the path comes from.
+   *
+   * @generated from field: int32 layer = 9;
+   */
+  layer: number;
+
+  /**
+   * LayerDigest names that layer.
+   *
+   * @generated from field: string layer_digest = 10;
+   */
+  layerDigest: string;
+};
+
+/**
+ * Describes the message stevedore.v1.FileInfo.
+ * Use `create(FileInfoSchema)` to create a new message.
+ */
+export const FileInfoSchema: GenMessage<FileInfo> = /*@__PURE__*/
+  messageDesc(file_stevedore_v1_image_service, 20);
+
+/**
+ * ReadFileRequest names a file of an image.
+ *
+ * @generated from message stevedore.v1.ReadFileRequest
+ */
+export type ReadFileRequest = Message<"stevedore.v1.ReadFileRequest"> & {
+  /**
+   * Ref names the image (same syntax as InspectRequest.ref).
+   *
+   * @generated from field: string ref = 1;
+   */
+  ref: string;
+
+  /**
+   * Platform picks the manifest of an index, as for ListFilesRequest.
+   *
+   * @generated from field: string platform = 2;
+   */
+  platform: string;
+
+  /**
+   * Path of the file in the image, e.g. `/etc/os-release`.
+   *
+   * @generated from field: string path = 3;
+   */
+  path: string;
+};
+
+/**
+ * Describes the message stevedore.v1.ReadFileRequest.
+ * Use `create(ReadFileRequestSchema)` to create a new message.
+ */
+export const ReadFileRequestSchema: GenMessage<ReadFileRequest> = /*@__PURE__*/
+  messageDesc(file_stevedore_v1_image_service, 21);
+
+/**
+ * ReadFileResponse is one chunk of a file's content.
+ *
+ * @generated from message stevedore.v1.ReadFileResponse
+ */
+export type ReadFileResponse = Message<"stevedore.v1.ReadFileResponse"> & {
+  /**
+   * Offset is the absolute position of data in the file.
+   *
+   * @generated from field: int64 offset = 1;
+   */
+  offset: bigint;
+
+  /**
+   * Data holds at most 1 MiB of the file.
+   *
+   * @generated from field: bytes data = 2;
+   */
+  data: Uint8Array;
+};
+
+/**
+ * Describes the message stevedore.v1.ReadFileResponse.
+ * Use `create(ReadFileResponseSchema)` to create a new message.
+ */
+export const ReadFileResponseSchema: GenMessage<ReadFileResponse> = /*@__PURE__*/
+  messageDesc(file_stevedore_v1_image_service, 22);
+
+/**
+ * ExportRequest names the image to export.
+ *
+ * @generated from message stevedore.v1.ExportRequest
+ */
+export type ExportRequest = Message<"stevedore.v1.ExportRequest"> & {
+  /**
+   * Ref names the image (same syntax as InspectRequest.ref).
+   *
+   * @generated from field: string ref = 1;
+   */
+  ref: string;
+
+  /**
+   * Platform picks the manifest of an index, as for ListFilesRequest.
+   *
+   * @generated from field: string platform = 2;
+   */
+  platform: string;
+};
+
+/**
+ * Describes the message stevedore.v1.ExportRequest.
+ * Use `create(ExportRequestSchema)` to create a new message.
+ */
+export const ExportRequestSchema: GenMessage<ExportRequest> = /*@__PURE__*/
+  messageDesc(file_stevedore_v1_image_service, 23);
+
+/**
+ * ExportResponse is one chunk of the exported tar.
+ *
+ * @generated from message stevedore.v1.ExportResponse
+ */
+export type ExportResponse = Message<"stevedore.v1.ExportResponse"> & {
+  /**
+   * Offset is the absolute position of data in the tar.
+   *
+   * @generated from field: int64 offset = 1;
+   */
+  offset: bigint;
+
+  /**
+   * Data holds at most 1 MiB of the tar.
+   *
+   * @generated from field: bytes data = 2;
+   */
+  data: Uint8Array;
+};
+
+/**
+ * Describes the message stevedore.v1.ExportResponse.
+ * Use `create(ExportResponseSchema)` to create a new message.
+ */
+export const ExportResponseSchema: GenMessage<ExportResponse> = /*@__PURE__*/
+  messageDesc(file_stevedore_v1_image_service, 24);
+
+/**
+ * ValidateRequest names what to validate.
+ *
+ * @generated from message stevedore.v1.ValidateRequest
+ */
+export type ValidateRequest = Message<"stevedore.v1.ValidateRequest"> & {
+  /**
+   * Ref names the image, index or artifact (same syntax as InspectRequest.ref);
+   * every platform of an index is validated.
+   *
+   * @generated from field: string ref = 1;
+   */
+  ref: string;
+};
+
+/**
+ * Describes the message stevedore.v1.ValidateRequest.
+ * Use `create(ValidateRequestSchema)` to create a new message.
+ */
+export const ValidateRequestSchema: GenMessage<ValidateRequest> = /*@__PURE__*/
+  messageDesc(file_stevedore_v1_image_service, 25);
+
+/**
+ * ValidateResponse reports what validation found.
+ *
+ * @generated from message stevedore.v1.ValidateResponse
+ */
+export type ValidateResponse = Message<"stevedore.v1.ValidateResponse"> & {
+  /**
+   * Digest of the manifest or index validated.
+   *
+   * @generated from field: string digest = 1;
+   */
+  digest: string;
+
+  /**
+   * MediaType of the manifest or index validated.
+   *
+   * @generated from field: string media_type = 2;
+   */
+  mediaType: string;
+
+  /**
+   * Checked counts the descriptors checked.
+   *
+   * @generated from field: int32 checked = 3;
+   */
+  checked: number;
+
+  /**
+   * Problems lists what is wrong; empty means valid.
+   *
+   * @generated from field: repeated stevedore.v1.ValidationProblem problems = 4;
+   */
+  problems: ValidationProblem[];
+
+  /**
+   * Valid is true when there are no problems.
+   *
+   * @generated from field: bool valid = 5;
+   */
+  valid: boolean;
+};
+
+/**
+ * Describes the message stevedore.v1.ValidateResponse.
+ * Use `create(ValidateResponseSchema)` to create a new message.
+ */
+export const ValidateResponseSchema: GenMessage<ValidateResponse> = /*@__PURE__*/
+  messageDesc(file_stevedore_v1_image_service, 26);
+
+/**
+ * ValidationProblem is one thing wrong with an image.
+ *
+ * @generated from message stevedore.v1.ValidationProblem
+ */
+export type ValidationProblem = Message<"stevedore.v1.ValidationProblem"> & {
+  /**
+   * Digest of the descriptor at fault.
+   *
+   * @generated from field: string digest = 1;
+   */
+  digest: string;
+
+  /**
+   * MediaType of the descriptor at fault, if known.
+   *
+   * @generated from field: string media_type = 2;
+   */
+  mediaType: string;
+
+  /**
+   * Message says what is wrong.
+   *
+   * @generated from field: string message = 3;
+   */
+  message: string;
+};
+
+/**
+ * Describes the message stevedore.v1.ValidationProblem.
+ * Use `create(ValidationProblemSchema)` to create a new message.
+ */
+export const ValidationProblemSchema: GenMessage<ValidationProblem> = /*@__PURE__*/
+  messageDesc(file_stevedore_v1_image_service, 27);
+
+/**
+ * DiffRequest names the two images to compare.
+ *
+ * @generated from message stevedore.v1.DiffRequest
+ */
+export type DiffRequest = Message<"stevedore.v1.DiffRequest"> & {
+  /**
+   * Ref names image A (same syntax as InspectRequest.ref).
+   *
+   * @generated from field: string ref = 1;
+   */
+  ref: string;
+
+  /**
+   * OtherRef names image B.
+   *
+   * @generated from field: string other_ref = 2;
+   */
+  otherRef: string;
+
+  /**
+   * Platform picks the manifest of an index, on both sides.
+   *
+   * @generated from field: string platform = 3;
+   */
+  platform: string;
+};
+
+/**
+ * Describes the message stevedore.v1.DiffRequest.
+ * Use `create(DiffRequestSchema)` to create a new message.
+ */
+export const DiffRequestSchema: GenMessage<DiffRequest> = /*@__PURE__*/
+  messageDesc(file_stevedore_v1_image_service, 28);
+
+/**
+ * DiffResponse is what differs between image A and image B.
+ *
+ * @generated from message stevedore.v1.DiffResponse
+ */
+export type DiffResponse = Message<"stevedore.v1.DiffResponse"> & {
+  /**
+   * A is the digest of image A's manifest.
+   *
+   * @generated from field: string a = 1;
+   */
+  a: string;
+
+  /**
+   * B is the digest of image B's manifest.
+   *
+   * @generated from field: string b = 2;
+   */
+  b: string;
+
+  /**
+   * Config lists the config fields that differ, by dotted path.
+   *
+   * @generated from field: repeated stevedore.v1.ConfigFieldDiff config = 3;
+   */
+  config: ConfigFieldDiff[];
+
+  /**
+   * SharedLayers counts the layers, from the base up, both images share.
+   *
+   * @generated from field: int32 shared_layers = 4;
+   */
+  sharedLayers: number;
+
+  /**
+   * Added lists the paths only B has.
+   *
+   * @generated from field: repeated stevedore.v1.FileInfo added = 5;
+   */
+  added: FileInfo[];
+
+  /**
+   * Removed lists the paths only A has.
+   *
+   * @generated from field: repeated stevedore.v1.FileInfo removed = 6;
+   */
+  removed: FileInfo[];
+
+  /**
+   * Changed lists the paths both have, with different metadata or content.
+   *
+   * @generated from field: repeated stevedore.v1.FileChange changed = 7;
+   */
+  changed: FileChange[];
+};
+
+/**
+ * Describes the message stevedore.v1.DiffResponse.
+ * Use `create(DiffResponseSchema)` to create a new message.
+ */
+export const DiffResponseSchema: GenMessage<DiffResponse> = /*@__PURE__*/
+  messageDesc(file_stevedore_v1_image_service, 29);
+
+/**
+ * ConfigFieldDiff is one config field that differs.
+ *
+ * @generated from message stevedore.v1.ConfigFieldDiff
+ */
+export type ConfigFieldDiff = Message<"stevedore.v1.ConfigFieldDiff"> & {
+  /**
+   * Field is the dotted path, e.g. `config.Env` or `architecture`.
+   *
+   * @generated from field: string field = 1;
+   */
+  field: string;
+
+  /**
+   * A is the JSON value in image A; `null` when A lacks the field.
+   *
+   * @generated from field: string a = 2;
+   */
+  a: string;
+
+  /**
+   * B is the JSON value in image B; `null` when B lacks the field.
+   *
+   * @generated from field: string b = 3;
+   */
+  b: string;
+};
+
+/**
+ * Describes the message stevedore.v1.ConfigFieldDiff.
+ * Use `create(ConfigFieldDiffSchema)` to create a new message.
+ */
+export const ConfigFieldDiffSchema: GenMessage<ConfigFieldDiff> = /*@__PURE__*/
+  messageDesc(file_stevedore_v1_image_service, 30);
+
+/**
+ * FileChange is one path both images hold, changed.
+ *
+ * @generated from message stevedore.v1.FileChange
+ */
+export type FileChange = Message<"stevedore.v1.FileChange"> & {
+  /**
+   * Path relative to the image root.
+   *
+   * @generated from field: string path = 1;
+   */
+  path: string;
+
+  /**
+   * What changed: `type`, `mode`, `owner`, `link`, `size`, `content`.
+   *
+   * @generated from field: repeated string what = 2;
+   */
+  what: string[];
+
+  /**
+   * A is the path in image A.
+   *
+   * @generated from field: stevedore.v1.FileInfo a = 3;
+   */
+  a?: FileInfo | undefined;
+
+  /**
+   * B is the path in image B.
+   *
+   * @generated from field: stevedore.v1.FileInfo b = 4;
+   */
+  b?: FileInfo | undefined;
+};
+
+/**
+ * Describes the message stevedore.v1.FileChange.
+ * Use `create(FileChangeSchema)` to create a new message.
+ */
+export const FileChangeSchema: GenMessage<FileChange> = /*@__PURE__*/
+  messageDesc(file_stevedore_v1_image_service, 31);
+
+/**
+ * SizeRequest names the image to measure.
+ *
+ * @generated from message stevedore.v1.SizeRequest
+ */
+export type SizeRequest = Message<"stevedore.v1.SizeRequest"> & {
+  /**
+   * Ref names the image (same syntax as InspectRequest.ref).
+   *
+   * @generated from field: string ref = 1;
+   */
+  ref: string;
+
+  /**
+   * Platform picks the manifest of an index, as for ListFilesRequest.
+   *
+   * @generated from field: string platform = 2;
+   */
+  platform: string;
+};
+
+/**
+ * Describes the message stevedore.v1.SizeRequest.
+ * Use `create(SizeRequestSchema)` to create a new message.
+ */
+export const SizeRequestSchema: GenMessage<SizeRequest> = /*@__PURE__*/
+  messageDesc(file_stevedore_v1_image_service, 32);
+
+/**
+ * SizeResponse is an image's size report.
+ *
+ * @generated from message stevedore.v1.SizeResponse
+ */
+export type SizeResponse = Message<"stevedore.v1.SizeResponse"> & {
+  /**
+   * Digest of the image manifest measured.
+   *
+   * @generated from field: string digest = 1;
+   */
+  digest: string;
+
+  /**
+   * Layers from the base up.
+   *
+   * @generated from field: repeated stevedore.v1.LayerSize layers = 2;
+   */
+  layers: LayerSize[];
+
+  /**
+   * Compressed is the total of the layer blobs' sizes.
+   *
+   * @generated from field: int64 compressed = 3;
+   */
+  compressed: bigint;
+
+  /**
+   * Uncompressed is the total of the layer tars' sizes.
+   *
+   * @generated from field: int64 uncompressed = 4;
+   */
+  uncompressed: bigint;
+
+  /**
+   * Wasted is the total of file bytes that later layers overwrite or delete.
+   *
+   * @generated from field: int64 wasted = 5;
+   */
+  wasted: bigint;
+};
+
+/**
+ * Describes the message stevedore.v1.SizeResponse.
+ * Use `create(SizeResponseSchema)` to create a new message.
+ */
+export const SizeResponseSchema: GenMessage<SizeResponse> = /*@__PURE__*/
+  messageDesc(file_stevedore_v1_image_service, 33);
+
+/**
+ * LayerSize is one layer's part of a size report.
+ *
+ * @generated from message stevedore.v1.LayerSize
+ */
+export type LayerSize = Message<"stevedore.v1.LayerSize"> & {
+  /**
+   * Layer is the index, 0 being the base.
+   *
+   * @generated from field: int32 layer = 1;
+   */
+  layer: number;
+
+  /**
+   * Digest of the layer blob.
+   *
+   * @generated from field: string digest = 2;
+   */
+  digest: string;
+
+  /**
+   * MediaType of the layer blob.
+   *
+   * @generated from field: string media_type = 3;
+   */
+  mediaType: string;
+
+  /**
+   * Compressed is the blob's size.
+   *
+   * @generated from field: int64 compressed = 4;
+   */
+  compressed: bigint;
+
+  /**
+   * Uncompressed is the tar's size.
+   *
+   * @generated from field: int64 uncompressed = 5;
+   */
+  uncompressed: bigint;
+
+  /**
+   * Files counts the layer's entries.
+   *
+   * @generated from field: int32 files = 6;
+   */
+  files: number;
+
+  /**
+   * Wasted is the bytes of this layer's files that later layers overwrite or delete.
+   *
+   * @generated from field: int64 wasted = 7;
+   */
+  wasted: bigint;
+};
+
+/**
+ * Describes the message stevedore.v1.LayerSize.
+ * Use `create(LayerSizeSchema)` to create a new message.
+ */
+export const LayerSizeSchema: GenMessage<LayerSize> = /*@__PURE__*/
+  messageDesc(file_stevedore_v1_image_service, 34);
+
+/**
+ * HistoryRequest names the image whose history to list.
+ *
+ * @generated from message stevedore.v1.HistoryRequest
+ */
+export type HistoryRequest = Message<"stevedore.v1.HistoryRequest"> & {
+  /**
+   * Ref names the image (same syntax as InspectRequest.ref).
+   *
+   * @generated from field: string ref = 1;
+   */
+  ref: string;
+
+  /**
+   * Platform picks the manifest of an index, as for ListFilesRequest.
+   *
+   * @generated from field: string platform = 2;
+   */
+  platform: string;
+};
+
+/**
+ * Describes the message stevedore.v1.HistoryRequest.
+ * Use `create(HistoryRequestSchema)` to create a new message.
+ */
+export const HistoryRequestSchema: GenMessage<HistoryRequest> = /*@__PURE__*/
+  messageDesc(file_stevedore_v1_image_service, 35);
+
+/**
+ * HistoryResponse is an image's config history.
+ *
+ * @generated from message stevedore.v1.HistoryResponse
+ */
+export type HistoryResponse = Message<"stevedore.v1.HistoryResponse"> & {
+  /**
+   * Entries in config order, oldest first.
+   *
+   * @generated from field: repeated stevedore.v1.HistoryEntry entries = 1;
+   */
+  entries: HistoryEntry[];
+};
+
+/**
+ * Describes the message stevedore.v1.HistoryResponse.
+ * Use `create(HistoryResponseSchema)` to create a new message.
+ */
+export const HistoryResponseSchema: GenMessage<HistoryResponse> = /*@__PURE__*/
+  messageDesc(file_stevedore_v1_image_service, 36);
+
+/**
+ * HistoryEntry is one entry of an image config's history.
+ *
+ * @generated from message stevedore.v1.HistoryEntry
+ */
+export type HistoryEntry = Message<"stevedore.v1.HistoryEntry"> & {
+  /**
+   * Created is when the entry was made; unset when not recorded.
+   *
+   * @generated from field: google.protobuf.Timestamp created = 1;
+   */
+  created?: Timestamp | undefined;
+
+  /**
+   * CreatedBy is the command that made it.
+   *
+   * @generated from field: string created_by = 2;
+   */
+  createdBy: string;
+
+  /**
+   * Author of the entry.
+   *
+   * @generated from field: string author = 3;
+   */
+  author: string;
+
+  /**
+   * Comment on the entry.
+   *
+   * @generated from field: string comment = 4;
+   */
+  comment: string;
+
+  /**
+   * EmptyLayer is true for an entry that made no layer.
+   *
+   * @generated from field: bool empty_layer = 5;
+   */
+  emptyLayer: boolean;
+
+  /**
+   * Layer is the index of the layer the entry made, or -1 for none.
+   *
+   * @generated from field: int32 layer = 6;
+   */
+  layer: number;
+
+  /**
+   * Digest of that layer's blob.
+   *
+   * @generated from field: string digest = 7;
+   */
+  digest: string;
+
+  /**
+   * DiffId is the digest of that layer's uncompressed tar.
+   *
+   * @generated from field: string diff_id = 8;
+   */
+  diffId: string;
+
+  /**
+   * Size of that layer's blob.
+   *
+   * @generated from field: int64 size = 9;
+   */
+  size: bigint;
+};
+
+/**
+ * Describes the message stevedore.v1.HistoryEntry.
+ * Use `create(HistoryEntrySchema)` to create a new message.
+ */
+export const HistoryEntrySchema: GenMessage<HistoryEntry> = /*@__PURE__*/
+  messageDesc(file_stevedore_v1_image_service, 37);
+
+/**
+ * WriteResult describes the manifest or index a modifying RPC pushed.
+ *
+ * @generated from message stevedore.v1.WriteResult
+ */
+export type WriteResult = Message<"stevedore.v1.WriteResult"> & {
+  /**
+   * Digest of the new manifest or index.
+   *
+   * @generated from field: string digest = 1;
+   */
+  digest: string;
+
+  /**
+   * MediaType of the new manifest or index.
+   *
+   * @generated from field: string media_type = 2;
+   */
+  mediaType: string;
+
+  /**
+   * Size of the new manifest or index in bytes.
+   *
+   * @generated from field: int64 size = 3;
+   */
+  size: bigint;
+
+  /**
+   * Tag set at the destination; empty when pushed by digest only.
+   *
+   * @generated from field: string tag = 4;
+   */
+  tag: string;
+
+  /**
+   * SourceDigest is the digest of what was read; it still names the
+   * unchanged original.
+   *
+   * @generated from field: string source_digest = 5;
+   */
+  sourceDigest: string;
+
+  /**
+   * Destination is the normalised, transport-qualified reference written to.
+   *
+   * @generated from field: string destination = 6;
+   */
+  destination: string;
+};
+
+/**
+ * Describes the message stevedore.v1.WriteResult.
+ * Use `create(WriteResultSchema)` to create a new message.
+ */
+export const WriteResultSchema: GenMessage<WriteResult> = /*@__PURE__*/
+  messageDesc(file_stevedore_v1_image_service, 38);
+
+/**
+ * StringList is a list of strings that can be told apart from no list:
+ * an empty StringList clears a field, an unset one leaves it alone.
+ *
+ * @generated from message stevedore.v1.StringList
+ */
+export type StringList = Message<"stevedore.v1.StringList"> & {
+  /**
+   * Values of the list.
+   *
+   * @generated from field: repeated string values = 1;
+   */
+  values: string[];
+};
+
+/**
+ * Describes the message stevedore.v1.StringList.
+ * Use `create(StringListSchema)` to create a new message.
+ */
+export const StringListSchema: GenMessage<StringList> = /*@__PURE__*/
+  messageDesc(file_stevedore_v1_image_service, 39);
+
+/**
+ * MutateRequest names an image and the edits to make.
+ *
+ * @generated from message stevedore.v1.MutateRequest
+ */
+export type MutateRequest = Message<"stevedore.v1.MutateRequest"> & {
+  /**
+   * Ref names the image or index to read (same syntax as InspectRequest.ref).
+   *
+   * @generated from field: string ref = 1;
+   */
+  ref: string;
+
+  /**
+   * Destination is where to push the result: `HOST/REPO[:TAG]` or
+   * `oci:/DIR[:TAG]`. Empty means `ref`'s own repository and tag (an archive
+   * needs a destination); a digest is refused.
+   *
+   * @generated from field: string destination = 2;
+   */
+  destination: string;
+
+  /**
+   * Platforms scopes the edit of an index to these entries
+   * (`os/arch[/variant]`); empty edits every platform.
+   *
+   * @generated from field: repeated string platforms = 3;
+   */
+  platforms: string[];
+
+  /**
+   * Env sets variables, each `KEY=VALUE`.
+   *
+   * @generated from field: repeated string env = 4;
+   */
+  env: string[];
+
+  /**
+   * UnsetEnv removes variables by name.
+   *
+   * @generated from field: repeated string unset_env = 5;
+   */
+  unsetEnv: string[];
+
+  /**
+   * Entrypoint, when set, replaces the entrypoint (empty values clear it).
+   *
+   * @generated from field: stevedore.v1.StringList entrypoint = 6;
+   */
+  entrypoint?: StringList | undefined;
+
+  /**
+   * Cmd, when set, replaces the default arguments (empty values clear them).
+   *
+   * @generated from field: stevedore.v1.StringList cmd = 7;
+   */
+  cmd?: StringList | undefined;
+
+  /**
+   * User, when set, replaces the user.
+   *
+   * @generated from field: optional string user = 8;
+   */
+  user?: string | undefined;
+
+  /**
+   * WorkingDir, when set, replaces the working directory.
+   *
+   * @generated from field: optional string working_dir = 9;
+   */
+  workingDir?: string | undefined;
+
+  /**
+   * Labels are set in the config.
+   *
+   * @generated from field: map<string, string> labels = 10;
+   */
+  labels: { [key: string]: string };
+
+  /**
+   * RemoveLabels are removed from the config.
+   *
+   * @generated from field: repeated string remove_labels = 11;
+   */
+  removeLabels: string[];
+
+  /**
+   * ExposedPorts are added (`8080`, `53/udp`; no protocol means tcp).
+   *
+   * @generated from field: repeated string exposed_ports = 12;
+   */
+  exposedPorts: string[];
+
+  /**
+   * RemoveExposedPorts are removed.
+   *
+   * @generated from field: repeated string remove_exposed_ports = 13;
+   */
+  removeExposedPorts: string[];
+
+  /**
+   * Volumes are added.
+   *
+   * @generated from field: repeated string volumes = 14;
+   */
+  volumes: string[];
+
+  /**
+   * RemoveVolumes are removed.
+   *
+   * @generated from field: repeated string remove_volumes = 15;
+   */
+  removeVolumes: string[];
+
+  /**
+   * SetPlatform, `os/arch[/variant]`, replaces the config's platform and the
+   * index entry's.
+   *
+   * @generated from field: string set_platform = 16;
+   */
+  setPlatform: string;
+
+  /**
+   * Created, when set, replaces the creation time.
+   *
+   * @generated from field: google.protobuf.Timestamp created = 17;
+   */
+  created?: Timestamp | undefined;
+
+  /**
+   * Annotations are set on each image manifest in scope.
+   *
+   * @generated from field: map<string, string> annotations = 18;
+   */
+  annotations: { [key: string]: string };
+
+  /**
+   * RemoveAnnotations are removed from each image manifest in scope.
+   *
+   * @generated from field: repeated string remove_annotations = 19;
+   */
+  removeAnnotations: string[];
+
+  /**
+   * IndexAnnotations are set on the index itself (the source must be one).
+   *
+   * @generated from field: map<string, string> index_annotations = 20;
+   */
+  indexAnnotations: { [key: string]: string };
+
+  /**
+   * RemoveIndexAnnotations are removed from the index itself.
+   *
+   * @generated from field: repeated string remove_index_annotations = 21;
+   */
+  removeIndexAnnotations: string[];
+
+  /**
+   * RemoveLayers drops layers by index: 0 is the base, -1 the top.
+   *
+   * @generated from field: repeated int32 remove_layers = 22;
+   */
+  removeLayers: number[];
+
+  /**
+   * Flatten squashes the layers into one (the merged root filesystem),
+   * compressed as `recompress` says (default gzip).
+   *
+   * @generated from field: bool flatten = 23;
+   */
+  flatten: boolean;
+
+  /**
+   * Recompress rewrites the layers as `gzip`, `zstd` or `none`; empty keeps them.
+   *
+   * @generated from field: string recompress = 24;
+   */
+  recompress: string;
+
+  /**
+   * Convert rewrites media types to `oci` or `docker`; empty keeps them.
+   *
+   * @generated from field: string convert = 25;
+   */
+  convert: string;
+};
+
+/**
+ * Describes the message stevedore.v1.MutateRequest.
+ * Use `create(MutateRequestSchema)` to create a new message.
+ */
+export const MutateRequestSchema: GenMessage<MutateRequest> = /*@__PURE__*/
+  messageDesc(file_stevedore_v1_image_service, 40);
+
+/**
+ * MutateResponse describes the new image.
+ *
+ * @generated from message stevedore.v1.MutateResponse
+ */
+export type MutateResponse = Message<"stevedore.v1.MutateResponse"> & {
+  /**
+   * Result describes what was pushed.
+   *
+   * @generated from field: stevedore.v1.WriteResult result = 1;
+   */
+  result?: WriteResult | undefined;
+};
+
+/**
+ * Describes the message stevedore.v1.MutateResponse.
+ * Use `create(MutateResponseSchema)` to create a new message.
+ */
+export const MutateResponseSchema: GenMessage<MutateResponse> = /*@__PURE__*/
+  messageDesc(file_stevedore_v1_image_service, 41);
+
+/**
+ * RebaseRequest names an image and its old and new bases.
+ *
+ * @generated from message stevedore.v1.RebaseRequest
+ */
+export type RebaseRequest = Message<"stevedore.v1.RebaseRequest"> & {
+  /**
+   * Ref names the image or index to rebase.
+   *
+   * @generated from field: string ref = 1;
+   */
+  ref: string;
+
+  /**
+   * Destination is where to push the result, as MutateRequest.destination.
+   *
+   * @generated from field: string destination = 2;
+   */
+  destination: string;
+
+  /**
+   * OldBase names the base the image was built on; empty means the base its
+   * `org.opencontainers.image.base.name` and `.digest` annotations record.
+   *
+   * @generated from field: string old_base = 3;
+   */
+  oldBase: string;
+
+  /**
+   * NewBase names the base to move the image onto.
+   *
+   * @generated from field: string new_base = 4;
+   */
+  newBase: string;
+
+  /**
+   * Platforms scopes the rebase of an index, as MutateRequest.platforms.
+   *
+   * @generated from field: repeated string platforms = 5;
+   */
+  platforms: string[];
+};
+
+/**
+ * Describes the message stevedore.v1.RebaseRequest.
+ * Use `create(RebaseRequestSchema)` to create a new message.
+ */
+export const RebaseRequestSchema: GenMessage<RebaseRequest> = /*@__PURE__*/
+  messageDesc(file_stevedore_v1_image_service, 42);
+
+/**
+ * RebaseResponse describes the rebased image.
+ *
+ * @generated from message stevedore.v1.RebaseResponse
+ */
+export type RebaseResponse = Message<"stevedore.v1.RebaseResponse"> & {
+  /**
+   * Result describes what was pushed.
+   *
+   * @generated from field: stevedore.v1.WriteResult result = 1;
+   */
+  result?: WriteResult | undefined;
+};
+
+/**
+ * Describes the message stevedore.v1.RebaseResponse.
+ * Use `create(RebaseResponseSchema)` to create a new message.
+ */
+export const RebaseResponseSchema: GenMessage<RebaseResponse> = /*@__PURE__*/
+  messageDesc(file_stevedore_v1_image_service, 43);
+
+/**
+ * CreateIndexRequest names the members of a new index.
+ *
+ * @generated from message stevedore.v1.CreateIndexRequest
+ */
+export type CreateIndexRequest = Message<"stevedore.v1.CreateIndexRequest"> & {
+  /**
+   * Destination is where to push the index: `HOST/REPO[:TAG]` or `oci:/DIR[:TAG]`.
+   *
+   * @generated from field: string destination = 1;
+   */
+  destination: string;
+
+  /**
+   * Members name the manifests (or indexes, whose entries are taken) to list.
+   *
+   * @generated from field: repeated string members = 2;
+   */
+  members: string[];
+
+  /**
+   * Docker writes a Docker manifest list instead of an OCI image index.
+   *
+   * @generated from field: bool docker = 3;
+   */
+  docker: boolean;
+
+  /**
+   * Annotations are set on the index.
+   *
+   * @generated from field: map<string, string> annotations = 4;
+   */
+  annotations: { [key: string]: string };
+};
+
+/**
+ * Describes the message stevedore.v1.CreateIndexRequest.
+ * Use `create(CreateIndexRequestSchema)` to create a new message.
+ */
+export const CreateIndexRequestSchema: GenMessage<CreateIndexRequest> = /*@__PURE__*/
+  messageDesc(file_stevedore_v1_image_service, 44);
+
+/**
+ * CreateIndexResponse describes the new index.
+ *
+ * @generated from message stevedore.v1.CreateIndexResponse
+ */
+export type CreateIndexResponse = Message<"stevedore.v1.CreateIndexResponse"> & {
+  /**
+   * Result describes what was pushed.
+   *
+   * @generated from field: stevedore.v1.WriteResult result = 1;
+   */
+  result?: WriteResult | undefined;
+};
+
+/**
+ * Describes the message stevedore.v1.CreateIndexResponse.
+ * Use `create(CreateIndexResponseSchema)` to create a new message.
+ */
+export const CreateIndexResponseSchema: GenMessage<CreateIndexResponse> = /*@__PURE__*/
+  messageDesc(file_stevedore_v1_image_service, 45);
+
+/**
+ * AddToIndexRequest names an index and the manifests to add.
+ *
+ * @generated from message stevedore.v1.AddToIndexRequest
+ */
+export type AddToIndexRequest = Message<"stevedore.v1.AddToIndexRequest"> & {
+  /**
+   * Ref names the index to start from.
+   *
+   * @generated from field: string ref = 1;
+   */
+  ref: string;
+
+  /**
+   * Members name the manifests (or indexes, whose entries are taken) to add.
+   *
+   * @generated from field: repeated string members = 2;
+   */
+  members: string[];
+
+  /**
+   * Destination is where to push the result, as MutateRequest.destination.
+   *
+   * @generated from field: string destination = 3;
+   */
+  destination: string;
+
+  /**
+   * Annotations are set on the index.
+   *
+   * @generated from field: map<string, string> annotations = 4;
+   */
+  annotations: { [key: string]: string };
+};
+
+/**
+ * Describes the message stevedore.v1.AddToIndexRequest.
+ * Use `create(AddToIndexRequestSchema)` to create a new message.
+ */
+export const AddToIndexRequestSchema: GenMessage<AddToIndexRequest> = /*@__PURE__*/
+  messageDesc(file_stevedore_v1_image_service, 46);
+
+/**
+ * AddToIndexResponse describes the new index.
+ *
+ * @generated from message stevedore.v1.AddToIndexResponse
+ */
+export type AddToIndexResponse = Message<"stevedore.v1.AddToIndexResponse"> & {
+  /**
+   * Result describes what was pushed.
+   *
+   * @generated from field: stevedore.v1.WriteResult result = 1;
+   */
+  result?: WriteResult | undefined;
+};
+
+/**
+ * Describes the message stevedore.v1.AddToIndexResponse.
+ * Use `create(AddToIndexResponseSchema)` to create a new message.
+ */
+export const AddToIndexResponseSchema: GenMessage<AddToIndexResponse> = /*@__PURE__*/
+  messageDesc(file_stevedore_v1_image_service, 47);
+
+/**
+ * RemoveFromIndexRequest names an index and the platforms to remove.
+ *
+ * @generated from message stevedore.v1.RemoveFromIndexRequest
+ */
+export type RemoveFromIndexRequest = Message<"stevedore.v1.RemoveFromIndexRequest"> & {
+  /**
+   * Ref names the index to start from.
+   *
+   * @generated from field: string ref = 1;
+   */
+  ref: string;
+
+  /**
+   * Platforms to remove, `os/arch[/variant]` (no variant matches any); at least one.
+   *
+   * @generated from field: repeated string platforms = 2;
+   */
+  platforms: string[];
+
+  /**
+   * Destination is where to push the result, as MutateRequest.destination.
+   *
+   * @generated from field: string destination = 3;
+   */
+  destination: string;
+
+  /**
+   * Annotations are set on the index.
+   *
+   * @generated from field: map<string, string> annotations = 4;
+   */
+  annotations: { [key: string]: string };
+};
+
+/**
+ * Describes the message stevedore.v1.RemoveFromIndexRequest.
+ * Use `create(RemoveFromIndexRequestSchema)` to create a new message.
+ */
+export const RemoveFromIndexRequestSchema: GenMessage<RemoveFromIndexRequest> = /*@__PURE__*/
+  messageDesc(file_stevedore_v1_image_service, 48);
+
+/**
+ * RemoveFromIndexResponse describes the new index.
+ *
+ * @generated from message stevedore.v1.RemoveFromIndexResponse
+ */
+export type RemoveFromIndexResponse = Message<"stevedore.v1.RemoveFromIndexResponse"> & {
+  /**
+   * Result describes what was pushed.
+   *
+   * @generated from field: stevedore.v1.WriteResult result = 1;
+   */
+  result?: WriteResult | undefined;
+};
+
+/**
+ * Describes the message stevedore.v1.RemoveFromIndexResponse.
+ * Use `create(RemoveFromIndexResponseSchema)` to create a new message.
+ */
+export const RemoveFromIndexResponseSchema: GenMessage<RemoveFromIndexResponse> = /*@__PURE__*/
+  messageDesc(file_stevedore_v1_image_service, 49);
+
+/**
+ * TagRequest names a manifest and the tags to point at it.
+ *
+ * @generated from message stevedore.v1.TagRequest
+ */
+export type TagRequest = Message<"stevedore.v1.TagRequest"> & {
+  /**
+   * Ref names the manifest; the tags go in its repository or layout.
+   *
+   * @generated from field: string ref = 1;
+   */
+  ref: string;
+
+  /**
+   * Tags to set, bare (`v1`, `latest`).
+   *
+   * @generated from field: repeated string tags = 2;
+   */
+  tags: string[];
+};
+
+/**
+ * Describes the message stevedore.v1.TagRequest.
+ * Use `create(TagRequestSchema)` to create a new message.
+ */
+export const TagRequestSchema: GenMessage<TagRequest> = /*@__PURE__*/
+  messageDesc(file_stevedore_v1_image_service, 50);
+
+/**
+ * TagResponse describes the tagged manifest.
+ *
+ * @generated from message stevedore.v1.TagResponse
+ */
+export type TagResponse = Message<"stevedore.v1.TagResponse"> & {
+  /**
+   * Result describes the manifest tagged; its tag is the last one set.
+   *
+   * @generated from field: stevedore.v1.WriteResult result = 1;
+   */
+  result?: WriteResult | undefined;
+};
+
+/**
+ * Describes the message stevedore.v1.TagResponse.
+ * Use `create(TagResponseSchema)` to create a new message.
+ */
+export const TagResponseSchema: GenMessage<TagResponse> = /*@__PURE__*/
+  messageDesc(file_stevedore_v1_image_service, 51);
+
+/**
+ * UntagRequest names the tag to remove.
+ *
+ * @generated from message stevedore.v1.UntagRequest
+ */
+export type UntagRequest = Message<"stevedore.v1.UntagRequest"> & {
+  /**
+   * Ref names the tag: `HOST/REPO:TAG` or `oci:/DIR:TAG`.
+   *
+   * @generated from field: string ref = 1;
+   */
+  ref: string;
+};
+
+/**
+ * Describes the message stevedore.v1.UntagRequest.
+ * Use `create(UntagRequestSchema)` to create a new message.
+ */
+export const UntagRequestSchema: GenMessage<UntagRequest> = /*@__PURE__*/
+  messageDesc(file_stevedore_v1_image_service, 52);
+
+/**
+ * UntagResponse confirms the tag is gone.
+ *
+ * @generated from message stevedore.v1.UntagResponse
+ */
+export type UntagResponse = Message<"stevedore.v1.UntagResponse"> & {
+};
+
+/**
+ * Describes the message stevedore.v1.UntagResponse.
+ * Use `create(UntagResponseSchema)` to create a new message.
+ */
+export const UntagResponseSchema: GenMessage<UntagResponse> = /*@__PURE__*/
+  messageDesc(file_stevedore_v1_image_service, 53);
+
+/**
+ * AppendRequest is one message of an Append stream: the first carries the
+ * options, every one may carry tar bytes.
+ *
+ * @generated from message stevedore.v1.AppendRequest
+ */
+export type AppendRequest = Message<"stevedore.v1.AppendRequest"> & {
+  /**
+   * Ref names the base image or index (first message only); empty builds on
+   * scratch.
+   *
+   * @generated from field: string ref = 1;
+   */
+  ref: string;
+
+  /**
+   * Destination is where to push the result (first message only): `HOST/REPO[:TAG]`
+   * or `oci:/DIR[:TAG]`; required.
+   *
+   * @generated from field: string destination = 2;
+   */
+  destination: string;
+
+  /**
+   * Platform scopes an index base to its entries for `os/arch[/variant]`, or
+   * sets a scratch image's platform (first message only).
+   *
+   * @generated from field: string platform = 3;
+   */
+  platform: string;
+
+  /**
+   * Format is `oci` or `docker`; empty means the base's, OCI on scratch
+   * (first message only).
+   *
+   * @generated from field: string format = 4;
+   */
+  format: string;
+
+  /**
+   * Compression of the new layer: `gzip` (default), `zstd` or `none` (first
+   * message only).
+   *
+   * @generated from field: string compression = 5;
+   */
+  compression: string;
+
+  /**
+   * Reproducible normalises the layer (uid/gid 0, fixed times) and the
+   * config's created time, so the same input gives the same digest (first
+   * message only).
+   *
+   * @generated from field: bool reproducible = 6;
+   */
+  reproducible: boolean;
+
+  /**
+   * SourceDateEpoch, when set, is the time the layer and config carry (first
+   * message only).
+   *
+   * @generated from field: google.protobuf.Timestamp source_date_epoch = 7;
+   */
+  sourceDateEpoch?: Timestamp | undefined;
+
+  /**
+   * Env entries, `KEY=VALUE`, set in the config (first message only).
+   *
+   * @generated from field: repeated string env = 8;
+   */
+  env: string[];
+
+  /**
+   * Entrypoint, when non-empty, replaces the base's (first message only).
+   *
+   * @generated from field: repeated string entrypoint = 9;
+   */
+  entrypoint: string[];
+
+  /**
+   * Cmd, when non-empty, replaces the base's (first message only).
+   *
+   * @generated from field: repeated string cmd = 10;
+   */
+  cmd: string[];
+
+  /**
+   * WorkingDir, when non-empty, replaces the base's (first message only).
+   *
+   * @generated from field: string working_dir = 11;
+   */
+  workingDir: string;
+
+  /**
+   * User, when non-empty, replaces the base's (first message only).
+   *
+   * @generated from field: string user = 12;
+   */
+  user: string;
+
+  /**
+   * Labels are added to the config (first message only).
+   *
+   * @generated from field: map<string, string> labels = 13;
+   */
+  labels: { [key: string]: string };
+
+  /**
+   * ExposedPorts are added to the config (first message only).
+   *
+   * @generated from field: repeated string exposed_ports = 14;
+   */
+  exposedPorts: string[];
+
+  /**
+   * Annotations are added to the new manifests (first message only).
+   *
+   * @generated from field: map<string, string> annotations = 15;
+   */
+  annotations: { [key: string]: string };
+
+  /**
+   * CreatedBy is the new history entry's `created_by` (first message only).
+   *
+   * @generated from field: string created_by = 16;
+   */
+  createdBy: string;
+
+  /**
+   * Data is the next bytes of the layer tar.
+   *
+   * @generated from field: bytes data = 17;
+   */
+  data: Uint8Array;
+};
+
+/**
+ * Describes the message stevedore.v1.AppendRequest.
+ * Use `create(AppendRequestSchema)` to create a new message.
+ */
+export const AppendRequestSchema: GenMessage<AppendRequest> = /*@__PURE__*/
+  messageDesc(file_stevedore_v1_image_service, 54);
+
+/**
+ * AppendResponse describes the new image.
+ *
+ * @generated from message stevedore.v1.AppendResponse
+ */
+export type AppendResponse = Message<"stevedore.v1.AppendResponse"> & {
+  /**
+   * Result describes what was pushed.
+   *
+   * @generated from field: stevedore.v1.WriteResult result = 1;
+   */
+  result?: WriteResult | undefined;
+
+  /**
+   * Layers describe the new layer blobs.
+   *
+   * @generated from field: repeated stevedore.v1.AppendedLayer layers = 2;
+   */
+  layers: AppendedLayer[];
+
+  /**
+   * Manifests counts the image manifests written.
+   *
+   * @generated from field: int32 manifests = 3;
+   */
+  manifests: number;
+};
+
+/**
+ * Describes the message stevedore.v1.AppendResponse.
+ * Use `create(AppendResponseSchema)` to create a new message.
+ */
+export const AppendResponseSchema: GenMessage<AppendResponse> = /*@__PURE__*/
+  messageDesc(file_stevedore_v1_image_service, 55);
+
+/**
+ * AppendedLayer describes one new layer.
+ *
+ * @generated from message stevedore.v1.AppendedLayer
+ */
+export type AppendedLayer = Message<"stevedore.v1.AppendedLayer"> & {
+  /**
+   * Digest of the layer blob.
+   *
+   * @generated from field: string digest = 1;
+   */
+  digest: string;
+
+  /**
+   * DiffId is the digest of the uncompressed tar.
+   *
+   * @generated from field: string diff_id = 2;
+   */
+  diffId: string;
+
+  /**
+   * MediaType of the layer blob.
+   *
+   * @generated from field: string media_type = 3;
+   */
+  mediaType: string;
+
+  /**
+   * Size of the layer blob.
+   *
+   * @generated from field: int64 size = 4;
+   */
+  size: bigint;
+};
+
+/**
+ * Describes the message stevedore.v1.AppendedLayer.
+ * Use `create(AppendedLayerSchema)` to create a new message.
+ */
+export const AppendedLayerSchema: GenMessage<AppendedLayer> = /*@__PURE__*/
+  messageDesc(file_stevedore_v1_image_service, 56);
+
+/**
+ * ArtifactFileHeader starts a file of an artifact stream.
+ *
+ * @generated from message stevedore.v1.ArtifactFileHeader
+ */
+export type ArtifactFileHeader = Message<"stevedore.v1.ArtifactFileHeader"> & {
+  /**
+   * Name is the file's title: a relative path with `/` separators, where a
+   * pull writes it.
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * MediaType of the file's layer; empty means
+   * `application/vnd.oci.image.layer.v1.tar`.
+   *
+   * @generated from field: string media_type = 2;
+   */
+  mediaType: string;
+
+  /**
+   * Mode holds the permission bits to record (e.g. 0644); 0 means 0644.
+   *
+   * @generated from field: uint32 mode = 3;
+   */
+  mode: number;
+};
+
+/**
+ * Describes the message stevedore.v1.ArtifactFileHeader.
+ * Use `create(ArtifactFileHeaderSchema)` to create a new message.
+ */
+export const ArtifactFileHeaderSchema: GenMessage<ArtifactFileHeader> = /*@__PURE__*/
+  messageDesc(file_stevedore_v1_image_service, 57);
+
+/**
+ * PushArtifactRequest is one message of a PushArtifact stream.
+ *
+ * @generated from message stevedore.v1.PushArtifactRequest
+ */
+export type PushArtifactRequest = Message<"stevedore.v1.PushArtifactRequest"> & {
+  /**
+   * Ref is where to push the artifact (first message only): `HOST/REPO[:TAG]`
+   * or `oci:/DIR[:TAG]` (untagged, it is recorded in index.json).
+   *
+   * @generated from field: string ref = 1;
+   */
+  ref: string;
+
+  /**
+   * ArtifactType of the manifest (first message only); empty means
+   * `application/vnd.unknown.artifact.v1`.
+   *
+   * @generated from field: string artifact_type = 2;
+   */
+  artifactType: string;
+
+  /**
+   * Annotations of the manifest (first message only).
+   *
+   * @generated from field: map<string, string> annotations = 3;
+   */
+  annotations: { [key: string]: string };
+
+  /**
+   * File, when set, starts the next file; its bytes follow in data.
+   *
+   * @generated from field: stevedore.v1.ArtifactFileHeader file = 4;
+   */
+  file?: ArtifactFileHeader | undefined;
+
+  /**
+   * Data is the next bytes of the current file.
+   *
+   * @generated from field: bytes data = 5;
+   */
+  data: Uint8Array;
+};
+
+/**
+ * Describes the message stevedore.v1.PushArtifactRequest.
+ * Use `create(PushArtifactRequestSchema)` to create a new message.
+ */
+export const PushArtifactRequestSchema: GenMessage<PushArtifactRequest> = /*@__PURE__*/
+  messageDesc(file_stevedore_v1_image_service, 58);
+
+/**
+ * PushArtifactResponse describes the pushed artifact.
+ *
+ * @generated from message stevedore.v1.PushArtifactResponse
+ */
+export type PushArtifactResponse = Message<"stevedore.v1.PushArtifactResponse"> & {
+  /**
+   * Manifest is the artifact manifest's descriptor.
+   *
+   * @generated from field: stevedore.v1.Descriptor manifest = 1;
+   */
+  manifest?: Descriptor | undefined;
+};
+
+/**
+ * Describes the message stevedore.v1.PushArtifactResponse.
+ * Use `create(PushArtifactResponseSchema)` to create a new message.
+ */
+export const PushArtifactResponseSchema: GenMessage<PushArtifactResponse> = /*@__PURE__*/
+  messageDesc(file_stevedore_v1_image_service, 59);
+
+/**
+ * AttachArtifactRequest is one message of an AttachArtifact stream.
+ *
+ * @generated from message stevedore.v1.AttachArtifactRequest
+ */
+export type AttachArtifactRequest = Message<"stevedore.v1.AttachArtifactRequest"> & {
+  /**
+   * Ref names the subject (first message only); the artifact is pushed
+   * untagged into its repository or layout.
+   *
+   * @generated from field: string ref = 1;
+   */
+  ref: string;
+
+  /**
+   * ArtifactType of the manifest (first message only); required.
+   *
+   * @generated from field: string artifact_type = 2;
+   */
+  artifactType: string;
+
+  /**
+   * Annotations of the manifest (first message only).
+   *
+   * @generated from field: map<string, string> annotations = 3;
+   */
+  annotations: { [key: string]: string };
+
+  /**
+   * File, when set, starts the next file; its bytes follow in data.
+   *
+   * @generated from field: stevedore.v1.ArtifactFileHeader file = 4;
+   */
+  file?: ArtifactFileHeader | undefined;
+
+  /**
+   * Data is the next bytes of the current file.
+   *
+   * @generated from field: bytes data = 5;
+   */
+  data: Uint8Array;
+};
+
+/**
+ * Describes the message stevedore.v1.AttachArtifactRequest.
+ * Use `create(AttachArtifactRequestSchema)` to create a new message.
+ */
+export const AttachArtifactRequestSchema: GenMessage<AttachArtifactRequest> = /*@__PURE__*/
+  messageDesc(file_stevedore_v1_image_service, 60);
+
+/**
+ * AttachArtifactResponse describes the attached artifact.
+ *
+ * @generated from message stevedore.v1.AttachArtifactResponse
+ */
+export type AttachArtifactResponse = Message<"stevedore.v1.AttachArtifactResponse"> & {
+  /**
+   * Manifest is the artifact manifest's descriptor.
+   *
+   * @generated from field: stevedore.v1.Descriptor manifest = 1;
+   */
+  manifest?: Descriptor | undefined;
+};
+
+/**
+ * Describes the message stevedore.v1.AttachArtifactResponse.
+ * Use `create(AttachArtifactResponseSchema)` to create a new message.
+ */
+export const AttachArtifactResponseSchema: GenMessage<AttachArtifactResponse> = /*@__PURE__*/
+  messageDesc(file_stevedore_v1_image_service, 61);
+
+/**
+ * PullArtifactRequest names the artifact to pull.
+ *
+ * @generated from message stevedore.v1.PullArtifactRequest
+ */
+export type PullArtifactRequest = Message<"stevedore.v1.PullArtifactRequest"> & {
+  /**
+   * Ref names the artifact manifest (same syntax as InspectRequest.ref).
+   *
+   * @generated from field: string ref = 1;
+   */
+  ref: string;
+};
+
+/**
+ * Describes the message stevedore.v1.PullArtifactRequest.
+ * Use `create(PullArtifactRequestSchema)` to create a new message.
+ */
+export const PullArtifactRequestSchema: GenMessage<PullArtifactRequest> = /*@__PURE__*/
+  messageDesc(file_stevedore_v1_image_service, 62);
+
+/**
+ * PullArtifactResponse is one message of a pull stream.
+ *
+ * @generated from message stevedore.v1.PullArtifactResponse
+ */
+export type PullArtifactResponse = Message<"stevedore.v1.PullArtifactResponse"> & {
+  /**
+   * Manifest is the artifact manifest's descriptor (first message only).
+   *
+   * @generated from field: stevedore.v1.Descriptor manifest = 1;
+   */
+  manifest?: Descriptor | undefined;
+
+  /**
+   * Skipped lists the layers without a title (first message only).
+   *
+   * @generated from field: repeated stevedore.v1.Descriptor skipped = 2;
+   */
+  skipped: Descriptor[];
+
+  /**
+   * File, when set, starts the next file; its bytes follow in data.
+   *
+   * @generated from field: stevedore.v1.PulledFile file = 3;
+   */
+  file?: PulledFile | undefined;
+
+  /**
+   * Offset is the absolute position of data in the current file.
+   *
+   * @generated from field: int64 offset = 4;
+   */
+  offset: bigint;
+
+  /**
+   * Data holds at most 1 MiB of the current file.
+   *
+   * @generated from field: bytes data = 5;
+   */
+  data: Uint8Array;
+};
+
+/**
+ * Describes the message stevedore.v1.PullArtifactResponse.
+ * Use `create(PullArtifactResponseSchema)` to create a new message.
+ */
+export const PullArtifactResponseSchema: GenMessage<PullArtifactResponse> = /*@__PURE__*/
+  messageDesc(file_stevedore_v1_image_service, 63);
+
+/**
+ * PulledFile describes one file of a pulled artifact.
+ *
+ * @generated from message stevedore.v1.PulledFile
+ */
+export type PulledFile = Message<"stevedore.v1.PulledFile"> & {
+  /**
+   * Name is the file's title: a relative path inside the caller's directory.
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * Descriptor is the layer's (its digest covers the bytes that follow).
+   *
+   * @generated from field: stevedore.v1.Descriptor descriptor = 2;
+   */
+  descriptor?: Descriptor | undefined;
+
+  /**
+   * Mode holds the recorded permission bits; 0 when none was recorded.
+   *
+   * @generated from field: uint32 mode = 3;
+   */
+  mode: number;
+
+  /**
+   * Unpack is true for a directory layer: a gzipped tar to unpack under name.
+   *
+   * @generated from field: bool unpack = 4;
+   */
+  unpack: boolean;
+};
+
+/**
+ * Describes the message stevedore.v1.PulledFile.
+ * Use `create(PulledFileSchema)` to create a new message.
+ */
+export const PulledFileSchema: GenMessage<PulledFile> = /*@__PURE__*/
+  messageDesc(file_stevedore_v1_image_service, 64);
+
+/**
+ * DiscoverReferrersRequest names the subject whose referrers to list.
+ *
+ * @generated from message stevedore.v1.DiscoverReferrersRequest
+ */
+export type DiscoverReferrersRequest = Message<"stevedore.v1.DiscoverReferrersRequest"> & {
+  /**
+   * Ref names the subject manifest.
+   *
+   * @generated from field: string ref = 1;
+   */
+  ref: string;
+
+  /**
+   * ArtifactType keeps only referrers of this type, at every depth.
+   *
+   * @generated from field: string artifact_type = 2;
+   */
+  artifactType: string;
+
+  /**
+   * MaxDepth bounds the levels of referrers of referrers; 0 means 8.
+   *
+   * @generated from field: int32 max_depth = 3;
+   */
+  maxDepth: number;
+};
+
+/**
+ * Describes the message stevedore.v1.DiscoverReferrersRequest.
+ * Use `create(DiscoverReferrersRequestSchema)` to create a new message.
+ */
+export const DiscoverReferrersRequestSchema: GenMessage<DiscoverReferrersRequest> = /*@__PURE__*/
+  messageDesc(file_stevedore_v1_image_service, 65);
+
+/**
+ * DiscoverReferrersResponse is the referrer tree.
+ *
+ * @generated from message stevedore.v1.DiscoverReferrersResponse
+ */
+export type DiscoverReferrersResponse = Message<"stevedore.v1.DiscoverReferrersResponse"> & {
+  /**
+   * Root is the subject, its referrers below it.
+   *
+   * @generated from field: stevedore.v1.ReferrerNode root = 1;
+   */
+  root?: ReferrerNode | undefined;
+};
+
+/**
+ * Describes the message stevedore.v1.DiscoverReferrersResponse.
+ * Use `create(DiscoverReferrersResponseSchema)` to create a new message.
+ */
+export const DiscoverReferrersResponseSchema: GenMessage<DiscoverReferrersResponse> = /*@__PURE__*/
+  messageDesc(file_stevedore_v1_image_service, 66);
+
+/**
+ * ReferrerNode is a manifest and the manifests that refer to it.
+ *
+ * @generated from message stevedore.v1.ReferrerNode
+ */
+export type ReferrerNode = Message<"stevedore.v1.ReferrerNode"> & {
+  /**
+   * Descriptor of the manifest.
+   *
+   * @generated from field: stevedore.v1.Descriptor descriptor = 1;
+   */
+  descriptor?: Descriptor | undefined;
+
+  /**
+   * Referrers are the manifests whose subject is this one.
+   *
+   * @generated from field: repeated stevedore.v1.ReferrerNode referrers = 2;
+   */
+  referrers: ReferrerNode[];
+};
+
+/**
+ * Describes the message stevedore.v1.ReferrerNode.
+ * Use `create(ReferrerNodeSchema)` to create a new message.
+ */
+export const ReferrerNodeSchema: GenMessage<ReferrerNode> = /*@__PURE__*/
+  messageDesc(file_stevedore_v1_image_service, 67);
 
 /**
  * CopyEventKind says what a CopyResponse reports.
@@ -748,6 +3162,14 @@ export enum CopyEventKind {
    * @generated from enum value: COPY_EVENT_KIND_RESULT = 7;
    */
   RESULT = 7,
+
+  /**
+   * COPY_EVENT_KIND_BLOB_MOUNTED: the destination registry took the blob
+   * from another of its repositories; nothing was transferred.
+   *
+   * @generated from enum value: COPY_EVENT_KIND_BLOB_MOUNTED = 8;
+   */
+  BLOB_MOUNTED = 8,
 }
 
 /**
@@ -849,6 +3271,316 @@ export const ImageService: GenService<{
     methodKind: "server_streaming";
     input: typeof CopyRequestSchema;
     output: typeof CopyResponseSchema;
+  },
+  /**
+   * Mirror runs a mirror job: the repositories and images a YAML config
+   * lists (the document `stevedore mirror CONFIG.yaml` reads) are copied to
+   * the destination registry where their tags are new or have moved, and
+   * skipped where they are up to date. Images run in parallel; a failing
+   * image does not stop the others. Registry credentials are the server's.
+   *
+   * The response streams one `image` message per image as it finishes, then
+   * one `summary`, last. A config that does not validate is INVALID_ARGUMENT
+   * before anything runs; image failures are in their messages and the
+   * summary (`failed`), not the status.
+   *
+   * REST: `POST /v1/mirror` with a JSON MirrorRequest body answers
+   * newline-delimited JSON (`{"result": MirrorResponse}` per line).
+   *
+   * @generated from rpc stevedore.v1.ImageService.Mirror
+   */
+  mirror: {
+    methodKind: "server_streaming";
+    input: typeof MirrorRequestSchema;
+    output: typeof MirrorResponseSchema;
+  },
+  /**
+   * ListFiles streams the files of an image: by default its merged root
+   * filesystem (every layer applied bottom-up, whiteouts and opaque directories
+   * honoured, as a container sees it), or with `layer` set the entries that one
+   * layer holds, whiteout and opaque markers included. Entries come in lexical
+   * path order, in batches. Every layer is read to the end, so its digest is
+   * verified too.
+   *
+   * REST: `GET /v1/images:files?ref=REF[&platform=OS/ARCH[/VARIANT]][&layer=N]`
+   * answers newline-delimited JSON (`{"result": ListFilesResponse}` per line).
+   *
+   * @generated from rpc stevedore.v1.ImageService.ListFiles
+   */
+  listFiles: {
+    methodKind: "server_streaming";
+    input: typeof ListFilesRequestSchema;
+    output: typeof ListFilesResponseSchema;
+  },
+  /**
+   * ReadFile streams the content of one regular file of the image's merged
+   * filesystem, in chunks of at most 1 MiB, each with its offset. Symlinks are
+   * followed inside the image only. A partial layer read cannot verify the
+   * layer's digest; Validate does.
+   *
+   * REST: `GET /v1/images:readFile?ref=REF&path=/etc/os-release` answers
+   * newline-delimited JSON chunks with base64 data.
+   *
+   * @generated from rpc stevedore.v1.ImageService.ReadFile
+   */
+  readFile: {
+    methodKind: "server_streaming";
+    input: typeof ReadFileRequestSchema;
+    output: typeof ReadFileResponseSchema;
+  },
+  /**
+   * Export streams the image's merged root filesystem as one tar (what
+   * `crane export` writes), in chunks of at most 1 MiB, each with its offset.
+   * Each layer is read twice and nothing is buffered beyond one chunk.
+   *
+   * REST: `GET /v1/images:export?ref=REF` answers newline-delimited JSON
+   * chunks with base64 data.
+   *
+   * @generated from rpc stevedore.v1.ImageService.Export
+   */
+  export: {
+    methodKind: "server_streaming";
+    input: typeof ExportRequestSchema;
+    output: typeof ExportResponseSchema;
+  },
+  /**
+   * Validate checks an image, index or artifact: every descriptor resolves,
+   * sizes and digests match, config `rootfs.diff_ids` match the uncompressed
+   * layers, media types are consistent. Problems are reported in the
+   * response; only a reference that does not resolve is an error.
+   *
+   * REST: `GET /v1/images:validate?ref=REF`.
+   *
+   * @generated from rpc stevedore.v1.ImageService.Validate
+   */
+  validate: {
+    methodKind: "unary";
+    input: typeof ValidateRequestSchema;
+    output: typeof ValidateResponseSchema;
+  },
+  /**
+   * Diff compares two images: config fields, and the files of their merged
+   * filesystems (added, removed, changed by metadata or content).
+   *
+   * REST: `GET /v1/images:diff?ref=REF&other_ref=REF`.
+   *
+   * @generated from rpc stevedore.v1.ImageService.Diff
+   */
+  diff: {
+    methodKind: "unary";
+    input: typeof DiffRequestSchema;
+    output: typeof DiffResponseSchema;
+  },
+  /**
+   * Size reports compressed and uncompressed bytes per layer, and the bytes
+   * wasted on files that later layers overwrite or delete.
+   *
+   * REST: `GET /v1/images:size?ref=REF[&platform=OS/ARCH[/VARIANT]]`.
+   *
+   * @generated from rpc stevedore.v1.ImageService.Size
+   */
+  size: {
+    methodKind: "unary";
+    input: typeof SizeRequestSchema;
+    output: typeof SizeResponseSchema;
+  },
+  /**
+   * History lists the image config's history, each entry with the layer it
+   * made.
+   *
+   * REST: `GET /v1/images:history?ref=REF[&platform=OS/ARCH[/VARIANT]]`.
+   *
+   * @generated from rpc stevedore.v1.ImageService.History
+   */
+  history: {
+    methodKind: "unary";
+    input: typeof HistoryRequestSchema;
+    output: typeof HistoryResponseSchema;
+  },
+  /**
+   * Mutate writes a new image from `ref` with the edits asked for (config,
+   * annotations, layer removal, flattening, recompression, media type
+   * conversion), pushes it to `destination` (default: `ref`'s own repository
+   * and tag) and returns its digest. On an index every platform is edited,
+   * or those `platforms` names, and the index is rebuilt around the new
+   * manifests. Edits run in this order: remove layers, flatten, recompress,
+   * convert, config, annotations, index annotations.
+   *
+   * REST: `POST /v1/images:mutate` with a JSON MutateRequest body.
+   *
+   * @generated from rpc stevedore.v1.ImageService.Mutate
+   */
+  mutate: {
+    methodKind: "unary";
+    input: typeof MutateRequestSchema;
+    output: typeof MutateResponseSchema;
+  },
+  /**
+   * Rebase moves an image from one base to another: its first layers must be
+   * exactly the old base's (by digest), and are replaced by the new base's;
+   * the image's own layers, config and later history are kept, and the base
+   * annotations name the new base. Without `old_base`, the base the image
+   * records in its `org.opencontainers.image.base.*` annotations is used.
+   *
+   * REST: `POST /v1/images:rebase` with a JSON RebaseRequest body.
+   *
+   * @generated from rpc stevedore.v1.ImageService.Rebase
+   */
+  rebase: {
+    methodKind: "unary";
+    input: typeof RebaseRequestSchema;
+    output: typeof RebaseResponseSchema;
+  },
+  /**
+   * CreateIndex builds an index of the given manifests (each with its
+   * platform; a member that is an index contributes its entries) and pushes
+   * it, with everything it references, to `destination`.
+   *
+   * REST: `POST /v1/indexes` with a JSON CreateIndexRequest body.
+   *
+   * @generated from rpc stevedore.v1.ImageService.CreateIndex
+   */
+  createIndex: {
+    methodKind: "unary";
+    input: typeof CreateIndexRequestSchema;
+    output: typeof CreateIndexResponseSchema;
+  },
+  /**
+   * AddToIndex writes a new index: the entries of the index `ref` names with
+   * each member added (an entry of the same platform or digest is replaced in
+   * place), pushed to `destination` (default: `ref`'s repository and tag).
+   *
+   * REST: `POST /v1/indexes:add` with a JSON AddToIndexRequest body.
+   *
+   * @generated from rpc stevedore.v1.ImageService.AddToIndex
+   */
+  addToIndex: {
+    methodKind: "unary";
+    input: typeof AddToIndexRequestSchema;
+    output: typeof AddToIndexResponseSchema;
+  },
+  /**
+   * RemoveFromIndex writes a new index without the entries of the given
+   * platforms, pushed to `destination` (default: `ref`'s repository and tag).
+   * Matching no entry is NOT_FOUND.
+   *
+   * REST: `POST /v1/indexes:remove` with a JSON RemoveFromIndexRequest body.
+   *
+   * @generated from rpc stevedore.v1.ImageService.RemoveFromIndex
+   */
+  removeFromIndex: {
+    methodKind: "unary";
+    input: typeof RemoveFromIndexRequestSchema;
+    output: typeof RemoveFromIndexResponseSchema;
+  },
+  /**
+   * Tag points more tags, in the same repository or layout, at the manifest
+   * `ref` names. Nothing is copied, so the digest is `ref`'s.
+   *
+   * REST: `POST /v1/tags` with a JSON TagRequest body.
+   *
+   * @generated from rpc stevedore.v1.ImageService.Tag
+   */
+  tag: {
+    methodKind: "unary";
+    input: typeof TagRequestSchema;
+    output: typeof TagResponseSchema;
+  },
+  /**
+   * Untag removes the tag `ref` names; the manifest it named stays. OCI
+   * layouts and registries support it; archives answer UNIMPLEMENTED.
+   *
+   * REST: `DELETE /v1/tags?ref=REF`.
+   *
+   * @generated from rpc stevedore.v1.ImageService.Untag
+   */
+  untag: {
+    methodKind: "unary";
+    input: typeof UntagRequestSchema;
+    output: typeof UntagResponseSchema;
+  },
+  /**
+   * Append adds one layer, streamed by the caller as a tar (plain, gzip or
+   * zstd), on top of the image `ref` names (empty: on scratch, which builds a
+   * new image) and pushes the result to `destination`. On an index the layer
+   * goes on every platform, or on `platform`'s entries only. The first message
+   * carries the options, later ones (and the first, optionally) the tar bytes.
+   * Tar paths that escape the root fail; the server spools the layer once.
+   *
+   * Building from a directory is the CLI's (`stevedore build DIR`): a
+   * caller's directory is not on the server; tar it and stream it here.
+   *
+   * gRPC only: client streaming has no REST mapping.
+   *
+   * @generated from rpc stevedore.v1.ImageService.Append
+   */
+  append: {
+    methodKind: "client_streaming";
+    input: typeof AppendRequestSchema;
+    output: typeof AppendResponseSchema;
+  },
+  /**
+   * PushArtifact pushes files the caller streams as one OCI artifact, in the
+   * form oras writes: one layer per file titled with its name, the empty
+   * config, file modes recorded. Each file starts with a message setting
+   * `file`, its bytes follow in `data` (of that and later messages); the
+   * first message also names the target and the artifact's type. The server
+   * spools each file to a temporary file, never holding it in memory.
+   *
+   * gRPC only: client streaming has no REST mapping.
+   *
+   * @generated from rpc stevedore.v1.ImageService.PushArtifact
+   */
+  pushArtifact: {
+    methodKind: "client_streaming";
+    input: typeof PushArtifactRequestSchema;
+    output: typeof PushArtifactResponseSchema;
+  },
+  /**
+   * AttachArtifact pushes files like PushArtifact as an artifact whose
+   * subject is the manifest `ref` names, so that it is listed among its
+   * referrers; `artifact_type` is required. The artifact is pushed untagged
+   * into `ref`'s repository or layout.
+   *
+   * gRPC only: client streaming has no REST mapping.
+   *
+   * @generated from rpc stevedore.v1.ImageService.AttachArtifact
+   */
+  attachArtifact: {
+    methodKind: "client_streaming";
+    input: typeof AttachArtifactRequestSchema;
+    output: typeof AttachArtifactResponseSchema;
+  },
+  /**
+   * PullArtifact streams the titled layers of an artifact: for each, a
+   * message carrying its `file` header, then its bytes in chunks of at most
+   * 1 MiB. The first message also carries the manifest's descriptor and the
+   * layers skipped for having no title. Titles that would escape the
+   * caller's directory are refused before anything is sent. A directory
+   * layer (`unpack`) is sent as stored, a gzipped tar, for the caller to
+   * unpack under its name.
+   *
+   * REST: `GET /v1/artifacts:pull?ref=REF` answers newline-delimited JSON.
+   *
+   * @generated from rpc stevedore.v1.ImageService.PullArtifact
+   */
+  pullArtifact: {
+    methodKind: "server_streaming";
+    input: typeof PullArtifactRequestSchema;
+    output: typeof PullArtifactResponseSchema;
+  },
+  /**
+   * DiscoverReferrers lists the referrers of the manifest `ref` names, and
+   * theirs, as a tree (distribution-spec v1.1.1 §Listing referrers).
+   *
+   * REST: `GET /v1/referrers?ref=REF[&artifact_type=TYPE][&max_depth=N]`.
+   *
+   * @generated from rpc stevedore.v1.ImageService.DiscoverReferrers
+   */
+  discoverReferrers: {
+    methodKind: "unary";
+    input: typeof DiscoverReferrersRequestSchema;
+    output: typeof DiscoverReferrersResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_stevedore_v1_image_service, 0);

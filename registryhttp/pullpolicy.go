@@ -1,0 +1,248 @@
+package registryhttp
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+
+	"go.uber.org/zap"
+
+	"github.com/stevedore-dev/stevedore/engine/oci"
+	"github.com/stevedore-dev/stevedore/engine/policy"
+	"github.com/stevedore-dev/stevedore/engine/sign"
+	"github.com/stevedore-dev/stevedore/engine/store"
+	"github.com/stevedore-dev/stevedore/engine/transport"
+)
+
+// errDenied is the pull policy's refusal.
+// distribution-spec v1.1.1 §Error Codes (DENIED):
+// https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#error-codes
+var errDenied = &apiError{"DENIED", "requested access to the resource is denied", http.StatusForbidden}
+
+// maxIndexScan bounds the tags looked at when a manifest is not signed
+// itself but may be a platform of a signed index.
+const maxIndexScan = 256
+
+// PullPolicy serves the registry with a trust policy enforced on pulls: in a
+// repository the policy protects (see policy.Policy.Protects, matched
+// against HOST/NAME), a manifest GET, by tag or digest, is answered 403
+// DENIED unless the image is signed as the policy requires. Everything else
+// passes: pushes; HEAD, which tells a signer the digest to sign and nothing
+// a puller can use; blobs (unreachable without a manifest); the referrers
+// API; and the signatures themselves (referrers, the sha256-<hex> tag schema
+// and cosign's legacy tags), which a client needs to verify.
+//
+// A manifest that is not signed itself passes when a tagged index that
+// lists it is: signing an index covers its platforms, as pullers fetch
+// those by digest after the index.
+type PullPolicy struct {
+	reg  *Registry
+	next http.Handler
+	pol  *policy.Policy
+	host string
+}
+
+// NewPullPolicy returns the registry reg, served by next (reg itself, or
+// reg wrapped in metrics), behind pol. host is the registry's name in the
+// policy's patterns (its address as clients write it, e.g. 127.0.0.1:5000);
+// it is fixed here rather than taken from the Host header, which the
+// client chooses.
+func NewPullPolicy(reg *Registry, next http.Handler, pol *policy.Policy, host string) *PullPolicy {
+	return &PullPolicy{reg: reg, next: next, pol: pol, host: host}
+}
+
+// ServeHTTP implements http.Handler.
+func (p *PullPolicy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	name, ref, ok := manifestPull(r)
+	if !ok || !p.pol.Protects(p.host+"/"+name) {
+		p.next.ServeHTTP(w, r)
+		return
+	}
+	err := p.check(r, name, ref)
+	if err == nil {
+		p.next.ServeHTTP(w, r)
+		return
+	}
+	w.Header().Set("Docker-Distribution-API-Version", "registry/2.0")
+	var pe *policy.Error
+	if errors.As(err, &pe) {
+		p.reg.log.Info("pull refused by policy", zap.String("repository", name), zap.String("reference", ref), zap.String("reason", pe.Reason))
+		err = errDenied.withMessage(pe.Error())
+	} else {
+		p.reg.log.Error("pull policy check", zap.String("repository", name), zap.String("reference", ref), zap.Error(err))
+	}
+	writeError(w, r, err)
+}
+
+// manifestPull recognises GET /v2/NAME/manifests/REF.
+// distribution-spec v1.1.1 §Pulling manifests:
+// https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#pulling-manifests
+func manifestPull(r *http.Request) (name, ref string, ok bool) {
+	if r.Method != http.MethodGet {
+		return "", "", false
+	}
+	rest, ok := strings.CutPrefix(r.URL.Path, "/v2/")
+	if !ok {
+		return "", "", false
+	}
+	segs := strings.Split(rest, "/")
+	n := len(segs)
+	if n < 3 || segs[n-2] != "manifests" {
+		return "", "", false
+	}
+	name = strings.Join(segs[:n-2], "/")
+	if oci.ValidateRepository(name) != nil {
+		return "", "", false // the registry answers NAME_INVALID
+	}
+	return name, segs[n-1], true
+}
+
+// check returns nil when the manifest may be served, a *policy.Error when
+// it may not, and another error when the check could not run. What the
+// registry would answer 404 anyway passes, so it answers.
+func (p *PullPolicy) check(r *http.Request, name, ref string) error {
+	ctx := r.Context()
+	if strings.HasPrefix(ref, "sha256-") {
+		return nil // tag schema index or legacy signature tag
+	}
+	fs, err := p.reg.root.Repo(ctx, name)
+	if err != nil {
+		return nil
+	}
+	m, err := readManifest(r, fs, ref)
+	if err != nil {
+		return nil
+	}
+	if isSignature(m) {
+		return nil
+	}
+	src := &repoSource{repo: fs, refs: p.reg.root, name: name}
+	full := p.host + "/" + name
+	_, err = p.pol.Check(ctx, src, m.Digest.String(), full)
+	var pe *policy.Error
+	if !errors.As(err, &pe) {
+		return err
+	}
+	if ok, ierr := p.signedIndexLists(ctx, src, fs, m, full); ierr != nil || ok {
+		return ierr
+	}
+	return err
+}
+
+// isSignature recognises what verifying needs to read: referrers (a
+// bundle, an SBOM) and cosign's legacy signature and attestation manifests.
+func isSignature(m *oci.Manifest) bool {
+	if m.Subject != nil {
+		return true
+	}
+	for _, l := range m.Layers {
+		if l.MediaType == sign.MediaTypeSimpleSigning || l.MediaType == sign.MediaTypeDSSE {
+			return true
+		}
+	}
+	return false
+}
+
+// signedIndexLists reports whether a tagged index of the repository lists
+// m and passes the policy.
+func (p *PullPolicy) signedIndexLists(ctx context.Context, src transport.Source, fs store.Repository, m *oci.Manifest, full string) (bool, error) {
+	if oci.IsIndex(m.MediaType) {
+		return false, nil
+	}
+	tags, err := fs.Tags(ctx)
+	if err != nil {
+		return false, err
+	}
+	if len(tags) > maxIndexScan {
+		tags = tags[:maxIndexScan]
+	}
+	for _, t := range tags {
+		d, err := fs.Resolve(ctx, t)
+		if err != nil || !oci.IsIndex(d.MediaType) {
+			continue
+		}
+		idx, err := readManifest(reqFor(ctx), fs, d.Digest.String())
+		if err != nil {
+			continue
+		}
+		listed := false
+		for _, c := range idx.Manifests {
+			listed = listed || c.Digest == m.Digest
+		}
+		if !listed {
+			continue
+		}
+		if _, err := p.pol.Check(ctx, src, d.Digest.String(), full); err == nil {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// reqFor is a request carrying ctx, for readManifest.
+func reqFor(ctx context.Context) *http.Request {
+	r, _ := http.NewRequestWithContext(ctx, http.MethodGet, "/", nil)
+	return r
+}
+
+// repoSource is a repository of the registry as a transport.Source and
+// transport.ReferrerLister, which is what verification reads through.
+type repoSource struct {
+	repo store.Repository
+	refs store.Referrers
+	name string
+}
+
+var _ transport.ReferrerLister = (*repoSource)(nil)
+
+// Resolve describes the manifest a tag or digest names.
+func (s *repoSource) Resolve(ctx context.Context, ref string) (oci.Descriptor, error) {
+	if !isDigestRef(ref) {
+		return s.repo.Resolve(ctx, ref)
+	}
+	m, err := readManifest(reqFor(ctx), s.repo, ref)
+	if err != nil {
+		return oci.Descriptor{}, err
+	}
+	return oci.Descriptor{MediaType: m.MediaType, Digest: m.Digest, Size: int64(len(m.Raw))}, nil
+}
+
+// Fetch streams a stored blob, verified against desc.
+func (s *repoSource) Fetch(ctx context.Context, desc oci.Descriptor) (io.ReadCloser, error) {
+	f, _, err := s.repo.Open(ctx, desc.Digest)
+	if err != nil {
+		return nil, err
+	}
+	return struct {
+		io.Reader
+		io.Closer
+	}{oci.NewVerifyReader(f, desc.Digest, desc.Size), f}, nil
+}
+
+// Referrers lists subject's referrers from the registry's referrers index,
+// and its legacy cosign tags.
+func (s *repoSource) Referrers(ctx context.Context, subject oci.Descriptor) ([]oci.Descriptor, error) {
+	ds, err := s.refs.Referrers(ctx, s.name, subject.Digest)
+	if err != nil {
+		return nil, err
+	}
+	var out []oci.Descriptor
+	for _, d := range ds {
+		m, err := readManifest(reqFor(ctx), s.repo, d.String())
+		if err != nil || m.Subject == nil || m.Subject.Digest != subject.Digest {
+			continue
+		}
+		out = append(out, transport.ReferrerDescriptor(oci.Descriptor{MediaType: m.MediaType, Digest: d, Size: int64(len(m.Raw))}, m))
+	}
+	for _, tag := range transport.LegacyTags(subject) {
+		d, err := s.repo.Resolve(ctx, tag)
+		if err != nil {
+			continue
+		}
+		d.Annotations = map[string]string{transport.AnnotationLegacyTag: tag}
+		out = append(out, d)
+	}
+	return out, nil
+}

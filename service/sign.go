@@ -1,0 +1,323 @@
+package service
+
+import (
+	"context"
+	"crypto"
+	"errors"
+	"fmt"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/stevedore-dev/stevedore/engine"
+	"github.com/stevedore-dev/stevedore/engine/errdef"
+	"github.com/stevedore-dev/stevedore/engine/sign"
+	"github.com/stevedore-dev/stevedore/engine/transport"
+	stevedorev1 "github.com/stevedore-dev/stevedore/gen/stevedore/v1"
+)
+
+// maxDecrypts bounds the private keys being decrypted at once: each scrypt
+// run takes 64 MiB and a good fraction of a second, so unbounded Sign calls
+// would let callers exhaust the server's memory.
+const maxDecrypts = 2
+
+// maxPredicate bounds an attestation's predicate; provenance documents are
+// kilobytes, and the statement must stay under the manifest bound.
+const maxPredicate = 1 << 20
+
+// SignServer implements stevedore.v1.SignService over an engine and the
+// server's key directory.
+type SignServer struct {
+	stevedorev1.UnimplementedSignServiceServer
+	eng      *engine.Engine
+	keys     *KeyDir
+	decrypts chan struct{}
+}
+
+var _ stevedorev1.SignServiceServer = (*SignServer)(nil)
+
+// NewSignServer returns a SignServer signing with the keys of keyDir.
+func NewSignServer(eng *engine.Engine, keyDir string) *SignServer {
+	return &SignServer{eng: eng, keys: NewKeyDir(keyDir), decrypts: make(chan struct{}, maxDecrypts)}
+}
+
+// GenerateKeyPair creates a key pair in the key directory.
+func (s *SignServer) GenerateKeyPair(ctx context.Context, req *stevedorev1.GenerateKeyPairRequest) (*stevedorev1.GenerateKeyPairResponse, error) {
+	if req.GetPassword() == "" {
+		return nil, status.Error(codes.InvalidArgument, "a password is required: the private key is stored encrypted with it")
+	}
+	if err := s.acquire(ctx); err != nil {
+		return nil, err
+	}
+	defer s.release()
+	id, kp, err := s.keys.Generate(req.GetKeyId(), []byte(req.GetPassword()))
+	if err != nil {
+		return nil, keyStatus(err)
+	}
+	return &stevedorev1.GenerateKeyPairResponse{KeyId: id, PublicKeyPem: string(kp.PublicPEM), KeyHint: sign.KeyHint(kp.Key.Public())}, nil
+}
+
+// Sign signs the image req.Ref names.
+func (s *SignServer) Sign(ctx context.Context, req *stevedorev1.SignRequest) (*stevedorev1.SignResponse, error) {
+	f, err := formatFromProto(req.GetFormat(), sign.FormatBundle)
+	if err != nil {
+		return nil, err
+	}
+	repo, id, name, err := s.openRepo(ctx, req.GetRef())
+	if err != nil {
+		return nil, err
+	}
+	signer, err := s.signer(ctx, req.GetKeyId(), req.GetPassword())
+	if err != nil {
+		return nil, err
+	}
+	res, err := sign.Sign(ctx, repo, id, signer, sign.SignOptions{Format: f, Annotations: req.GetAnnotations(), Recursive: req.GetRecursive(), Identity: name})
+	if err != nil {
+		return nil, toStatus(err, subjectManifest)
+	}
+	out := &stevedorev1.SignResponse{}
+	for i := range res {
+		out.Signatures = append(out.Signatures, signatureProto(&res[i]))
+	}
+	return out, nil
+}
+
+// Attest attaches a signed statement carrying req.Predicate to the image.
+func (s *SignServer) Attest(ctx context.Context, req *stevedorev1.AttestRequest) (*stevedorev1.AttestResponse, error) {
+	f, err := formatFromProto(req.GetFormat(), sign.FormatBundle)
+	if err != nil {
+		return nil, err
+	}
+	if len(req.GetPredicate()) > maxPredicate {
+		return nil, status.Errorf(codes.InvalidArgument, "the predicate is larger than %d bytes", maxPredicate)
+	}
+	repo, id, name, err := s.openRepo(ctx, req.GetRef())
+	if err != nil {
+		return nil, err
+	}
+	signer, err := s.signer(ctx, req.GetKeyId(), req.GetPassword())
+	if err != nil {
+		return nil, err
+	}
+	res, err := sign.Attest(ctx, repo, id, signer, sign.AttestOptions{
+		PredicateType: req.GetPredicateType(), Predicate: []byte(req.GetPredicate()), Format: f, Identity: name,
+	})
+	if err != nil {
+		return nil, toStatus(err, subjectManifest)
+	}
+	return &stevedorev1.AttestResponse{Attestation: signatureProto(res)}, nil
+}
+
+// verifyRequest is what VerifyRequest and VerifyAttestationRequest share.
+type verifyRequest interface {
+	GetRef() string
+	GetPublicKeys() []string
+	GetKeyIds() []string
+	GetFormat() stevedorev1.SignatureFormat
+	GetAnnotations() map[string]string
+}
+
+// Verify checks the signatures of the image req.Ref names. The verdict is
+// in the response; only a failure to look is an error.
+func (s *SignServer) Verify(ctx context.Context, req *stevedorev1.VerifyRequest) (*stevedorev1.VerifyResponse, error) {
+	rep, err := s.verify(ctx, req, false, "")
+	if err != nil {
+		return nil, err
+	}
+	return &stevedorev1.VerifyResponse{Verified: rep.Verified, Subject: descriptor(rep.Subject), Findings: findingsProto(rep.Findings)}, nil
+}
+
+// VerifyAttestation checks the attestations of the image req.Ref names.
+func (s *SignServer) VerifyAttestation(ctx context.Context, req *stevedorev1.VerifyAttestationRequest) (*stevedorev1.VerifyAttestationResponse, error) {
+	rep, err := s.verify(ctx, req, true, req.GetPredicateType())
+	if err != nil {
+		return nil, err
+	}
+	return &stevedorev1.VerifyAttestationResponse{Verified: rep.Verified, Subject: descriptor(rep.Subject), Findings: findingsProto(rep.Findings)}, nil
+}
+
+func (s *SignServer) verify(ctx context.Context, req verifyRequest, att bool, predicateType string) (*sign.Report, error) {
+	f, err := formatFromProto(req.GetFormat(), sign.FormatAny)
+	if err != nil {
+		return nil, err
+	}
+	opts := sign.VerifyOptions{Format: f, Annotations: req.GetAnnotations(), PredicateType: predicateType}
+	for i, p := range req.GetPublicKeys() {
+		k, err := sign.ParsePublicKey([]byte(p))
+		if err != nil {
+			return nil, status.Errorf(codes.InvalidArgument, "public_keys[%d]: %v", i, err)
+		}
+		opts.Keys, opts.KeyNames = append(opts.Keys, k), append(opts.KeyNames, fmt.Sprintf("public_keys[%d]", i))
+	}
+	for _, id := range req.GetKeyIds() {
+		k, err := s.keys.PublicKey(id)
+		if err != nil {
+			return nil, keyStatus(err)
+		}
+		opts.Keys, opts.KeyNames = append(opts.Keys, k), append(opts.KeyNames, id)
+	}
+	if len(opts.Keys) == 0 {
+		return nil, status.Error(codes.InvalidArgument, "no trusted key: set public_keys or key_ids")
+	}
+	src, id, err := s.openSource(ctx, req.GetRef())
+	if err != nil {
+		return nil, err
+	}
+	verifyFn := sign.Verify
+	if att {
+		verifyFn = sign.VerifyAttestation
+	}
+	rep, err := verifyFn(ctx, src, id, opts)
+	if err != nil {
+		return nil, toStatus(err, subjectManifest)
+	}
+	return rep, nil
+}
+
+// Tree lists what is attached to the image req.Ref names.
+func (s *SignServer) Tree(ctx context.Context, req *stevedorev1.TreeRequest) (*stevedorev1.TreeResponse, error) {
+	src, id, err := s.openSource(ctx, req.GetRef())
+	if err != nil {
+		return nil, err
+	}
+	t, err := sign.ListTree(ctx, src, id)
+	if err != nil {
+		return nil, toStatus(err, subjectManifest)
+	}
+	return &stevedorev1.TreeResponse{
+		Subject:      descriptor(t.Subject),
+		Signatures:   treeEntriesProto(t.Signatures),
+		Attestations: treeEntriesProto(t.Attestations),
+		Sboms:        treeEntriesProto(t.SBOMs),
+		Other:        treeEntriesProto(t.Other),
+	}, nil
+}
+
+// openSource opens the repository, layout or archive ref names for reading
+// and returns the image's identifier in it.
+func (s *SignServer) openSource(ctx context.Context, ref string) (transport.Source, string, error) {
+	if err := checkRef(ref, false); err != nil {
+		return nil, "", err
+	}
+	r, _ := transport.ParseRef(ref) // parsed by checkRef
+	src, err := s.eng.Open(ctx, r)
+	if err != nil {
+		return nil, "", toStatus(err, subjectRepository)
+	}
+	return src, r.Identifier(), nil
+}
+
+// openRepo opens the repository or layout ref names for signing, and
+// returns the image's identifier and the name a legacy payload records.
+func (s *SignServer) openRepo(ctx context.Context, ref string) (sign.Repo, string, string, error) {
+	src, id, err := s.openSource(ctx, ref)
+	if err != nil {
+		return nil, "", "", err
+	}
+	r, _ := transport.ParseRef(ref)
+	repo, ok := src.(sign.Repo)
+	if !ok {
+		return nil, "", "", toStatus(fmt.Errorf("%s: signatures live in a registry or an oci: layout, not in %s: %w", r, r.Transport, errdef.ErrUnsupported), subjectRepository)
+	}
+	name := r.Path
+	if r.Transport == transport.Docker {
+		name = r.Image.Name()
+	}
+	return repo, id, name, nil
+}
+
+// signer decrypts a key of the directory, a bounded number at a time.
+func (s *SignServer) signer(ctx context.Context, id, password string) (crypto.Signer, error) {
+	if id == "" {
+		return nil, status.Error(codes.InvalidArgument, "key_id is required")
+	}
+	if err := s.acquire(ctx); err != nil {
+		return nil, err
+	}
+	defer s.release()
+	k, err := s.keys.Signer(id, []byte(password))
+	if err != nil {
+		return nil, keyStatus(err)
+	}
+	return k, nil
+}
+
+func (s *SignServer) acquire(ctx context.Context) error {
+	select {
+	case s.decrypts <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return status.FromContextError(ctx.Err()).Err()
+	}
+}
+
+func (s *SignServer) release() { <-s.decrypts }
+
+// keyStatus converts a key directory failure. The class decides the code as
+// everywhere, but no OCI code applies: the subject is a key, not content.
+func keyStatus(err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return toStatus(err, subjectRepository)
+	}
+	st := status.Convert(toStatus(err, subjectRepository))
+	return status.Error(st.Code(), st.Message())
+}
+
+// formatFromProto maps the wire format; unspecified means def.
+func formatFromProto(f stevedorev1.SignatureFormat, def sign.Format) (sign.Format, error) {
+	switch f {
+	case stevedorev1.SignatureFormat_SIGNATURE_FORMAT_UNSPECIFIED:
+		return def, nil
+	case stevedorev1.SignatureFormat_SIGNATURE_FORMAT_BUNDLE:
+		return sign.FormatBundle, nil
+	case stevedorev1.SignatureFormat_SIGNATURE_FORMAT_LEGACY:
+		return sign.FormatLegacy, nil
+	}
+	return "", status.Errorf(codes.InvalidArgument, "unknown signature format %d", f)
+}
+
+func formatProto(f sign.Format) stevedorev1.SignatureFormat {
+	switch f {
+	case sign.FormatBundle:
+		return stevedorev1.SignatureFormat_SIGNATURE_FORMAT_BUNDLE
+	case sign.FormatLegacy:
+		return stevedorev1.SignatureFormat_SIGNATURE_FORMAT_LEGACY
+	}
+	return stevedorev1.SignatureFormat_SIGNATURE_FORMAT_UNSPECIFIED
+}
+
+func signatureProto(s *sign.Signed) *stevedorev1.Signature {
+	return &stevedorev1.Signature{Subject: descriptor(s.Subject), Manifest: descriptor(s.Signature), Format: formatProto(s.Format), Tag: s.Tag}
+}
+
+func findingsProto(fs []sign.Finding) []*stevedorev1.Finding {
+	out := make([]*stevedorev1.Finding, 0, len(fs))
+	for _, f := range fs {
+		out = append(out, &stevedorev1.Finding{
+			Format:        formatProto(f.Format),
+			Manifest:      f.Manifest.String(),
+			Tag:           f.Tag,
+			Layer:         f.Layer.String(),
+			PredicateType: f.PredicateType,
+			Annotations:   f.Annotations,
+			KeyHint:       f.KeyHint,
+			Key:           f.KeyName,
+			Verified:      f.Verified,
+			Reason:        f.Reason,
+		})
+	}
+	return out
+}
+
+func treeEntriesProto(es []sign.TreeEntry) []*stevedorev1.TreeEntry {
+	out := make([]*stevedorev1.TreeEntry, 0, len(es))
+	for _, e := range es {
+		te := &stevedorev1.TreeEntry{Manifest: descriptor(e.Manifest), Format: formatProto(e.Format), Tag: e.Tag,
+			ArtifactType: e.ArtifactType, PredicateType: e.PredicateType}
+		for _, l := range e.Layers {
+			te.Layers = append(te.Layers, descriptor(l))
+		}
+		out = append(out, te)
+	}
+	return out
+}
