@@ -156,7 +156,7 @@ func patchChunk(t *testing.T, host, loc string, start int, b []byte) *http.Respo
 // checks that any of them serves any request (issue 8 acceptance 2-4).
 func TestReplicas(t *testing.T) {
 	needVersity(t)
-	if missing := missingTools([]string{"crane", "oras"}); len(missing) > 0 {
+	if missing := missingTools([]string{"crane", "oras", "skopeo"}); len(missing) > 0 {
 		t.Skipf("missing tools: %v", missing)
 	}
 	gw, err := startVersity(t, "versitygw-replicas")
@@ -324,7 +324,7 @@ func TestReplicas(t *testing.T) {
 		}
 	})
 
-	t.Run("CraneAndOrasThroughRoundRobin", func(t *testing.T) {
+	t.Run("CraneOrasSkopeoThroughRoundRobin", func(t *testing.T) {
 		layer := filepath.Join(dir, "rr.tar")
 		randomLayer(t, layer, 2<<20, 3)
 		crane(t, "append", "--oci-empty-base", "-f", layer, "-t", proxy+"/rep/rr:v1")
@@ -340,6 +340,15 @@ func TestReplicas(t *testing.T) {
 		if got, _ := os.ReadFile(filepath.Join(out, "a.txt")); !bytes.Equal(got, payload) {
 			t.Fatalf("oras pull through the round-robin returned %d bytes, want %d", len(got), len(payload))
 		}
+		// skopeo pushes through the round-robin and pulls back into a layout.
+		want := strings.TrimSpace(string(crane(t, "digest", proxy+"/rep/rr:v1")))
+		mustRun(t, nil, "skopeo", "copy", "--src-tls-verify=false", "--dest-tls-verify=false",
+			"docker://"+proxy+"/rep/rr:v1", "docker://"+proxy+"/rep/skopeo:v1")
+		if got := strings.TrimSpace(string(crane(t, "digest", proxy+"/rep/skopeo:v1"))); got != want {
+			t.Errorf("skopeo push through the round-robin: digest %s, want %s", got, want)
+		}
+		mustRun(t, nil, "skopeo", "copy", "--src-tls-verify=false",
+			"docker://"+proxy+"/rep/skopeo:v1", "oci:"+filepath.Join(t.TempDir(), "lay")+":v1")
 	})
 
 	t.Run("KillReplicaMidPush", func(t *testing.T) {
