@@ -2,9 +2,7 @@ package engine
 
 import (
 	"context"
-	"fmt"
 
-	"github.com/stevedore-dev/stevedore/engine/errdef"
 	"github.com/stevedore-dev/stevedore/engine/oci"
 	"github.com/stevedore-dev/stevedore/engine/transport"
 )
@@ -38,28 +36,10 @@ func (e *Engine) resolveManifest(ctx context.Context, src transport.Source, id s
 
 // fetchManifest reads (bounded, verified) and parses the manifest desc describes.
 func (e *Engine) fetchManifest(ctx context.Context, src transport.Source, desc oci.Descriptor) (*oci.Manifest, error) {
-	raw, err := e.fetchSmall(ctx, src, desc)
-	if err != nil {
-		return nil, err
-	}
-	m, err := oci.ParseManifest(desc.MediaType, raw)
-	if err != nil {
-		return nil, err
-	}
-	m.Digest = desc.Digest
-	return m, nil
+	return transport.FetchManifest(ctx, src, desc, e.opts.ManifestLimit)
 }
 
 // fetchSmall reads a manifest or config whole, within the manifest limit.
-// Fetch already verifies the stream.
 func (e *Engine) fetchSmall(ctx context.Context, src transport.Source, desc oci.Descriptor) ([]byte, error) {
-	if desc.Size > e.opts.ManifestLimit {
-		return nil, fmt.Errorf("%s is %d bytes, over the %d byte manifest limit: %w", desc.Digest, desc.Size, e.opts.ManifestLimit, errdef.ErrTooLarge)
-	}
-	rc, err := src.Fetch(ctx, desc)
-	if err != nil {
-		return nil, err
-	}
-	defer rc.Close()
-	return oci.ReadAllLimited(rc, e.opts.ManifestLimit)
+	return transport.FetchAll(ctx, src, desc, e.opts.ManifestLimit)
 }

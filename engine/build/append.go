@@ -45,7 +45,7 @@ func Append(ctx context.Context, src *Base, dst transport.Target, tag string, op
 		if err != nil {
 			return err
 		}
-		m, err := fetchManifest(ctx, src.Source, rootDesc, a.opts.ManifestLimit)
+		m, err := transport.FetchManifest(ctx, src.Source, rootDesc, a.opts.ManifestLimit)
 		if err != nil {
 			return err
 		}
@@ -90,7 +90,7 @@ func (a *assembler) index(ctx context.Context, idx *oci.Manifest, want *oci.Plat
 			entries[i] = d
 			continue
 		}
-		child, err := fetchManifest(ctx, a.src, d, a.opts.ManifestLimit)
+		child, err := transport.FetchManifest(ctx, a.src, d, a.opts.ManifestLimit)
 		if err != nil {
 			return oci.Descriptor{}, err
 		}

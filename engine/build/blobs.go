@@ -90,7 +90,7 @@ func copyManifest(ctx context.Context, src transport.Source, dst transport.Targe
 	if err != nil || ok {
 		return err
 	}
-	m, err := fetchManifest(ctx, src, desc, limit)
+	m, err := transport.FetchManifest(ctx, src, desc, limit)
 	if err != nil {
 		return err
 	}
@@ -105,30 +105,6 @@ func copyManifest(ctx context.Context, src transport.Source, dst transport.Targe
 		}
 	}
 	return dst.Push(ctx, desc, bytes.NewReader(m.Raw))
-}
-
-// fetchManifest reads (bounded, verified) and parses the manifest desc.
-func fetchManifest(ctx context.Context, src transport.Source, desc oci.Descriptor, limit int64) (*oci.Manifest, error) {
-	raw, err := fetchSmall(ctx, src, desc, limit)
-	if err != nil {
-		return nil, err
-	}
-	m, err := oci.ParseManifest(desc.MediaType, raw)
-	if err != nil {
-		return nil, err
-	}
-	m.Digest = desc.Digest
-	return m, nil
-}
-
-// fetchSmall reads a manifest or config whole, bounded and verified.
-func fetchSmall(ctx context.Context, src transport.Source, desc oci.Descriptor, limit int64) ([]byte, error) {
-	rc, err := src.Fetch(ctx, desc)
-	if err != nil {
-		return nil, err
-	}
-	defer rc.Close()
-	return oci.ReadAllVerified(rc, desc.Digest, desc.Size, limit)
 }
 
 // pushBytes pushes a config or manifest unless dst has it.

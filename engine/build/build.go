@@ -73,7 +73,7 @@ func resolveImage(ctx context.Context, base *Base, plat *oci.Platform, limit int
 	if err != nil {
 		return nil, err
 	}
-	m, err := fetchManifest(ctx, base.Source, desc, limit)
+	m, err := transport.FetchManifest(ctx, base.Source, desc, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -84,7 +84,7 @@ func resolveImage(ctx context.Context, base *Base, plat *oci.Platform, limit int
 		if !matches(d.Platform, plat) {
 			continue
 		}
-		child, err := fetchManifest(ctx, base.Source, d, limit)
+		child, err := transport.FetchManifest(ctx, base.Source, d, limit)
 		if err != nil {
 			return nil, err
 		}

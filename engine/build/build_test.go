@@ -16,6 +16,7 @@ import (
 	"github.com/stevedore-dev/stevedore/engine/layer"
 	"github.com/stevedore-dev/stevedore/engine/oci"
 	"github.com/stevedore-dev/stevedore/engine/store"
+	"github.com/stevedore-dev/stevedore/engine/transport"
 	"github.com/stevedore-dev/stevedore/engine/transport/layout"
 )
 
@@ -53,14 +54,14 @@ func image(t *testing.T, l *layout.Layout, ref string) (*oci.Manifest, map[strin
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := fetchManifest(ctx, l, desc, oci.DefaultManifestLimit)
+	m, err := transport.FetchManifest(ctx, l, desc, oci.DefaultManifestLimit)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if m.IsIndex() {
 		return m, nil
 	}
-	raw, err := fetchSmall(ctx, l, *m.Config, oci.DefaultManifestLimit)
+	raw, err := transport.FetchAll(ctx, l, *m.Config, oci.DefaultManifestLimit)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -219,7 +220,7 @@ func TestAppendIndex(t *testing.T) {
 				if changed := e.Digest != entries[i].Digest; changed != tc.changed[i] || e.Platform == nil || e.Platform.Architecture != entries[i].Platform.Architecture {
 					t.Errorf("entry %d %+v: changed %v, want %v", i, e, changed, tc.changed[i])
 				}
-				child, err := fetchManifest(ctx, dst, e, oci.DefaultManifestLimit)
+				child, err := transport.FetchManifest(ctx, dst, e, oci.DefaultManifestLimit)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -121,7 +121,7 @@ func (a *assembler) image(ctx context.Context, base *oci.Manifest, plat *oci.Pla
 			return oci.Descriptor{}, fmt.Errorf("base %s is an artifact (config %s), not an image: %w", base.Digest, base.Config.MediaType, errdef.ErrUnsupported)
 		}
 		var err error
-		if baseCfg, err = fetchSmall(ctx, a.src, *base.Config, a.opts.ManifestLimit); err != nil {
+		if baseCfg, err = transport.FetchAll(ctx, a.src, *base.Config, a.opts.ManifestLimit); err != nil {
 			return oci.Descriptor{}, fmt.Errorf("base config %s: %w", base.Config.Digest, err)
 		}
 		for _, l := range base.Layers {

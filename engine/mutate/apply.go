@@ -95,7 +95,7 @@ func (w *rewriter) rewrite(ctx context.Context, desc oci.Descriptor, depth int) 
 //
 // image-spec v1.1.1 image-index.md: https://github.com/opencontainers/image-spec/blob/v1.1.1/image-index.md#image-index-property-descriptions
 func (w *rewriter) rewriteIndex(ctx context.Context, desc oci.Descriptor, depth int) (oci.Descriptor, error) {
-	raw, err := fetchSmall(ctx, w.src, desc, w.opts.limit())
+	raw, err := transport.FetchAll(ctx, w.src, desc, w.opts.limit())
 	if err != nil {
 		return oci.Descriptor{}, err
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/stevedore-dev/stevedore/engine/analyze"
 	"github.com/stevedore-dev/stevedore/engine/oci"
 	"github.com/stevedore-dev/stevedore/engine/store"
+	"github.com/stevedore-dev/stevedore/engine/transport"
 	"github.com/stevedore-dev/stevedore/engine/transport/layout"
 )
 
@@ -148,14 +149,14 @@ func (r *repo) manifest(d digest.Digest) (*oci.Manifest, map[string]any) {
 	if err != nil {
 		r.t.Fatal(err)
 	}
-	m, err := fetchManifest(ctx, r.l, desc, 1<<20)
+	m, err := transport.FetchManifest(ctx, r.l, desc, 1<<20)
 	if err != nil {
 		r.t.Fatal(err)
 	}
 	if m.IsIndex() {
 		return m, nil
 	}
-	b, err := fetchSmall(ctx, r.l, *m.Config, 1<<20)
+	b, err := transport.FetchAll(ctx, r.l, *m.Config, 1<<20)
 	if err != nil {
 		r.t.Fatal(err)
 	}

@@ -36,7 +36,7 @@ func isImageConfig(mediaType string) bool {
 //
 // image-spec v1.1.1 manifest.md: https://github.com/opencontainers/image-spec/blob/v1.1.1/manifest.md#image-manifest-property-descriptions
 func loadImage(ctx context.Context, src transport.Source, desc oci.Descriptor, limit int64) (*image, error) {
-	raw, err := fetchSmall(ctx, src, desc, limit)
+	raw, err := transport.FetchAll(ctx, src, desc, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -56,7 +56,7 @@ func loadImage(ctx context.Context, src transport.Source, desc oci.Descriptor, l
 		img.annotations[k] = v
 	}
 	if isImageConfig(m.Config.MediaType) {
-		b, err := fetchSmall(ctx, src, *m.Config, limit)
+		b, err := transport.FetchAll(ctx, src, *m.Config, limit)
 		if err != nil {
 			return nil, fmt.Errorf("config %s: %w", m.Config.Digest, err)
 		}

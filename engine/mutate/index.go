@@ -127,7 +127,7 @@ func editIndex(ctx context.Context, op string, idx Image, dst transport.Target, 
 	}
 	st := newStage(idx.Src, opts.limit())
 	defer st.close()
-	raw, err := fetchSmall(ctx, idx.Src, desc, opts.limit())
+	raw, err := transport.FetchAll(ctx, idx.Src, desc, opts.limit())
 	if err != nil {
 		return fail(err)
 	}
@@ -183,7 +183,7 @@ func memberEntries(ctx context.Context, st *stage, m Image) ([]oci.Descriptor, e
 		return nil, err
 	}
 	if oci.IsIndex(desc.MediaType) {
-		man, err := fetchManifest(ctx, m.Src, desc, st.limit)
+		man, err := transport.FetchManifest(ctx, m.Src, desc, st.limit)
 		if err != nil {
 			return nil, err
 		}

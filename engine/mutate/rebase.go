@@ -9,6 +9,7 @@ import (
 
 	"github.com/stevedore-dev/stevedore/engine/errdef"
 	"github.com/stevedore-dev/stevedore/engine/oci"
+	"github.com/stevedore-dev/stevedore/engine/transport"
 )
 
 // Base image annotations, image-spec v1.1.1 annotations.md:
@@ -175,7 +176,7 @@ func baseFor(ctx context.Context, b Image, plat *oci.Platform, limit int64) (*im
 	}
 	root := desc.Digest
 	if oci.IsIndex(desc.MediaType) {
-		m, err := fetchManifest(ctx, b.Src, desc, limit)
+		m, err := transport.FetchManifest(ctx, b.Src, desc, limit)
 		if err != nil {
 			return nil, "", err
 		}

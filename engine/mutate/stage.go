@@ -86,7 +86,7 @@ func (s *stage) adopt(ctx context.Context, src transport.Source, desc oci.Descri
 	if depth > maxDepth {
 		return fmt.Errorf("indexes nested more than %d deep: %w", maxDepth, errdef.ErrUnsupported)
 	}
-	m, err := fetchManifest(ctx, src, desc, s.limit)
+	m, err := transport.FetchManifest(ctx, src, desc, s.limit)
 	if err != nil {
 		return err
 	}
@@ -149,33 +149,6 @@ func (s *stage) push(ctx context.Context, root oci.Descriptor, dst transport.Tar
 
 // maxDepth bounds index nesting; real images nest two deep at most.
 const maxDepth = 8
-
-// fetchManifest reads (bounded, verified) and parses desc's manifest.
-func fetchManifest(ctx context.Context, src transport.Source, desc oci.Descriptor, limit int64) (*oci.Manifest, error) {
-	raw, err := fetchSmall(ctx, src, desc, limit)
-	if err != nil {
-		return nil, err
-	}
-	m, err := oci.ParseManifest(desc.MediaType, raw)
-	if err != nil {
-		return nil, err
-	}
-	m.Digest = desc.Digest
-	return m, nil
-}
-
-// fetchSmall reads a manifest or config whole, within limit; Fetch verifies.
-func fetchSmall(ctx context.Context, src transport.Source, desc oci.Descriptor, limit int64) ([]byte, error) {
-	if desc.Size > limit {
-		return nil, fmt.Errorf("%s is %d bytes, over the %d byte limit: %w", desc.Digest, desc.Size, limit, errdef.ErrTooLarge)
-	}
-	rc, err := src.Fetch(ctx, desc)
-	if err != nil {
-		return nil, err
-	}
-	defer rc.Close()
-	return oci.ReadAllLimited(rc, limit)
-}
 
 // marshal encodes v as compact JSON without escaping <, > and &, which
 // the image tools that wrote the source did not escape either.
