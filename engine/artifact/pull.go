@@ -151,21 +151,7 @@ func fetchManifest(ctx context.Context, src transport.Source, id string, limit i
 	if err != nil {
 		return nil, err
 	}
-	rc, err := src.Fetch(ctx, desc)
-	if err != nil {
-		return nil, err
-	}
-	defer rc.Close()
-	raw, err := oci.ReadAllVerified(rc, desc.Digest, desc.Size, limit)
-	if err != nil {
-		return nil, err
-	}
-	m, err := oci.ParseManifest(desc.MediaType, raw)
-	if err != nil {
-		return nil, err
-	}
-	m.Digest = desc.Digest
-	return m, nil
+	return transport.FetchManifest(ctx, src, desc, limit)
 }
 
 // fileMode reads AnnotationFileMode; 0 means none was recorded.

@@ -3,11 +3,9 @@ package sign
 import (
 	"bytes"
 	"context"
-	"fmt"
 
 	"github.com/opencontainers/go-digest"
 
-	"github.com/stevedore-dev/stevedore/engine/errdef"
 	"github.com/stevedore-dev/stevedore/engine/oci"
 	"github.com/stevedore-dev/stevedore/engine/transport"
 )
@@ -98,29 +96,12 @@ func pushManifest(ctx context.Context, dst transport.Target, m *wireManifest) (o
 	return desc, nil
 }
 
-// fetch reads desc's content whole, bounded and verified.
+// fetch reads desc's content whole, bounded; Fetch verifies it.
 func fetch(ctx context.Context, src transport.Source, desc oci.Descriptor) ([]byte, error) {
-	if desc.Size > smallLimit {
-		return nil, fmt.Errorf("%s is %d bytes, over the %d byte limit: %w", desc.Digest, desc.Size, smallLimit, errdef.ErrTooLarge)
-	}
-	rc, err := src.Fetch(ctx, desc)
-	if err != nil {
-		return nil, err
-	}
-	defer rc.Close()
-	return oci.ReadAllVerified(rc, desc.Digest, desc.Size, smallLimit)
+	return transport.FetchAll(ctx, src, desc, smallLimit)
 }
 
 // fetchManifest reads and parses the manifest desc.
 func fetchManifest(ctx context.Context, src transport.Source, desc oci.Descriptor) (*oci.Manifest, error) {
-	raw, err := fetch(ctx, src, desc)
-	if err != nil {
-		return nil, err
-	}
-	m, err := oci.ParseManifest(desc.MediaType, raw)
-	if err != nil {
-		return nil, err
-	}
-	m.Digest = desc.Digest
-	return m, nil
+	return transport.FetchManifest(ctx, src, desc, smallLimit)
 }
