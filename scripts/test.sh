@@ -44,6 +44,24 @@ if [ -f scripts/gen.sh ]; then
   else
     fail "scripts/gen.sh"
   fi
+
+  # buf breaking (rules in buf.yaml): a branch is checked against where it
+  # left main, main itself against its previous commit. A shallow clone has
+  # no history to compare with, so the check is skipped, loudly.
+  against=""
+  if [ "$(git rev-parse --is-shallow-repository 2>/dev/null)" = true ]; then
+    echo "buf breaking: skipped, shallow clone (fetch with full history to run it)"
+  elif [ "$(git rev-parse --abbrev-ref HEAD 2>/dev/null)" != main ] && base="$(git merge-base HEAD main 2>/dev/null)"; then
+    against="$base"
+  elif git rev-parse --verify --quiet HEAD~1 >/dev/null; then
+    against="HEAD~1"
+  else
+    echo "buf breaking: skipped, no earlier commit to compare with"
+  fi
+  if [ -n "$against" ]; then
+    echo "buf breaking against $against"
+    "$(scripts/install-buf.sh)" breaking --against ".git#ref=$against" || fail "buf breaking against $against"
+  fi
 fi
 
 section "gofmt"

@@ -14,12 +14,15 @@ import (
 // It equals service.MaxMessageSize.
 const MaxMessageSize = 8 << 20
 
-// Client calls a stevedore server's ImageService. It is safe for concurrent use.
+// Client calls a stevedore server's ImageService and SignService. It is safe
+// for concurrent use.
 type Client struct {
 	conn *grpc.ClientConn
 	// Images is the generated stub, for calls this package does not wrap.
 	// Its errors are raw gRPC statuses; FromStatus converts them.
 	Images stevedorev1.ImageServiceClient
+	// Signing is the generated SignService stub, likewise.
+	Signing stevedorev1.SignServiceClient
 }
 
 // Dial returns a Client for the server at target (host:port, or any gRPC
@@ -35,7 +38,7 @@ func Dial(target string, opts ...grpc.DialOption) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Client{conn: conn, Images: stevedorev1.NewImageServiceClient(conn)}, nil
+	return &Client{conn: conn, Images: stevedorev1.NewImageServiceClient(conn), Signing: stevedorev1.NewSignServiceClient(conn)}, nil
 }
 
 // Close releases the connection; streams still open fail.
@@ -63,4 +66,11 @@ func (c *Client) ListTags(ctx context.Context, repository string) ([]string, err
 		return nil, FromStatus(err)
 	}
 	return resp.GetTags(), nil
+}
+
+// unary calls a generated unary method and converts its error, so every
+// wrapper is one line.
+func unary[Req, Resp any](ctx context.Context, call func(context.Context, Req, ...grpc.CallOption) (Resp, error), req Req) (Resp, error) {
+	resp, err := call(ctx, req)
+	return resp, FromStatus(err)
 }

@@ -80,7 +80,7 @@ func ExampleClient_ListTags() {
 		log.Fatal(err)
 	}
 	fmt.Println(tags)
-	// Output: [multi v1]
+	// Output: [files multi v1]
 }
 
 func ExampleFromStatus() {

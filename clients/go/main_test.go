@@ -15,6 +15,7 @@ import (
 
 	"github.com/stevedore-dev/stevedore/clients/go/internal/fixture"
 	"github.com/stevedore-dev/stevedore/engine"
+	stevedorev1 "github.com/stevedore-dev/stevedore/gen/stevedore/v1"
 	"github.com/stevedore-dev/stevedore/service"
 )
 
@@ -27,6 +28,10 @@ const bigSize = 5<<20 + 123
 var (
 	fx   *fixture.Fixture
 	addr string
+	// dist is host:port of a CNCF distribution registry holding the
+	// fixture's files image as fixture/files:v1; empty when the registry
+	// binary is not installed (the tests that need it skip).
+	dist string
 )
 
 func TestMain(m *testing.M) {
@@ -50,6 +55,11 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer stop()
+	if dist, stop, err = startDistribution(dir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer stop()
 	return m.Run()
 }
 
@@ -60,10 +70,18 @@ func serve(opts ...grpc.ServerOption) (string, func(), error) {
 	if err != nil {
 		return "", nil, err
 	}
-	srv, _ := service.NewGRPCServer(engine.New(engine.Options{}), zap.NewNop(), opts...)
+	eng := engine.New(engine.Options{})
+	srv, _ := service.NewGRPCServer(eng, zap.NewNop(), opts...)
+	// SignService keys live in a directory of their own per server, as
+	// `serve --key-dir` gives it.
+	keyDir, err := os.MkdirTemp("", "stevedoreclient-keys-")
+	if err != nil {
+		return "", nil, err
+	}
+	stevedorev1.RegisterSignServiceServer(srv, service.NewSignServer(eng, keyDir))
 	done := make(chan struct{})
 	go func() { defer close(done); _ = srv.Serve(lis) }()
-	return lis.Addr().String(), func() { srv.Stop(); <-done }, nil
+	return lis.Addr().String(), func() { srv.Stop(); <-done; os.RemoveAll(keyDir) }, nil
 }
 
 // startServer is serve for one test.

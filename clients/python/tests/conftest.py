@@ -13,6 +13,7 @@ import os
 import socket
 import subprocess
 import time
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -29,7 +30,9 @@ class Server:
     grpc: str  # host:port of the gRPC listener
     http: str
     registry: str
-    fixture: dict  # mkfixture's JSON: dir, manifest, index, config, layers, tags
+    fixture: dict  # mkfixture's JSON: dir, manifest, index, config, layers, tags, filesImage
+    bin: str = "stevedore"  # the stevedore binary the server runs
+    tmp: Path = Path(".")
 
     def ref(self, suffix: str) -> str:
         """The oci: reference of ``:TAG`` or ``@DIGEST`` in the fixture layout."""
@@ -63,7 +66,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
          "--registry-addr", reg_addr, "--data", str(tmp / "data")],
         stdout=log, stderr=subprocess.STDOUT)
     try:
-        srv = Server(grpc_addr, http_addr, reg_addr, fixture)
+        srv = Server(grpc_addr, http_addr, reg_addr, fixture, bin_, tmp)
         deadline = time.monotonic() + 30
         with stevedore.Client(grpc_addr, timeout=1) as c:
             while True:
@@ -91,3 +94,39 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 def client(server: Server) -> Iterator[stevedore.Client]:
     with stevedore.Client(server.grpc, timeout=30) as c:
         yield c
+
+
+REGISTRY_BIN = os.environ.get("STEVEDORE_REGISTRY_BIN") or os.path.expanduser("~/.cache/stevedore/bin/registry")
+
+
+@pytest.fixture(scope="session")
+def dist(server: Server) -> Iterator[str]:
+    """host:port of a CNCF distribution registry (started as integration/
+    does) holding the fixture's files image as ``fixture/files:v1``, pushed
+    with ``stevedore copy``."""
+    if not os.path.exists(REGISTRY_BIN):
+        pytest.skip(f"no distribution registry at {REGISTRY_BIN}")
+    host = _free_addr()
+    cfg = server.tmp / "registry.yml"
+    cfg.write_text(f"version: 0.1\nlog: {{level: warn, accesslog: {{disabled: true}}}}\n"
+                   f"storage: {{filesystem: {{rootdirectory: {str(server.tmp / 'registry')!r}}}}}\n"
+                   f"http: {{addr: {host!r}}}\n")
+    env = dict(os.environ, OTEL_TRACES_EXPORTER="none", OTEL_METRICS_EXPORTER="none", OTEL_LOGS_EXPORTER="none")
+    proc = subprocess.Popen([REGISTRY_BIN, "serve", str(cfg)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://{host}/v2/", timeout=1):
+                    break
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise RuntimeError("distribution registry did not start")
+                time.sleep(0.05)
+        subprocess.run([server.bin, "copy", server.ref(":files"), f"{host}/fixture/files:v1"],
+                       check=True, capture_output=True)
+        yield host
+    finally:
+        proc.terminate()
+        proc.wait(10)

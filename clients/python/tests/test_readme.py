@@ -19,7 +19,7 @@ def quick_start() -> str:
 
 def test_quick_start(server, tmp_path):
     code = quick_start()
-    assert len(code.strip().splitlines()) <= 12, "keep the quick start short"
+    assert len(code.strip().splitlines()) <= 10, "keep the quick start to 10 lines"
     env = dict(os.environ, STEVEDORE_TARGET=server.grpc, STEVEDORE_REF=server.ref(":v1"))
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env,
                          capture_output=True, text=True, timeout=120)

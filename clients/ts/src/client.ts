@@ -5,14 +5,54 @@ import { open, rename, rm } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Code, createClient as createConnectClient, type Client, type Interceptor } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
+import { basename } from "node:path";
+import type { MessageInitShape } from "@bufbuild/protobuf";
 import {
   CopyEventKind,
   ImageService,
   type CopyResponse,
+  type Descriptor,
+  type DiffResponse,
+  type FileInfo,
   type GetManifestResponse,
+  type HistoryEntry,
   type InspectResponse,
+  type MirrorResponse,
+  type MutateRequestSchema,
+  type PushArtifactRequestSchema,
+  type ReferrerNode,
+  type SizeResponse,
+  type ValidateResponse,
+  type WriteResult,
 } from "./gen/stevedore/v1/image_service_pb.js";
+import {
+  SignService,
+  type AttestRequestSchema,
+  type AttestResponse,
+  type GenerateKeyPairResponse,
+  type SignRequestSchema,
+  type SignResponse,
+  type TreeResponse,
+  type VerifyAttestationRequestSchema,
+  type VerifyAttestationResponse,
+  type VerifyRequestSchema,
+  type VerifyResponse,
+} from "./gen/stevedore/v1/sign_service_pb.js";
+import { PullFile, writeChunks } from "./artifact.js";
 import { DataLossError, InvalidArgumentError, StevedoreError, UnavailableError, toStevedoreError } from "./errors.js";
+
+/** What pullArtifact wrote. */
+export interface PulledArtifact {
+  /** The artifact manifest's descriptor. */
+  manifest?: Descriptor;
+  /** Paths written, in stream order; a directory layer as NAME.tar.gz, not unpacked. */
+  files: string[];
+  /** Layers without a title, not written. */
+  skipped: Descriptor[];
+}
+
+/** Each PushArtifact data message: the server's own chunk size, well under the message limit. */
+const CHUNK = 1 << 20;
 
 /**
  * The receive limit: a manifest may reach the server's 4 MiB bound, which
@@ -62,6 +102,8 @@ export function createClient(baseUrl: string, options: ClientOptions = {}): Stev
 export class StevedoreClient {
   /** The generated Connect client, for calls this class does not wrap (raw ConnectErrors). */
   readonly raw: Client<typeof ImageService>;
+  /** The generated SignService client, likewise. */
+  readonly rawSign: Client<typeof SignService>;
   private readonly options: Required<Omit<ClientOptions, "interceptors" | "timeoutMs">> & { timeoutMs?: number };
 
   constructor(baseUrl: string, options: ClientOptions = {}) {
@@ -71,6 +113,7 @@ export class StevedoreClient {
       readMaxBytes: MAX_MESSAGE_SIZE,
     });
     this.raw = createConnectClient(ImageService, transport);
+    this.rawSign = createConnectClient(SignService, transport);
     this.options = {
       maxFailures: options.maxFailures ?? 5,
       firstBackoffMs: options.firstBackoffMs ?? 100,
@@ -208,11 +251,206 @@ export class StevedoreClient {
     throw new UnavailableError(`copy ${source} to ${destination}: stream ended without a result`, Code.Unavailable);
   }
 
+  // --- SignService: keys stay on the server; send passwords over TLS only. ---
+
+  /** Creates an ECDSA P-256 key pair in the server's key directory; returns its id and public key PEM. */
+  async generateKeyPair(keyId: string, password: string): Promise<GenerateKeyPairResponse> {
+    return this.unary(() => this.rawSign.generateKeyPair({ keyId, password }, this.callOptions()));
+  }
+
+  /** Signs the digest req.ref resolves to with a server key, in cosign's formats. */
+  async sign(req: MessageInitShape<typeof SignRequestSchema>): Promise<SignResponse> {
+    return this.unary(() => this.rawSign.sign(req, this.callOptions()));
+  }
+
+  /**
+   * Checks req.ref's signatures against the trusted keys. A failed check is
+   * `verified: false` with a finding per signature; errors mean it could not run.
+   */
+  async verify(req: MessageInitShape<typeof VerifyRequestSchema>): Promise<VerifyResponse> {
+    return this.unary(() => this.rawSign.verify(req, this.callOptions()));
+  }
+
+  /** Signs an in-toto statement carrying req.predicate (JSON text). */
+  async attest(req: MessageInitShape<typeof AttestRequestSchema>): Promise<AttestResponse> {
+    return this.unary(() => this.rawSign.attest(req, this.callOptions()));
+  }
+
+  /** verify for attestations of req.predicateType. */
+  async verifyAttestation(req: MessageInitShape<typeof VerifyAttestationRequestSchema>): Promise<VerifyAttestationResponse> {
+    return this.unary(() => this.rawSign.verifyAttestation(req, this.callOptions()));
+  }
+
+  /** What is attached to ref, by kind; nothing is verified. */
+  async tree(ref: string): Promise<TreeResponse> {
+    return this.unary(() => this.rawSign.tree({ ref }, this.callOptions()));
+  }
+
+  // --- Analyze (image-spec v1.1.1 layer.md) ---
+
+  /** Yields the files of ref's merged root filesystem in path order, or with layer those of one layer. */
+  async *listFiles(ref: string, options: { platform?: string; layer?: number; signal?: AbortSignal } = {}): AsyncGenerator<FileInfo, void, undefined> {
+    const req = { ref, platform: options.platform ?? "", layer: options.layer };
+    for await (const batch of this.stream(this.raw.listFiles(req, { signal: options.signal }))) {
+      yield* batch.files;
+    }
+  }
+
+  /** Writes the regular file path of ref's merged filesystem to out (a file path); returns its size. */
+  async readFile(ref: string, path: string, out: string, platform = ""): Promise<number> {
+    return writeChunks(this.stream(this.raw.readFile({ ref, path, platform })), out);
+  }
+
+  /** Writes ref's merged root filesystem to out as one tar (what `crane export` writes); returns its size. */
+  async export(ref: string, out: string, platform = ""): Promise<number> {
+    return writeChunks(this.stream(this.raw.export({ ref, platform })), out);
+  }
+
+  /** Checks every descriptor, size, digest and diff_id; problems are in the response, not thrown. */
+  async validate(ref: string): Promise<ValidateResponse> {
+    return this.unary(() => this.raw.validate({ ref }, this.callOptions()));
+  }
+
+  /** Compares the configs and merged filesystems of two images. */
+  async diff(ref: string, otherRef: string, platform = ""): Promise<DiffResponse> {
+    return this.unary(() => this.raw.diff({ ref, otherRef, platform }, this.callOptions()));
+  }
+
+  /** Compressed, uncompressed and wasted bytes, per layer and in total. */
+  async size(ref: string, platform = ""): Promise<SizeResponse> {
+    return this.unary(() => this.raw.size({ ref, platform }, this.callOptions()));
+  }
+
+  /** The config's history, each entry with the layer it made. */
+  async history(ref: string, platform = ""): Promise<HistoryEntry[]> {
+    return (await this.unary(() => this.raw.history({ ref, platform }, this.callOptions()))).entries;
+  }
+
+  // --- Modify: every write is a new manifest; the source stays valid. ---
+
+  /** Writes a new image from req.ref with the edits asked for; returns the result with its new digest. */
+  async mutate(req: MessageInitShape<typeof MutateRequestSchema>): Promise<WriteResult | undefined> {
+    return (await this.unary(() => this.raw.mutate(req, this.callOptions()))).result;
+  }
+
+  /** Points tags, in ref's repository or layout, at its manifest. */
+  async tag(ref: string, ...tags: string[]): Promise<WriteResult | undefined> {
+    return (await this.unary(() => this.raw.tag({ ref, tags }, this.callOptions()))).result;
+  }
+
+  /** Removes the tag ref names; the manifest stays. */
+  async untag(ref: string): Promise<void> {
+    await this.unary(() => this.raw.untag({ ref }, this.callOptions()));
+  }
+
+  /** Runs a mirror configuration (YAML text) on the server: a message per image as it finishes, then the summary. */
+  async *mirror(config: string, options: { dryRun?: boolean; concurrency?: number; signal?: AbortSignal } = {}): AsyncGenerator<MirrorResponse, void, undefined> {
+    const req = { config, dryRun: options.dryRun ?? false, concurrency: Math.max(options.concurrency ?? 0, 0) };
+    yield* this.stream(this.raw.mirror(req, { signal: options.signal }));
+  }
+
+  // --- Artifacts (image-spec v1.1.1 manifest.md, artifact usage) ---
+
+  /**
+   * Pushes the files at paths as one artifact (a layer per file titled with
+   * its base name, as oras does), streamed from disk; returns the manifest's descriptor.
+   */
+  async pushArtifact(ref: string, paths: string[], options: { artifactType?: string; annotations?: Record<string, string> } = {}): Promise<Descriptor | undefined> {
+    async function* requests(): AsyncGenerator<MessageInitShape<typeof PushArtifactRequestSchema>> {
+      let first: MessageInitShape<typeof PushArtifactRequestSchema> = { ref, artifactType: options.artifactType ?? "", annotations: options.annotations ?? {} };
+      for (const p of paths) {
+        const f = await open(p, "r");
+        try {
+          const mode = (await f.stat()).mode & 0o777;
+          let header: MessageInitShape<typeof PushArtifactRequestSchema> = { ...first, file: { name: basename(p), mode } };
+          first = {};
+          for await (const data of chunksOf(f)) {
+            yield { ...header, data };
+            header = {};
+          }
+          if (Object.keys(header).length > 0) {
+            yield header; // an empty file: its header alone
+          }
+        } finally {
+          await f.close();
+        }
+      }
+    }
+    return (await this.unary(() => this.raw.pushArtifact(requests()))).manifest;
+  }
+
+  /**
+   * Writes the titled layers of the artifact ref into dir, each verified
+   * against its digest before it appears under its name. A title that is
+   * absolute or climbs out with `..` throws InvalidArgumentError before
+   * anything is written for it.
+   */
+  async pullArtifact(ref: string, dir: string): Promise<PulledArtifact> {
+    const out: PulledArtifact = { files: [], skipped: [] };
+    let cur: PullFile | undefined;
+    try {
+      for await (const msg of this.stream(this.raw.pullArtifact({ ref }))) {
+        if (msg.manifest) {
+          out.manifest = msg.manifest;
+          out.skipped = msg.skipped;
+        }
+        if (msg.file) {
+          await cur?.finish();
+          cur = undefined;
+          cur = await PullFile.start(dir, msg.file);
+          out.files.push(cur.path);
+        }
+        if (msg.data.length > 0) {
+          if (!cur) {
+            throw new InvalidArgumentError("artifact data before any file", Code.InvalidArgument);
+          }
+          await cur.write(msg.offset, msg.data);
+        }
+      }
+      await cur?.finish();
+      cur = undefined;
+    } finally {
+      await cur?.abort();
+    }
+    return out;
+  }
+
+  /** The tree of referrers of the manifest ref names (distribution-spec v1.1.1, listing referrers). */
+  async discoverReferrers(ref: string, options: { artifactType?: string; maxDepth?: number } = {}): Promise<ReferrerNode | undefined> {
+    const req = { ref, artifactType: options.artifactType ?? "", maxDepth: Math.max(options.maxDepth ?? 0, 0) };
+    return (await this.unary(() => this.raw.discoverReferrers(req, this.callOptions()))).root;
+  }
+
+  private callOptions(): { timeoutMs?: number } {
+    return { timeoutMs: this.options.timeoutMs };
+  }
+
+  /** Re-yields a server stream, converting its errors. */
+  private async *stream<T>(it: AsyncIterable<T>): AsyncGenerator<T, void, undefined> {
+    try {
+      yield* it;
+    } catch (e) {
+      throw toStevedoreError(e);
+    }
+  }
+
   private async unary<T>(call: () => Promise<T>): Promise<T> {
     try {
       return await call();
     } catch (e) {
       throw toStevedoreError(e);
     }
+  }
+}
+
+/** Reads a file in CHUNK-sized pieces. */
+async function* chunksOf(f: import("node:fs/promises").FileHandle): AsyncGenerator<Uint8Array> {
+  for (;;) {
+    const buf = new Uint8Array(CHUNK);
+    const { bytesRead } = await f.read(buf, 0, CHUNK);
+    if (bytesRead === 0) {
+      return;
+    }
+    yield buf.subarray(0, bytesRead);
   }
 }

@@ -4,9 +4,9 @@
 // `stevedore serve` on free loopback ports. STEVEDORE_BIN and
 // STEVEDORE_MKFIXTURE skip the builds.
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
-import { tmpdir } from "node:os";
+import { homedir, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createClient, UnavailableError } from "../src/index.js";
@@ -22,6 +22,7 @@ export interface Fixture {
   config: Descriptor;
   layers: Descriptor[];
   tags: string[];
+  filesImage: Descriptor;
 }
 
 interface Descriptor {
@@ -40,6 +41,8 @@ export interface Server {
   registry: string;
   fixture: Fixture;
   tmp: string;
+  /** The stevedore binary the server runs. */
+  bin: string;
   /** The oci: reference of ":TAG" or "@DIGEST" in the fixture layout. */
   ref(suffix: string): string;
   stop(): Promise<void>;
@@ -62,11 +65,11 @@ function goBuild(pkg: string, out: string): string {
 }
 
 /** Starts the server and waits until it answers. */
-export async function startServer(): Promise<Server> {
+export async function startServer(options: { fixtureSize?: number } = {}): Promise<Server> {
   const tmp = mkdtempSync(join(tmpdir(), "stevedore-ts-"));
   const bin = process.env.STEVEDORE_BIN || goBuild("./cmd/stevedore", join(tmp, "stevedore"));
   const mk = process.env.STEVEDORE_MKFIXTURE || goBuild("./clients/go/internal/mkfixture", join(tmp, "mkfixture"));
-  const size = process.env.STEVEDORE_FIXTURE_SIZE || String(256 << 20);
+  const size = String(options.fixtureSize ?? (process.env.STEVEDORE_FIXTURE_SIZE || 256 << 20));
   const fixture = JSON.parse(execFileSync(mk, ["-size", size, join(tmp, "layout")], { encoding: "utf8" })) as Fixture;
 
   const [grpc, http, registry] = [await freeAddr(), await freeAddr(), await freeAddr()];
@@ -86,6 +89,7 @@ export async function startServer(): Promise<Server> {
     registry,
     fixture,
     tmp,
+    bin,
     ref: (suffix) => "oci:" + fixture.dir + suffix,
     stop: async () => {
       if (!exited) {
@@ -112,4 +116,40 @@ export async function startServer(): Promise<Server> {
       await new Promise((r) => setTimeout(r, 50));
     }
   }
+}
+
+/** The CNCF distribution registry scripts/install-tools.sh builds. */
+export const registryBin = process.env.STEVEDORE_REGISTRY_BIN || join(homedir(), ".cache", "stevedore", "bin", "registry");
+
+/**
+ * Starts a distribution registry on a loopback port, as integration/ does,
+ * and pushes the fixture's files image into it as fixture/files:v1 with
+ * `stevedore copy`. Returns its host:port and a stop function.
+ */
+export async function startDistribution(srv: Server): Promise<{ host: string; stop: () => Promise<void> }> {
+  const host = await freeAddr();
+  const cfg = join(srv.tmp, "registry.yml");
+  writeFileSync(cfg, `version: 0.1\nlog: {level: warn, accesslog: {disabled: true}}\n` +
+    `storage: {filesystem: {rootdirectory: ${JSON.stringify(join(srv.tmp, "registry"))}}}\nhttp: {addr: ${JSON.stringify(host)}}\n`);
+  const env = { ...process.env, OTEL_TRACES_EXPORTER: "none", OTEL_METRICS_EXPORTER: "none", OTEL_LOGS_EXPORTER: "none" };
+  const proc = spawn(registryBin, ["serve", cfg], { env, stdio: "ignore" });
+  const done = new Promise<void>((res) => proc.once("exit", () => res()));
+  const stop = async () => { proc.kill("SIGTERM"); await done; };
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      if ((await fetch(`http://${host}/v2/`)).ok) {
+        break;
+      }
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error("distribution registry did not start");
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  execFileSync(srv.bin, ["copy", srv.ref(":files"), `${host}/fixture/files:v1`], { stdio: "ignore" });
+  return { host, stop };
 }

@@ -6,6 +6,7 @@ for anything it does not cover. Failures raise subclasses of ``StevedoreError``.
 """
 
 from stevedore._client import Client
+from stevedore._verbs import PulledArtifact
 from stevedore._errors import (
     AlreadyExistsError,
     CancelledError,
@@ -33,6 +34,7 @@ __all__ = [
     "InternalError",
     "InvalidArgumentError",
     "NotFoundError",
+    "PulledArtifact",
     "PermissionDeniedError",
     "ResourceExhaustedError",
     "StevedoreError",

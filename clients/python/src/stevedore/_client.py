@@ -12,6 +12,9 @@ import grpc
 from stevedore._errors import DataLossError, InvalidArgumentError, StevedoreError, UnavailableError, from_rpc_error
 from stevedore.v1 import image_service_pb2 as pb
 from stevedore.v1 import image_service_pb2_grpc as pb_grpc
+from stevedore.v1 import sign_service_pb2_grpc as spb_grpc
+from stevedore._sign import _Sign
+from stevedore._verbs import _Verbs
 
 # A manifest may reach the server's 4 MiB bound, which with framing overflows
 # gRPC's 4 MiB default receive limit (service.MaxMessageSize).
@@ -28,7 +31,7 @@ _HASHES = {"sha256": hashlib.sha256, "sha512": hashlib.sha512}
 PathLike = Union[str, "os.PathLike[str]"]
 
 
-class Client:
+class Client(_Verbs, _Sign):
     """A connection to a stevedore server's gRPC port (``stevedore serve --grpc-addr``).
 
     ``target`` is ``host:port`` (or any gRPC target). The channel is plaintext
@@ -48,6 +51,8 @@ class Client:
         self._timeout = timeout
         #: The generated stub, for calls this class does not wrap (raw gRPC errors).
         self.stub = pb_grpc.ImageServiceStub(self._channel)
+        #: The generated SignService stub, likewise.
+        self.sign_stub = spb_grpc.SignServiceStub(self._channel)
 
     def close(self) -> None:
         """Closes the channel."""
@@ -173,6 +178,16 @@ class Client:
             call.cancel()
         raise UnavailableError(f"copy {source} to {destination}: stream ended without a result",
                                grpc.StatusCode.UNAVAILABLE)
+
+    def _stream(self, call):  # type: ignore[no-untyped-def]
+        """Yields a server stream's messages with typed errors; leaving the
+        loop early cancels the call."""
+        try:
+            yield from call
+        except grpc.RpcError as e:
+            raise from_rpc_error(e) from None
+        finally:
+            call.cancel()
 
     def _unary(self, method, request):  # type: ignore[no-untyped-def]
         try:
