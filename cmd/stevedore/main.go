@@ -96,6 +96,9 @@ func newRootCmd() *cobra.Command {
 		newDiffCmd(),
 		newSizeCmd(),
 		newHistoryCmd(),
+		newDeleteCmd(),
+		newLoginCmd(),
+		newLogoutCmd(),
 	)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	markUsageErrors(root)

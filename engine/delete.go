@@ -1,0 +1,99 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/stevedore-dev/stevedore/engine/errdef"
+	"github.com/stevedore-dev/stevedore/engine/oci"
+	"github.com/stevedore-dev/stevedore/engine/store"
+	"github.com/stevedore-dev/stevedore/engine/transport"
+	"github.com/stevedore-dev/stevedore/engine/transport/layout"
+	"github.com/stevedore-dev/stevedore/engine/transport/registry"
+)
+
+// DeleteOptions configure Engine.Delete. The zero value deletes the manifest.
+type DeleteOptions struct {
+	// TagOnly removes just the tag ref names and leaves the manifest (and
+	// its other tags) in place. Many registries refuse it (CNCF distribution
+	// does); a layout always allows it.
+	TagOnly bool
+}
+
+// Delete deletes the manifest ref names, as crane delete does: a tag is
+// resolved to its digest first, and deleting the manifest removes every tag
+// naming it. With opts.TagOnly, only ref's tag goes. It returns the
+// manifest's descriptor (for TagOnly, the one the tag named). Registries
+// get DELETE /v2/NAME/manifests/DIGEST (or /TAG); an oci: layout loses the
+// manifest's index.json entries and its blob. A registry that disables
+// deletes is reported as such, matching errdef.ErrUnsupported.
+//
+// distribution-spec v1.1.1 §Deleting manifests, §Deleting tags:
+// https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#deleting-manifests
+// https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#deleting-tags
+func (e *Engine) Delete(ctx context.Context, ref string, opts DeleteOptions) (oci.Descriptor, error) {
+	r, err := transport.ParseRef(ref)
+	if err != nil {
+		return oci.Descriptor{}, &Error{Op: "delete", Ref: ref, Err: err}
+	}
+	fail := func(err error) (oci.Descriptor, error) {
+		return oci.Descriptor{}, &Error{Op: "delete", Ref: r.String(), Err: err}
+	}
+	tag, dgst := r.Tag, r.Digest
+	if r.Transport == transport.Docker {
+		tag, dgst = r.Image.Tag, r.Image.Digest
+	}
+	if opts.TagOnly && (tag == "" || dgst != "") {
+		return fail(fmt.Errorf("removing a tag needs a reference that names a tag and no digest: %w", errdef.ErrInvalid))
+	}
+	switch r.Transport {
+	case transport.Docker:
+		repo := registry.New(r.Image.Registry, r.Image.Repository, e.opts.Registry)
+		desc, err := repo.Resolve(ctx, r.Identifier())
+		if err != nil {
+			return fail(err)
+		}
+		if opts.TagOnly {
+			err = repo.Untag(ctx, tag)
+		} else {
+			err = repo.DeleteManifest(ctx, desc.Digest)
+		}
+		if err != nil {
+			return fail(explainRefused(err, opts.TagOnly))
+		}
+		return desc, nil
+	case transport.OCI:
+		fs, err := store.OpenFS(r.Path)
+		if err != nil {
+			return fail(err)
+		}
+		desc, err := layout.New(fs).Resolve(ctx, r.Identifier())
+		if err != nil {
+			return fail(err)
+		}
+		if opts.TagOnly {
+			err = fs.Untag(ctx, tag)
+		} else {
+			err = fs.DeleteManifest(ctx, desc.Digest)
+		}
+		if err != nil {
+			return fail(err)
+		}
+		return desc, nil
+	default:
+		return fail(fmt.Errorf("deleting from %s (write a new archive without the image instead): %w", r.Transport, errdef.ErrUnsupported))
+	}
+}
+
+// explainRefused says what a registry's 405/UNSUPPORTED to a DELETE means,
+// since the bare status reads like a client bug.
+func explainRefused(err error, tagOnly bool) error {
+	if !errors.Is(err, errdef.ErrUnsupported) {
+		return err
+	}
+	if tagOnly {
+		return fmt.Errorf("the registry refused to delete the tag: its deletes are disabled, or it cannot delete a tag on its own (deleting the manifest by digest removes all its tags): %w", err)
+	}
+	return fmt.Errorf("the registry has deletes disabled (CNCF distribution: storage.delete.enabled: true): %w", err)
+}
