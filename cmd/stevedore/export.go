@@ -15,9 +15,11 @@ func newExportCmd() *cobra.Command {
 		Use:   "export REF",
 		Short: "Write an image's merged root filesystem as one tar",
 		Long: `Write the image's root filesystem, every layer applied and whiteouts removed,
-as a single tar (as crane export does). Layers are streamed twice (once for the
-file list, once for the content), never held in memory. With -o, the file
-appears only once the export is complete.`,
+as a single tar (as crane export does). Layers are read twice (once for the
+file list, once for the content) and never held in memory; a registry's layers
+are downloaded once, verified, and kept under $TMPDIR for the second pass (free
+disk equal to the compressed image is needed). With -o, the file appears only
+once the export is complete.`,
 		Example: `  stevedore export 127.0.0.1:5000/app:v1 > rootfs.tar
   stevedore export -o rootfs.tar oci:./layout:v1`,
 		Args: cobra.ExactArgs(1),

@@ -16,12 +16,21 @@ import (
 // reads every layer's headers and builds the merged tree (path → layer and
 // tar entry; metadata only). The second streams the layers again, base
 // first, and copies through exactly the entries the tree kept. Parents are
-// thus written before the children lower layers give them, and each layer
-// is fetched twice (from a registry, two downloads). Hard links are written
+// thus written before the children lower layers give them. A local source
+// (layout, archive) is simply read twice; a registry's layers are
+// downloaded once, teed into a private temporary directory (under $TMPDIR)
+// during the first pass and read from there in the second, so the export
+// needs disk for the compressed layers but no more memory. The directory is
+// removed however Export returns. Hard links are written
 // as their layer wrote them; one whose target a later layer replaced points
 // at the replacement, as it would in an unpacked container rootfs.
 func Export(ctx context.Context, src transport.Source, ref string, w io.Writer, opts Options) error {
 	opts = opts.withDefaults()
+	src, cleanup, err := spoolRemote(src)
+	if err != nil {
+		return &Error{Op: "export", Err: err}
+	}
+	defer cleanup()
 	m, err := resolveImage(ctx, src, ref, opts)
 	if err != nil {
 		return &Error{Op: "export", Err: err}

@@ -22,8 +22,18 @@ const maxLinks = 40
 // the way are followed inside the image only: an absolute target is taken
 // relative to the image root (as in a container), and a relative target
 // that climbs above the root fails with errdef.ErrInvalid; nothing outside
-// the image is ever read. The caller closes the stream. A partial read of a
-// layer cannot verify its digest; Validate does.
+// the image is ever read. The caller closes the stream.
+//
+// Verification: finding the file reads every layer to the end (the merged
+// tree needs them all), which verifies each against its digest; the
+// content then comes from a second fetch of the file's layer. When the
+// caller reads the stream to its end, the rest of that layer is read and
+// verified too, so a source that served other bytes the second time fails
+// the last Read (errdef.ErrDigestMismatch or errdef.ErrSizeMismatch)
+// instead of returning io.EOF; the file's bytes are only trustworthy once
+// io.EOF is seen. This costs reading the remainder of one layer, which the
+// first pass read anyway. A caller that closes the stream early gets no
+// such guarantee. `stevedore cat` reads to the end, so it is verified.
 func ReadFile(ctx context.Context, src transport.Source, ref, name string, opts Options) (io.ReadCloser, error) {
 	opts = opts.withDefaults()
 	fail := func(err error) (io.ReadCloser, error) {
@@ -128,15 +138,34 @@ func openEntry(ctx context.Context, src transport.Source, layer oci.Descriptor, 
 			return nil, &Error{Op: "read", Layer: layer.Digest, Path: fi.Path, Err: tarError(err)}
 		}
 		if i == fi.ordinal {
-			return entryReader{Reader: tr, closer: ls}, nil
+			return &entryReader{tr: tr, ls: ls}, nil
 		}
 	}
 }
 
-// entryReader is one tar entry's content; closing it closes its layer.
+// entryReader is one tar entry's content; at the entry's end it reads the
+// rest of the layer so the layer's digest is checked before io.EOF.
+// Closing it closes its layer.
 type entryReader struct {
-	io.Reader
-	closer io.Closer
+	tr  *tar.Reader
+	ls  *layerStream
+	err error // sticky: the entry's end, verified or not
 }
 
-func (r entryReader) Close() error { return r.closer.Close() }
+func (r *entryReader) Read(p []byte) (int, error) {
+	if r.err != nil {
+		return 0, r.err
+	}
+	n, err := r.tr.Read(p)
+	if err == io.EOF {
+		if ferr := r.ls.finish(); ferr != nil {
+			err = r.ls.blame(tarError(ferr))
+		}
+	}
+	if err != nil {
+		r.err = err
+	}
+	return n, err
+}
+
+func (r *entryReader) Close() error { return r.ls.Close() }

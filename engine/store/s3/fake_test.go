@@ -1,54 +1,96 @@
 package s3
 
 import (
+	"bytes"
 	"context"
 	"crypto/md5"
 	"encoding/hex"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/opencontainers/go-digest"
 
 	"github.com/stevedore-dev/stevedore/engine/errdef"
 )
 
-// fakeS3 is just enough of S3 (HeadBucket, HEAD/GET/PUT object, path style)
-// to test request patterns without a server; conditions are honoured only
-// when conditional is set, so it can also play a server that ignores them.
+// fakeS3 is enough of S3 (path style) to unit-test every request pattern of
+// the package without a server: HeadBucket; ListObjectsV2 with prefix,
+// delimiter and continuation (pages of pageSize keys); HEAD, GET (with an
+// open-ended Range), PUT and DELETE of objects; multipart uploads (create,
+// upload part, complete, abort). PUT and CompleteMultipartUpload honour
+// If-None-Match: * and If-Match: <etag> only when conditional is set, so the
+// fake can also play a server that ignores them.
 type fakeS3 struct {
 	conditional bool
+	pageSize    int // keys per list page; <= 0 means 1000
 	mu          sync.Mutex
 	objects     map[string][]byte
-	log         []string // "METHOD key [range]"
+	modified    map[string]time.Time // LastModified; absent means the zero time
+	multipart   map[string]*fakeMultipart
+	nextID      int
+	log         []string // "METHOD key [range]" for object requests
+}
+
+// fakeMultipart is one multipart upload in progress.
+type fakeMultipart struct {
+	key   string
+	parts map[int][]byte
+}
+
+func fakeETag(b []byte) string { s := md5.Sum(b); return `"` + hex.EncodeToString(s[:]) + `"` }
+
+// s3Error writes S3's error envelope.
+// https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html
+func s3Error(w http.ResponseWriter, status int, code string) {
+	w.Header().Set("Content-Type", "application/xml")
+	w.WriteHeader(status)
+	fmt.Fprintf(w, `<Error><Code>%s</Code></Error>`, code)
 }
 
 func (f *fakeS3) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// Bodies are read before locking: a client may be streaming one (an
+	// upload part) from another request to this server (a GET of a chunk).
+	body, _ := io.ReadAll(r.Body)
+	r.Body = io.NopCloser(bytes.NewReader(body))
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	_, key, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
-	if key == "" { // HeadBucket
-		return
+	q := r.URL.Query()
+	if key == "" {
+		if r.Method == http.MethodGet && q.Get("list-type") == "2" {
+			f.listV2(w, q)
+		}
+		return // HeadBucket
 	}
 	f.log = append(f.log, strings.TrimSpace(r.Method+" "+key+" "+r.Header.Get("Range")))
+	if _, ok := q["uploads"]; ok || q.Get("uploadId") != "" {
+		f.multipartOp(w, r, key, q)
+		return
+	}
 	b, ok := f.objects[key]
-	etag := func(b []byte) string { s := md5.Sum(b); return `"` + hex.EncodeToString(s[:]) + `"` }
 	switch r.Method {
 	case http.MethodHead, http.MethodGet:
 		if !ok {
-			w.WriteHeader(http.StatusNotFound)
 			if r.Method == http.MethodGet {
-				fmt.Fprint(w, `<Error><Code>NoSuchKey</Code></Error>`)
+				s3Error(w, http.StatusNotFound, "NoSuchKey")
+			} else {
+				w.WriteHeader(http.StatusNotFound)
 			}
 			return
 		}
-		w.Header().Set("ETag", etag(b))
+		w.Header().Set("ETag", fakeETag(b))
+		w.Header().Set("Last-Modified", f.modified[key].UTC().Format(http.TimeFormat))
 		if rng, found := strings.CutPrefix(r.Header.Get("Range"), "bytes="); found {
 			off, _ := strconv.Atoi(strings.TrimSuffix(rng, "-"))
 			w.Header().Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", off, len(b)-1, len(b)))
@@ -62,17 +104,191 @@ func (f *fakeS3) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			w.Write(b)
 		}
 	case http.MethodPut:
-		if f.conditional && (r.Header.Get("If-None-Match") == "*" && ok || r.Header.Get("If-Match") != "" && (!ok || r.Header.Get("If-Match") != etag(b))) {
-			w.WriteHeader(http.StatusPreconditionFailed)
-			fmt.Fprint(w, `<Error><Code>PreconditionFailed</Code></Error>`)
+		if !f.preconditions(r, key) {
+			s3Error(w, http.StatusPreconditionFailed, "PreconditionFailed")
 			return
 		}
 		body, _ := io.ReadAll(r.Body)
-		f.objects[key] = body
-		w.Header().Set("ETag", etag(body))
+		f.store(key, body)
+		w.Header().Set("ETag", fakeETag(body))
 	case http.MethodDelete:
 		delete(f.objects, key)
+		delete(f.modified, key)
 		w.WriteHeader(http.StatusNoContent)
+	}
+}
+
+// preconditions reports whether r's If-None-Match / If-Match allow writing key.
+// https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html
+func (f *fakeS3) preconditions(r *http.Request, key string) bool {
+	if !f.conditional {
+		return true
+	}
+	b, ok := f.objects[key]
+	if r.Header.Get("If-None-Match") == "*" && ok {
+		return false
+	}
+	if m := r.Header.Get("If-Match"); m != "" && (!ok || m != fakeETag(b)) {
+		return false
+	}
+	return true
+}
+
+func (f *fakeS3) store(key string, b []byte) {
+	f.objects[key] = b
+	if f.modified == nil {
+		f.modified = map[string]time.Time{}
+	}
+	f.modified[key] = time.Now()
+}
+
+// listV2 answers ListObjectsV2: keys in order, after the continuation token
+// (the last key of the previous page), folded into common prefixes at the
+// delimiter.
+// https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectsV2.html
+func (f *fakeS3) listV2(w http.ResponseWriter, q url.Values) {
+	type content struct {
+		Key          string
+		Size         int64
+		ETag         string
+		LastModified string
+	}
+	type commonPrefix struct{ Prefix string }
+	type result struct {
+		XMLName               xml.Name `xml:"ListBucketResult"`
+		Prefix                string
+		KeyCount              int
+		IsTruncated           bool
+		NextContinuationToken string         `xml:",omitempty"`
+		Contents              []content      `xml:"Contents"`
+		CommonPrefixes        []commonPrefix `xml:"CommonPrefixes"`
+	}
+	prefix, delim := q.Get("prefix"), q.Get("delimiter")
+	after := max(q.Get("continuation-token"), q.Get("start-after"))
+	page := f.pageSize
+	if page <= 0 {
+		page = 1000
+	}
+	keys := make([]string, 0, len(f.objects))
+	for k := range f.objects {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	res := result{Prefix: prefix}
+	seen := map[string]bool{}
+	for _, k := range keys {
+		if !strings.HasPrefix(k, prefix) || k <= after || delim != "" && strings.HasSuffix(after, delim) && strings.HasPrefix(k, after) {
+			continue // a page ending in a common prefix resumes after all of it
+		}
+		if res.KeyCount == page {
+			res.IsTruncated = true
+			break
+		}
+		if delim != "" {
+			if i := strings.Index(k[len(prefix):], delim); i >= 0 {
+				cp := k[:len(prefix)+i+len(delim)]
+				if !seen[cp] {
+					seen[cp] = true
+					res.CommonPrefixes = append(res.CommonPrefixes, commonPrefix{cp})
+					res.KeyCount++
+					res.NextContinuationToken = cp
+				}
+				continue
+			}
+		}
+		res.Contents = append(res.Contents, content{Key: k, Size: int64(len(f.objects[k])), ETag: fakeETag(f.objects[k]), LastModified: f.modified[k].UTC().Format(time.RFC3339Nano)})
+		res.KeyCount++
+		res.NextContinuationToken = k
+	}
+	if !res.IsTruncated {
+		res.NextContinuationToken = ""
+	}
+	w.Header().Set("Content-Type", "application/xml")
+	xml.NewEncoder(w).Encode(res)
+}
+
+// multipartOp answers CreateMultipartUpload, UploadPart,
+// CompleteMultipartUpload and AbortMultipartUpload.
+// https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuoverview.html
+func (f *fakeS3) multipartOp(w http.ResponseWriter, r *http.Request, key string, q url.Values) {
+	if f.multipart == nil {
+		f.multipart = map[string]*fakeMultipart{}
+	}
+	id := q.Get("uploadId")
+	if id == "" && r.Method == http.MethodPost {
+		f.nextID++
+		id = strconv.Itoa(f.nextID)
+		f.multipart[id] = &fakeMultipart{key: key, parts: map[int][]byte{}}
+		fmt.Fprintf(w, `<InitiateMultipartUploadResult><Key>%s</Key><UploadId>%s</UploadId></InitiateMultipartUploadResult>`, key, id)
+		return
+	}
+	m, ok := f.multipart[id]
+	if !ok || m.key != key {
+		s3Error(w, http.StatusNotFound, "NoSuchUpload")
+		return
+	}
+	switch r.Method {
+	case http.MethodPut:
+		n, err := strconv.Atoi(q.Get("partNumber"))
+		if err != nil {
+			s3Error(w, http.StatusBadRequest, "InvalidArgument")
+			return
+		}
+		body, _ := io.ReadAll(r.Body)
+		m.parts[n] = body
+		w.Header().Set("ETag", fakeETag(body))
+	case http.MethodDelete:
+		delete(f.multipart, id)
+		w.WriteHeader(http.StatusNoContent)
+	case http.MethodPost:
+		var req struct {
+			Parts []struct{ PartNumber int } `xml:"Part"`
+		}
+		if err := xml.NewDecoder(r.Body).Decode(&req); err != nil {
+			s3Error(w, http.StatusBadRequest, "MalformedXML")
+			return
+		}
+		if !f.preconditions(r, key) {
+			s3Error(w, http.StatusPreconditionFailed, "PreconditionFailed")
+			return
+		}
+		var whole []byte
+		for _, p := range req.Parts {
+			b, ok := m.parts[p.PartNumber]
+			if !ok {
+				s3Error(w, http.StatusBadRequest, "InvalidPart")
+				return
+			}
+			whole = append(whole, b...)
+		}
+		delete(f.multipart, id)
+		f.store(key, whole)
+		fmt.Fprintf(w, `<CompleteMultipartUploadResult><Key>%s</Key><ETag>%s</ETag></CompleteMultipartUploadResult>`, key, fakeETag(whole))
+	}
+}
+
+// keys returns the stored keys with prefix, sorted.
+func (f *fakeS3) keys(prefix string) []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for k := range f.objects {
+		if strings.HasPrefix(k, prefix) {
+			out = append(out, k)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// age sets the LastModified of every key with prefix to d ago.
+func (f *fakeS3) age(prefix string, d time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for k := range f.objects {
+		if strings.HasPrefix(k, prefix) {
+			f.modified[k] = time.Now().Add(-d)
+		}
 	}
 }
 
@@ -86,7 +302,7 @@ func (f *fakeS3) takeLog() []string {
 
 func newFake(t *testing.T, conditional bool) (*fakeS3, *Store) {
 	t.Helper()
-	f := &fakeS3{conditional: conditional, objects: map[string][]byte{}}
+	f := &fakeS3{conditional: conditional, objects: map[string][]byte{}, modified: map[string]time.Time{}}
 	srv := httptest.NewServer(f)
 	t.Cleanup(srv.Close)
 	s, err := New(context.Background(), Options{Endpoint: srv.URL, Bucket: "b", Repository: "r", AccessKey: "k", SecretKey: "s", HTTPClient: srv.Client()})
