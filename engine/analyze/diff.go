@@ -188,7 +188,7 @@ func hashContents(ctx context.Context, src transport.Source, m *oci.Manifest, fi
 // image-spec v1.1.1 config.md: https://github.com/opencontainers/image-spec/blob/v1.1.1/config.md#properties
 func diffConfigs(ctx context.Context, srcA transport.Source, ma *oci.Manifest, srcB transport.Source, mb *oci.Manifest, opts Options) ([]FieldDiff, error) {
 	load := func(src transport.Source, m *oci.Manifest) (map[string]any, error) {
-		raw, err := fetchSmall(ctx, src, *m.Config, opts.ManifestLimit)
+		raw, err := transport.FetchAll(ctx, src, *m.Config, opts.ManifestLimit)
 		if err != nil {
 			return nil, fmt.Errorf("config %s: %w", m.Config.Digest, err)
 		}

@@ -57,7 +57,7 @@ func History(ctx context.Context, src transport.Source, ref string, opts Options
 	if err != nil {
 		return nil, &Error{Op: "history", Err: err}
 	}
-	raw, err := fetchSmall(ctx, src, *m.Config, opts.ManifestLimit)
+	raw, err := transport.FetchAll(ctx, src, *m.Config, opts.ManifestLimit)
 	if err != nil {
 		return nil, &Error{Op: "history", Err: fmt.Errorf("config %s: %w", m.Config.Digest, err)}
 	}

@@ -21,7 +21,7 @@ func resolveImage(ctx context.Context, src transport.Source, ref string, opts Op
 	if err != nil {
 		return nil, err
 	}
-	m, err := fetchManifest(ctx, src, desc, opts.ManifestLimit)
+	m, err := transport.FetchManifest(ctx, src, desc, opts.ManifestLimit)
 	if err != nil {
 		return nil, err
 	}
@@ -41,7 +41,7 @@ func resolveImage(ctx context.Context, src transport.Source, ref string, opts Op
 		if p == nil || p.OS != parts[0] || p.Architecture != parts[1] || (len(parts) == 3 && p.Variant != parts[2]) {
 			continue
 		}
-		child, err := fetchManifest(ctx, src, d, opts.ManifestLimit)
+		child, err := transport.FetchManifest(ctx, src, d, opts.ManifestLimit)
 		if err != nil {
 			return nil, err
 		}
@@ -51,31 +51,4 @@ func resolveImage(ctx context.Context, src transport.Source, ref string, opts Op
 		return child, nil
 	}
 	return nil, fmt.Errorf("index %s has no manifest for platform %s: %w", m.Digest, want, errdef.ErrNotFound)
-}
-
-// fetchManifest reads (bounded; Fetch verifies) and parses desc's manifest.
-func fetchManifest(ctx context.Context, src transport.Source, desc oci.Descriptor, limit int64) (*oci.Manifest, error) {
-	raw, err := fetchSmall(ctx, src, desc, limit)
-	if err != nil {
-		return nil, err
-	}
-	m, err := oci.ParseManifest(desc.MediaType, raw)
-	if err != nil {
-		return nil, err
-	}
-	m.Digest = desc.Digest
-	return m, nil
-}
-
-// fetchSmall reads a manifest or config whole, within limit.
-func fetchSmall(ctx context.Context, src transport.Source, desc oci.Descriptor, limit int64) ([]byte, error) {
-	if desc.Size > limit {
-		return nil, fmt.Errorf("%s is %d bytes, over the %d byte limit: %w", desc.Digest, desc.Size, limit, errdef.ErrTooLarge)
-	}
-	rc, err := src.Fetch(ctx, desc)
-	if err != nil {
-		return nil, err
-	}
-	defer rc.Close()
-	return oci.ReadAllLimited(rc, limit)
 }

@@ -92,7 +92,7 @@ func fatal(err error) bool {
 // manifest checks a manifest or index and everything below it.
 func (v *validator) manifest(ctx context.Context, desc oci.Descriptor, depth int) error {
 	v.rep.Checked++
-	m, err := fetchManifest(ctx, v.src, desc, v.opts.ManifestLimit)
+	m, err := transport.FetchManifest(ctx, v.src, desc, v.opts.ManifestLimit)
 	if err != nil {
 		if fatal(err) {
 			return err
@@ -128,7 +128,7 @@ func (v *validator) image(ctx context.Context, m *oci.Manifest) error {
 	docker := m.MediaType == oci.MediaTypeDockerManifest
 	cfgDesc := *m.Config
 	v.rep.Checked++
-	raw, err := fetchSmall(ctx, v.src, cfgDesc, v.opts.ManifestLimit)
+	raw, err := transport.FetchAll(ctx, v.src, cfgDesc, v.opts.ManifestLimit)
 	if fatal(err) {
 		return err
 	}
