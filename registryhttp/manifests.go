@@ -148,6 +148,9 @@ func (reg *Registry) putManifest(w http.ResponseWriter, r *http.Request, name, r
 	if err != nil {
 		return classify(err, nil, errNameInvalid)
 	}
+	if err := reg.keepManifest(ctx, repo, m); err != nil {
+		return err
+	}
 	if err := checkReferences(r, repo, m); err != nil {
 		return err
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/stevedore-dev/stevedore/engine/sign"
 	"github.com/stevedore-dev/stevedore/engine/store"
 	"github.com/stevedore-dev/stevedore/engine/transport"
+	"github.com/stevedore-dev/stevedore/registryhttp/internal/route"
 )
 
 // errDenied is the pull policy's refusal.
@@ -76,27 +77,19 @@ func (p *PullPolicy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	writeError(w, r, err)
 }
 
-// manifestPull recognises GET /v2/NAME/manifests/REF.
+// manifestPull recognises GET /v2/NAME/manifests/REF, parsed as the
+// registry routes it.
 // distribution-spec v1.1.1 §Pulling manifests:
 // https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#pulling-manifests
 func manifestPull(r *http.Request) (name, ref string, ok bool) {
 	if r.Method != http.MethodGet {
 		return "", "", false
 	}
-	rest, ok := strings.CutPrefix(r.URL.Path, "/v2/")
-	if !ok {
-		return "", "", false
+	rt, err := route.Parse(r.URL.Path)
+	if err != nil || rt.Kind != route.Manifest {
+		return "", "", false // a bad name: the registry answers NAME_INVALID
 	}
-	segs := strings.Split(rest, "/")
-	n := len(segs)
-	if n < 3 || segs[n-2] != "manifests" {
-		return "", "", false
-	}
-	name = strings.Join(segs[:n-2], "/")
-	if oci.ValidateRepository(name) != nil {
-		return "", "", false // the registry answers NAME_INVALID
-	}
-	return name, segs[n-1], true
+	return rt.Name, rt.Ref, true
 }
 
 // check returns nil when the manifest may be served, a *policy.Error when

@@ -5,14 +5,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
 	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/stevedore-dev/stevedore/engine/errdef"
-	"github.com/stevedore-dev/stevedore/engine/oci"
 	"github.com/stevedore-dev/stevedore/engine/store"
+	"github.com/stevedore-dev/stevedore/registryhttp/internal/route"
 )
 
 // Registry is the OCI distribution handler over a store.Backend: a data
@@ -91,11 +90,15 @@ func (reg *Registry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// route parses the path from its end, because repository names may contain
-// any number of components, including ones named "blobs" or "manifests".
+// route dispatches on route.Parse, the parser the auth layer checks
+// permissions with too.
 func (reg *Registry) route(w http.ResponseWriter, r *http.Request) error {
-	path := r.URL.Path
-	if path == "/v2/" || path == "/v2" {
+	rt, err := route.Parse(r.URL.Path)
+	if err != nil {
+		return errNameInvalid.withMessage(err.Error())
+	}
+	switch rt.Kind {
+	case route.Base:
 		if err := allow(r, http.MethodGet, http.MethodHead); err != nil {
 			return err
 		}
@@ -106,73 +109,27 @@ func (reg *Registry) route(w http.ResponseWriter, r *http.Request) error {
 			_, _ = w.Write([]byte("{}"))
 		}
 		return nil
-	}
-	rest, ok := strings.CutPrefix(path, "/v2/")
-	if !ok {
-		return errNotFound
-	}
-	if rest == "_catalog" {
+	case route.Catalog:
 		if err := allow(r, http.MethodGet); err != nil {
 			return err
 		}
 		return reg.getCatalog(w, r)
-	}
-	segs := strings.Split(rest, "/")
-	n := len(segs)
-	at := func(i int) string {
-		if n-i < 0 {
-			return ""
-		}
-		return segs[n-i]
-	}
-	name := func(k int) (string, error) {
-		nm := strings.Join(segs[:max(n-k, 0)], "/")
-		if err := oci.ValidateRepository(nm); err != nil {
-			return "", errNameInvalid.withMessage(err.Error())
-		}
-		return nm, nil
-	}
-	switch {
-	case n >= 4 && at(3) == "blobs" && at(2) == "uploads":
-		nm, err := name(3)
-		if err != nil {
-			return err
-		}
-		return reg.routeUpload(w, r, nm, at(1))
-	case n >= 3 && at(2) == "tags" && at(1) == "list":
-		nm, err := name(2)
-		if err != nil {
-			return err
-		}
+	case route.Upload:
+		return reg.routeUpload(w, r, rt.Name, rt.Ref)
+	case route.Tags:
 		if err := allow(r, http.MethodGet); err != nil {
 			return err
 		}
-		return reg.getTags(w, r, nm)
-	case n >= 3 && at(2) == "manifests":
-		nm, err := name(2)
-		if err != nil {
-			return err
-		}
-		return reg.routeManifest(w, r, nm, at(1))
-	case n >= 3 && at(2) == "blobs":
-		nm, err := name(2)
-		if err != nil {
-			return err
-		}
-		if at(1) == "uploads" {
-			// POST /v2/<name>/blobs/uploads without the trailing slash.
-			return reg.routeUpload(w, r, nm, "")
-		}
-		return reg.routeBlob(w, r, nm, at(1))
-	case n >= 3 && at(2) == "referrers":
-		nm, err := name(2)
-		if err != nil {
-			return err
-		}
+		return reg.getTags(w, r, rt.Name)
+	case route.Manifest:
+		return reg.routeManifest(w, r, rt.Name, rt.Ref)
+	case route.Blob:
+		return reg.routeBlob(w, r, rt.Name, rt.Ref)
+	case route.Referrers:
 		if err := allow(r, http.MethodGet); err != nil {
 			return err
 		}
-		return reg.getReferrers(w, r, nm, at(1))
+		return reg.getReferrers(w, r, rt.Name, rt.Ref)
 	}
 	return errNotFound
 }

@@ -89,6 +89,9 @@ func (reg *Registry) postUpload(w http.ResponseWriter, r *http.Request, name str
 		_ = reg.root.CancelUpload(ctx, name, up.ID)
 		return body.bodyError(uploadError(w, name, err))
 	}
+	if err := reg.keepCommitted(ctx, name, d); err != nil {
+		return err
+	}
 	return blobCreated(w, name, d, size)
 }
 
@@ -129,6 +132,14 @@ func (reg *Registry) mount(w http.ResponseWriter, r *http.Request, name, m, from
 		return false, nil
 	}
 	if err != nil {
+		return false, err
+	}
+	// The repository may have held the blob already, unchanged for long:
+	// restart its grace period. Collected in the instant since the mount,
+	// it is not mountable after all.
+	if err := reg.keep(ctx, dst, d); errors.Is(err, errdef.ErrNotFound) {
+		return false, nil
+	} else if err != nil {
 		return false, err
 	}
 	return true, blobCreated(w, name, d, size)
@@ -180,6 +191,9 @@ func (reg *Registry) putUpload(w http.ResponseWriter, r *http.Request, name, id 
 	n, err := reg.root.CommitUpload(r.Context(), name, id, d, start, size, body)
 	if err != nil {
 		return cb.bodyError(uploadError(w, name, err))
+	}
+	if err := reg.keepCommitted(r.Context(), name, d); err != nil {
+		return err
 	}
 	return blobCreated(w, name, d, n)
 }

@@ -1,17 +1,21 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
+	"go.uber.org/zap"
 
 	"github.com/stevedore-dev/stevedore/engine/errdef"
 	"github.com/stevedore-dev/stevedore/engine/store"
+	"github.com/stevedore-dev/stevedore/registryhttp"
 )
 
 func newGCCmd() *cobra.Command {
@@ -28,8 +32,10 @@ func newGCCmd() *cobra.Command {
 root or a referrer reaches (manifests and indexes are walked to the bottom), and
 removes the rest that is older than the grace period; then it frees the shared
 blobs no repository holds any more. Upload sessions are left to the server's
-expiry. Run it with the server stopped; while one runs, the grace period keeps
-the blobs of pushes in progress.
+expiry. It may run while a server uses the data directory (serve --gc-interval
+runs the same collection inside it): the grace period keeps the blobs of pushes
+in progress, and a push touches the older blobs its manifest references, under
+the repository's lock, before checking them.
 
 With --storage s3 it collects the bucket that serve replicas share, and may run
 while they serve: it holds a lease object (taken by conditional write) so two
@@ -102,5 +108,43 @@ func printGCReport(w io.Writer, rep store.GCReport) {
 	}
 	for _, s := range rep.Skipped {
 		fmt.Fprintf(w, "skipped repository %s: %s\n", s.Repo, s.Error)
+	}
+}
+
+// collectGarbage runs the collection of stevedore gc on b every interval
+// until ctx is done (serve --gc-interval). Pushes go on meanwhile: the
+// collector holds each repository's index lock while it sweeps it, and the
+// registry touches the blobs a push references before checking them, which
+// restarts their grace period (store.Toucher). On S3 a lease held by another
+// replica's collector skips the round.
+func collectGarbage(ctx context.Context, b store.Collector, interval, grace time.Duration, m *registryhttp.Metrics, log *zap.Logger) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		start := time.Now()
+		rep, err := b.GC(ctx, store.GCOptions{Grace: grace})
+		switch {
+		case ctx.Err() != nil:
+			return
+		case errors.Is(err, errdef.ErrUnavailable):
+			log.Info("garbage collection skipped", zap.Error(err))
+			continue
+		case err == nil && len(rep.Skipped) > 0:
+			err = fmt.Errorf("%d repositories skipped (first: %s: %s)", len(rep.Skipped), rep.Skipped[0].Repo, rep.Skipped[0].Error)
+		}
+		m.GCRun(err)
+		if err != nil {
+			log.Warn("garbage collection", zap.Error(err), zap.Duration("duration", time.Since(start)))
+			continue
+		}
+		log.Info("garbage collection",
+			zap.Int("repositories", rep.Repositories), zap.Int("removed", rep.Removed),
+			zap.Int("poolRemoved", rep.PoolRemoved), zap.Int64("freedBytes", rep.FreedBytes),
+			zap.Int("young", rep.Young), zap.Duration("duration", time.Since(start)))
 	}
 }

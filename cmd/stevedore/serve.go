@@ -38,6 +38,7 @@ type serveOptions struct {
 	keyDir, pullPolicy               string
 	logLevel                         string
 	uploadTTL                        time.Duration
+	gcInterval, gcGrace              time.Duration
 	engine                           engineFlags
 	security                         securityFlags
 	storage                          storageFlags
@@ -70,6 +71,8 @@ SIGINT or SIGTERM shuts down gracefully.`,
 	f.StringVar(&o.dataDir, "data", envOr("STEVEDORE_DATA", "./stevedore-data"), "data directory, created if missing (env STEVEDORE_DATA)")
 	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	f.DurationVar(&o.uploadTTL, "upload-ttl", 24*time.Hour, "remove blob upload sessions started longer ago than this (0: keep them)")
+	f.DurationVar(&o.gcInterval, "gc-interval", 0, "collect garbage (as stevedore gc) every this long while serving (0: never)")
+	f.DurationVar(&o.gcGrace, "gc-grace", store.DefaultGCGrace, "with --gc-interval: keep unreferenced content changed more recently than this")
 	f.StringVar(&o.keyDir, "key-dir", "", "SignService key directory, ID.key and ID.pub in cosign's format (default DATA/keys)")
 	f.StringVar(&o.pullPolicy, "pull-policy", "", "trust policy file (see stevedore copy --verify-policy): manifest GETs from the repositories it protects answer 403 DENIED unless signed as it requires; patterns match REGISTRY-ADDR/NAME (default: no enforcement)")
 	o.engine.register(cmd)
@@ -104,6 +107,9 @@ func serve(ctx context.Context, o serveOptions, logTo io.Writer) error {
 		return err
 	}
 	registry := registryhttp.NewBackend(backend, log.Named("registry"), registryhttp.Options{BlobRedirect: o.storage.blobRedirect})
+	if o.gcInterval < 0 || o.gcGrace <= 0 {
+		return usageError{fmt.Errorf("--gc-interval must not be negative and --gc-grace must be positive, got %v and %v", o.gcInterval, o.gcGrace)}
+	}
 	sec, err := o.security.build(o.dataDir, log)
 	if err != nil {
 		return err
@@ -178,6 +184,12 @@ func serve(ctx context.Context, o serveOptions, logTo io.Writer) error {
 	if o.uploadTTL > 0 {
 		g.Go(func() error {
 			expireUploads(gctx, registry.Backend(), o.uploadTTL, min(uploadExpiryInterval, o.uploadTTL), log.Named("uploads"))
+			return nil
+		})
+	}
+	if o.gcInterval > 0 {
+		g.Go(func() error {
+			collectGarbage(gctx, registry.Backend(), o.gcInterval, o.gcGrace, regMetrics, log.Named("gc"))
 			return nil
 		})
 	}

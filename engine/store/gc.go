@@ -68,10 +68,15 @@ type GCSkip struct {
 // removes the layout's other blob files older than the grace period. Last it
 // removes pool blobs that no repository links any more.
 //
-// Upload sessions are not touched (ExpireUploads handles them). GC is meant
-// to run offline; alongside a live registry the grace period protects blobs
-// uploaded for a push whose manifest has not arrived yet, and each
-// repository is swept holding its index lock, so no tag moves meanwhile.
+// Upload sessions are not touched (ExpireUploads handles them). GC may run
+// alongside a live registry. Each repository is marked and swept holding its
+// index lock, so no tag moves meanwhile; the grace period protects blobs
+// uploaded for a push whose manifest has not arrived yet; and a push that
+// references older blobs touches them first (Toucher), under the same lock,
+// which restarts their grace period: either the sweep ran before the touch,
+// and the push finds the blob gone and says so (MANIFEST_BLOB_UNKNOWN), or
+// it runs after, and sees the blob young. The sweep re-reads each file's
+// times just before removing it, so no touch is missed.
 //
 // image-spec v1.1.1 image-layout.md (index.json names the layout's roots):
 // https://github.com/opencontainers/image-spec/blob/v1.1.1/image-layout.md#indexjson-file
@@ -230,6 +235,16 @@ func (r *Root) sweepRepo(ctx context.Context, repo *FS, marked map[digest.Digest
 			rep.Young++
 			return nil
 		}
+		// Read again just before removing, still under the lock: a Touch
+		// that ran before the sweep took it must not be missed.
+		fi, err := os.Lstat(p)
+		if err != nil {
+			return nil
+		}
+		if changedAt(fi).After(cutoff) {
+			rep.Young++
+			return nil
+		}
 		if poolPath, err := r.pool.blobPath(d); err == nil {
 			if pfi, err := os.Stat(poolPath); err == nil && os.SameFile(fi, pfi) {
 				unlinked[poolPath]++
@@ -264,6 +279,16 @@ func (r *Root) sweepPool(ctx context.Context, cutoff time.Time, dryRun bool, rep
 		}
 		if fi.ModTime().After(cutoff) {
 			rep.Young++
+			return nil
+		}
+		// Read again just before removing: since the walk listed it, an
+		// upload may have linked it into a repository or touched it.
+		if now, err := os.Lstat(p); err != nil {
+			return nil
+		} else if n, _ := linkCount(now); (n > 1 && !dryRun) || now.ModTime().After(cutoff) {
+			if now.ModTime().After(cutoff) {
+				rep.Young++
+			}
 			return nil
 		}
 		if !dryRun {

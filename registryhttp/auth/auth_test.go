@@ -309,6 +309,13 @@ func TestHandler(t *testing.T) {
 		{"upload cancel", "DELETE", "/v2/a/blobs/uploads/123", aliceTok, 200, "", ""},
 		{"catalog basic", "GET", "/v2/_catalog", basic("bob", "b-pass"), 200, "", ""},
 		{"catalog token without scope", "GET", "/v2/_catalog", bobTok, 401, "UNAUTHORIZED", realm + `,scope="registry:catalog:*",error="insufficient_scope"`},
+		// The repository checked is the one the registry serves, parsed
+		// from the end: a token for "a" grants nothing below it.
+		{"nested manifests name", "PUT", "/v2/a/manifests/x/manifests/v1", aliceTok, 401, "UNAUTHORIZED", realm + `,scope="repository:a/manifests/x:pull,push",error="insufficient_scope"`},
+		{"nested blobs name", "GET", "/v2/a/blobs/b/blobs/sha256:00", aliceTok, 401, "UNAUTHORIZED", realm + `,scope="repository:a/blobs/b:pull",error="insufficient_scope"`},
+		{"nested uploads name", "POST", "/v2/a/blobs/uploads/blobs/uploads/", aliceTok, 401, "UNAUTHORIZED", realm + `,scope="repository:a/blobs/uploads:pull,push",error="insufficient_scope"`},
+		{"encoded slash", "GET", "/v2/a%2Fb/manifests/v1", aliceTok, 401, "UNAUTHORIZED", realm + `,scope="repository:a/b:pull",error="insufficient_scope"`},
+		{"pull-only source", "POST", "/v2/src/blobs/uploads", aliceTok, 401, "UNAUTHORIZED", realm + `,scope="repository:src:pull,push",error="insufficient_scope"`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			r := f.do(c.method, c.path, c.authz)

@@ -1,6 +1,10 @@
 package auth
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/stevedore-dev/stevedore/registryhttp/internal/route"
+)
 
 // DenyDeletes wraps a registry handler so that DELETE of manifests and
 // blobs, for everyone, is 405 UNSUPPORTED: for registries where content must
@@ -12,7 +16,7 @@ import "net/http"
 func DenyDeletes(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodDelete {
-			if rt := parseRoute(r.URL.Path); rt.kind == routeManifest || rt.kind == routeBlob {
+			if rt := parseRoute(r.URL.Path); rt.Kind == route.Manifest || rt.Kind == route.Blob {
 				writeError(w, r, http.StatusMethodNotAllowed, codeUnsupported, "deletes are disabled on this registry")
 				return
 			}

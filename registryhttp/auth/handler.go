@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"go.uber.org/zap"
+
+	"github.com/stevedore-dev/stevedore/registryhttp/internal/route"
 )
 
 // Wrap returns next guarded by a: /token is the token endpoint, and every
@@ -47,8 +49,8 @@ func (a *Authority) authorize(w http.ResponseWriter, r *http.Request) (*http.Req
 	anonymous := p.user == "" && p.token == nil
 	type need struct{ typ, name, action string }
 	var needs []need
-	switch rt.kind {
-	case routeBase, routeOther:
+	switch rt.Kind {
+	case route.Base, route.Other:
 		// /v2/ answers 401 to anonymous callers even when they may pull:
 		// clients decide from this ping whether to log in at all.
 		if anonymous {
@@ -56,11 +58,10 @@ func (a *Authority) authorize(w http.ResponseWriter, r *http.Request) (*http.Req
 			return nil, false
 		}
 		return r, true
-	case routeCatalog:
+	case route.Catalog:
 		needs = append(needs, need{"registry", "catalog", "*"})
 	default:
-		act := rt.action(r.Method)
-		needs = append(needs, need{"repository", rt.name, act})
+		needs = append(needs, need{"repository", rt.Name, action(rt, r.Method)})
 	}
 	for _, n := range needs {
 		if a.can(p, n.typ, n.name, n.action) {
@@ -89,7 +90,7 @@ func (a *Authority) authorize(w http.ResponseWriter, r *http.Request) (*http.Req
 		}
 		return nil, false
 	}
-	if rt.kind == routeUpload && r.Method == http.MethodPost {
+	if rt.Kind == route.Upload && r.Method == http.MethodPost {
 		r = a.guardMount(r, p)
 	}
 	return r, true

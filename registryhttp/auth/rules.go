@@ -5,13 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path"
 	"slices"
-	"strings"
 
 	"go.yaml.in/yaml/v3"
 
 	"github.com/stevedore-dev/stevedore/engine/errdef"
+	"github.com/stevedore-dev/stevedore/engine/glob"
 )
 
 // Special user names in a rule.
@@ -80,10 +79,8 @@ func (r Rule) check() error {
 	if r.Repository == "" {
 		return errors.New("repository pattern is empty")
 	}
-	for _, seg := range strings.Split(r.Repository, "/") {
-		if _, err := path.Match(seg, ""); err != nil {
-			return fmt.Errorf("bad pattern: %v", err)
-		}
+	if err := glob.Check(r.Repository); err != nil {
+		return fmt.Errorf("bad pattern: %v", err)
 	}
 	if len(r.Users) == 0 || len(r.Actions) == 0 {
 		return errors.New("needs users and actions")
@@ -122,29 +119,6 @@ func (r Rule) matchesUser(user string) bool {
 	return slices.Contains(r.Users, AnyUser) || slices.Contains(r.Users, user)
 }
 
-// matchRepo matches a repository name against a pattern component by
-// component, "**" standing for any number of components (zero included).
-func matchRepo(pattern, name string) bool {
-	return matchSegs(strings.Split(pattern, "/"), strings.Split(name, "/"))
-}
-
-func matchSegs(pat, name []string) bool {
-	for len(pat) > 0 {
-		if pat[0] == "**" {
-			for i := 0; i <= len(name); i++ {
-				if matchSegs(pat[1:], name[i:]) {
-					return true
-				}
-			}
-			return false
-		}
-		if len(name) == 0 {
-			return false
-		}
-		if ok, _ := path.Match(pat[0], name[0]); !ok {
-			return false
-		}
-		pat, name = pat[1:], name[1:]
-	}
-	return len(name) == 0
-}
+// matchRepo matches a repository name against a rule's pattern with
+// glob.Match, the matcher the trust policy uses too.
+func matchRepo(pattern, name string) bool { return glob.Match(pattern, name) }
