@@ -1,7 +1,16 @@
 package service
 
 import (
+	"cmp"
+	"context"
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
@@ -9,6 +18,8 @@ import (
 
 	imgcopy "github.com/stevedore-dev/stevedore/engine/copy"
 	"github.com/stevedore-dev/stevedore/engine/oci"
+	"github.com/stevedore-dev/stevedore/engine/policy"
+	"github.com/stevedore-dev/stevedore/engine/sign"
 	"github.com/stevedore-dev/stevedore/engine/transport"
 	stevedorev1 "github.com/stevedore-dev/stevedore/gen/stevedore/v1"
 )
@@ -47,7 +58,15 @@ func (s *ImageServer) Copy(req *stevedorev1.CopyRequest, stream stevedorev1.Imag
 		return newStatus(codes.InvalidArgument, "", "concurrency must be between 0 (the default, 4) and 64")
 	}
 	if c := req.GetChunkSize(); c < 0 || (c > 0 && c < minChunkSize) {
-		return newStatus(codes.InvalidArgument, "", "chunk_size must be 0 (the default, 64 MiB) or at least 1 MiB")
+		return newStatus(codes.InvalidArgument, "", "chunk_size must be 0 (the default: one streaming request per blob) or at least 1 MiB")
+	}
+	pol, err := s.requestPolicy(req.GetVerifyPolicy(), req.GetPolicyKeys())
+	if err != nil {
+		return err
+	}
+	signAfter, err := s.prepareSign(stream.Context(), req)
+	if err != nil {
+		return err
 	}
 	var sendErr error
 	opts := imgcopy.Options{
@@ -67,12 +86,21 @@ func (s *ImageServer) Copy(req *stevedorev1.CopyRequest, stream stevedorev1.Imag
 			}
 		},
 	}
-	res, err := s.eng.Copy(stream.Context(), req.GetSource(), req.GetDestination(), opts)
+	var res *imgcopy.Result
+	if pol != nil {
+		res, err = s.eng.CopyVerified(stream.Context(), req.GetSource(), req.GetDestination(), pol, opts)
+	} else {
+		res, err = s.eng.Copy(stream.Context(), req.GetSource(), req.GetDestination(), opts)
+	}
 	if err != nil {
 		return copyStatus(err)
 	}
 	if sendErr != nil {
 		return sendErr
+	}
+	signatures, err := signAfter(res)
+	if err != nil {
+		return err
 	}
 	// Both parsed in checkRef and again by the engine.
 	src, _ := transport.ParseRef(req.GetSource())
@@ -93,6 +121,7 @@ func (s *ImageServer) Copy(req *stevedorev1.CopyRequest, stream stevedorev1.Imag
 			SourceDigest:     res.SourceDigest.String(),
 			BlobsMounted:     int32(res.BlobsMounted),
 			Referrers:        int32(res.Referrers),
+			Signatures:       signatures,
 		},
 	})
 }
@@ -132,4 +161,136 @@ func copyStatus(err error) error {
 		return st.Err()
 	}
 	return withInfo.Err()
+}
+
+// WithSigning lends Copy and Mirror sg's key directory: trust policies may
+// name its public keys by id, and a copy can be signed with one of its
+// private keys (decrypted under sg's bound). Without it, only inline
+// policy keys work and sign_with_key_id is FAILED_PRECONDITION.
+func (s *ImageServer) WithSigning(sg *SignServer) *ImageServer {
+	s.signing = sg
+	return s
+}
+
+// maxPolicy bounds a request's trust policy, as policy files are bounded.
+const maxPolicy = 1 << 20
+
+// policyKeyRE is what a policy's key name must look like in a request: a
+// plain file name, never a path, so a policy cannot make the server read
+// its own files.
+var policyKeyRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
+
+// requestPolicy parses a request's trust policy (nil when text is empty).
+// Each name its rules list under `keys` is looked up in inline (PEM public
+// keys) and then, with any ".pub" dropped, in the server's key directory.
+// policy.Parse reads keys from files, so the resolved keys are written to
+// a temporary directory for the parse and removed after it.
+func (s *ImageServer) requestPolicy(text string, inline map[string]string) (*policy.Policy, error) {
+	if text == "" {
+		if len(inline) > 0 {
+			return nil, newStatus(codes.InvalidArgument, "", "policy_keys without verify_policy")
+		}
+		return nil, nil
+	}
+	if len(text) > maxPolicy {
+		return nil, newStatus(codes.InvalidArgument, "", "verify_policy is larger than 1 MiB")
+	}
+	var names struct {
+		Repositories []struct {
+			Keys []string `yaml:"keys"`
+		} `yaml:"repositories"`
+	}
+	if err := yaml.Unmarshal([]byte(text), &names); err != nil {
+		return nil, newStatus(codes.InvalidArgument, "", "verify_policy: "+err.Error())
+	}
+	dir, err := os.MkdirTemp("", "stevedore-policy-")
+	if err != nil {
+		return nil, toStatus(err, subjectRepository)
+	}
+	defer os.RemoveAll(dir)
+	done := map[string]bool{}
+	for _, r := range names.Repositories {
+		for _, name := range r.Keys {
+			if done[name] {
+				continue
+			}
+			done[name] = true
+			if !policyKeyRE.MatchString(name) {
+				return nil, newStatus(codes.InvalidArgument, "", fmt.Sprintf("verify_policy: key %q: name a key of policy_keys or a server key id, not a path", name))
+			}
+			pem, err := s.policyKey(name, inline)
+			if err != nil {
+				return nil, err
+			}
+			if err := os.WriteFile(filepath.Join(dir, name), pem, 0o600); err != nil {
+				return nil, toStatus(err, subjectRepository)
+			}
+		}
+	}
+	pol, err := policy.Parse([]byte(text), dir)
+	if err != nil {
+		return nil, newStatus(codes.InvalidArgument, "", err.Error())
+	}
+	return pol, nil
+}
+
+// policyKey returns the PEM public key a policy names.
+func (s *ImageServer) policyKey(name string, inline map[string]string) ([]byte, error) {
+	if p, ok := inline[name]; ok {
+		if _, err := sign.ParsePublicKey([]byte(p)); err != nil {
+			return nil, newStatus(codes.InvalidArgument, "", fmt.Sprintf("policy_keys[%q]: %v", name, err))
+		}
+		return []byte(p), nil
+	}
+	if s.signing == nil {
+		return nil, newStatus(codes.InvalidArgument, "", fmt.Sprintf("verify_policy: key %q is not in policy_keys (and this server has no key directory)", name))
+	}
+	pem, err := s.signing.keys.read(strings.TrimSuffix(name, ".pub"), ".pub")
+	if err != nil {
+		return nil, keyStatus(err)
+	}
+	return pem, nil
+}
+
+// prepareSign checks a copy's sign_with_key_id and decrypts the key before
+// the copy starts, so a wrong password or a destination that cannot hold
+// signatures costs no transfer. The returned function signs the copied
+// digest at the destination and returns the signatures' digests.
+func (s *ImageServer) prepareSign(ctx context.Context, req *stevedorev1.CopyRequest) (func(*imgcopy.Result) ([]string, error), error) {
+	id := req.GetSignWithKeyId()
+	if id == "" {
+		if req.GetSignPassword() != "" || req.GetSignFormat() != "" {
+			return nil, newStatus(codes.InvalidArgument, "", "sign_password and sign_format need sign_with_key_id")
+		}
+		return func(*imgcopy.Result) ([]string, error) { return nil, nil }, nil
+	}
+	if s.signing == nil {
+		return nil, newStatus(codes.FailedPrecondition, "", "this server has no key directory to sign with")
+	}
+	format, err := sign.ParseFormat(cmp.Or(req.GetSignFormat(), string(sign.FormatBundle)), false)
+	if err != nil {
+		return nil, newStatus(codes.InvalidArgument, "", "sign_format: "+err.Error())
+	}
+	if r, _ := transport.ParseRef(req.GetDestination()); r.Transport != transport.Docker && r.Transport != transport.OCI {
+		return nil, newStatus(codes.InvalidArgument, "", fmt.Sprintf("sign_with_key_id: signatures live in a registry or an oci: layout, not in %s", r.Transport))
+	}
+	signer, err := s.signing.signer(ctx, id, req.GetSignPassword())
+	if err != nil {
+		return nil, err
+	}
+	return func(res *imgcopy.Result) ([]string, error) {
+		repo, _, name, err := s.signing.openRepo(ctx, req.GetDestination())
+		if err != nil {
+			return nil, err
+		}
+		signed, err := sign.Sign(ctx, repo, res.Digest.String(), signer, sign.SignOptions{Format: format, Identity: name})
+		if err != nil {
+			return nil, toStatus(fmt.Errorf("copied %s, but signing it failed: %w", res.Digest, err), subjectManifest)
+		}
+		var out []string
+		for _, sg := range signed {
+			out = append(out, sg.Signature.Digest.String())
+		}
+		return out, nil
+	}, nil
 }

@@ -12,6 +12,9 @@ import (
 type ImageServer struct {
 	stevedorev1.UnimplementedImageServiceServer
 	eng *engine.Engine
+	// signing, when set (WithSigning), lends Copy and Mirror the server's
+	// key directory: policy keys by id and sign-during-copy.
+	signing *SignServer
 }
 
 var _ stevedorev1.ImageServiceServer = (*ImageServer)(nil)

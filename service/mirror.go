@@ -31,8 +31,17 @@ func (s *ImageServer) Mirror(req *stevedorev1.MirrorRequest, stream stevedorev1.
 	if err != nil {
 		return toStatus(err, subjectRepository)
 	}
+	if cfg.VerifyPolicy != "" {
+		// A path would have the server read its own files for a caller.
+		return newStatus(codes.InvalidArgument, "", "the config's verifyPolicy names a file; send the policy itself in verify_policy")
+	}
+	pol, err := s.requestPolicy(req.GetVerifyPolicy(), req.GetPolicyKeys())
+	if err != nil {
+		return err
+	}
 	var sendErr error
 	opts := mirror.Options{
+		Policy:      pol,
 		DryRun:      req.GetDryRun(),
 		Concurrency: int(req.GetConcurrency()),
 		Progress: func(im mirror.ImageReport) {

@@ -17,13 +17,20 @@ import (
 // log and recovered from panics. The caller serves it and, on shutdown, marks
 // the returned health server NOT_SERVING (health.Server.Shutdown) first.
 func NewGRPCServer(eng *engine.Engine, log *zap.Logger, opts ...grpc.ServerOption) (*grpc.Server, *health.Server) {
+	return NewGRPCServerFor(NewImageServer(eng), log, opts...)
+}
+
+// NewGRPCServerFor is NewGRPCServer serving img, an ImageServer set up
+// beyond its engine (ImageServer.WithSigning lends it the SignServer's key
+// directory for policy keys and sign-during-copy).
+func NewGRPCServerFor(img *ImageServer, log *zap.Logger, opts ...grpc.ServerOption) (*grpc.Server, *health.Server) {
 	opts = append([]grpc.ServerOption{
 		// Logging outermost, so it records the Internal a recovered panic becomes.
 		grpc.ChainUnaryInterceptor(logUnary(log), recoverUnary(log)),
 		grpc.ChainStreamInterceptor(logStream(log), recoverStream(log)),
 	}, opts...)
 	s := grpc.NewServer(opts...)
-	stevedorev1.RegisterImageServiceServer(s, NewImageServer(eng))
+	stevedorev1.RegisterImageServiceServer(s, img)
 
 	hs := health.NewServer()
 	hs.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)

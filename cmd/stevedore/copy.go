@@ -138,7 +138,7 @@ DST afterwards with a cosign private key (password from --password-file,
 	cmd.Flags().IntVar(&opts.PerRegistry, "per-registry", 4, "blob transfers in flight per registry host")
 	cmd.Flags().IntVar(&opts.Concurrency, "concurrency", 4, "blobs to transfer at once")
 	cmd.Flags().BoolVar(&opts.Referrers, "referrers", false, "also copy the signatures, SBOMs and other artifacts referring to each copied manifest (referrers API, tag schema and cosign tags), recursively")
-	cmd.Flags().Int64Var(&opts.ChunkSize, "chunk-size", 0, "upload blobs larger than this to a registry in resumable chunks of this many bytes (default 64 MiB)")
+	cmd.Flags().Int64Var(&opts.ChunkSize, "chunk-size", 0, "upload blobs larger than this to a registry in resumable chunks of this many bytes (default: one streaming request per blob, resumed from what the registry holds if it breaks off)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "write progress as newline-delimited JSON events on stdout")
 	cmd.Flags().StringVar(&verifyPolicy, "verify-policy", "", "refuse SRC unless signed as this trust policy file requires; copies its signatures too (implies --referrers)")
 	cmd.Flags().StringVar(&signWith, "sign-with", "", "sign the copy at DST with this cosign private key file")

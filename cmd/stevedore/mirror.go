@@ -6,18 +6,20 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
 	"github.com/stevedore-dev/stevedore/engine/errdef"
 	"github.com/stevedore-dev/stevedore/engine/mirror"
+	"github.com/stevedore-dev/stevedore/engine/policy"
 )
 
 func newMirrorCmd() *cobra.Command {
 	var ef engineFlags
 	var opts mirror.Options
 	var asJSON bool
-	var reportPath string
+	var reportPath, verifyPolicy string
 	cmd := &cobra.Command{
 		Use:   "mirror CONFIG.yaml",
 		Short: "Keep registry repositories in step with others: copy new and moved tags, skip the rest",
@@ -36,6 +38,13 @@ source digest, destination, action copied/skipped/failed/would-copy, bytes,
 blobs, error code) to stdout; --report writes it to a file. --dry-run resolves
 both sides and reports what would be copied without writing anything.
 
+--verify-policy FILE (or the config's verifyPolicy, relative to the config
+file) checks every image against a trust policy (which public keys must have
+signed the images of which repositories; see docs/EXAMPLES.md) before anything
+of it is written: an image it refuses fails with code DENIED and the others go
+on; one it accepts is copied by the verified digest with its signatures and
+other referrers.
+
 Exit status: 0 when no image failed, 1 when any did, 2 on a usage error
 (including a config that does not validate).
 
@@ -46,7 +55,8 @@ A config (unknown keys are errors):
   perRegistry: 4           # blob transfers per registry host, all images (default 4)
   referrers: false         # also copy signatures, SBOMs... of each image
   platforms: []            # [os/arch[/variant]]: one picks that manifest of an
-                           # index; several copy the whole index (noted)
+                           # index; several push an index of just those (new digest)
+  verifyPolicy: policy.yaml  # trust policy every image must satisfy
   destination:
     registry: registry.example.com
     prefix: mirror         # registry.example.com/mirror/<source repo>
@@ -69,7 +79,8 @@ A config (unknown keys are errors):
 		Example: `  stevedore mirror mirror.yaml
   stevedore mirror --dry-run mirror.yaml
   stevedore mirror --json --concurrency 16 mirror.yaml > report.json
-  stevedore mirror --report report.json mirror.yaml`,
+  stevedore mirror --report report.json mirror.yaml
+  stevedore mirror --verify-policy policy.yaml mirror.yaml`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			out, log := cmd.OutOrStdout(), cmd.ErrOrStderr()
@@ -82,6 +93,20 @@ A config (unknown keys are errors):
 					return usageError{err}
 				}
 				return err
+			}
+			if verifyPolicy == "" && cfg.VerifyPolicy != "" {
+				verifyPolicy = cfg.VerifyPolicy
+				if !filepath.IsAbs(verifyPolicy) {
+					verifyPolicy = filepath.Join(filepath.Dir(args[0]), verifyPolicy)
+				}
+			}
+			if verifyPolicy != "" {
+				if opts.Policy, err = policy.Load(verifyPolicy); err != nil {
+					if errors.Is(err, errdef.ErrInvalid) {
+						return usageError{err}
+					}
+					return err
+				}
 			}
 			opts.Progress = func(im mirror.ImageReport) { printImage(log, im) }
 			rep, err := mirror.Run(cmd.Context(), ef.engine(), cfg, opts)
@@ -119,6 +144,7 @@ A config (unknown keys are errors):
 	cmd.Flags().BoolVar(&asJSON, "json", false, "write the report as JSON on stdout")
 	cmd.Flags().StringVar(&reportPath, "report", "", "write the report as JSON to this file")
 	cmd.Flags().IntVar(&opts.Concurrency, "concurrency", 0, "images to mirror at once (default: the config's, else 4)")
+	cmd.Flags().StringVar(&verifyPolicy, "verify-policy", "", "trust policy file every image must satisfy (overrides the config's verifyPolicy)")
 	return cmd
 }
 

@@ -160,8 +160,12 @@ func serve(ctx context.Context, o serveOptions, logTo io.Writer) error {
 	}
 
 	// Metrics ahead of auth, so refused calls are counted.
-	grpcSrv, health := service.NewGRPCServer(o.engine.engine(), log.Named("grpc"), append(grpcMetrics, sec.grpcOpts...)...)
-	stevedorev1.RegisterSignServiceServer(grpcSrv, service.NewSignServer(o.engine.engine(), o.keyDir))
+	// One engine and one key directory behind both services, so Copy can
+	// verify with and sign with the server's keys.
+	eng := o.engine.engine()
+	signSrv := service.NewSignServer(eng, o.keyDir)
+	grpcSrv, health := service.NewGRPCServerFor(service.NewImageServer(eng).WithSigning(signSrv), log.Named("grpc"), append(grpcMetrics, sec.grpcOpts...)...)
+	stevedorev1.RegisterSignServiceServer(grpcSrv, signSrv)
 	health.SetServingStatus(stevedorev1.SignService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
 	gw, err := service.NewGateway(ctx, grpcLis.Addr().String(), sec.gatewayDial...)
 	if err != nil {

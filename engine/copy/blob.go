@@ -2,12 +2,14 @@ package copy
 
 import (
 	"context"
+	"errors"
 	"io"
 	"strings"
 	"time"
 
 	"github.com/stevedore-dev/stevedore/engine/oci"
 	"github.com/stevedore-dev/stevedore/engine/transport"
+	"github.com/stevedore-dev/stevedore/engine/transport/layout"
 )
 
 // copyBlob streams one blob from source to target unless the target has it.
@@ -49,17 +51,21 @@ func (c *copier) copyBlob(ctx context.Context, desc oci.Descriptor) error {
 		// refused or interrupted upload, and resume a chunked one.
 		return c.pushResumable(ctx, rp, desc)
 	}
-	rc, err := c.src.Fetch(ctx, desc)
+	rc, raw, err := c.fetchBlob(ctx, desc)
 	if err != nil {
 		return srcErr(desc, err)
 	}
 	defer rc.Close()
 	sr := &sourceReader{r: rc, rep: c.rep, desc: desc, at: time.Now()}
 	if err := c.dst.Push(ctx, desc, sr); err != nil {
-		if sr.err != nil {
+		var ve *oci.VerifyError
+		if sr.err != nil || (raw && errors.As(err, &ve)) {
 			// The target failed because its input did: the source's error
 			// (a digest mismatch, a dropped connection) is the one to report.
-			return srcErr(desc, sr.err)
+			if sr.err != nil {
+				err = sr.err
+			}
+			return srcErr(desc, err)
 		}
 		return dstErr(desc, err)
 	}
@@ -67,6 +73,21 @@ func (c *copier) copyBlob(ctx context.Context, desc oci.Descriptor) error {
 	c.bytes.Add(desc.Size)
 	c.rep.emit(Event{Kind: KindBlobDone, Desc: desc, Bytes: desc.Size})
 	return nil
+}
+
+// fetchBlob opens desc at the source. A target that verifies every byte it
+// stores (an OCI layout: the store hashes as it writes and refuses a
+// mismatch) is given the source's raw stream where the source can serve
+// one (a registry's ranged read), so the blob is hashed once, not once per
+// side; raw says so, making a verification failure at the target the
+// source's fault.
+func (c *copier) fetchBlob(ctx context.Context, desc oci.Descriptor) (rc io.ReadCloser, raw bool, err error) {
+	_, raw = c.dst.(*layout.Layout)
+	if _, ok := c.src.(transport.RangeFetcher); !ok || hostOf(c.src) == "" {
+		raw = false
+	}
+	rc, err = c.openSource(ctx, desc, 0, raw)
+	return rc, raw, err
 }
 
 // nonDistributable reports the layer media types that must not be pushed
@@ -130,15 +151,7 @@ func (c *copier) mount(ctx context.Context, desc oci.Descriptor) (bool, error) {
 func (c *copier) pushResumable(ctx context.Context, rp transport.ResumablePusher, desc oci.Descriptor) error {
 	var srcFailed error
 	open := func(ctx context.Context, offset int64) (io.ReadCloser, error) {
-		var rc io.ReadCloser
-		var err error
-		if rf, ok := c.src.(transport.RangeFetcher); ok && offset > 0 {
-			rc, err = rf.FetchRange(ctx, desc, offset, -1)
-		} else if rc, err = c.src.Fetch(ctx, desc); err == nil && offset > 0 {
-			if _, err = io.CopyN(io.Discard, rc, offset); err != nil {
-				rc.Close()
-			}
-		}
+		rc, err := c.openSource(ctx, desc, offset, false)
 		if err != nil {
 			srcFailed = err
 			return nil, err

@@ -62,7 +62,10 @@ type Options struct {
 	// ChunkSize: a blob larger than this goes to a target that can resume
 	// (a registry) as a chunked upload of pieces this size, which a dropped
 	// connection or a restarted registry interrupts without losing what
-	// arrived; <= 0 means 64 MiB.
+	// arrived. <= 0 leaves it to the target: a registry streams a large
+	// blob in one request (one PATCH) and still resumes from what arrived,
+	// which is the fastest; a chunk size is for registries or proxies that
+	// limit request bodies.
 	ChunkSize int64
 	// Progress, if set, receives progress events, one at a time.
 	Progress func(Event)
@@ -102,9 +105,6 @@ type rootAdder interface {
 	AddRoot(ctx context.Context, desc oci.Descriptor) error
 }
 
-// defaultChunkSize is Options.ChunkSize's default.
-const defaultChunkSize = 64 << 20
-
 // maxDepth bounds index nesting; real images nest two deep at most.
 const maxDepth = 8
 
@@ -134,9 +134,6 @@ func Copy(ctx context.Context, src transport.Source, srcRef string, dst transpor
 	}
 	if opts.ManifestLimit <= 0 {
 		opts.ManifestLimit = oci.DefaultManifestLimit
-	}
-	if opts.ChunkSize <= 0 {
-		opts.ChunkSize = defaultChunkSize
 	}
 	if opts.Format != "" || opts.Compress != "" {
 		return nil, fmt.Errorf("format and compression conversions change digests and are engine.Copy's to run, not a byte copy's: %w", errdef.ErrInvalid)

@@ -102,3 +102,28 @@ func marshal(v any) ([]byte, error) {
 	}
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
+
+// FilterIndex returns the index a copy with Options.Platforms (and no
+// Sparse) makes of the index desc whose bytes are raw: its descriptor and
+// bytes. A caller that must know the copy's digest before copying (a
+// mirror deciding whether the destination is up to date) asks here.
+func FilterIndex(desc oci.Descriptor, raw []byte, platforms []string) (oci.Descriptor, []byte, error) {
+	var wants [][]string
+	for _, p := range platforms {
+		w, err := parsePlatform(p)
+		if err != nil {
+			return oci.Descriptor{}, nil, err
+		}
+		wants = append(wants, w)
+	}
+	m, err := oci.ParseManifest(desc.MediaType, raw)
+	if err != nil {
+		return oci.Descriptor{}, nil, err
+	}
+	m.Digest = desc.Digest
+	keep, err := selectPlatforms(m, wants)
+	if err != nil {
+		return oci.Descriptor{}, nil, err
+	}
+	return filterIndex(desc, raw, keep)
+}

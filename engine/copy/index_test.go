@@ -198,10 +198,8 @@ func TestCopyRetries(t *testing.T) {
 	src := registryWith(t, func(h http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, f.bigLayer.Digest.String()) && dropped.Add(1) == 1 {
-				w.Header().Set("Content-Length", "3145728")
-				w.WriteHeader(http.StatusOK)
-				w.Write(make([]byte, 1<<20))
-				panic(http.ErrAbortHandler) // cut the connection mid-body
+				h.ServeHTTP(&cutWriter{ResponseWriter: w, left: 1 << 20}, r) // the real first MiB, then the connection breaks
+				return
 			}
 			h.ServeHTTP(w, r)
 		})
@@ -284,4 +282,20 @@ func TestHostLimiter(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// cutWriter passes the first left bytes of a response through, then cuts
+// the connection, as a network failure mid-body would.
+type cutWriter struct {
+	http.ResponseWriter
+	left int
+}
+
+func (c *cutWriter) Write(p []byte) (int, error) {
+	if len(p) > c.left {
+		c.ResponseWriter.Write(p[:c.left])
+		panic(http.ErrAbortHandler)
+	}
+	c.left -= len(p)
+	return c.ResponseWriter.Write(p)
 }

@@ -33,8 +33,15 @@ type Config struct {
 	// unless a source says otherwise.
 	Referrers bool `yaml:"referrers" json:"referrers,omitempty"`
 	// Platforms, os/arch[/variant], is every source's platform filter unless
-	// it has its own; empty copies every platform.
+	// it has its own; empty copies every platform. One platform mirrors that
+	// platform's manifest; several mirror an index of just those platforms
+	// (copy.Options.Platforms: a new digest, which the report gives).
 	Platforms []string `yaml:"platforms" json:"platforms,omitempty"`
+	// VerifyPolicy is a trust policy file (engine/policy; a relative path
+	// is relative to the config file) every image must satisfy before it
+	// is copied; empty checks nothing. `stevedore mirror` loads it into
+	// Options.Policy; Run itself reads no files.
+	VerifyPolicy string `yaml:"verifyPolicy" json:"verifyPolicy,omitempty"`
 	// Destination is where every source goes unless it says otherwise.
 	Destination Destination `yaml:"destination" json:"destination"`
 	// Sources are the repositories and images to mirror.

@@ -13,6 +13,7 @@ import (
 	imgcopy "github.com/stevedore-dev/stevedore/engine/copy"
 	"github.com/stevedore-dev/stevedore/engine/errdef"
 	"github.com/stevedore-dev/stevedore/engine/oci"
+	"github.com/stevedore-dev/stevedore/engine/policy"
 	"github.com/stevedore-dev/stevedore/engine/transport"
 )
 
@@ -27,6 +28,11 @@ type Options struct {
 	// Progress, if set, receives each image's report as it finishes, one
 	// call at a time.
 	Progress func(ImageReport)
+	// Policy, if set, is checked for every image before anything of it is
+	// written: an image it refuses fails (code DENIED) and the run goes on.
+	// An image it lets through is copied by the digest that was verified,
+	// with its referrers, so its signatures verify at the destination too.
+	Policy *policy.Policy
 }
 
 // job is one image to mirror.
@@ -266,6 +272,14 @@ func (r *runner) image(ctx context.Context, j job) ImageReport {
 	if err != nil {
 		return finish(ActionFailed, err, imgcopy.OriginSource)
 	}
+	if pol := r.opts.Policy; pol != nil {
+		// Checked by digest: the tag cannot move between check and copy.
+		if _, err := pol.Check(ctx, j.srcRepo, root.Digest.String(), j.src.Name()); err != nil {
+			im.SourceDigest = root.Digest
+			return finish(ActionFailed, err, imgcopy.OriginSource)
+		}
+		j.referrers = true
+	}
 	ps := &pinnedSource{repoClient: j.srcRepo, root: root}
 	copts := imgcopy.Options{Concurrency: r.cfg.BlobConcurrency, Referrers: j.referrers, Limiter: r.limiter}
 	want := root
@@ -278,7 +292,13 @@ func (r *runner) image(ctx context.Context, j job) ImageReport {
 			}
 			copts.Platform = j.platforms[0]
 		default:
-			im.Note = fmt.Sprintf("platforms %s: the whole index is copied (a filtered index is not supported yet)", strings.Join(j.platforms, ","))
+			// The copy builds an index of just these platforms; its digest,
+			// which the destination tag is compared with, is known now.
+			if want, ps.raw, err = filtered(ctx, j.srcRepo, root, j.platforms); err != nil {
+				return finish(ActionFailed, err, imgcopy.OriginSource)
+			}
+			copts.Platforms = j.platforms
+			im.Note = fmt.Sprintf("platforms %s: a filtered index of source index %s", strings.Join(j.platforms, ","), root.Digest)
 		}
 	}
 	im.SourceDigest = want.Digest
@@ -339,6 +359,31 @@ func (r *runner) image(ctx context.Context, j job) ImageReport {
 	return finish(ActionCopied, nil, "")
 }
 
+// filtered reads an index and returns the filtered index a copy with
+// Options.Platforms builds of it, with the source index's bytes so copy
+// need not fetch them again.
+//
+// image-spec v1.1.1 image-index.md:
+// https://github.com/opencontainers/image-spec/blob/v1.1.1/image-index.md
+func filtered(ctx context.Context, src transport.Source, index oci.Descriptor, platforms []string) (oci.Descriptor, []byte, error) {
+	raw, err := readIndex(ctx, src, index)
+	if err != nil {
+		return oci.Descriptor{}, nil, err
+	}
+	d, _, err := imgcopy.FilterIndex(index, raw, platforms)
+	return d, raw, err
+}
+
+// readIndex reads an index whole, bounded and verified.
+func readIndex(ctx context.Context, src transport.Source, index oci.Descriptor) ([]byte, error) {
+	rc, err := src.Fetch(ctx, index)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	return oci.ReadAllVerified(rc, index.Digest, index.Size, oci.DefaultManifestLimit)
+}
+
 // choose reads an index and returns its manifest for platform
 // (os/arch[/variant]; no variant matches any), as copy will pick it, with
 // the index's bytes so copy need not fetch them again.
@@ -346,12 +391,7 @@ func (r *runner) image(ctx context.Context, j job) ImageReport {
 // image-spec v1.1.1 image-index.md (platform):
 // https://github.com/opencontainers/image-spec/blob/v1.1.1/image-index.md#image-index-property-descriptions
 func choose(ctx context.Context, src transport.Source, index oci.Descriptor, platform string) (oci.Descriptor, []byte, error) {
-	rc, err := src.Fetch(ctx, index)
-	if err != nil {
-		return oci.Descriptor{}, nil, err
-	}
-	defer rc.Close()
-	raw, err := oci.ReadAllVerified(rc, index.Digest, index.Size, oci.DefaultManifestLimit)
+	raw, err := readIndex(ctx, src, index)
 	if err != nil {
 		return oci.Descriptor{}, nil, err
 	}

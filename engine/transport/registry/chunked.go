@@ -15,15 +15,27 @@ import (
 	"github.com/stevedore-dev/stevedore/engine/transport"
 )
 
-// DefaultChunkSize is the chunk of a resumable upload when the caller
-// names none: large enough that the per-request cost vanishes, small
-// enough that a failure loses little.
+// DefaultChunkSize is kept for callers that want bounded chunks (a
+// registry or proxy that limits request bodies); PushResumable's own
+// default, chunkSize <= 0, is one PATCH for the whole blob.
 const DefaultChunkSize = 64 << 20
+
+// streamAbove is the size above which a blob pushed without a chunk size
+// goes POST, one streaming PATCH, PUT (resumable from whatever the registry
+// holds when the PATCH breaks: distribution keeps every byte it wrote)
+// rather than POST then PUT (resent whole on failure, which for up to this
+// much costs less than the extra request). One request per blob is the
+// fewest a resumable upload can take; on distribution it measured the
+// same wall time as 64 MiB chunks (docs/BENCHMARKS.md, Copy).
+const streamAbove = 32 << 20
 
 var _ transport.ResumablePusher = (*Repository)(nil)
 
-// PushResumable uploads a blob larger than chunkSize as a chunked upload (POST, then PATCH with
-// Content-Range per chunk, then PUT with the digest). When a PATCH fails —
+// PushResumable uploads a blob larger than chunkSize as a chunked upload
+// (POST, then PATCH with Content-Range per chunk, then PUT with the
+// digest). chunkSize <= 0 sends a blob larger than streamAbove in a single
+// streaming PATCH: one request carries the bytes, and a failure still
+// resumes from what the registry kept. When a PATCH fails —
 // the connection dropped, the registry restarted — it asks the registry how
 // much it holds (GET on the upload URL, whose Range header says) and
 // carries on from there with a source reopened at that offset, up to
@@ -44,10 +56,11 @@ func (r *Repository) PushResumable(ctx context.Context, desc oci.Descriptor, chu
 	if err := oci.ValidateDigest(desc.Digest); err != nil {
 		return err
 	}
+	small := chunkSize
 	if chunkSize <= 0 {
-		chunkSize = DefaultChunkSize
+		small, chunkSize = streamAbove, max(desc.Size, 1)
 	}
-	if desc.Size <= chunkSize {
+	if desc.Size <= small {
 		return r.pushBlobFrom(ctx, desc, open)
 	}
 	loc, err := r.startUpload(ctx)
@@ -64,6 +77,7 @@ func (r *Repository) PushResumable(ctx context.Context, desc oci.Descriptor, chu
 			src.Close()
 		}
 	}()
+	zeroTried := false // the last resume was at 0 after a "0-0" status
 	for failures := 0; ; {
 		if src == nil {
 			if src, err = open(ctx, offset); err != nil {
@@ -107,6 +121,12 @@ func (r *Repository) PushResumable(ctx context.Context, desc oci.Descriptor, chu
 			src = nil
 		}
 		at, status, serr := r.uploadStatus(ctx, loc)
+		if serr == nil && at == 0 && zeroTried && is416(err) {
+			// "0-0" is how registries say both "nothing yet" and "one
+			// byte" (distribution and ours alike); 0 was refused, so 1.
+			at = 1
+		}
+		zeroTried = serr == nil && at == 0
 		switch {
 		case serr == nil:
 			loc = status
@@ -217,12 +237,20 @@ func (r *Repository) uploadStatus(ctx context.Context, loc string) (int64, strin
 	return rangeEnd(resp.Header.Get("Range")), next, nil
 }
 
+// is416 reports a PATCH refused for its offset.
+func is416(err error) bool {
+	var re *ResponseError
+	return errors.As(err, &re) && re.StatusCode == http.StatusRequestedRangeNotSatisfiable
+}
+
 // rangeEnd parses an upload's Range header, "0-<last>", into the offset
-// to carry on from; anything else (none yet, "0--1") means 0.
+// to carry on from; anything else (none yet, "0--1") means 0, and so does
+// "0-0", which registries send for an empty upload (the caller tries 1 if
+// the registry then refuses 0).
 func rangeEnd(v string) int64 {
 	v = strings.TrimPrefix(v, "bytes=")
 	first, last, ok := strings.Cut(v, "-")
-	if !ok || first != "0" {
+	if !ok || first != "0" || last == "0" {
 		return 0
 	}
 	n, err := strconv.ParseInt(last, 10, 64)

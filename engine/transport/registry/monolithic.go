@@ -43,7 +43,7 @@ func (r *Repository) pushBlobFrom(ctx context.Context, desc oci.Descriptor, open
 		if err != nil {
 			return err
 		}
-		err = r.uploadBlob(ctx, desc, rd, reopen)
+		err = r.uploadBlob(ctx, desc, rd, reopen, true)
 		var ve *oci.VerifyError
 		if err == nil || restarted || errors.As(err, &ve) || !errors.Is(err, errdef.ErrNotFound) {
 			return err

@@ -73,12 +73,15 @@ func (r *Repository) Push(ctx context.Context, desc oci.Descriptor, rd io.Reader
 // blob streaming from its source to the wire; chunked uploads (resumable,
 // but needing state across requests) are a separate capability.
 func (r *Repository) pushBlob(ctx context.Context, desc oci.Descriptor, rd io.Reader) error {
-	return r.uploadBlob(ctx, desc, rd, nil)
+	return r.uploadBlob(ctx, desc, rd, nil, false)
 }
 
 // uploadBlob is pushBlob with, when reopen is set, a PUT that can be resent
 // (after a 429, a 5xx or a dropped connection) with the content read again.
-func (r *Repository) uploadBlob(ctx context.Context, desc oci.Descriptor, rd io.Reader, reopen func() (io.Reader, error)) error {
+// verified says rd (and what reopen gives) already checks itself against
+// desc at EOF, as a copy's source stream does: hashing it a second time
+// here would double the CPU of every upload for nothing.
+func (r *Repository) uploadBlob(ctx context.Context, desc oci.Descriptor, rd io.Reader, reopen func() (io.Reader, error), verified bool) error {
 	u, err := r.url(ctx, "blobs/uploads/")
 	if err != nil {
 		return err
@@ -111,14 +114,20 @@ func (r *Repository) uploadBlob(ctx context.Context, desc oci.Descriptor, rd io.
 		}
 		q.body = []byte{}
 	} else {
-		q.stream, q.size = oci.NewVerifyReader(rd, desc.Digest, desc.Size), desc.Size
+		verify := func(rd io.Reader) io.Reader {
+			if !verified {
+				rd = oci.NewVerifyReader(rd, desc.Digest, desc.Size)
+			}
+			return endChecked(rd, desc.Size)
+		}
+		q.stream, q.size = verify(rd), desc.Size
 		if reopen != nil {
 			q.reopen = func() (io.Reader, error) {
 				rd, err := reopen()
 				if err != nil {
 					return nil, err
 				}
-				return oci.NewVerifyReader(rd, desc.Digest, desc.Size), nil
+				return verify(rd), nil
 			}
 		}
 	}

@@ -979,8 +979,30 @@ type CopyRequest struct {
 	// the layers as they are. Like `format`, it changes digests.
 	Compress string `protobuf:"bytes,9,opt,name=compress,proto3" json:"compress,omitempty"`
 	// ChunkSize: blobs larger than this go to a registry as a resumable
-	// chunked upload of pieces this size, in bytes; 0 means 64 MiB.
-	ChunkSize     int64 `protobuf:"varint,10,opt,name=chunk_size,json=chunkSize,proto3" json:"chunk_size,omitempty"`
+	// chunked upload of pieces this size, in bytes (at least 1 MiB); 0 streams
+	// each large blob in one request, still resumed from what the registry
+	// holds if it breaks off.
+	ChunkSize int64 `protobuf:"varint,10,opt,name=chunk_size,json=chunkSize,proto3" json:"chunk_size,omitempty"`
+	// VerifyPolicy is a trust policy (YAML, the document `stevedore copy
+	// --verify-policy FILE` reads) the source must satisfy before anything is
+	// written; a refusal is PERMISSION_DENIED. The image is then copied by the
+	// verified digest with its referrers, so its signatures verify at the
+	// destination. The policy's `keys` entries name keys of `policy_keys` or,
+	// failing that, public keys of the server's key directory by id; paths
+	// are refused.
+	VerifyPolicy string `protobuf:"bytes,11,opt,name=verify_policy,json=verifyPolicy,proto3" json:"verify_policy,omitempty"`
+	// PolicyKeys maps the key names `verify_policy` uses to PEM public keys.
+	PolicyKeys map[string]string `protobuf:"bytes,12,rep,name=policy_keys,json=policyKeys,proto3" json:"policy_keys,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// SignWithKeyId signs the copy at the destination afterwards with this
+	// key of the server's key directory (`stevedore copy --sign-with`); the
+	// key is decrypted before the copy starts, so a wrong password costs no
+	// transfer. The destination must be a registry or an `oci:` layout.
+	SignWithKeyId string `protobuf:"bytes,13,opt,name=sign_with_key_id,json=signWithKeyId,proto3" json:"sign_with_key_id,omitempty"`
+	// SignPassword decrypts `sign_with_key_id`; never logged.
+	SignPassword string `protobuf:"bytes,14,opt,name=sign_password,json=signPassword,proto3" json:"sign_password,omitempty"`
+	// SignFormat is `bundle` (the default: an OCI 1.1 referrer, as cosign v3
+	// writes) or `legacy` (the `sha256-<hex>.sig` tag).
+	SignFormat    string `protobuf:"bytes,15,opt,name=sign_format,json=signFormat,proto3" json:"sign_format,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1083,6 +1105,41 @@ func (x *CopyRequest) GetChunkSize() int64 {
 		return x.ChunkSize
 	}
 	return 0
+}
+
+func (x *CopyRequest) GetVerifyPolicy() string {
+	if x != nil {
+		return x.VerifyPolicy
+	}
+	return ""
+}
+
+func (x *CopyRequest) GetPolicyKeys() map[string]string {
+	if x != nil {
+		return x.PolicyKeys
+	}
+	return nil
+}
+
+func (x *CopyRequest) GetSignWithKeyId() string {
+	if x != nil {
+		return x.SignWithKeyId
+	}
+	return ""
+}
+
+func (x *CopyRequest) GetSignPassword() string {
+	if x != nil {
+		return x.SignPassword
+	}
+	return ""
+}
+
+func (x *CopyRequest) GetSignFormat() string {
+	if x != nil {
+		return x.SignFormat
+	}
+	return ""
 }
 
 // CopyResponse is one event of a copy's progress stream. Events for one blob
@@ -1192,7 +1249,10 @@ type CopyResult struct {
 	// of its repositories.
 	BlobsMounted int32 `protobuf:"varint,12,opt,name=blobs_mounted,json=blobsMounted,proto3" json:"blobs_mounted,omitempty"`
 	// Referrers counts the referrers copied or found present.
-	Referrers     int32 `protobuf:"varint,13,opt,name=referrers,proto3" json:"referrers,omitempty"`
+	Referrers int32 `protobuf:"varint,13,opt,name=referrers,proto3" json:"referrers,omitempty"`
+	// Signatures are the digests of the signatures `sign_with_key_id` pushed
+	// at the destination (one per manifest signed).
+	Signatures    []string `protobuf:"bytes,14,rep,name=signatures,proto3" json:"signatures,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1318,6 +1378,13 @@ func (x *CopyResult) GetReferrers() int32 {
 	return 0
 }
 
+func (x *CopyResult) GetSignatures() []string {
+	if x != nil {
+		return x.Signatures
+	}
+	return nil
+}
+
 // MirrorRequest carries a mirror job.
 type MirrorRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1331,7 +1398,14 @@ type MirrorRequest struct {
 	DryRun bool `protobuf:"varint,2,opt,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
 	// Concurrency, 1 to 64, overrides the config's number of images mirrored
 	// at once; 0 keeps the config's (default 4).
-	Concurrency   int32 `protobuf:"varint,3,opt,name=concurrency,proto3" json:"concurrency,omitempty"`
+	Concurrency int32 `protobuf:"varint,3,opt,name=concurrency,proto3" json:"concurrency,omitempty"`
+	// VerifyPolicy is a trust policy (YAML) every image must satisfy before
+	// anything of it is written: an image it refuses is reported failed with
+	// error_code DENIED and the others go on. Keys as in CopyRequest. A
+	// config's own `verifyPolicy` (a server file path) is refused here.
+	VerifyPolicy string `protobuf:"bytes,4,opt,name=verify_policy,json=verifyPolicy,proto3" json:"verify_policy,omitempty"`
+	// PolicyKeys maps the key names `verify_policy` uses to PEM public keys.
+	PolicyKeys    map[string]string `protobuf:"bytes,5,rep,name=policy_keys,json=policyKeys,proto3" json:"policy_keys,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1385,6 +1459,20 @@ func (x *MirrorRequest) GetConcurrency() int32 {
 		return x.Concurrency
 	}
 	return 0
+}
+
+func (x *MirrorRequest) GetVerifyPolicy() string {
+	if x != nil {
+		return x.VerifyPolicy
+	}
+	return ""
+}
+
+func (x *MirrorRequest) GetPolicyKeys() map[string]string {
+	if x != nil {
+		return x.PolicyKeys
+	}
+	return nil
 }
 
 // MirrorResponse is one message of a mirror's stream: an image's outcome
@@ -5418,7 +5506,7 @@ const file_stevedore_v1_image_service_proto_rawDesc = "" +
 	"\x0fGetBlobResponse\x12\x16\n" +
 	"\x06offset\x18\x01 \x01(\x03R\x06offset\x12\x12\n" +
 	"\x04data\x18\x02 \x01(\fR\x04data\x12\x12\n" +
-	"\x04size\x18\x03 \x01(\x03R\x04size\"\xac\x02\n" +
+	"\x04size\x18\x03 \x01(\x03R\x04size\"\xcb\x04\n" +
 	"\vCopyRequest\x12\x16\n" +
 	"\x06source\x18\x01 \x01(\tR\x06source\x12 \n" +
 	"\vdestination\x18\x02 \x01(\tR\vdestination\x12\x1a\n" +
@@ -5431,14 +5519,24 @@ const file_stevedore_v1_image_service_proto_rawDesc = "" +
 	"\bcompress\x18\t \x01(\tR\bcompress\x12\x1d\n" +
 	"\n" +
 	"chunk_size\x18\n" +
-	" \x01(\x03R\tchunkSize\"\xc1\x01\n" +
+	" \x01(\x03R\tchunkSize\x12#\n" +
+	"\rverify_policy\x18\v \x01(\tR\fverifyPolicy\x12J\n" +
+	"\vpolicy_keys\x18\f \x03(\v2).stevedore.v1.CopyRequest.PolicyKeysEntryR\n" +
+	"policyKeys\x12'\n" +
+	"\x10sign_with_key_id\x18\r \x01(\tR\rsignWithKeyId\x12#\n" +
+	"\rsign_password\x18\x0e \x01(\tR\fsignPassword\x12\x1f\n" +
+	"\vsign_format\x18\x0f \x01(\tR\n" +
+	"signFormat\x1a=\n" +
+	"\x0fPolicyKeysEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xc1\x01\n" +
 	"\fCopyResponse\x12/\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x1b.stevedore.v1.CopyEventKindR\x04kind\x128\n" +
 	"\n" +
 	"descriptor\x18\x02 \x01(\v2\x18.stevedore.v1.DescriptorR\n" +
 	"descriptor\x12\x14\n" +
 	"\x05bytes\x18\x03 \x01(\x03R\x05bytes\x120\n" +
-	"\x06result\x18\x04 \x01(\v2\x18.stevedore.v1.CopyResultR\x06result\"\xaf\x03\n" +
+	"\x06result\x18\x04 \x01(\v2\x18.stevedore.v1.CopyResultR\x06result\"\xcf\x03\n" +
 	"\n" +
 	"CopyResult\x12\x16\n" +
 	"\x06source\x18\x01 \x01(\tR\x06source\x12 \n" +
@@ -5455,11 +5553,20 @@ const file_stevedore_v1_image_service_proto_rawDesc = "" +
 	" \x01(\x03R\x05bytes\x12#\n" +
 	"\rsource_digest\x18\v \x01(\tR\fsourceDigest\x12#\n" +
 	"\rblobs_mounted\x18\f \x01(\x05R\fblobsMounted\x12\x1c\n" +
-	"\treferrers\x18\r \x01(\x05R\treferrers\"b\n" +
+	"\treferrers\x18\r \x01(\x05R\treferrers\x12\x1e\n" +
+	"\n" +
+	"signatures\x18\x0e \x03(\tR\n" +
+	"signatures\"\x94\x02\n" +
 	"\rMirrorRequest\x12\x16\n" +
 	"\x06config\x18\x01 \x01(\tR\x06config\x12\x17\n" +
 	"\adry_run\x18\x02 \x01(\bR\x06dryRun\x12 \n" +
-	"\vconcurrency\x18\x03 \x01(\x05R\vconcurrency\"x\n" +
+	"\vconcurrency\x18\x03 \x01(\x05R\vconcurrency\x12#\n" +
+	"\rverify_policy\x18\x04 \x01(\tR\fverifyPolicy\x12L\n" +
+	"\vpolicy_keys\x18\x05 \x03(\v2+.stevedore.v1.MirrorRequest.PolicyKeysEntryR\n" +
+	"policyKeys\x1a=\n" +
+	"\x0fPolicyKeysEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"x\n" +
 	"\x0eMirrorResponse\x12/\n" +
 	"\x05image\x18\x01 \x01(\v2\x19.stevedore.v1.MirrorImageR\x05image\x125\n" +
 	"\asummary\x18\x02 \x01(\v2\x1b.stevedore.v1.MirrorSummaryR\asummary\"\xa0\x04\n" +
@@ -5853,7 +5960,7 @@ func file_stevedore_v1_image_service_proto_rawDescGZIP() []byte {
 }
 
 var file_stevedore_v1_image_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_stevedore_v1_image_service_proto_msgTypes = make([]protoimpl.MessageInfo, 81)
+var file_stevedore_v1_image_service_proto_msgTypes = make([]protoimpl.MessageInfo, 83)
 var file_stevedore_v1_image_service_proto_goTypes = []any{
 	(CopyEventKind)(0),                // 0: stevedore.v1.CopyEventKind
 	(*InspectRequest)(nil),            // 1: stevedore.v1.InspectRequest
@@ -5927,132 +6034,136 @@ var file_stevedore_v1_image_service_proto_goTypes = []any{
 	nil,                               // 69: stevedore.v1.InspectResponse.AnnotationsEntry
 	nil,                               // 70: stevedore.v1.ImageConfig.LabelsEntry
 	nil,                               // 71: stevedore.v1.Descriptor.AnnotationsEntry
-	nil,                               // 72: stevedore.v1.MutateRequest.LabelsEntry
-	nil,                               // 73: stevedore.v1.MutateRequest.AnnotationsEntry
-	nil,                               // 74: stevedore.v1.MutateRequest.IndexAnnotationsEntry
-	nil,                               // 75: stevedore.v1.CreateIndexRequest.AnnotationsEntry
-	nil,                               // 76: stevedore.v1.AddToIndexRequest.AnnotationsEntry
-	nil,                               // 77: stevedore.v1.RemoveFromIndexRequest.AnnotationsEntry
-	nil,                               // 78: stevedore.v1.AppendRequest.LabelsEntry
-	nil,                               // 79: stevedore.v1.AppendRequest.AnnotationsEntry
-	nil,                               // 80: stevedore.v1.PushArtifactRequest.AnnotationsEntry
-	nil,                               // 81: stevedore.v1.AttachArtifactRequest.AnnotationsEntry
-	(*timestamppb.Timestamp)(nil),     // 82: google.protobuf.Timestamp
+	nil,                               // 72: stevedore.v1.CopyRequest.PolicyKeysEntry
+	nil,                               // 73: stevedore.v1.MirrorRequest.PolicyKeysEntry
+	nil,                               // 74: stevedore.v1.MutateRequest.LabelsEntry
+	nil,                               // 75: stevedore.v1.MutateRequest.AnnotationsEntry
+	nil,                               // 76: stevedore.v1.MutateRequest.IndexAnnotationsEntry
+	nil,                               // 77: stevedore.v1.CreateIndexRequest.AnnotationsEntry
+	nil,                               // 78: stevedore.v1.AddToIndexRequest.AnnotationsEntry
+	nil,                               // 79: stevedore.v1.RemoveFromIndexRequest.AnnotationsEntry
+	nil,                               // 80: stevedore.v1.AppendRequest.LabelsEntry
+	nil,                               // 81: stevedore.v1.AppendRequest.AnnotationsEntry
+	nil,                               // 82: stevedore.v1.PushArtifactRequest.AnnotationsEntry
+	nil,                               // 83: stevedore.v1.AttachArtifactRequest.AnnotationsEntry
+	(*timestamppb.Timestamp)(nil),     // 84: google.protobuf.Timestamp
 }
 var file_stevedore_v1_image_service_proto_depIdxs = []int32{
 	3,  // 0: stevedore.v1.InspectResponse.platforms:type_name -> stevedore.v1.Platform
 	69, // 1: stevedore.v1.InspectResponse.annotations:type_name -> stevedore.v1.InspectResponse.AnnotationsEntry
 	4,  // 2: stevedore.v1.InspectResponse.config:type_name -> stevedore.v1.ImageConfig
 	5,  // 3: stevedore.v1.InspectResponse.layers:type_name -> stevedore.v1.Descriptor
-	82, // 4: stevedore.v1.ImageConfig.created:type_name -> google.protobuf.Timestamp
+	84, // 4: stevedore.v1.ImageConfig.created:type_name -> google.protobuf.Timestamp
 	70, // 5: stevedore.v1.ImageConfig.labels:type_name -> stevedore.v1.ImageConfig.LabelsEntry
 	71, // 6: stevedore.v1.Descriptor.annotations:type_name -> stevedore.v1.Descriptor.AnnotationsEntry
 	3,  // 7: stevedore.v1.Descriptor.platform:type_name -> stevedore.v1.Platform
-	0,  // 8: stevedore.v1.CopyResponse.kind:type_name -> stevedore.v1.CopyEventKind
-	5,  // 9: stevedore.v1.CopyResponse.descriptor:type_name -> stevedore.v1.Descriptor
-	14, // 10: stevedore.v1.CopyResponse.result:type_name -> stevedore.v1.CopyResult
-	17, // 11: stevedore.v1.MirrorResponse.image:type_name -> stevedore.v1.MirrorImage
-	18, // 12: stevedore.v1.MirrorResponse.summary:type_name -> stevedore.v1.MirrorSummary
-	21, // 13: stevedore.v1.ListFilesResponse.files:type_name -> stevedore.v1.FileInfo
-	82, // 14: stevedore.v1.FileInfo.mtime:type_name -> google.protobuf.Timestamp
-	28, // 15: stevedore.v1.ValidateResponse.problems:type_name -> stevedore.v1.ValidationProblem
-	31, // 16: stevedore.v1.DiffResponse.config:type_name -> stevedore.v1.ConfigFieldDiff
-	21, // 17: stevedore.v1.DiffResponse.added:type_name -> stevedore.v1.FileInfo
-	21, // 18: stevedore.v1.DiffResponse.removed:type_name -> stevedore.v1.FileInfo
-	32, // 19: stevedore.v1.DiffResponse.changed:type_name -> stevedore.v1.FileChange
-	21, // 20: stevedore.v1.FileChange.a:type_name -> stevedore.v1.FileInfo
-	21, // 21: stevedore.v1.FileChange.b:type_name -> stevedore.v1.FileInfo
-	35, // 22: stevedore.v1.SizeResponse.layers:type_name -> stevedore.v1.LayerSize
-	38, // 23: stevedore.v1.HistoryResponse.entries:type_name -> stevedore.v1.HistoryEntry
-	82, // 24: stevedore.v1.HistoryEntry.created:type_name -> google.protobuf.Timestamp
-	40, // 25: stevedore.v1.MutateRequest.entrypoint:type_name -> stevedore.v1.StringList
-	40, // 26: stevedore.v1.MutateRequest.cmd:type_name -> stevedore.v1.StringList
-	72, // 27: stevedore.v1.MutateRequest.labels:type_name -> stevedore.v1.MutateRequest.LabelsEntry
-	82, // 28: stevedore.v1.MutateRequest.created:type_name -> google.protobuf.Timestamp
-	73, // 29: stevedore.v1.MutateRequest.annotations:type_name -> stevedore.v1.MutateRequest.AnnotationsEntry
-	74, // 30: stevedore.v1.MutateRequest.index_annotations:type_name -> stevedore.v1.MutateRequest.IndexAnnotationsEntry
-	39, // 31: stevedore.v1.MutateResponse.result:type_name -> stevedore.v1.WriteResult
-	39, // 32: stevedore.v1.RebaseResponse.result:type_name -> stevedore.v1.WriteResult
-	75, // 33: stevedore.v1.CreateIndexRequest.annotations:type_name -> stevedore.v1.CreateIndexRequest.AnnotationsEntry
-	39, // 34: stevedore.v1.CreateIndexResponse.result:type_name -> stevedore.v1.WriteResult
-	76, // 35: stevedore.v1.AddToIndexRequest.annotations:type_name -> stevedore.v1.AddToIndexRequest.AnnotationsEntry
-	39, // 36: stevedore.v1.AddToIndexResponse.result:type_name -> stevedore.v1.WriteResult
-	77, // 37: stevedore.v1.RemoveFromIndexRequest.annotations:type_name -> stevedore.v1.RemoveFromIndexRequest.AnnotationsEntry
-	39, // 38: stevedore.v1.RemoveFromIndexResponse.result:type_name -> stevedore.v1.WriteResult
-	39, // 39: stevedore.v1.TagResponse.result:type_name -> stevedore.v1.WriteResult
-	82, // 40: stevedore.v1.AppendRequest.source_date_epoch:type_name -> google.protobuf.Timestamp
-	78, // 41: stevedore.v1.AppendRequest.labels:type_name -> stevedore.v1.AppendRequest.LabelsEntry
-	79, // 42: stevedore.v1.AppendRequest.annotations:type_name -> stevedore.v1.AppendRequest.AnnotationsEntry
-	39, // 43: stevedore.v1.AppendResponse.result:type_name -> stevedore.v1.WriteResult
-	57, // 44: stevedore.v1.AppendResponse.layers:type_name -> stevedore.v1.AppendedLayer
-	80, // 45: stevedore.v1.PushArtifactRequest.annotations:type_name -> stevedore.v1.PushArtifactRequest.AnnotationsEntry
-	58, // 46: stevedore.v1.PushArtifactRequest.file:type_name -> stevedore.v1.ArtifactFileHeader
-	5,  // 47: stevedore.v1.PushArtifactResponse.manifest:type_name -> stevedore.v1.Descriptor
-	81, // 48: stevedore.v1.AttachArtifactRequest.annotations:type_name -> stevedore.v1.AttachArtifactRequest.AnnotationsEntry
-	58, // 49: stevedore.v1.AttachArtifactRequest.file:type_name -> stevedore.v1.ArtifactFileHeader
-	5,  // 50: stevedore.v1.AttachArtifactResponse.manifest:type_name -> stevedore.v1.Descriptor
-	5,  // 51: stevedore.v1.PullArtifactResponse.manifest:type_name -> stevedore.v1.Descriptor
-	5,  // 52: stevedore.v1.PullArtifactResponse.skipped:type_name -> stevedore.v1.Descriptor
-	65, // 53: stevedore.v1.PullArtifactResponse.file:type_name -> stevedore.v1.PulledFile
-	5,  // 54: stevedore.v1.PulledFile.descriptor:type_name -> stevedore.v1.Descriptor
-	68, // 55: stevedore.v1.DiscoverReferrersResponse.root:type_name -> stevedore.v1.ReferrerNode
-	5,  // 56: stevedore.v1.ReferrerNode.descriptor:type_name -> stevedore.v1.Descriptor
-	68, // 57: stevedore.v1.ReferrerNode.referrers:type_name -> stevedore.v1.ReferrerNode
-	1,  // 58: stevedore.v1.ImageService.Inspect:input_type -> stevedore.v1.InspectRequest
-	6,  // 59: stevedore.v1.ImageService.GetManifest:input_type -> stevedore.v1.GetManifestRequest
-	8,  // 60: stevedore.v1.ImageService.ListTags:input_type -> stevedore.v1.ListTagsRequest
-	10, // 61: stevedore.v1.ImageService.GetBlob:input_type -> stevedore.v1.GetBlobRequest
-	12, // 62: stevedore.v1.ImageService.Copy:input_type -> stevedore.v1.CopyRequest
-	15, // 63: stevedore.v1.ImageService.Mirror:input_type -> stevedore.v1.MirrorRequest
-	19, // 64: stevedore.v1.ImageService.ListFiles:input_type -> stevedore.v1.ListFilesRequest
-	22, // 65: stevedore.v1.ImageService.ReadFile:input_type -> stevedore.v1.ReadFileRequest
-	24, // 66: stevedore.v1.ImageService.Export:input_type -> stevedore.v1.ExportRequest
-	26, // 67: stevedore.v1.ImageService.Validate:input_type -> stevedore.v1.ValidateRequest
-	29, // 68: stevedore.v1.ImageService.Diff:input_type -> stevedore.v1.DiffRequest
-	33, // 69: stevedore.v1.ImageService.Size:input_type -> stevedore.v1.SizeRequest
-	36, // 70: stevedore.v1.ImageService.History:input_type -> stevedore.v1.HistoryRequest
-	41, // 71: stevedore.v1.ImageService.Mutate:input_type -> stevedore.v1.MutateRequest
-	43, // 72: stevedore.v1.ImageService.Rebase:input_type -> stevedore.v1.RebaseRequest
-	45, // 73: stevedore.v1.ImageService.CreateIndex:input_type -> stevedore.v1.CreateIndexRequest
-	47, // 74: stevedore.v1.ImageService.AddToIndex:input_type -> stevedore.v1.AddToIndexRequest
-	49, // 75: stevedore.v1.ImageService.RemoveFromIndex:input_type -> stevedore.v1.RemoveFromIndexRequest
-	51, // 76: stevedore.v1.ImageService.Tag:input_type -> stevedore.v1.TagRequest
-	53, // 77: stevedore.v1.ImageService.Untag:input_type -> stevedore.v1.UntagRequest
-	55, // 78: stevedore.v1.ImageService.Append:input_type -> stevedore.v1.AppendRequest
-	59, // 79: stevedore.v1.ImageService.PushArtifact:input_type -> stevedore.v1.PushArtifactRequest
-	61, // 80: stevedore.v1.ImageService.AttachArtifact:input_type -> stevedore.v1.AttachArtifactRequest
-	63, // 81: stevedore.v1.ImageService.PullArtifact:input_type -> stevedore.v1.PullArtifactRequest
-	66, // 82: stevedore.v1.ImageService.DiscoverReferrers:input_type -> stevedore.v1.DiscoverReferrersRequest
-	2,  // 83: stevedore.v1.ImageService.Inspect:output_type -> stevedore.v1.InspectResponse
-	7,  // 84: stevedore.v1.ImageService.GetManifest:output_type -> stevedore.v1.GetManifestResponse
-	9,  // 85: stevedore.v1.ImageService.ListTags:output_type -> stevedore.v1.ListTagsResponse
-	11, // 86: stevedore.v1.ImageService.GetBlob:output_type -> stevedore.v1.GetBlobResponse
-	13, // 87: stevedore.v1.ImageService.Copy:output_type -> stevedore.v1.CopyResponse
-	16, // 88: stevedore.v1.ImageService.Mirror:output_type -> stevedore.v1.MirrorResponse
-	20, // 89: stevedore.v1.ImageService.ListFiles:output_type -> stevedore.v1.ListFilesResponse
-	23, // 90: stevedore.v1.ImageService.ReadFile:output_type -> stevedore.v1.ReadFileResponse
-	25, // 91: stevedore.v1.ImageService.Export:output_type -> stevedore.v1.ExportResponse
-	27, // 92: stevedore.v1.ImageService.Validate:output_type -> stevedore.v1.ValidateResponse
-	30, // 93: stevedore.v1.ImageService.Diff:output_type -> stevedore.v1.DiffResponse
-	34, // 94: stevedore.v1.ImageService.Size:output_type -> stevedore.v1.SizeResponse
-	37, // 95: stevedore.v1.ImageService.History:output_type -> stevedore.v1.HistoryResponse
-	42, // 96: stevedore.v1.ImageService.Mutate:output_type -> stevedore.v1.MutateResponse
-	44, // 97: stevedore.v1.ImageService.Rebase:output_type -> stevedore.v1.RebaseResponse
-	46, // 98: stevedore.v1.ImageService.CreateIndex:output_type -> stevedore.v1.CreateIndexResponse
-	48, // 99: stevedore.v1.ImageService.AddToIndex:output_type -> stevedore.v1.AddToIndexResponse
-	50, // 100: stevedore.v1.ImageService.RemoveFromIndex:output_type -> stevedore.v1.RemoveFromIndexResponse
-	52, // 101: stevedore.v1.ImageService.Tag:output_type -> stevedore.v1.TagResponse
-	54, // 102: stevedore.v1.ImageService.Untag:output_type -> stevedore.v1.UntagResponse
-	56, // 103: stevedore.v1.ImageService.Append:output_type -> stevedore.v1.AppendResponse
-	60, // 104: stevedore.v1.ImageService.PushArtifact:output_type -> stevedore.v1.PushArtifactResponse
-	62, // 105: stevedore.v1.ImageService.AttachArtifact:output_type -> stevedore.v1.AttachArtifactResponse
-	64, // 106: stevedore.v1.ImageService.PullArtifact:output_type -> stevedore.v1.PullArtifactResponse
-	67, // 107: stevedore.v1.ImageService.DiscoverReferrers:output_type -> stevedore.v1.DiscoverReferrersResponse
-	83, // [83:108] is the sub-list for method output_type
-	58, // [58:83] is the sub-list for method input_type
-	58, // [58:58] is the sub-list for extension type_name
-	58, // [58:58] is the sub-list for extension extendee
-	0,  // [0:58] is the sub-list for field type_name
+	72, // 8: stevedore.v1.CopyRequest.policy_keys:type_name -> stevedore.v1.CopyRequest.PolicyKeysEntry
+	0,  // 9: stevedore.v1.CopyResponse.kind:type_name -> stevedore.v1.CopyEventKind
+	5,  // 10: stevedore.v1.CopyResponse.descriptor:type_name -> stevedore.v1.Descriptor
+	14, // 11: stevedore.v1.CopyResponse.result:type_name -> stevedore.v1.CopyResult
+	73, // 12: stevedore.v1.MirrorRequest.policy_keys:type_name -> stevedore.v1.MirrorRequest.PolicyKeysEntry
+	17, // 13: stevedore.v1.MirrorResponse.image:type_name -> stevedore.v1.MirrorImage
+	18, // 14: stevedore.v1.MirrorResponse.summary:type_name -> stevedore.v1.MirrorSummary
+	21, // 15: stevedore.v1.ListFilesResponse.files:type_name -> stevedore.v1.FileInfo
+	84, // 16: stevedore.v1.FileInfo.mtime:type_name -> google.protobuf.Timestamp
+	28, // 17: stevedore.v1.ValidateResponse.problems:type_name -> stevedore.v1.ValidationProblem
+	31, // 18: stevedore.v1.DiffResponse.config:type_name -> stevedore.v1.ConfigFieldDiff
+	21, // 19: stevedore.v1.DiffResponse.added:type_name -> stevedore.v1.FileInfo
+	21, // 20: stevedore.v1.DiffResponse.removed:type_name -> stevedore.v1.FileInfo
+	32, // 21: stevedore.v1.DiffResponse.changed:type_name -> stevedore.v1.FileChange
+	21, // 22: stevedore.v1.FileChange.a:type_name -> stevedore.v1.FileInfo
+	21, // 23: stevedore.v1.FileChange.b:type_name -> stevedore.v1.FileInfo
+	35, // 24: stevedore.v1.SizeResponse.layers:type_name -> stevedore.v1.LayerSize
+	38, // 25: stevedore.v1.HistoryResponse.entries:type_name -> stevedore.v1.HistoryEntry
+	84, // 26: stevedore.v1.HistoryEntry.created:type_name -> google.protobuf.Timestamp
+	40, // 27: stevedore.v1.MutateRequest.entrypoint:type_name -> stevedore.v1.StringList
+	40, // 28: stevedore.v1.MutateRequest.cmd:type_name -> stevedore.v1.StringList
+	74, // 29: stevedore.v1.MutateRequest.labels:type_name -> stevedore.v1.MutateRequest.LabelsEntry
+	84, // 30: stevedore.v1.MutateRequest.created:type_name -> google.protobuf.Timestamp
+	75, // 31: stevedore.v1.MutateRequest.annotations:type_name -> stevedore.v1.MutateRequest.AnnotationsEntry
+	76, // 32: stevedore.v1.MutateRequest.index_annotations:type_name -> stevedore.v1.MutateRequest.IndexAnnotationsEntry
+	39, // 33: stevedore.v1.MutateResponse.result:type_name -> stevedore.v1.WriteResult
+	39, // 34: stevedore.v1.RebaseResponse.result:type_name -> stevedore.v1.WriteResult
+	77, // 35: stevedore.v1.CreateIndexRequest.annotations:type_name -> stevedore.v1.CreateIndexRequest.AnnotationsEntry
+	39, // 36: stevedore.v1.CreateIndexResponse.result:type_name -> stevedore.v1.WriteResult
+	78, // 37: stevedore.v1.AddToIndexRequest.annotations:type_name -> stevedore.v1.AddToIndexRequest.AnnotationsEntry
+	39, // 38: stevedore.v1.AddToIndexResponse.result:type_name -> stevedore.v1.WriteResult
+	79, // 39: stevedore.v1.RemoveFromIndexRequest.annotations:type_name -> stevedore.v1.RemoveFromIndexRequest.AnnotationsEntry
+	39, // 40: stevedore.v1.RemoveFromIndexResponse.result:type_name -> stevedore.v1.WriteResult
+	39, // 41: stevedore.v1.TagResponse.result:type_name -> stevedore.v1.WriteResult
+	84, // 42: stevedore.v1.AppendRequest.source_date_epoch:type_name -> google.protobuf.Timestamp
+	80, // 43: stevedore.v1.AppendRequest.labels:type_name -> stevedore.v1.AppendRequest.LabelsEntry
+	81, // 44: stevedore.v1.AppendRequest.annotations:type_name -> stevedore.v1.AppendRequest.AnnotationsEntry
+	39, // 45: stevedore.v1.AppendResponse.result:type_name -> stevedore.v1.WriteResult
+	57, // 46: stevedore.v1.AppendResponse.layers:type_name -> stevedore.v1.AppendedLayer
+	82, // 47: stevedore.v1.PushArtifactRequest.annotations:type_name -> stevedore.v1.PushArtifactRequest.AnnotationsEntry
+	58, // 48: stevedore.v1.PushArtifactRequest.file:type_name -> stevedore.v1.ArtifactFileHeader
+	5,  // 49: stevedore.v1.PushArtifactResponse.manifest:type_name -> stevedore.v1.Descriptor
+	83, // 50: stevedore.v1.AttachArtifactRequest.annotations:type_name -> stevedore.v1.AttachArtifactRequest.AnnotationsEntry
+	58, // 51: stevedore.v1.AttachArtifactRequest.file:type_name -> stevedore.v1.ArtifactFileHeader
+	5,  // 52: stevedore.v1.AttachArtifactResponse.manifest:type_name -> stevedore.v1.Descriptor
+	5,  // 53: stevedore.v1.PullArtifactResponse.manifest:type_name -> stevedore.v1.Descriptor
+	5,  // 54: stevedore.v1.PullArtifactResponse.skipped:type_name -> stevedore.v1.Descriptor
+	65, // 55: stevedore.v1.PullArtifactResponse.file:type_name -> stevedore.v1.PulledFile
+	5,  // 56: stevedore.v1.PulledFile.descriptor:type_name -> stevedore.v1.Descriptor
+	68, // 57: stevedore.v1.DiscoverReferrersResponse.root:type_name -> stevedore.v1.ReferrerNode
+	5,  // 58: stevedore.v1.ReferrerNode.descriptor:type_name -> stevedore.v1.Descriptor
+	68, // 59: stevedore.v1.ReferrerNode.referrers:type_name -> stevedore.v1.ReferrerNode
+	1,  // 60: stevedore.v1.ImageService.Inspect:input_type -> stevedore.v1.InspectRequest
+	6,  // 61: stevedore.v1.ImageService.GetManifest:input_type -> stevedore.v1.GetManifestRequest
+	8,  // 62: stevedore.v1.ImageService.ListTags:input_type -> stevedore.v1.ListTagsRequest
+	10, // 63: stevedore.v1.ImageService.GetBlob:input_type -> stevedore.v1.GetBlobRequest
+	12, // 64: stevedore.v1.ImageService.Copy:input_type -> stevedore.v1.CopyRequest
+	15, // 65: stevedore.v1.ImageService.Mirror:input_type -> stevedore.v1.MirrorRequest
+	19, // 66: stevedore.v1.ImageService.ListFiles:input_type -> stevedore.v1.ListFilesRequest
+	22, // 67: stevedore.v1.ImageService.ReadFile:input_type -> stevedore.v1.ReadFileRequest
+	24, // 68: stevedore.v1.ImageService.Export:input_type -> stevedore.v1.ExportRequest
+	26, // 69: stevedore.v1.ImageService.Validate:input_type -> stevedore.v1.ValidateRequest
+	29, // 70: stevedore.v1.ImageService.Diff:input_type -> stevedore.v1.DiffRequest
+	33, // 71: stevedore.v1.ImageService.Size:input_type -> stevedore.v1.SizeRequest
+	36, // 72: stevedore.v1.ImageService.History:input_type -> stevedore.v1.HistoryRequest
+	41, // 73: stevedore.v1.ImageService.Mutate:input_type -> stevedore.v1.MutateRequest
+	43, // 74: stevedore.v1.ImageService.Rebase:input_type -> stevedore.v1.RebaseRequest
+	45, // 75: stevedore.v1.ImageService.CreateIndex:input_type -> stevedore.v1.CreateIndexRequest
+	47, // 76: stevedore.v1.ImageService.AddToIndex:input_type -> stevedore.v1.AddToIndexRequest
+	49, // 77: stevedore.v1.ImageService.RemoveFromIndex:input_type -> stevedore.v1.RemoveFromIndexRequest
+	51, // 78: stevedore.v1.ImageService.Tag:input_type -> stevedore.v1.TagRequest
+	53, // 79: stevedore.v1.ImageService.Untag:input_type -> stevedore.v1.UntagRequest
+	55, // 80: stevedore.v1.ImageService.Append:input_type -> stevedore.v1.AppendRequest
+	59, // 81: stevedore.v1.ImageService.PushArtifact:input_type -> stevedore.v1.PushArtifactRequest
+	61, // 82: stevedore.v1.ImageService.AttachArtifact:input_type -> stevedore.v1.AttachArtifactRequest
+	63, // 83: stevedore.v1.ImageService.PullArtifact:input_type -> stevedore.v1.PullArtifactRequest
+	66, // 84: stevedore.v1.ImageService.DiscoverReferrers:input_type -> stevedore.v1.DiscoverReferrersRequest
+	2,  // 85: stevedore.v1.ImageService.Inspect:output_type -> stevedore.v1.InspectResponse
+	7,  // 86: stevedore.v1.ImageService.GetManifest:output_type -> stevedore.v1.GetManifestResponse
+	9,  // 87: stevedore.v1.ImageService.ListTags:output_type -> stevedore.v1.ListTagsResponse
+	11, // 88: stevedore.v1.ImageService.GetBlob:output_type -> stevedore.v1.GetBlobResponse
+	13, // 89: stevedore.v1.ImageService.Copy:output_type -> stevedore.v1.CopyResponse
+	16, // 90: stevedore.v1.ImageService.Mirror:output_type -> stevedore.v1.MirrorResponse
+	20, // 91: stevedore.v1.ImageService.ListFiles:output_type -> stevedore.v1.ListFilesResponse
+	23, // 92: stevedore.v1.ImageService.ReadFile:output_type -> stevedore.v1.ReadFileResponse
+	25, // 93: stevedore.v1.ImageService.Export:output_type -> stevedore.v1.ExportResponse
+	27, // 94: stevedore.v1.ImageService.Validate:output_type -> stevedore.v1.ValidateResponse
+	30, // 95: stevedore.v1.ImageService.Diff:output_type -> stevedore.v1.DiffResponse
+	34, // 96: stevedore.v1.ImageService.Size:output_type -> stevedore.v1.SizeResponse
+	37, // 97: stevedore.v1.ImageService.History:output_type -> stevedore.v1.HistoryResponse
+	42, // 98: stevedore.v1.ImageService.Mutate:output_type -> stevedore.v1.MutateResponse
+	44, // 99: stevedore.v1.ImageService.Rebase:output_type -> stevedore.v1.RebaseResponse
+	46, // 100: stevedore.v1.ImageService.CreateIndex:output_type -> stevedore.v1.CreateIndexResponse
+	48, // 101: stevedore.v1.ImageService.AddToIndex:output_type -> stevedore.v1.AddToIndexResponse
+	50, // 102: stevedore.v1.ImageService.RemoveFromIndex:output_type -> stevedore.v1.RemoveFromIndexResponse
+	52, // 103: stevedore.v1.ImageService.Tag:output_type -> stevedore.v1.TagResponse
+	54, // 104: stevedore.v1.ImageService.Untag:output_type -> stevedore.v1.UntagResponse
+	56, // 105: stevedore.v1.ImageService.Append:output_type -> stevedore.v1.AppendResponse
+	60, // 106: stevedore.v1.ImageService.PushArtifact:output_type -> stevedore.v1.PushArtifactResponse
+	62, // 107: stevedore.v1.ImageService.AttachArtifact:output_type -> stevedore.v1.AttachArtifactResponse
+	64, // 108: stevedore.v1.ImageService.PullArtifact:output_type -> stevedore.v1.PullArtifactResponse
+	67, // 109: stevedore.v1.ImageService.DiscoverReferrers:output_type -> stevedore.v1.DiscoverReferrersResponse
+	85, // [85:110] is the sub-list for method output_type
+	60, // [60:85] is the sub-list for method input_type
+	60, // [60:60] is the sub-list for extension type_name
+	60, // [60:60] is the sub-list for extension extendee
+	0,  // [0:60] is the sub-list for field type_name
 }
 
 func init() { file_stevedore_v1_image_service_proto_init() }
@@ -6068,7 +6179,7 @@ func file_stevedore_v1_image_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_stevedore_v1_image_service_proto_rawDesc), len(file_stevedore_v1_image_service_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   81,
+			NumMessages:   83,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

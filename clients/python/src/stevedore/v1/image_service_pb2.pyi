@@ -190,7 +190,14 @@ class GetBlobResponse(_message.Message):
     def __init__(self, offset: _Optional[int] = ..., data: _Optional[bytes] = ..., size: _Optional[int] = ...) -> None: ...
 
 class CopyRequest(_message.Message):
-    __slots__ = ("source", "destination", "platform", "concurrency", "referrers", "platforms", "sparse", "format", "compress", "chunk_size")
+    __slots__ = ("source", "destination", "platform", "concurrency", "referrers", "platforms", "sparse", "format", "compress", "chunk_size", "verify_policy", "policy_keys", "sign_with_key_id", "sign_password", "sign_format")
+    class PolicyKeysEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     SOURCE_FIELD_NUMBER: _ClassVar[int]
     DESTINATION_FIELD_NUMBER: _ClassVar[int]
     PLATFORM_FIELD_NUMBER: _ClassVar[int]
@@ -201,6 +208,11 @@ class CopyRequest(_message.Message):
     FORMAT_FIELD_NUMBER: _ClassVar[int]
     COMPRESS_FIELD_NUMBER: _ClassVar[int]
     CHUNK_SIZE_FIELD_NUMBER: _ClassVar[int]
+    VERIFY_POLICY_FIELD_NUMBER: _ClassVar[int]
+    POLICY_KEYS_FIELD_NUMBER: _ClassVar[int]
+    SIGN_WITH_KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    SIGN_PASSWORD_FIELD_NUMBER: _ClassVar[int]
+    SIGN_FORMAT_FIELD_NUMBER: _ClassVar[int]
     source: str
     destination: str
     platform: str
@@ -211,7 +223,12 @@ class CopyRequest(_message.Message):
     format: str
     compress: str
     chunk_size: int
-    def __init__(self, source: _Optional[str] = ..., destination: _Optional[str] = ..., platform: _Optional[str] = ..., concurrency: _Optional[int] = ..., referrers: _Optional[bool] = ..., platforms: _Optional[_Iterable[str]] = ..., sparse: _Optional[bool] = ..., format: _Optional[str] = ..., compress: _Optional[str] = ..., chunk_size: _Optional[int] = ...) -> None: ...
+    verify_policy: str
+    policy_keys: _containers.ScalarMap[str, str]
+    sign_with_key_id: str
+    sign_password: str
+    sign_format: str
+    def __init__(self, source: _Optional[str] = ..., destination: _Optional[str] = ..., platform: _Optional[str] = ..., concurrency: _Optional[int] = ..., referrers: _Optional[bool] = ..., platforms: _Optional[_Iterable[str]] = ..., sparse: _Optional[bool] = ..., format: _Optional[str] = ..., compress: _Optional[str] = ..., chunk_size: _Optional[int] = ..., verify_policy: _Optional[str] = ..., policy_keys: _Optional[_Mapping[str, str]] = ..., sign_with_key_id: _Optional[str] = ..., sign_password: _Optional[str] = ..., sign_format: _Optional[str] = ...) -> None: ...
 
 class CopyResponse(_message.Message):
     __slots__ = ("kind", "descriptor", "bytes", "result")
@@ -226,7 +243,7 @@ class CopyResponse(_message.Message):
     def __init__(self, kind: _Optional[_Union[CopyEventKind, str]] = ..., descriptor: _Optional[_Union[Descriptor, _Mapping]] = ..., bytes: _Optional[int] = ..., result: _Optional[_Union[CopyResult, _Mapping]] = ...) -> None: ...
 
 class CopyResult(_message.Message):
-    __slots__ = ("source", "destination", "digest", "media_type", "size", "blobs_copied", "blobs_skipped", "manifests_copied", "manifests_skipped", "bytes", "source_digest", "blobs_mounted", "referrers")
+    __slots__ = ("source", "destination", "digest", "media_type", "size", "blobs_copied", "blobs_skipped", "manifests_copied", "manifests_skipped", "bytes", "source_digest", "blobs_mounted", "referrers", "signatures")
     SOURCE_FIELD_NUMBER: _ClassVar[int]
     DESTINATION_FIELD_NUMBER: _ClassVar[int]
     DIGEST_FIELD_NUMBER: _ClassVar[int]
@@ -240,6 +257,7 @@ class CopyResult(_message.Message):
     SOURCE_DIGEST_FIELD_NUMBER: _ClassVar[int]
     BLOBS_MOUNTED_FIELD_NUMBER: _ClassVar[int]
     REFERRERS_FIELD_NUMBER: _ClassVar[int]
+    SIGNATURES_FIELD_NUMBER: _ClassVar[int]
     source: str
     destination: str
     digest: str
@@ -253,17 +271,29 @@ class CopyResult(_message.Message):
     source_digest: str
     blobs_mounted: int
     referrers: int
-    def __init__(self, source: _Optional[str] = ..., destination: _Optional[str] = ..., digest: _Optional[str] = ..., media_type: _Optional[str] = ..., size: _Optional[int] = ..., blobs_copied: _Optional[int] = ..., blobs_skipped: _Optional[int] = ..., manifests_copied: _Optional[int] = ..., manifests_skipped: _Optional[int] = ..., bytes: _Optional[int] = ..., source_digest: _Optional[str] = ..., blobs_mounted: _Optional[int] = ..., referrers: _Optional[int] = ...) -> None: ...
+    signatures: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, source: _Optional[str] = ..., destination: _Optional[str] = ..., digest: _Optional[str] = ..., media_type: _Optional[str] = ..., size: _Optional[int] = ..., blobs_copied: _Optional[int] = ..., blobs_skipped: _Optional[int] = ..., manifests_copied: _Optional[int] = ..., manifests_skipped: _Optional[int] = ..., bytes: _Optional[int] = ..., source_digest: _Optional[str] = ..., blobs_mounted: _Optional[int] = ..., referrers: _Optional[int] = ..., signatures: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class MirrorRequest(_message.Message):
-    __slots__ = ("config", "dry_run", "concurrency")
+    __slots__ = ("config", "dry_run", "concurrency", "verify_policy", "policy_keys")
+    class PolicyKeysEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     CONFIG_FIELD_NUMBER: _ClassVar[int]
     DRY_RUN_FIELD_NUMBER: _ClassVar[int]
     CONCURRENCY_FIELD_NUMBER: _ClassVar[int]
+    VERIFY_POLICY_FIELD_NUMBER: _ClassVar[int]
+    POLICY_KEYS_FIELD_NUMBER: _ClassVar[int]
     config: str
     dry_run: bool
     concurrency: int
-    def __init__(self, config: _Optional[str] = ..., dry_run: _Optional[bool] = ..., concurrency: _Optional[int] = ...) -> None: ...
+    verify_policy: str
+    policy_keys: _containers.ScalarMap[str, str]
+    def __init__(self, config: _Optional[str] = ..., dry_run: _Optional[bool] = ..., concurrency: _Optional[int] = ..., verify_policy: _Optional[str] = ..., policy_keys: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class MirrorResponse(_message.Message):
     __slots__ = ("image", "summary")
