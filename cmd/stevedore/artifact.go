@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -50,15 +49,9 @@ func (f *artifactPushFlags) register(cmd *cobra.Command) {
 // options turns the flags and FILE[:TYPE] arguments into engine input.
 func (f *artifactPushFlags) options(args []string) ([]artifact.File, artifact.PushOptions, error) {
 	opts := artifact.PushOptions{ArtifactType: f.artifactType}
-	for _, a := range f.annotations {
-		k, v, ok := strings.Cut(a, "=")
-		if !ok || k == "" {
-			return nil, opts, usageError{fmt.Errorf("annotation %q: want KEY=VALUE", a)}
-		}
-		if opts.Annotations == nil {
-			opts.Annotations = map[string]string{}
-		}
-		opts.Annotations[k] = v
+	var err error
+	if opts.Annotations, err = parseKV("annotation", f.annotations); err != nil {
+		return nil, opts, err
 	}
 	if f.config != "" {
 		p, mt := splitFileArg(f.config)
@@ -80,9 +73,7 @@ func (f *artifactPushFlags) options(args []string) ([]artifact.File, artifact.Pu
 // print writes the pushed manifest's digest, or its descriptor as JSON.
 func (f *artifactPushFlags) print(w io.Writer, d any, dgst string) error {
 	if f.asJSON {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(d)
+		return printJSON(w, d)
 	}
 	_, err := fmt.Fprintln(w, dgst)
 	return err
@@ -232,9 +223,7 @@ printed, one a line.`,
 				return err
 			}
 			if asJSON {
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetIndent("", "  ")
-				return enc.Encode(res)
+				return printJSON(cmd.OutOrStdout(), res)
 			}
 			for _, s := range res.Skipped {
 				fmt.Fprintf(cmd.ErrOrStderr(), "skipped untitled layer %s (%s)\n", s.Digest, s.MediaType)
@@ -284,9 +273,7 @@ referrers of that type, at every level.`,
 			}
 			w := cmd.OutOrStdout()
 			if asJSON {
-				enc := json.NewEncoder(w)
-				enc.SetIndent("", "  ")
-				return enc.Encode(tree)
+				return printJSON(w, tree)
 			}
 			fmt.Fprintf(w, "%s@%s\n", refName(r), tree.Digest)
 			printTree(w, tree, "")

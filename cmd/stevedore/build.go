@@ -78,10 +78,10 @@ func (f *imageFlags) options(files []string) (build.Options, error) {
 	if c.Cmd, err = argv("cmd", f.cmd); err != nil {
 		return o, err
 	}
-	if c.Labels, err = keyValues("label", f.labels); err != nil {
+	if c.Labels, err = parseKV("--label", f.labels); err != nil {
 		return o, err
 	}
-	if o.Annotations, err = keyValues("annotation", f.annotations); err != nil {
+	if o.Annotations, err = parseKV("--annotation", f.annotations); err != nil {
 		return o, err
 	}
 	return o, nil
@@ -109,22 +109,6 @@ func argv(name string, vals []string) ([]string, error) {
 		return out, nil
 	}
 	return vals, nil
-}
-
-// keyValues reads repeated KEY=VALUE flags.
-func keyValues(name string, vals []string) (map[string]string, error) {
-	if len(vals) == 0 {
-		return nil, nil
-	}
-	out := map[string]string{}
-	for _, kv := range vals {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok || k == "" {
-			return nil, usageError{fmt.Errorf("--%s %q: want KEY=VALUE", name, kv)}
-		}
-		out[k] = v
-	}
-	return out, nil
 }
 
 // openBase opens ref as the source of a base image.
@@ -165,9 +149,7 @@ func openDestination(ctx context.Context, e *engine.Engine, ref string) (transpo
 func (f *imageFlags) printResult(cmd *cobra.Command, res *build.Result) error {
 	out := cmd.OutOrStdout()
 	if f.asJSON {
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(res)
+		return printJSON(out, res)
 	}
 	for _, l := range res.Layers {
 		fmt.Fprintf(cmd.ErrOrStderr(), "layer %s %s (diff_id %s)\n", l.Digest, humanBytes(l.Size), l.DiffID)

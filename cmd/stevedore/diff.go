@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"strings"
@@ -44,9 +43,7 @@ Lines start with + (only in B), - (only in A) or ~ (changed).`,
 			}
 			w := cmd.OutOrStdout()
 			if asJSON {
-				enc := json.NewEncoder(w)
-				enc.SetIndent("", "  ")
-				return enc.Encode(rep)
+				return printJSON(w, rep)
 			}
 			fmt.Fprintf(w, "A %s\nB %s\nshared base layers: %d\n", rep.A, rep.B, rep.SharedLayers)
 			for _, f := range rep.Config {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -34,8 +35,21 @@ func (f *indexFlags) register(cmd *cobra.Command) {
 }
 
 func (f *indexFlags) options() (mutate.IndexOptions, error) {
-	a, err := parseKV("annotation", f.annots)
+	a, err := parseKV("--annotation", f.annots)
 	return mutate.IndexOptions{Annotations: a}, err
+}
+
+// openMembers opens the manifests an index verb lists.
+func (f *indexFlags) openMembers(ctx context.Context, refs []string) ([]mutate.Image, error) {
+	var members []mutate.Image
+	for _, ref := range refs {
+		img, _, err := f.openImage(ctx, ref)
+		if err != nil {
+			return nil, err
+		}
+		members = append(members, img)
+	}
+	return members, nil
 }
 
 func newIndexCreateCmd() *cobra.Command {
@@ -61,13 +75,9 @@ contributes its entries; members may live in other repositories than DST.`,
 				return err
 			}
 			opts.Docker = docker
-			var members []mutate.Image
-			for _, a := range args {
-				img, _, err := f.openImage(ctx, a)
-				if err != nil {
-					return err
-				}
-				members = append(members, img)
+			members, err := f.openMembers(ctx, args)
+			if err != nil {
+				return err
 			}
 			// -t is set, so no source reference is needed to place the result.
 			dst, tag, err := f.openTarget(ctx, transport.Ref{})
@@ -108,13 +118,9 @@ the old index.`,
 			if err != nil {
 				return err
 			}
-			var members []mutate.Image
-			for _, a := range args[1:] {
-				img, _, err := f.openImage(ctx, a)
-				if err != nil {
-					return err
-				}
-				members = append(members, img)
+			members, err := f.openMembers(ctx, args[1:])
+			if err != nil {
+				return err
 			}
 			dst, tag, err := f.openTarget(ctx, r)
 			if err != nil {

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"encoding/json"
-
 	"github.com/spf13/cobra"
 
 	"github.com/stevedore-dev/stevedore/engine"
@@ -23,9 +21,7 @@ func newInspectCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			enc := json.NewEncoder(cmd.OutOrStdout())
-			enc.SetIndent("", "  ")
-			return enc.Encode(info)
+			return printJSON(cmd.OutOrStdout(), info)
 		},
 	}
 	ef.register(cmd)

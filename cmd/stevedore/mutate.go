@@ -72,9 +72,7 @@ func (f *writeFlags) openTarget(ctx context.Context, src transport.Ref) (transpo
 // printResult writes the new digest on stdout, or the whole result as JSON.
 func printResult(cmd *cobra.Command, res *mutate.Result, asJSON bool) error {
 	if asJSON {
-		enc := json.NewEncoder(cmd.OutOrStdout())
-		enc.SetIndent("", "  ")
-		return enc.Encode(res)
+		return printJSON(cmd.OutOrStdout(), res)
 	}
 	_, err := fmt.Fprintln(cmd.OutOrStdout(), res.Digest)
 	return err
@@ -93,8 +91,9 @@ func parseArgv(s string) ([]string, error) {
 	return strings.Fields(s), nil
 }
 
-// parseKV turns k=v strings into a map.
-func parseKV(flag string, kvs []string) (map[string]string, error) {
+// parseKV turns repeated KEY=VALUE flag values into a map (nil when there
+// are none); what names the flag in the usage error.
+func parseKV(what string, kvs []string) (map[string]string, error) {
 	if len(kvs) == 0 {
 		return nil, nil
 	}
@@ -102,7 +101,7 @@ func parseKV(flag string, kvs []string) (map[string]string, error) {
 	for _, kv := range kvs {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok || k == "" {
-			return nil, usageError{fmt.Errorf("--%s %q: want KEY=VALUE", flag, kv)}
+			return nil, usageError{fmt.Errorf("%s %q: want KEY=VALUE", what, kv)}
 		}
 		m[k] = v
 	}
@@ -163,7 +162,7 @@ annotation edits.`,
 			c.Env, c.UnsetEnv = env, unsetEnv
 			c.RemoveLabels, c.ExposedPorts, c.Volumes = rmLabels, ports, vols
 			var err error
-			if c.Labels, err = parseKV("label", labels); err != nil {
+			if c.Labels, err = parseKV("--label", labels); err != nil {
 				return err
 			}
 			for name, dst := range map[string]**[]string{"entrypoint": &c.Entrypoint, "cmd": &c.Cmd} {
@@ -204,14 +203,14 @@ annotation edits.`,
 				steps = append(steps, c)
 			}
 			if len(annots) > 0 || len(rmAnnots) > 0 {
-				set, err := parseKV("annotation", annots)
+				set, err := parseKV("--annotation", annots)
 				if err != nil {
 					return err
 				}
 				steps = append(steps, mutate.Annotations{Set: set, Remove: rmAnnots})
 			}
 			if len(idxAnnots) > 0 {
-				set, err := parseKV("index-annotation", idxAnnots)
+				set, err := parseKV("--index-annotation", idxAnnots)
 				if err != nil {
 					return err
 				}

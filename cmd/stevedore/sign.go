@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -35,22 +34,6 @@ func openSigned(ctx context.Context, ef *engineFlags, ref string) (sign.Repo, st
 		name = r.Image.Name()
 	}
 	return repo, r.Identifier(), name, nil
-}
-
-// parseAnnotations turns -a k=v flags into a map.
-func parseAnnotations(kvs []string) (map[string]string, error) {
-	if len(kvs) == 0 {
-		return nil, nil
-	}
-	out := map[string]string{}
-	for _, kv := range kvs {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok || k == "" {
-			return nil, usageError{fmt.Errorf("annotation %q: want KEY=VALUE", kv)}
-		}
-		out[k] = v
-	}
-	return out, nil
 }
 
 func newSignCmd() *cobra.Command {
@@ -85,7 +68,7 @@ are printed on stdout.`,
 			if err != nil {
 				return usageError{err}
 			}
-			annotations, err := parseAnnotations(ann)
+			annotations, err := parseKV("annotation", ann)
 			if err != nil {
 				return err
 			}

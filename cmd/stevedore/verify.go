@@ -32,7 +32,7 @@ func (v *verifyFlags) run(cmd *cobra.Command, ef *engineFlags, ref string, att b
 	if err != nil {
 		return usageError{err}
 	}
-	annotations, err := parseAnnotations(v.ann)
+	annotations, err := parseKV("annotation", v.ann)
 	if err != nil {
 		return err
 	}

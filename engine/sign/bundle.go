@@ -141,22 +141,5 @@ func checkBundle(ctx context.Context, src transport.Source, subj, ref oci.Descri
 	if b.DSSEEnvelope == nil {
 		return nil, fmt.Errorf("bundle holds no DSSE envelope (a message signature is not an image signature)")
 	}
-	if b.DSSEEnvelope.PayloadType != PayloadTypeInToto {
-		return nil, fmt.Errorf("DSSE payload type %q, want %q", b.DSSEEnvelope.PayloadType, PayloadTypeInToto)
-	}
-	payload, key, err := verifyDSSE(b.DSSEEnvelope, keys)
-	if err != nil {
-		return nil, err
-	}
-	f.Key = key
-	st, ann, err := checkStatement(payload, subj.Digest)
-	if err != nil {
-		return st, err
-	}
-	f.Annotations = ann
-	if f.PredicateType != "" && f.PredicateType != st.PredicateType {
-		return st, fmt.Errorf("manifest annotation says predicate type %q, the signed statement %q", f.PredicateType, st.PredicateType)
-	}
-	f.PredicateType = st.PredicateType
-	return st, nil
+	return checkAttestation(b.DSSEEnvelope, keys, subj.Digest, f, "manifest annotation")
 }

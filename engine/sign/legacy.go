@@ -204,24 +204,7 @@ func checkLegacyAtt(ctx context.Context, src transport.Source, subj, l oci.Descr
 	if err := json.Unmarshal(raw, &env); err != nil {
 		return nil, fmt.Errorf("envelope is not valid JSON: %v", err)
 	}
-	if env.PayloadType != PayloadTypeInToto {
-		return nil, fmt.Errorf("DSSE payload type %q, want %q", env.PayloadType, PayloadTypeInToto)
-	}
-	payload, key, err := verifyDSSE(&env, keys)
-	if err != nil {
-		return nil, err
-	}
-	f.Key = key
-	st, ann, err := checkStatement(payload, subj.Digest)
-	if err != nil {
-		return st, err
-	}
-	f.Annotations = ann
-	if f.PredicateType != "" && f.PredicateType != st.PredicateType {
-		return st, fmt.Errorf("layer annotation says predicate type %q, the signed statement %q", f.PredicateType, st.PredicateType)
-	}
-	f.PredicateType = st.PredicateType
-	return st, nil
+	return checkAttestation(&env, keys, subj.Digest, f, "layer annotation")
 }
 
 func equalMaps(a, b map[string]string) bool {

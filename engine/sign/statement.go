@@ -2,6 +2,7 @@ package sign
 
 import (
 	"bytes"
+	"crypto"
 	"encoding/json"
 	"fmt"
 
@@ -86,6 +87,32 @@ func checkStatement(payload []byte, d digest.Digest) (*statement, map[string]str
 		}
 	}
 	return &st, nil, fmt.Errorf("no statement subject is %s (the signature is for another image)", d)
+}
+
+// checkAttestation verifies env, a DSSE envelope of an in-toto statement,
+// with one of keys and checks that the statement is about d, recording in f
+// the key, the subject's annotations and the predicate type. A predicate
+// type already in f is the unsigned one claimedBy (the manifest or layer
+// annotation) states; it must agree with the signed one.
+func checkAttestation(env *Envelope, keys []crypto.PublicKey, d digest.Digest, f *Finding, claimedBy string) (*statement, error) {
+	if env.PayloadType != PayloadTypeInToto {
+		return nil, fmt.Errorf("DSSE payload type %q, want %q", env.PayloadType, PayloadTypeInToto)
+	}
+	payload, key, err := verifyDSSE(env, keys)
+	if err != nil {
+		return nil, err
+	}
+	f.Key = key
+	st, ann, err := checkStatement(payload, d)
+	if err != nil {
+		return st, err
+	}
+	f.Annotations = ann
+	if f.PredicateType != "" && f.PredicateType != st.PredicateType {
+		return st, fmt.Errorf("%s says predicate type %q, the signed statement %q", claimedBy, f.PredicateType, st.PredicateType)
+	}
+	f.PredicateType = st.PredicateType
+	return st, nil
 }
 
 // marshalCompact marshals v without HTML escaping, as compact JSON.
