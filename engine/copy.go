@@ -30,10 +30,7 @@ func (e *Engine) Copy(ctx context.Context, srcRef, dstRef string, opts imgcopy.O
 		return fail(err)
 	}
 	desc = sr.String() + " -> " + dr.String()
-	tag := dr.Tag
-	if dr.Transport == transport.Docker {
-		tag = dr.Image.Tag
-	}
+	tag := dr.TagName()
 	if dr.Digest != "" || dr.Image.Digest != "" {
 		return fail(fmt.Errorf("destination %s names a digest; name a tag or nothing (the copy keeps the source's digest): %w", dr, errdef.ErrInvalid))
 	}

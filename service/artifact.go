@@ -156,10 +156,7 @@ func (s *ImageServer) PushArtifact(stream stevedorev1.ImageService_PushArtifactS
 	if r.Digest != "" || r.Image.Digest != "" {
 		return newStatus(codes.InvalidArgument, codeNameInvalid, ref+" names a digest; name a tag or nothing")
 	}
-	tag := r.Tag
-	if r.Transport == transport.Docker {
-		tag = r.Image.Tag
-	}
+	tag := r.TagName()
 	dst, err := s.eng.OpenTarget(ctx, r)
 	if err != nil {
 		return toStatus(err, subjectRepository)

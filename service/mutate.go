@@ -52,10 +52,7 @@ func (s *ImageServer) openTarget(ctx context.Context, src transport.Ref, dest st
 	} else if src.Transport == transport.OCIArchive || src.Transport == transport.DockerArchive {
 		return nil, newStatus(codes.InvalidArgument, "", "writing "+src.String()+" would replace the archive; name a destination")
 	}
-	tag := dr.Tag
-	if dr.Transport == transport.Docker {
-		tag = dr.Image.Tag
-	}
+	tag := dr.TagName()
 	dst, err := s.eng.OpenTarget(ctx, dr)
 	if err != nil {
 		return nil, toStatus(err, subjectRepository)
@@ -347,10 +344,7 @@ func (s *ImageServer) Untag(ctx context.Context, req *stevedorev1.UntagRequest) 
 		return nil, err
 	}
 	r, _ := transport.ParseRef(req.GetRef())
-	tag := r.Tag
-	if r.Transport == transport.Docker {
-		tag = r.Image.Tag
-	}
+	tag := r.TagName()
 	if tag == "" || r.Digest != "" || r.Image.Digest != "" {
 		return nil, newStatus(codes.InvalidArgument, codeNameInvalid, "untag needs ref to name a tag: "+req.GetRef())
 	}

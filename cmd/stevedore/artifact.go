@@ -95,10 +95,7 @@ func refTag(r transport.Ref) (string, error) {
 	if r.Digest != "" || r.Image.Digest != "" {
 		return "", fmt.Errorf("%s names a digest; name a tag or nothing: %w", r, errdef.ErrInvalid)
 	}
-	if r.Transport == transport.Docker {
-		return r.Image.Tag, nil
-	}
-	return r.Tag, nil
+	return r.TagName(), nil
 }
 
 func newArtifactPushCmd() *cobra.Command {

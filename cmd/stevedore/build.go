@@ -134,10 +134,7 @@ func openDestination(ctx context.Context, e *engine.Engine, ref string) (transpo
 	if err != nil {
 		return nil, "", err
 	}
-	tag := r.Tag
-	if r.Transport == transport.Docker {
-		tag = r.Image.Tag
-	}
+	tag := r.TagName()
 	if r.Digest != "" || r.Image.Digest != "" {
 		return nil, "", fmt.Errorf("destination %s names a digest; name a tag (the digest is the new image's to decide): %w", r, errdef.ErrInvalid)
 	}

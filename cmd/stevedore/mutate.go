@@ -61,10 +61,7 @@ func (f *writeFlags) openTarget(ctx context.Context, src transport.Ref) (transpo
 	} else if src.Transport == transport.OCIArchive || src.Transport == transport.DockerArchive {
 		return nil, "", usageError{fmt.Errorf("writing %s would replace the archive; name a destination with -t: %w", src, errdef.ErrInvalid)}
 	}
-	tag := dr.Tag
-	if dr.Transport == transport.Docker {
-		tag = dr.Image.Tag
-	}
+	tag := dr.TagName()
 	dst, err := f.engine().OpenTarget(ctx, dr)
 	return dst, tag, err
 }

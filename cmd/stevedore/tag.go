@@ -38,10 +38,7 @@ registries support this (a registry gets DELETE /v2/NAME/manifests/TAG).`,
 				return err
 			}
 			if del {
-				tag := r.Tag
-				if r.Transport == transport.Docker {
-					tag = r.Image.Tag
-				}
+				tag := r.TagName()
 				if tag == "" || r.Digest != "" || r.Image.Digest != "" {
 					return usageError{fmt.Errorf("--delete needs REF to name a tag")}
 				}

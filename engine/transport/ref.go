@@ -88,6 +88,14 @@ func (r Ref) Identifier() string {
 	return r.Tag
 }
 
+// TagName returns the tag r names, whatever its transport ("" when none).
+func (r Ref) TagName() string {
+	if r.Transport == Docker {
+		return r.Image.Tag
+	}
+	return r.Tag
+}
+
 // String formats r back into the transport-qualified form.
 func (r Ref) String() string {
 	if r.Transport == Docker {
