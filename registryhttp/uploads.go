@@ -86,7 +86,12 @@ func (reg *Registry) postUpload(w http.ResponseWriter, r *http.Request, name str
 	body := &clientBody{r: r.Body}
 	size, err := reg.root.CommitUpload(ctx, name, up.ID, d, -1, r.ContentLength, body)
 	if err != nil {
+		// The client never learnt this session's id, so what a broken body
+		// left in it cannot be resumed: drop it, and name no session.
 		_ = reg.root.CancelUpload(ctx, name, up.ID)
+		if ie := (*store.InterruptedError)(nil); errors.As(err, &ie) {
+			return body.bodyError(err)
+		}
 		return body.bodyError(uploadError(w, name, err))
 	}
 	if err := reg.keepCommitted(ctx, name, d); err != nil {
@@ -222,12 +227,20 @@ func chunkRange(r *http.Request) (start, size int64, err error) {
 }
 
 // uploadError maps a failed append or commit, adding the session's state to
-// a 416 so the client can resume from the right offset.
+// a 416 so the client can resume from the right offset. A body broken
+// part-way has had what arrived kept (store.InterruptedError): the answer
+// carries the advanced session too, though the client that broke the
+// connection is usually gone and learns it from a status GET instead.
 func uploadError(w http.ResponseWriter, name string, err error) error {
 	var oe *store.OffsetError
 	if errors.As(err, &oe) {
 		uploadHeaders(w, name, oe.Upload)
 		return errRangeInvalid.withMessage(oe.Error())
+	}
+	var ie *store.InterruptedError
+	if errors.As(err, &ie) {
+		uploadHeaders(w, name, ie.Upload)
+		return err
 	}
 	switch {
 	case errors.Is(err, errdef.ErrDigestMismatch):
@@ -247,6 +260,9 @@ func uploadError(w http.ResponseWriter, name string, err error) error {
 
 // clientBody remembers a failure to read the request body, which is the
 // client's (gone away, short body), so it is answered with a 400, not a 500.
+// The store keeps the bytes read before the failure (see
+// store.InterruptedError), so a PATCH or closing PUT cut mid-body resumes
+// from the session's Range, as with distribution.
 type clientBody struct {
 	r   io.Reader
 	err error
@@ -261,9 +277,17 @@ func (c *clientBody) Read(p []byte) (int, error) {
 }
 
 // bodyError prefers the body's own failure over what it caused downstream.
+// A body the store saw interrupted by the request's cancellation is the
+// client's doing as well.
 func (c *clientBody) bodyError(err error) error {
-	if err != nil && c.err != nil {
+	if err == nil {
+		return nil
+	}
+	if c.err != nil {
 		return errBlobUploadInvalid.withMessage("reading the request body: " + c.err.Error())
+	}
+	if ie := (*store.InterruptedError)(nil); errors.As(err, &ie) {
+		return errBlobUploadInvalid.withMessage("reading the request body: " + ie.Err.Error())
 	}
 	return err
 }

@@ -63,6 +63,54 @@ func (e *OffsetError) Error() string {
 // Unwrap returns errdef.ErrInvalid.
 func (e *OffsetError) Unwrap() error { return errdef.ErrInvalid }
 
+// InterruptedError says a chunk's body failed part-way (the client went
+// away, or the request was cancelled). The bytes that arrived before the
+// failure were kept, as a completed chunk's are: Upload is the session
+// advanced past them, where the client continues. Distribution keeps them
+// too, and a client that asks the status after a broken connection then
+// resends only the rest.
+//
+// distribution-spec v1.1.1 §Pushing a blob in chunks (upload status):
+// https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#pushing-a-blob-in-chunks
+type InterruptedError struct {
+	Upload Upload // the session with the received bytes
+	Err    error  // why the body ended early
+}
+
+func (e *InterruptedError) Error() string {
+	return fmt.Sprintf("upload %s: body interrupted, kept %d bytes: %v", e.Upload.ID, e.Upload.Offset, e.Err)
+}
+
+// Unwrap returns the body's error.
+func (e *InterruptedError) Unwrap() error { return e.Err }
+
+// errInterrupted marks an appendChunk whose body failed after rec was
+// advanced past what arrived; the caller saves rec and reports it.
+type errInterrupted struct {
+	err  error
+	kept int64 // bytes rec was advanced by; 0: nothing to save
+}
+
+func (e errInterrupted) Error() string { return e.err.Error() }
+func (e errInterrupted) Unwrap() error { return e.err }
+
+// keepInterrupted saves rec after an interrupted append and turns the
+// marker into an *InterruptedError; any other error passes unchanged.
+func keepInterrupted(err error, dir, id string, rec *uploadRecord) error {
+	var ie errInterrupted
+	if !errors.As(err, &ie) {
+		return err
+	}
+	up := Upload{ID: id, Repo: rec.Repo, Offset: rec.Offset, Started: rec.Started}
+	if ie.kept == 0 {
+		return &InterruptedError{Upload: up, Err: ie.err}
+	}
+	if werr := writeRecord(dir, *rec); werr != nil {
+		return errors.Join(ie.err, werr)
+	}
+	return &InterruptedError{Upload: up, Err: ie.err}
+}
+
 // uploadDir validates id before it becomes a path.
 func (r *Root) uploadDir(id string) (string, error) {
 	if !uploadIDRE.MatchString(id) {
@@ -139,8 +187,9 @@ func (r *Root) openUpload(repo, id string) (string, uploadRecord, error) {
 // chunk begins (from its Content-Range); a negative start means "at the end".
 // A chunk that does not start at the session's offset is refused with an
 // *OffsetError. size >= 0 is the exact chunk length: a body shorter or longer
-// fails with errdef.ErrSizeMismatch. A failed append leaves the session as it
-// was.
+// fails with errdef.ErrSizeMismatch. A body that fails to read part-way keeps
+// what arrived and fails with an *InterruptedError carrying the advanced
+// session; any other failed append leaves the session as it was.
 //
 // distribution-spec v1.1.1 §Pushing a blob in chunks:
 // https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#pushing-a-blob-in-chunks
@@ -152,7 +201,7 @@ func (r *Root) WriteUpload(ctx context.Context, repo, id string, start, size int
 			if errors.As(err, &oe) {
 				oe.Upload = Upload{ID: id, Repo: repo, Offset: rec.Offset, Started: rec.Started}
 			}
-			return err
+			return keepInterrupted(err, dir, id, rec)
 		}
 		up = Upload{ID: id, Repo: repo, Offset: rec.Offset, Started: rec.Started}
 		return writeRecord(dir, *rec)
@@ -167,7 +216,8 @@ func (r *Root) WriteUpload(ctx context.Context, repo, id string, start, size int
 // WriteUpload), checks the whole upload hashes to d, and makes it blob d of
 // the repository, which is created if needed. The session is gone afterwards.
 // A digest that does not match fails with errdef.ErrDigestMismatch and keeps
-// the session. It returns the blob's size.
+// the session. A body that fails part-way keeps what arrived, as WriteUpload
+// does, so the client can finish from there. It returns the blob's size.
 //
 // distribution-spec v1.1.1 §Pushing a blob in chunks (closing the upload):
 // https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#pushing-a-blob-in-chunks
@@ -181,7 +231,7 @@ func (r *Root) CommitUpload(ctx context.Context, repo, id string, d digest.Diges
 			return r.finish(ctx, repo, id, dir, rec, d, &n)
 		}
 		if err := appendChunk(ctx, dir, rec, start, size, body); err != nil {
-			return err
+			return keepInterrupted(err, dir, id, rec)
 		}
 		// state.json is only brought up to date when the session outlives
 		// this call: on success it is removed, and a crash before that
@@ -344,6 +394,11 @@ func (r *Root) withUpload(ctx context.Context, repo, id string, fn func(dir stri
 // The data is synced once per chunk, not per buffer: a client sending one
 // large PATCH pays for one fsync, whose disk work ingest has mostly started
 // already.
+//
+// A body that fails to read part-way (not a failed write) ends the chunk
+// where it broke: what was written and hashed is synced and rec advanced
+// over it, exactly as for a whole chunk, and the error is an
+// errInterrupted. Size is not checked then: the chunk is short by nature.
 func appendChunk(ctx context.Context, dir string, rec *uploadRecord, start, size int64, body io.Reader) (err error) {
 	if start >= 0 && start != rec.Offset {
 		return &OffsetError{Start: start}
@@ -361,6 +416,8 @@ func appendChunk(ctx context.Context, dir string, rec *uploadRecord, start, size
 		return err
 	}
 	defer fh.Close()
+	// rec.Offset is read when this runs: after an interruption it is the
+	// advanced offset, so the kept bytes stay.
 	defer func() {
 		if err != nil {
 			fh.Truncate(rec.Offset)
@@ -372,13 +429,28 @@ func appendChunk(ctx context.Context, dir string, rec *uploadRecord, start, size
 	if _, err := fh.Seek(rec.Offset, io.SeekStart); err != nil {
 		return err
 	}
-	src := body
+	br := &bodyReader{r: body}
+	var src io.Reader = br
 	if size >= 0 {
 		src = io.LimitReader(src, size+1)
 	}
 	n, err := ingest(ctx, fh, rec.Offset, src, h)
 	if err != nil {
-		return err
+		// ingest counts a buffer only once written and hashed, so n bytes
+		// are exactly what the session can claim after a read failure.
+		if !br.failed(ctx, err) || size >= 0 && n > size {
+			return err
+		}
+		if n == 0 {
+			return errInterrupted{err: err}
+		}
+		if serr := fh.Sync(); serr != nil {
+			return errors.Join(err, serr)
+		}
+		if aerr := advance(rec, n, h); aerr != nil {
+			return errors.Join(err, aerr)
+		}
+		return errInterrupted{err: err, kept: n}
 	}
 	if size >= 0 && n != size {
 		return fmt.Errorf("chunk declared %d bytes, body had %d: %w", size, n, errdef.ErrSizeMismatch)
@@ -386,16 +458,47 @@ func appendChunk(ctx context.Context, dir string, rec *uploadRecord, start, size
 	if err := fh.Sync(); err != nil {
 		return err
 	}
+	return advance(rec, n, h)
+}
+
+// advance moves rec past n more bytes whose running hash is h (nil: none).
+func advance(rec *uploadRecord, n int64, h hash.Hash) error {
 	next := *rec
 	next.Offset += n
 	next.SHA256 = nil
 	if h != nil {
+		var err error
 		if next.SHA256, err = h.(encoding.BinaryMarshaler).MarshalBinary(); err != nil {
 			return err
 		}
 	}
 	*rec = next
 	return nil
+}
+
+// bodyReader remembers a failure to read a chunk's body, so appendChunk can
+// tell a client gone mid-body from a failed write.
+type bodyReader struct {
+	r   io.Reader
+	err error
+}
+
+func (b *bodyReader) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if err != nil && err != io.EOF {
+		b.err = err
+	}
+	return n, err
+}
+
+// failed reports whether ingest's err came from reading the body: the body's
+// own error, or the request's cancellation, which ingest checks before each
+// read.
+func (b *bodyReader) failed(ctx context.Context, err error) bool {
+	if b.err != nil && errors.Is(err, b.err) {
+		return true
+	}
+	return ctx.Err() != nil && errors.Is(err, ctx.Err())
 }
 
 // uploadDigest returns the digest of the upload's data with algorithm alg:
