@@ -29,8 +29,9 @@ import (
 // delimiter and continuation (pages of pageSize keys); HEAD, GET (with an
 // open-ended Range), PUT and DELETE of objects; multipart uploads (create,
 // upload part, complete, abort). PUT and CompleteMultipartUpload honour
-// If-None-Match: * and If-Match: <etag> only when conditional is set, so the
-// fake can also play a server that ignores them.
+// If-None-Match: * and If-Match: <etag>, and DELETE honours If-Match, only
+// when conditional is set, so the fake can also play a server that ignores
+// them.
 type fakeS3 struct {
 	conditional bool
 	pageSize    int // keys per list page; <= 0 means 1000
@@ -40,6 +41,10 @@ type fakeS3 struct {
 	multipart   map[string]*fakeMultipart
 	nextID      int
 	log         []string // "METHOD key [range]" for object requests
+	// before, when set, runs before each object request is answered, with
+	// mu held: a test plays another replica's write landing at that moment
+	// by changing objects directly.
+	before func(method, key string)
 }
 
 // fakeMultipart is one multipart upload in progress.
@@ -74,6 +79,9 @@ func (f *fakeS3) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return // HeadBucket
 	}
 	f.log = append(f.log, strings.TrimSpace(r.Method+" "+key+" "+r.Header.Get("Range")))
+	if f.before != nil {
+		f.before(r.Method, key)
+	}
 	if _, ok := q["uploads"]; ok || q.Get("uploadId") != "" {
 		f.multipartOp(w, r, key, q)
 		return
@@ -112,6 +120,10 @@ func (f *fakeS3) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.store(key, body)
 		w.Header().Set("ETag", fakeETag(body))
 	case http.MethodDelete:
+		if r.Header.Get("If-Match") != "" && !f.preconditions(r, key) {
+			s3Error(w, http.StatusPreconditionFailed, "PreconditionFailed")
+			return
+		}
 		delete(f.objects, key)
 		delete(f.modified, key)
 		w.WriteHeader(http.StatusNoContent)

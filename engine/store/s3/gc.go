@@ -94,9 +94,11 @@ func (l *lease) release(ctx context.Context) {
 //
 // Pushes in progress on other replicas only create young objects: chunks
 // (not swept here: ExpireUploads), new blobs, and membership markers, which
-// Put, Mount and commit rewrite even when they exist, so a blob deduplicated
-// a moment ago counts as young. Right before deleting a blob GC checks again
-// that no repository has marked it since the listing.
+// Put, Mount, commit and Touch rewrite even when they exist, so a blob
+// deduplicated or referenced a moment ago counts as young. Right before
+// deleting a marker GC checks its age again and deletes it only if it has
+// not been rewritten since (If-Match); right before deleting a blob it
+// checks again that no repository has marked it since the listing.
 //
 // image-spec v1.1.1 image-layout.md (roots and the graph below them):
 // https://github.com/opencontainers/image-spec/blob/v1.1.1/image-layout.md#indexjson-file
@@ -277,14 +279,59 @@ func (r *Root) sweepMembers(ctx context.Context, rs *Store, marked map[digest.Di
 			held[d] = true
 			continue
 		}
-		if !dryRun {
-			if err := r.s.remove(ctx, o.key); err != nil {
-				return err
-			}
+		gone, young, err := r.removeOldMember(ctx, o.key, d, cutoff, dryRun)
+		switch {
+		case err != nil:
+			return err
+		case young:
+			rep.Young++
+			held[d] = true
+		case gone:
+			rep.Removed++
 		}
-		rep.Removed++
 	}
 	return nil
+}
+
+// removeOldMember removes the membership marker key of blob d, which the
+// listing showed old and which no root reaches, unless it has become young
+// since. Age is that of the newer of the marker and the blob's bytes (an
+// upload may have just written them, its marker next). The check is made
+// again right before deleting, and the delete is conditional on the ETag it
+// read: a Touch, Put, Mount or commit on another replica rewrites the
+// marker with new content, so one that lands after the check makes the
+// delete fail (412) and the marker stays. gone reports whether the marker
+// is absent afterwards (in a dry run: would be).
+//
+// S3 conditional deletes: https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-deletes.html
+func (r *Root) removeOldMember(ctx context.Context, key string, d digest.Digest, cutoff time.Time, dryRun bool) (gone, young bool, err error) {
+	etag, modified, err := r.s.headInfo(ctx, key)
+	if errors.Is(err, errdef.ErrNotFound) {
+		return false, false, nil // deleted since the listing
+	}
+	if err != nil {
+		return false, false, err
+	}
+	if modified.After(cutoff) {
+		return false, true, nil
+	}
+	_, blobModified, err := r.s.headInfo(ctx, r.s.keys.blob(d))
+	if err != nil && !errors.Is(err, errdef.ErrNotFound) {
+		return false, false, err
+	}
+	if blobModified.After(cutoff) {
+		return false, true, nil
+	}
+	if dryRun {
+		return true, false, nil
+	}
+	switch err := r.s.removeIf(ctx, key, etag); {
+	case conflict(err):
+		return false, true, nil
+	case err != nil:
+		return false, false, err
+	}
+	return true, false, nil
 }
 
 // sweepBlobs removes global blobs nobody marks or holds, once old enough.

@@ -3,10 +3,13 @@ package s3
 import (
 	"bytes"
 	"context"
+	"errors"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	s3api "github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/stevedore-dev/stevedore/engine/errdef"
 )
 
 // object is one listed object.
@@ -88,4 +91,29 @@ func (s *Store) createOnce(ctx context.Context, key string, b []byte) error {
 func (s *Store) remove(ctx context.Context, key string) error {
 	_, err := s.client.DeleteObject(ctx, &s3api.DeleteObjectInput{Bucket: &s.bucket, Key: &key})
 	return classify(err)
+}
+
+// removeIf deletes key only while its ETag is still etag, so a write that
+// came after the caller looked at the object survives. A lost condition (the
+// object changed: 412) matches errdef.ErrAlreadyExists; an object already
+// gone is no error, as for remove. A server that ignores the condition
+// degrades this to remove, leaving only the moment between the caller's
+// read and the delete unguarded.
+//
+// S3 conditional deletes: https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-deletes.html
+func (s *Store) removeIf(ctx context.Context, key, etag string) error {
+	_, err := s.client.DeleteObject(ctx, &s3api.DeleteObjectInput{Bucket: &s.bucket, Key: &key, IfMatch: aws.String(etag)})
+	if err = classify(err); errors.Is(err, errdef.ErrNotFound) {
+		return nil
+	}
+	return err
+}
+
+// headInfo returns key's ETag and LastModified.
+func (s *Store) headInfo(ctx context.Context, key string) (string, time.Time, error) {
+	out, err := s.client.HeadObject(ctx, &s3api.HeadObjectInput{Bucket: &s.bucket, Key: &key})
+	if err != nil {
+		return "", time.Time{}, classify(err)
+	}
+	return aws.ToString(out.ETag), aws.ToTime(out.LastModified), nil
 }

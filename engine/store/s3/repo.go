@@ -2,7 +2,10 @@ package s3
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -15,7 +18,7 @@ import (
 )
 
 // A repository opened through a Root keeps repositories isolated the way
-// per-repository layouts do: an empty marker repos/<name>/_blobs/<alg>/<hex>
+// per-repository layouts do: a marker repos/<name>/_blobs/<alg>/<hex>
 // says the repository holds a blob, Stat and Open look for it before the
 // global blob, and deleting a blob from a repository removes only the marker.
 // Bytes are freed by the collector once no repository marks or references
@@ -42,13 +45,23 @@ func (s *Store) statMember(ctx context.Context, d digest.Digest) (int64, error) 
 
 // addMember records that s's repository holds d. It is written even when it
 // exists: its fresh LastModified tells a concurrent collector the blob is in
-// use (see Root.GC).
+// use, and its fresh content a fresh ETag, which makes the collector's
+// conditional delete of the old marker fail (see Root.GC).
 func (s *Store) addMember(ctx context.Context, d digest.Digest) error {
 	if !s.members {
 		return nil
 	}
-	_, err := s.putRecord(ctx, s.keys.member(s.repo, d), nil, false, "")
+	_, err := s.putRecord(ctx, s.keys.member(s.repo, d), memberStamp(), false, "")
 	return err
+}
+
+// memberStamp is the content of a membership marker: unique per write, so
+// that every rewrite changes the marker's ETag (S3's ETag of a single-part
+// object is the MD5 of its bytes, so rewriting the same bytes would not).
+func memberStamp() []byte {
+	var rnd [8]byte
+	_, _ = rand.Read(rnd[:])
+	return []byte(time.Now().UTC().Format(time.RFC3339Nano) + " " + hex.EncodeToString(rnd[:]))
 }
 
 // Delete removes blob d from s's repository. The bytes stay until the
@@ -140,11 +153,7 @@ func (s *Store) DeleteManifest(ctx context.Context, d digest.Digest) error {
 		return fail(err)
 	}
 	for _, t := range tags {
-		desc, err := s.Resolve(ctx, t)
-		if err != nil || desc.Digest != d {
-			continue
-		}
-		if err := s.remove(ctx, s.keys.tag(s.repo, t)); err != nil {
+		if err := s.untagIf(ctx, t, d); err != nil {
 			return fail(err)
 		}
 	}
@@ -153,6 +162,31 @@ func (s *Store) DeleteManifest(ctx context.Context, d digest.Digest) error {
 	}
 	if err := s.remove(ctx, s.keys.member(s.repo, d)); err != nil {
 		return fail(err)
+	}
+	return nil
+}
+
+// untagIf removes tag if it names manifest d. The delete is conditional on
+// the ETag of the tag object as read, so a tag another request moves to
+// another manifest meanwhile keeps its new target: a lost condition (412)
+// means exactly that, and leaves the tag alone.
+//
+// S3 conditional deletes: https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-deletes.html
+func (s *Store) untagIf(ctx context.Context, tag string, d digest.Digest) error {
+	key := s.keys.tag(s.repo, tag)
+	b, etag, err := s.getRecord(ctx, key)
+	if errors.Is(err, errdef.ErrNotFound) {
+		return nil // untagged since the listing
+	}
+	if err != nil {
+		return fmt.Errorf("tag %q: %w", tag, err)
+	}
+	var desc oci.Descriptor
+	if json.Unmarshal(b, &desc) != nil || desc.Digest != d {
+		return nil
+	}
+	if err := s.removeIf(ctx, key, etag); err != nil && !conflict(err) {
+		return fmt.Errorf("tag %q: %w", tag, err)
 	}
 	return nil
 }
