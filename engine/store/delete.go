@@ -59,7 +59,7 @@ func (f *FS) AddRoot(ctx context.Context, desc oci.Descriptor) error {
 // that does not exist matches errdef.ErrNotFound.
 func (f *FS) Untag(ctx context.Context, tag string) error {
 	fail := func(err error) error { return &Error{Op: "untag", Err: err} }
-	if err := validateTag(tag); err != nil {
+	if err := ValidateTag(tag); err != nil {
 		return fail(err)
 	}
 	err := f.locked(ctx, func() error {

@@ -131,7 +131,7 @@ func (f *FS) Resolve(ctx context.Context, tag string) (oci.Descriptor, error) {
 	if err := ctx.Err(); err != nil {
 		return fail(err)
 	}
-	if err := validateTag(tag); err != nil {
+	if err := ValidateTag(tag); err != nil {
 		return fail(err)
 	}
 	idx, err := f.readIndex()
@@ -197,7 +197,7 @@ func (f *FS) Tag(ctx context.Context, desc oci.Descriptor, tag string) error {
 }
 
 func (f *FS) tag(ctx context.Context, desc oci.Descriptor, tag string) error {
-	if err := validateTag(tag); err != nil {
+	if err := ValidateTag(tag); err != nil {
 		return err
 	}
 	if desc.MediaType == "" {
@@ -246,12 +246,12 @@ func (f *FS) tag(ctx context.Context, desc oci.Descriptor, tag string) error {
 	})
 }
 
-// validateTag accepts the union of the docker tag grammar and the image-spec
+// ValidateTag accepts the union of the docker tag grammar and the image-spec
 // ref.name grammar, so tags copied from a registry and names written by
 // skopeo or oras both work; it rejects what could not be either.
 //
 // image-spec v1.1.1 annotations.md: https://github.com/opencontainers/image-spec/blob/v1.1.1/annotations.md#pre-defined-annotation-keys
-func validateTag(tag string) error {
+func ValidateTag(tag string) error {
 	if tag == "" || len(tag) > 255 {
 		return fmt.Errorf("tag %q: must be 1 to 255 characters: %w", tag, errdef.ErrInvalid)
 	}

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/opencontainers/go-digest"
+
+	"github.com/stevedore-dev/stevedore/engine/store"
 )
 
 func TestKeys(t *testing.T) {
@@ -39,7 +41,7 @@ func FuzzEscapeTag(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, tag string) {
-		if validateTag(tag) != nil {
+		if store.ValidateTag(tag) != nil {
 			return
 		}
 		e := escapeTag(tag)

@@ -101,7 +101,7 @@ func (s *Store) Tags(ctx context.Context) ([]string, error) {
 		}
 		for _, o := range page.Contents {
 			tag, err := url.PathUnescape(strings.TrimPrefix(aws.ToString(o.Key), prefix))
-			if err != nil || validateTag(tag) != nil {
+			if err != nil || store.ValidateTag(tag) != nil {
 				continue // not ours; a stray object must not break the listing
 			}
 			tags = append(tags, tag)
@@ -118,7 +118,7 @@ func (s *Store) checkTag(ctx context.Context, tag string) error {
 	if s.repo == "" {
 		return fmt.Errorf("store has no repository: %w", errdef.ErrInvalid)
 	}
-	return validateTag(tag)
+	return store.ValidateTag(tag)
 }
 
 // getRecord reads the small object key whole and returns it with its ETag.
@@ -175,23 +175,4 @@ func (s *Store) update(ctx context.Context, key string, fn func(old []byte) ([]b
 		}
 	}
 	return fmt.Errorf("%s: still contended after %d compare-and-swap attempts: %w", key, casAttempts, errdef.ErrUnavailable)
-}
-
-// validateTag is store's tag grammar: the union of the docker tag grammar
-// and the image-spec ref.name grammar, so tags copied from a registry and
-// names written by skopeo or oras both work.
-//
-// image-spec v1.1.1 annotations.md: https://github.com/opencontainers/image-spec/blob/v1.1.1/annotations.md#pre-defined-annotation-keys
-func validateTag(tag string) error {
-	if tag == "" || len(tag) > 255 {
-		return fmt.Errorf("tag %q: must be 1 to 255 characters: %w", tag, errdef.ErrInvalid)
-	}
-	for i, c := range []byte(tag) {
-		alnum := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
-		sep := c == '_' || c == '.' || c == '-' || c == ':' || c == '@' || c == '+' || c == '/'
-		if !alnum && !(sep && (i > 0 || c == '_')) {
-			return fmt.Errorf("tag %q: invalid character %q at %d: %w", tag, c, i, errdef.ErrInvalid)
-		}
-	}
-	return nil
 }
