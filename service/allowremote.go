@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path"
+	"path/filepath"
 	"strings"
 
 	"google.golang.org/grpc"
@@ -14,13 +15,17 @@ import (
 	stevedorev1 "github.com/stevedore-dev/stevedore/gen/stevedore/v1"
 )
 
-// RemoteAllowlist restricts the registries the service will talk to on a
-// caller's behalf. The service fetches from and pushes to whatever registry
-// a request names, so without a list any caller can make it probe internal
-// hosts; with one, a request naming another registry is refused with
-// PermissionDenied before the engine opens a connection.
+// RemoteAllowlist restricts what the service will touch on a caller's
+// behalf. The service fetches from and pushes to whatever registry a request
+// names, and reads and writes whatever oci:/archive path it names, so
+// without a list any caller can make it probe internal hosts or write
+// anywhere the server may; with one, a request naming another registry or a
+// path outside the allowed directories is refused with PermissionDenied
+// before the engine opens anything.
 type RemoteAllowlist struct {
 	patterns []string
+	remote   bool     // registries are restricted to patterns
+	roots    []string // when set, local paths must lie under one of these
 }
 
 // NewRemoteAllowlist returns the allowlist of patterns: path.Match globs over
@@ -28,7 +33,22 @@ type RemoteAllowlist struct {
 // "*.example.com", "127.0.0.1:5000"), compared case-insensitively. Short
 // names mean docker.io, so allow "docker.io" for Docker Hub.
 func NewRemoteAllowlist(patterns []string) (*RemoteAllowlist, error) {
-	l := &RemoteAllowlist{}
+	return NewAllowlist(patterns, nil)
+}
+
+// NewAllowlist returns an allowlist of registry patterns (none: registries
+// are not restricted) and local directories (none: paths are not
+// restricted) under which oci: and archive references must lie. Symlinks are
+// resolved before the check, so a link inside a root cannot lead out of it.
+func NewAllowlist(patterns, localRoots []string) (*RemoteAllowlist, error) {
+	l := &RemoteAllowlist{remote: len(patterns) > 0}
+	for _, r := range localRoots {
+		abs, err := resolvePath(r)
+		if err != nil || r == "" {
+			return nil, fmt.Errorf("local root %q: %v", r, err)
+		}
+		l.roots = append(l.roots, abs)
+	}
 	for _, p := range patterns {
 		p = strings.ToLower(strings.TrimSpace(p))
 		if _, err := path.Match(p, ""); err != nil || p == "" {
@@ -98,7 +118,7 @@ func (l *RemoteAllowlist) check(req any) error {
 		// not parse is left for the handler to reject.
 		if cfg, err := mirror.ParseConfig([]byte(m.GetConfig())); err == nil {
 			for _, host := range cfg.Registries() {
-				if !l.allows(host) {
+				if l.remote && !l.allows(host) {
 					return newStatus(codes.PermissionDenied, codeDenied, "registry "+host+" is not in this server's --allow-remote list")
 				}
 			}
@@ -106,14 +126,50 @@ func (l *RemoteAllowlist) check(req any) error {
 	}
 	for _, s := range refs {
 		r, err := transport.ParseRef(s)
-		if err != nil || r.Transport != transport.Docker {
-			continue
-		}
-		if !l.allows(r.Image.Registry) {
-			return newStatus(codes.PermissionDenied, codeDenied, "registry "+r.Image.Registry+" is not in this server's --allow-remote list")
+		switch {
+		case err != nil:
+		case r.Transport == transport.Docker:
+			if l.remote && !l.allows(r.Image.Registry) {
+				return newStatus(codes.PermissionDenied, codeDenied, "registry "+r.Image.Registry+" is not in this server's --allow-remote list")
+			}
+		case len(l.roots) > 0 && !l.inRoots(r.Path):
+			return newStatus(codes.PermissionDenied, codeDenied, "path "+r.Path+" is outside this server's --allow-local directories")
 		}
 	}
 	return nil
+}
+
+// inRoots reports whether p, with symlinks resolved, lies under a root.
+func (l *RemoteAllowlist) inRoots(p string) bool {
+	abs, err := resolvePath(p)
+	if err != nil {
+		return false
+	}
+	for _, root := range l.roots {
+		if rel, err := filepath.Rel(root, abs); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+			return true
+		}
+	}
+	return false
+}
+
+// resolvePath makes p absolute and resolves the symlinks of its longest
+// existing prefix (what does not exist yet cannot be a link).
+func resolvePath(p string) (string, error) {
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return "", err
+	}
+	rest := ""
+	for dir := abs; ; dir = filepath.Dir(dir) {
+		if real, err := filepath.EvalSymlinks(dir); err == nil {
+			return filepath.Join(real, rest), nil
+		}
+		if dir == filepath.Dir(dir) {
+			return abs, nil
+		}
+		rest = filepath.Join(filepath.Base(dir), rest)
+	}
 }
 
 // ServerOptions returns the interceptors enforcing the list, for

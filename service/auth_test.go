@@ -187,6 +187,46 @@ func writeCert(t *testing.T) (certFile, keyFile string) {
 
 // TestTLSGateway serves gRPC over TLS, with and without mTLS, and checks the
 // gateway still reaches it while a client without a certificate cannot.
+// TestLocalRoots: with --allow-local, oci: paths outside the roots (or
+// leading out of them through a symlink) are refused; registries stay open.
+func TestLocalRoots(t *testing.T) {
+	f := newFixture(t)
+	outside := newFixture(t)
+	link := filepath.Join(f.dir, "escape")
+	if err := os.Symlink(outside.dir, link); err != nil {
+		t.Fatal(err)
+	}
+	l, err := NewAllowlist(nil, []string{f.dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := stevedorev1.NewImageServiceClient(startServerWith(t, l.ServerOptions()...))
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	for _, tc := range []struct {
+		ref    string
+		denied bool
+	}{
+		{f.ref(":v1"), false},
+		{outside.ref(":v1"), true},
+		{"oci:" + link + ":v1", true},
+		{"oci:" + f.dir + "/../" + filepath.Base(outside.dir) + ":v1", true},
+		{"127.0.0.1:1/app:v1", false}, // registries are not restricted by --allow-local
+	} {
+		_, err := c.Inspect(ctx, &stevedorev1.InspectRequest{Ref: tc.ref})
+		if (status.Code(err) == codes.PermissionDenied) != tc.denied {
+			t.Errorf("Inspect %s: %v", tc.ref, err)
+		}
+	}
+	s, err := c.Copy(ctx, &stevedorev1.CopyRequest{Source: f.ref(":v1"), Destination: "oci:" + t.TempDir() + ":x"})
+	for err == nil {
+		_, err = s.Recv()
+	}
+	if status.Code(err) != codes.PermissionDenied {
+		t.Errorf("Copy to a destination outside the roots: %v", err)
+	}
+}
+
 func TestTLSGateway(t *testing.T) {
 	cert, key := writeCert(t)
 	for _, mtls := range []bool{false, true} {

@@ -23,7 +23,7 @@ type securityFlags struct {
 	htpasswd, authRules, authRealm, tokenKey, apiTokens string
 	anonymousRead, disableDelete                        bool
 	tlsCert, tlsKey, tlsClientCA                        string
-	allowRemote                                         []string
+	allowRemote, allowLocal                             []string
 }
 
 func (f *securityFlags) register(cmd *cobra.Command) {
@@ -39,6 +39,7 @@ func (f *securityFlags) register(cmd *cobra.Command) {
 	fs.StringVar(&f.tlsKey, "tls-key", "", "PEM private key of --tls-cert")
 	fs.StringVar(&f.tlsClientCA, "tls-client-ca", "", "with --tls-cert: require gRPC clients to present a certificate from these PEM CAs (mTLS)")
 	fs.StringArrayVar(&f.allowRemote, "allow-remote", nil, "only let API calls reach registries whose host[:port] matches this glob (repeatable)")
+	fs.StringArrayVar(&f.allowLocal, "allow-local", nil, "only let API calls read or write oci:/archive paths under this directory (repeatable; symlinks resolved)")
 }
 
 // security is what the flags build, for serve to wire in.
@@ -73,10 +74,10 @@ func (f *securityFlags) build(dataDir string, log *zap.Logger) (*security, error
 		withAuth := s.wrapRegistry
 		s.wrapRegistry = func(h http.Handler) http.Handler { return auth.DenyDeletes(withAuth(h)) }
 	}
-	if len(f.allowRemote) > 0 {
-		l, err := service.NewRemoteAllowlist(f.allowRemote)
+	if len(f.allowRemote) > 0 || len(f.allowLocal) > 0 {
+		l, err := service.NewAllowlist(f.allowRemote, f.allowLocal)
 		if err != nil {
-			return nil, usageError{fmt.Errorf("--allow-remote: %w", err)}
+			return nil, usageError{fmt.Errorf("--allow-remote/--allow-local: %w", err)}
 		}
 		s.grpcOpts = append(s.grpcOpts, l.ServerOptions()...)
 	}
