@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/stevedore-dev/stevedore/engine/errdef"
+	"github.com/stevedore-dev/stevedore/engine/oci"
 )
 
 // WriteDir writes the tree under dir to w as a tar, deterministically:
@@ -144,7 +145,7 @@ func (d *dirWriter) copyFile(p string, size int64) error {
 		return classify(err)
 	}
 	defer f.Close()
-	n, err := io.CopyBuffer(d.tw, ctxReader{d.ctx, io.LimitReader(f, size)}, d.buf)
+	n, err := io.CopyBuffer(d.tw, oci.ContextReader(d.ctx, io.LimitReader(f, size)), d.buf)
 	if err != nil {
 		return err
 	}
@@ -179,17 +180,4 @@ func classify(err error) error {
 		return fmt.Errorf("%v: %w", err, errdef.ErrDenied)
 	}
 	return err
-}
-
-// ctxReader stops a long copy when its context is done.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }

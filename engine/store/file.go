@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/stevedore-dev/stevedore/engine/errdef"
+	"github.com/stevedore-dev/stevedore/engine/oci"
 )
 
 // tempFile creates a file in the layout's ingest directory. Temp files stay
@@ -121,7 +122,7 @@ func ingest(ctx context.Context, f *os.File, off int64, src io.Reader, h hash.Ha
 	bp := ingestBufs.Get().(*[]byte)
 	defer ingestBufs.Put(bp)
 	b := *bp
-	src = ctxReader{ctx, src}
+	src = oci.ContextReader(ctx, src)
 	var n int64
 	flushed := off
 	for {

@@ -82,17 +82,3 @@ func (f *FS) put(ctx context.Context, desc oci.Descriptor, r io.Reader) error {
 	syncDir(filepath.Dir(final))
 	return nil
 }
-
-// ctxReader stops a copy once ctx is done; the source reader itself may know
-// nothing of contexts.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
-}

@@ -19,6 +19,7 @@ import (
 	"github.com/opencontainers/go-digest"
 
 	"github.com/stevedore-dev/stevedore/engine/errdef"
+	"github.com/stevedore-dev/stevedore/engine/oci"
 )
 
 // Files of one upload session directory, uploads/<id>/.
@@ -522,7 +523,7 @@ func uploadDigest(ctx context.Context, data string, rec *uploadRecord, alg diges
 	}
 	defer fh.Close()
 	var h hash.Hash = alg.Hash()
-	if _, err := io.CopyBuffer(h, io.LimitReader(ctxReader{ctx, fh}, rec.Offset), make([]byte, 1<<20)); err != nil {
+	if _, err := io.CopyBuffer(h, io.LimitReader(oci.ContextReader(ctx, fh), rec.Offset), make([]byte, 1<<20)); err != nil {
 		return "", err
 	}
 	return digest.NewDigest(alg, h), nil

@@ -71,7 +71,7 @@ func (s *Store) put(ctx context.Context, desc oci.Descriptor, r io.Reader) error
 		return err
 	}
 	key := s.keys.blob(desc.Digest)
-	src := &stickyReader{r: oci.NewVerifyReader(ctxReader{ctx, r}, desc.Digest, desc.Size)}
+	src := &stickyReader{r: oci.NewVerifyReader(oci.ContextReader(ctx, r), desc.Digest, desc.Size)}
 	if desc.Size < 0 {
 		return s.putSpooled(ctx, key, src)
 	}
@@ -274,18 +274,4 @@ func (s *stickyReader) cause(err error) error {
 		return s.err
 	}
 	return err
-}
-
-// ctxReader stops a copy once ctx is done; the source reader itself may know
-// nothing of contexts.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }

@@ -189,7 +189,7 @@ func (r *Root) putChunk(ctx context.Context, key string, size int64, body io.Rea
 			tmp.Close()
 			os.Remove(tmp.Name())
 		}()
-		n, err := io.Copy(tmp, ctxReader{ctx, body})
+		n, err := io.Copy(tmp, oci.ContextReader(ctx, body))
 		if err != nil {
 			return 0, err
 		}
@@ -201,7 +201,7 @@ func (r *Root) putChunk(ctx context.Context, key string, size int64, body io.Rea
 		}
 		return n, create(tmp, n)
 	}
-	src := &countingReader{r: &stickyReader{r: ctxReader{ctx, body}}}
+	src := &countingReader{r: &stickyReader{r: oci.ContextReader(ctx, body)}}
 	err := create(io.LimitReader(src, size), size, noRetry)
 	if err != nil && !conflict(err) {
 		if sr := src.r.(*stickyReader); sr.err != nil {

@@ -86,7 +86,7 @@ func (w *DockerWriter) Push(ctx context.Context, desc oci.Descriptor, r io.Reade
 	if err := oci.ValidateDigest(desc.Digest); err != nil {
 		return err
 	}
-	r = ctxReader{ctx, r}
+	r = oci.ContextReader(ctx, r)
 	switch mt := desc.MediaType; {
 	case oci.IsIndex(mt):
 		return fmt.Errorf("a docker-archive holds single-platform images, not the index %s; pick one with --platform: %w", desc.Digest, errdef.ErrUnsupported)

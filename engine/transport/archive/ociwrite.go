@@ -65,7 +65,7 @@ func (w *OCIWriter) Push(ctx context.Context, desc oci.Descriptor, r io.Reader) 
 	if w.blobs[desc.Digest] {
 		return nil
 	}
-	if err := w.a.add(blobName(desc.Digest), desc.Size, oci.NewVerifyReader(ctxReader{ctx, r}, desc.Digest, desc.Size)); err != nil {
+	if err := w.a.add(blobName(desc.Digest), desc.Size, oci.NewVerifyReader(oci.ContextReader(ctx, r), desc.Digest, desc.Size)); err != nil {
 		return err
 	}
 	w.blobs[desc.Digest] = true
@@ -155,18 +155,4 @@ func (w *OCIWriter) Abort() error {
 	w.a.mu.Lock()
 	defer w.a.mu.Unlock()
 	return w.a.abortLocked()
-}
-
-// ctxReader stops a local copy when its context is done: file-to-file
-// copies never block long enough for anything else to notice.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }
