@@ -25,7 +25,7 @@ import (
 	"github.com/stevedore-dev/stevedore/engine/errdef"
 	"github.com/stevedore-dev/stevedore/engine/oci"
 	"github.com/stevedore-dev/stevedore/engine/store"
-	s3store "github.com/stevedore-dev/stevedore/engine/store/s3"
+	s3store "github.com/stevedore-dev/stevedore/engine/served/s3"
 	"github.com/stevedore-dev/stevedore/engine/store/storetest"
 )
 

@@ -8,7 +8,7 @@ import (
 	"github.com/opencontainers/go-digest"
 
 	"github.com/stevedore-dev/stevedore/engine/oci"
-	"github.com/stevedore-dev/stevedore/engine/store"
+	"github.com/stevedore-dev/stevedore/engine/served"
 )
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
@@ -35,6 +35,7 @@ func (reg *Registry) routeBlob(w http.ResponseWriter, r *http.Request, name, ref
 	if err != nil {
 		return err
 	}
+	defer repo.Close()
 	if r.Method == http.MethodDelete {
 		return reg.deleteBlob(w, r, repo, d)
 	}
@@ -46,8 +47,8 @@ func (reg *Registry) routeBlob(w http.ResponseWriter, r *http.Request, name, ref
 // they were stored; re-hashing every GET would halve throughput.
 // distribution-spec v1.1.1 §Pulling blobs:
 // https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#pulling-blobs
-func (reg *Registry) getBlob(w http.ResponseWriter, r *http.Request, repo store.Repository, d digest.Digest) error {
-	if loc, ok := repo.(store.BlobLocator); ok && reg.opts.BlobRedirect && r.Method == http.MethodGet {
+func (reg *Registry) getBlob(w http.ResponseWriter, r *http.Request, repo served.Repository, d digest.Digest) error {
+	if loc, ok := repo.(served.BlobLocator); ok && reg.opts.BlobRedirect && r.Method == http.MethodGet {
 		return redirectBlob(w, r, loc, d)
 	}
 	f, size, err := repo.Open(r.Context(), d)
@@ -78,7 +79,7 @@ const blobURLTTL = 15 * time.Minute
 //
 // distribution-spec v1.1.1 §Pulling blobs (a 307 redirect is allowed):
 // https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#pulling-blobs
-func redirectBlob(w http.ResponseWriter, r *http.Request, loc store.BlobLocator, d digest.Digest) error {
+func redirectBlob(w http.ResponseWriter, r *http.Request, loc served.BlobLocator, d digest.Digest) error {
 	u, err := loc.BlobURL(r.Context(), d, blobURLTTL)
 	if err != nil {
 		return classify(err, errBlobUnknown.withMessage("blob "+d.String()+" unknown"), errDigestInvalid)
@@ -95,7 +96,7 @@ func redirectBlob(w http.ResponseWriter, r *http.Request, loc store.BlobLocator,
 // linking the same file keep it.
 // distribution-spec v1.1.1 §Deleting blobs:
 // https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#deleting-blobs
-func (reg *Registry) deleteBlob(w http.ResponseWriter, r *http.Request, repo store.Repository, d digest.Digest) error {
+func (reg *Registry) deleteBlob(w http.ResponseWriter, r *http.Request, repo served.Repository, d digest.Digest) error {
 	if err := repo.Delete(r.Context(), d); err != nil {
 		return classify(err, errBlobUnknown.withMessage("blob "+d.String()+" unknown"), errDigestInvalid)
 	}

@@ -3,8 +3,8 @@
 // as a plain http.Handler, so `stevedore serve` mounts it on its OCI port and
 // tests mount it on httptest.
 //
-// Storage is a store.Backend: a data directory (store.Root), or an S3 bucket
-// that several replicas share (engine/store/s3). In a data directory each repository is an OCI image layout under
+// Storage is a served.Backend: a data directory (served.Root), or an S3 bucket
+// that several replicas share (engine/served/s3). In a data directory each repository is an OCI image layout under
 // DATA/repos/<name>/_oci (the "_oci" leaf can never be a repository path
 // component, since those start with a letter or digit, so nested repository
 // names never collide with a layout's own files); blobs are hard-linked into
@@ -12,7 +12,7 @@
 // DATA/uploads/<uuid>; referrers are recorded as marker files under
 // DATA/repos/<name>/_referrers. Manifests pushed by digest alone are
 // untagged roots of their layout's index.json, so skopeo, oras and a garbage
-// collector all see them. The bucket's layout is engine/store/s3's.
+// collector all see them. The bucket's layout is engine/served/s3's.
 //
 // Every handler returns an error; ServeHTTP alone writes the error envelope,
 // and only errors no route classified become 500s.

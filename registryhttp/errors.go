@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/stevedore-dev/stevedore/engine/errdef"
+	"github.com/stevedore-dev/stevedore/engine/served"
 )
 
 // OCI error codes, each tied to its HTTP status. The route decides the code;
@@ -33,6 +34,15 @@ var (
 	errPaginationInvalid = &apiError{"PAGINATION_NUMBER_INVALID", "invalid number of results requested", http.StatusBadRequest}
 )
 
+// rejectCodes maps the codes of the store's refusals (served.RejectError)
+// to their entries above.
+var rejectCodes = map[string]*apiError{
+	served.CodeManifestInvalid:     errManifestInvalid,
+	served.CodeManifestBlobUnknown: errManifestBlobUnknown,
+	served.CodeDigestInvalid:       errDigestInvalid,
+	served.CodeNameInvalid:         errNameInvalid,
+}
+
 // apiError is one entry of the error envelope plus the status it is sent with.
 type apiError struct {
 	Code    string `json:"code"`
@@ -54,11 +64,16 @@ func (e *apiError) withMessage(msg string) *apiError {
 // and becomes a 500, the only path to one.
 func classify(err error, notFound, invalid *apiError) error {
 	var ae *apiError
+	var re *served.RejectError
 	switch {
 	case err == nil:
 		return nil
 	case errors.As(err, &ae):
 		return ae
+	case errors.As(err, &re):
+		if e, ok := rejectCodes[re.Code]; ok {
+			return e.withMessage(re.Msg)
+		}
 	case errors.Is(err, errdef.ErrNotFound) && notFound != nil:
 		return notFound // its own message: the store's names server paths
 	case errors.Is(err, errdef.ErrTooLarge):

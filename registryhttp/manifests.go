@@ -1,26 +1,16 @@
 package registryhttp
 
 import (
-	"bytes"
-	"errors"
 	"net/http"
-	"regexp"
-	"strings"
 
 	"github.com/opencontainers/go-digest"
 
-	"github.com/stevedore-dev/stevedore/engine/errdef"
 	"github.com/stevedore-dev/stevedore/engine/oci"
-	"github.com/stevedore-dev/stevedore/engine/store"
+	"github.com/stevedore-dev/stevedore/engine/served"
 )
 
-// tagRE is the distribution-spec tag grammar.
-// distribution-spec v1.1.1 §Pulling manifests:
-// https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#pulling-manifests
-var tagRE = regexp.MustCompile(`^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$`)
-
 // isDigestRef tells a digest reference from a tag: tags cannot hold ':'.
-func isDigestRef(ref string) bool { return strings.Contains(ref, ":") }
+func isDigestRef(ref string) bool { return served.IsDigestRef(ref) }
 
 func (reg *Registry) routeManifest(w http.ResponseWriter, r *http.Request, name, ref string) error {
 	if err := allow(r, http.MethodGet, http.MethodHead, http.MethodPut, http.MethodDelete); err != nil {
@@ -30,11 +20,11 @@ func (reg *Registry) routeManifest(w http.ResponseWriter, r *http.Request, name,
 		if _, err := parseDigest(ref); err != nil {
 			return err
 		}
-	} else if !tagRE.MatchString(ref) {
+	} else if err := served.ValidateTag(ref); err != nil {
 		if r.Method == http.MethodPut {
-			return errManifestInvalid.withMessage("tag " + ref + " does not match " + tagRE.String())
+			return errManifestInvalid.withMessage(err.Error())
 		}
-		return errManifestUnknown.withMessage("tag " + ref + " does not match " + tagRE.String())
+		return errManifestUnknown.withMessage(err.Error())
 	}
 	if r.Method == http.MethodPut {
 		return reg.putManifest(w, r, name, ref)
@@ -43,51 +33,27 @@ func (reg *Registry) routeManifest(w http.ResponseWriter, r *http.Request, name,
 	if err != nil {
 		return err
 	}
+	defer repo.Close()
 	if r.Method == http.MethodDelete {
 		return reg.deleteManifest(w, r, name, repo, ref)
 	}
 	return reg.getManifest(w, r, repo, ref)
 }
 
-// readManifest resolves ref and reads the manifest whole (bounded), verified
-// against its digest: a corrupt manifest is never served. Anything that is
-// not a readable manifest is MANIFEST_UNKNOWN.
-func readManifest(r *http.Request, repo store.Repository, ref string) (*oci.Manifest, error) {
-	ctx := r.Context()
-	desc := oci.Descriptor{Digest: digest.Digest(ref), Size: -1}
-	if !isDigestRef(ref) {
-		var err error
-		if desc, err = repo.Resolve(ctx, ref); err != nil {
-			return nil, classify(err, errManifestUnknown.withMessage("manifest "+ref+" unknown"), errManifestUnknown)
-		}
-	}
-	unknown := errManifestUnknown.withMessage("manifest " + ref + " unknown")
-	f, size, err := repo.Open(ctx, desc.Digest)
+// readManifest reads the manifest ref names (served.ReadManifest); anything
+// that is not a readable manifest is MANIFEST_UNKNOWN.
+func readManifest(r *http.Request, repo served.Repository, ref string) (*oci.Manifest, error) {
+	m, err := served.ReadManifest(r.Context(), repo, ref)
 	if err != nil {
-		return nil, classify(err, unknown, errManifestUnknown)
+		return nil, classify(err, errManifestUnknown.withMessage("manifest "+ref+" unknown"), errManifestUnknown)
 	}
-	defer f.Close()
-	raw, err := oci.ReadAllVerified(f, desc.Digest, size, oci.DefaultManifestLimit)
-	if err != nil {
-		if errors.Is(err, errdef.ErrTooLarge) {
-			return nil, unknown // a layer addressed as a manifest
-		}
-		return nil, err
-	}
-	// By tag, index.json's media type is the one it was pushed with; by
-	// digest the document says (or its shape does).
-	m, err := oci.ParseManifest(desc.MediaType, raw)
-	if err != nil {
-		return nil, unknown
-	}
-	m.Digest = desc.Digest
 	return m, nil
 }
 
 // getManifest serves a manifest by tag or digest, as its raw stored bytes.
 // distribution-spec v1.1.1 §Pulling manifests:
 // https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#pulling-manifests
-func (reg *Registry) getManifest(w http.ResponseWriter, r *http.Request, repo store.Repository, ref string) error {
+func (reg *Registry) getManifest(w http.ResponseWriter, r *http.Request, repo served.Repository, ref string) error {
 	m, err := readManifest(r, repo, ref)
 	if err != nil {
 		return err
@@ -121,58 +87,23 @@ func (reg *Registry) putManifest(w http.ResponseWriter, r *http.Request, name, r
 	if err != nil {
 		return classify(err, nil, errManifestInvalid)
 	}
-	m, err := parseManifestPut(r.Header.Get("Content-Type"), raw)
-	if err != nil {
-		return err
-	}
-	var tags []string
+	put := served.ManifestPut{MediaType: r.Header.Get("Content-Type")}
 	if isDigestRef(ref) {
-		d := digest.Digest(ref)
-		if got := d.Algorithm().FromBytes(raw); got != d {
-			return errDigestInvalid.withMessage("manifest hashes to " + got.String() + ", not " + ref)
-		}
-		m.Digest = d
+		put.Digest = digest.Digest(ref)
 	} else {
-		tags = append(tags, ref)
+		put.Tags = append(put.Tags, ref)
 	}
 	for _, t := range r.URL.Query()["tag"] {
-		if !tagRE.MatchString(t) {
-			return errManifestInvalid.withMessage("tag " + t + " does not match " + tagRE.String())
+		if err := served.ValidateTag(t); err != nil {
+			return errManifestInvalid.withMessage(err.Error())
 		}
-		tags = append(tags, t)
+		put.Tags = append(put.Tags, t)
 	}
-	repo, err := reg.root.Repo(ctx, name)
-	if errors.Is(err, errdef.ErrNotFound) {
-		repo, err = reg.root.CreateRepo(ctx, name)
-	}
+	m, err := served.PutManifest(ctx, reg.root, name, raw, put)
 	if err != nil {
-		return classify(err, nil, errNameInvalid)
+		return classify(err, nil, errManifestInvalid)
 	}
-	if err := reg.keepManifest(ctx, repo, m); err != nil {
-		return err
-	}
-	if err := checkReferences(r, repo, m); err != nil {
-		return err
-	}
-	desc := oci.Descriptor{MediaType: m.MediaType, Digest: m.Digest, Size: int64(len(raw))}
-	if err := reg.root.Put(ctx, repo, desc, bytes.NewReader(raw)); err != nil {
-		return err
-	}
-	if m.Subject != nil {
-		if err := reg.root.AddReferrer(ctx, name, m.Subject.Digest, m.Digest); err != nil {
-			return err
-		}
-	}
-	for _, t := range tags {
-		if err := repo.Tag(ctx, desc, t); err != nil {
-			return classify(err, nil, errManifestInvalid)
-		}
-	}
-	if len(tags) == 0 {
-		if err := repo.AddRoot(ctx, desc); err != nil {
-			return err
-		}
-	}
+	tags := put.Tags
 	h := w.Header()
 	h.Set("Location", "/v2/"+name+"/manifests/"+m.Digest.String())
 	h.Set("Docker-Content-Digest", m.Digest.String())
@@ -192,7 +123,7 @@ func (reg *Registry) putManifest(w http.ResponseWriter, r *http.Request, name, r
 //
 // distribution-spec v1.1.1 §Deleting manifests and §Deleting tags:
 // https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#deleting-manifests
-func (reg *Registry) deleteManifest(w http.ResponseWriter, r *http.Request, name string, repo store.Repository, ref string) error {
+func (reg *Registry) deleteManifest(w http.ResponseWriter, r *http.Request, name string, repo served.Repository, ref string) error {
 	ctx := r.Context()
 	unknown := errManifestUnknown.withMessage("manifest " + ref + " unknown")
 	if !isDigestRef(ref) {
@@ -200,15 +131,8 @@ func (reg *Registry) deleteManifest(w http.ResponseWriter, r *http.Request, name
 			return classify(err, unknown, errManifestUnknown)
 		}
 	} else {
-		d := digest.Digest(ref)
-		m, _ := readManifest(r, repo, ref)
-		if err := repo.DeleteManifest(ctx, d); err != nil {
+		if err := served.DeleteManifest(ctx, reg.root, name, repo, digest.Digest(ref)); err != nil {
 			return classify(err, unknown, errManifestUnknown)
-		}
-		if m != nil && m.Subject != nil {
-			if err := reg.root.RemoveReferrer(ctx, name, m.Subject.Digest, d); err != nil {
-				return err
-			}
 		}
 	}
 	w.Header().Set("Content-Length", "0")

@@ -10,7 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/stevedore-dev/stevedore/engine/store"
+	"github.com/stevedore-dev/stevedore/engine/served"
 )
 
 // Metrics are the Prometheus collectors of the registry port: requests by
@@ -49,7 +49,7 @@ var durationBuckets = []float64{.001, .0025, .01, .025, .1, .25, 1, 2.5, 10, 30,
 // uploads, when not nil, backs a gauge of the upload sessions in storage,
 // read at each scrape so that it also counts sessions from before a restart
 // (or of other replicas) and forgets expired ones.
-func NewMetrics(reg prometheus.Registerer, uploads store.Uploads) (*Metrics, error) {
+func NewMetrics(reg prometheus.Registerer, uploads served.Uploads) (*Metrics, error) {
 	m := &Metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "stevedore_registry_requests_total",

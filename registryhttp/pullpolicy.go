@@ -3,7 +3,6 @@ package registryhttp
 import (
 	"context"
 	"errors"
-	"io"
 	"net/http"
 	"strings"
 
@@ -11,8 +10,8 @@ import (
 
 	"github.com/stevedore-dev/stevedore/engine/oci"
 	"github.com/stevedore-dev/stevedore/engine/policy"
+	"github.com/stevedore-dev/stevedore/engine/served"
 	"github.com/stevedore-dev/stevedore/engine/sign"
-	"github.com/stevedore-dev/stevedore/engine/store"
 	"github.com/stevedore-dev/stevedore/engine/transport"
 	"github.com/stevedore-dev/stevedore/registryhttp/internal/route"
 )
@@ -104,14 +103,15 @@ func (p *PullPolicy) check(r *http.Request, name, ref string) error {
 	if err != nil {
 		return nil
 	}
-	m, err := readManifest(r, fs, ref)
+	defer fs.Close()
+	m, err := served.ReadManifest(ctx, fs, ref)
 	if err != nil {
 		return nil
 	}
 	if isSignature(m) {
 		return nil
 	}
-	src := &repoSource{repo: fs, refs: p.reg.root, name: name}
+	src := served.NewRepo(p.reg.root, name)
 	full := p.host + "/" + name
 	_, err = p.pol.Check(ctx, src, m.Digest.String(), full)
 	var pe *policy.Error
@@ -140,7 +140,7 @@ func isSignature(m *oci.Manifest) bool {
 
 // signedIndexLists reports whether a tagged index of the repository lists
 // m and passes the policy.
-func (p *PullPolicy) signedIndexLists(ctx context.Context, src transport.Source, fs store.Repository, m *oci.Manifest, full string) (bool, error) {
+func (p *PullPolicy) signedIndexLists(ctx context.Context, src transport.Source, fs served.Repository, m *oci.Manifest, full string) (bool, error) {
 	if oci.IsIndex(m.MediaType) {
 		return false, nil
 	}
@@ -156,7 +156,7 @@ func (p *PullPolicy) signedIndexLists(ctx context.Context, src transport.Source,
 		if err != nil || !oci.IsIndex(d.MediaType) {
 			continue
 		}
-		idx, err := readManifest(reqFor(ctx), fs, d.Digest.String())
+		idx, err := served.ReadManifest(ctx, fs, d.Digest.String())
 		if err != nil {
 			continue
 		}
@@ -172,70 +172,4 @@ func (p *PullPolicy) signedIndexLists(ctx context.Context, src transport.Source,
 		}
 	}
 	return false, nil
-}
-
-// reqFor is a request carrying ctx, for readManifest.
-func reqFor(ctx context.Context) *http.Request {
-	r, _ := http.NewRequestWithContext(ctx, http.MethodGet, "/", nil)
-	return r
-}
-
-// repoSource is a repository of the registry as a transport.Source and
-// transport.ReferrerLister, which is what verification reads through.
-type repoSource struct {
-	repo store.Repository
-	refs store.Referrers
-	name string
-}
-
-var _ transport.ReferrerLister = (*repoSource)(nil)
-
-// Resolve describes the manifest a tag or digest names.
-func (s *repoSource) Resolve(ctx context.Context, ref string) (oci.Descriptor, error) {
-	if !isDigestRef(ref) {
-		return s.repo.Resolve(ctx, ref)
-	}
-	m, err := readManifest(reqFor(ctx), s.repo, ref)
-	if err != nil {
-		return oci.Descriptor{}, err
-	}
-	return oci.Descriptor{MediaType: m.MediaType, Digest: m.Digest, Size: int64(len(m.Raw))}, nil
-}
-
-// Fetch streams a stored blob, verified against desc.
-func (s *repoSource) Fetch(ctx context.Context, desc oci.Descriptor) (io.ReadCloser, error) {
-	f, _, err := s.repo.Open(ctx, desc.Digest)
-	if err != nil {
-		return nil, err
-	}
-	return struct {
-		io.Reader
-		io.Closer
-	}{oci.NewVerifyReader(f, desc.Digest, desc.Size), f}, nil
-}
-
-// Referrers lists subject's referrers from the registry's referrers index,
-// and its legacy cosign tags.
-func (s *repoSource) Referrers(ctx context.Context, subject oci.Descriptor) ([]oci.Descriptor, error) {
-	ds, err := s.refs.Referrers(ctx, s.name, subject.Digest)
-	if err != nil {
-		return nil, err
-	}
-	var out []oci.Descriptor
-	for _, d := range ds {
-		m, err := readManifest(reqFor(ctx), s.repo, d.String())
-		if err != nil || m.Subject == nil || m.Subject.Digest != subject.Digest {
-			continue
-		}
-		out = append(out, transport.ReferrerDescriptor(oci.Descriptor{MediaType: m.MediaType, Digest: d, Size: int64(len(m.Raw))}, m))
-	}
-	for _, tag := range transport.LegacyTags(subject) {
-		d, err := s.repo.Resolve(ctx, tag)
-		if err != nil {
-			continue
-		}
-		d.Annotations = map[string]string{transport.AnnotationLegacyTag: tag}
-		out = append(out, d)
-	}
-	return out, nil
 }

@@ -15,8 +15,8 @@ import (
 
 	"github.com/stevedore-dev/stevedore/engine/oci"
 	"github.com/stevedore-dev/stevedore/engine/policy"
+	"github.com/stevedore-dev/stevedore/engine/served"
 	"github.com/stevedore-dev/stevedore/engine/sign"
-	"github.com/stevedore-dev/stevedore/engine/store"
 	"github.com/stevedore-dev/stevedore/engine/transport/layout"
 )
 
@@ -25,7 +25,7 @@ import (
 // with 403 DENIED, whatever the path's spelling; everything else passes.
 func TestPullPolicy(t *testing.T) {
 	ctx := context.Background()
-	root, err := store.OpenRoot(t.TempDir())
+	root, err := served.OpenRoot(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +111,7 @@ repositories:
 
 // policyImage stores a one-layer image tagged v1 in repository name and
 // returns its manifest and layer digests.
-func policyImage(t *testing.T, root *store.Root, name, content string) (digest.Digest, digest.Digest) {
+func policyImage(t *testing.T, root *served.Root, name, content string) (digest.Digest, digest.Digest) {
 	t.Helper()
 	ctx := context.Background()
 	fs, err := root.CreateRepo(ctx, name)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/stevedore-dev/stevedore/engine/errdef"
 	"github.com/stevedore-dev/stevedore/engine/oci"
+	"github.com/stevedore-dev/stevedore/engine/served"
 )
 
 // getReferrers lists the manifests of the repository whose subject is the
@@ -28,32 +29,15 @@ func (reg *Registry) getReferrers(w http.ResponseWriter, r *http.Request, name, 
 		return err
 	}
 	if repo != nil {
-		ds, err := reg.root.Referrers(ctx, name, subject)
+		defer repo.Close()
+		all, err := served.ListReferrers(ctx, reg.root, name, repo, subject)
 		if err != nil {
 			return err
 		}
-		for _, d := range ds {
-			m, err := readManifest(r, repo, d.String())
-			if err != nil {
-				continue // deleted since, or unreadable: not a referrer to report
+		for _, d := range all {
+			if len(filters) == 0 || slices.Contains(filters, d.ArtifactType) {
+				list = append(list, d)
 			}
-			if m.Subject == nil || m.Subject.Digest != subject {
-				continue
-			}
-			desc := oci.Descriptor{
-				MediaType:    m.MediaType,
-				Digest:       d,
-				Size:         int64(len(m.Raw)),
-				ArtifactType: m.ArtifactType,
-				Annotations:  m.Annotations,
-			}
-			if desc.ArtifactType == "" && m.Config != nil {
-				desc.ArtifactType = m.Config.MediaType
-			}
-			if len(filters) > 0 && !slices.Contains(filters, desc.ArtifactType) {
-				continue
-			}
-			list = append(list, desc)
 		}
 	}
 	if len(filters) > 0 {

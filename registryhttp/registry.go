@@ -10,14 +10,14 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/stevedore-dev/stevedore/engine/errdef"
-	"github.com/stevedore-dev/stevedore/engine/store"
+	"github.com/stevedore-dev/stevedore/engine/served"
 	"github.com/stevedore-dev/stevedore/registryhttp/internal/route"
 )
 
-// Registry is the OCI distribution handler over a store.Backend: a data
+// Registry is the OCI distribution handler over a served.Backend: a data
 // directory, or a bucket several replicas share.
 type Registry struct {
-	root store.Backend
+	root served.Backend
 	log  *zap.Logger
 	opts Options
 }
@@ -26,16 +26,16 @@ type Registry struct {
 // process.
 type Options struct {
 	// BlobRedirect answers a blob GET with a 307 to a short-lived URL the
-	// storage signs, when the repository offers one (store.BlobLocator), so
+	// storage signs, when the repository offers one (served.BlobLocator), so
 	// the bytes go from the object store to the client directly.
 	BlobRedirect bool
 }
 
 // New returns the handler serving the repositories of the data directory
-// dataDir (see store.Root for its layout), creating it if needed. log
+// dataDir (see served.Root for its layout), creating it if needed. log
 // receives one line per request; nil discards them.
 func New(dataDir string, log *zap.Logger) (*Registry, error) {
-	root, err := store.OpenRoot(dataDir)
+	root, err := served.OpenRoot(dataDir)
 	if err != nil {
 		return nil, fmt.Errorf("registry data directory: %w", err)
 	}
@@ -44,7 +44,7 @@ func New(dataDir string, log *zap.Logger) (*Registry, error) {
 
 // NewBackend returns the handler serving the repositories of b. log receives
 // one line per request; nil discards them.
-func NewBackend(b store.Backend, log *zap.Logger, opts Options) *Registry {
+func NewBackend(b served.Backend, log *zap.Logger, opts Options) *Registry {
 	if log == nil {
 		log = zap.NewNop()
 	}
@@ -53,7 +53,7 @@ func NewBackend(b store.Backend, log *zap.Logger, opts Options) *Registry {
 
 // Backend returns the storage the registry serves, so that other parts of the
 // same process (metrics, upload expiry, the collector) share it.
-func (reg *Registry) Backend() store.Backend { return reg.root }
+func (reg *Registry) Backend() served.Backend { return reg.root }
 
 // ServeHTTP routes a distribution-spec request.
 // distribution-spec v1.1.1 §Endpoints:
@@ -146,7 +146,7 @@ func allow(r *http.Request, methods ...string) error {
 
 // repo opens the existing repository name; one never pushed to is
 // NAME_UNKNOWN.
-func (reg *Registry) repo(r *http.Request, name string) (store.Repository, error) {
+func (reg *Registry) repo(r *http.Request, name string) (served.Repository, error) {
 	fs, err := reg.root.Repo(r.Context(), name)
 	if errors.Is(err, errdef.ErrNotFound) {
 		return nil, errNameUnknown.withMessage("repository " + name + " not known to registry")

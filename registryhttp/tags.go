@@ -16,6 +16,7 @@ func (reg *Registry) getTags(w http.ResponseWriter, r *http.Request, name string
 	if err != nil {
 		return err
 	}
+	defer repo.Close()
 	tags, err := repo.Tags(r.Context())
 	if err != nil {
 		return err

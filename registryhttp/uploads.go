@@ -11,6 +11,7 @@ import (
 
 	"github.com/stevedore-dev/stevedore/engine/errdef"
 	"github.com/stevedore-dev/stevedore/engine/oci"
+	"github.com/stevedore-dev/stevedore/engine/served"
 	"github.com/stevedore-dev/stevedore/engine/store"
 )
 
@@ -89,13 +90,10 @@ func (reg *Registry) postUpload(w http.ResponseWriter, r *http.Request, name str
 		// The client never learnt this session's id, so what a broken body
 		// left in it cannot be resumed: drop it, and name no session.
 		_ = reg.root.CancelUpload(ctx, name, up.ID)
-		if ie := (*store.InterruptedError)(nil); errors.As(err, &ie) {
+		if ie := (*served.InterruptedError)(nil); errors.As(err, &ie) {
 			return body.bodyError(err)
 		}
 		return body.bodyError(uploadError(w, name, err))
-	}
-	if err := reg.keepCommitted(ctx, name, d); err != nil {
-		return err
 	}
 	return blobCreated(w, name, d, size)
 }
@@ -112,7 +110,7 @@ func (reg *Registry) mount(w http.ResponseWriter, r *http.Request, name, m, from
 	if oci.ValidateDigest(d) != nil {
 		return false, nil
 	}
-	var src store.Repository
+	var src served.Repository
 	if from != "" {
 		if oci.ValidateRepository(from) != nil {
 			return false, nil
@@ -124,6 +122,7 @@ func (reg *Registry) mount(w http.ResponseWriter, r *http.Request, name, m, from
 		} else if err != nil {
 			return false, err
 		}
+		defer src.Close()
 		if _, err := src.Stat(ctx, d); err != nil {
 			return false, nil
 		}
@@ -132,19 +131,14 @@ func (reg *Registry) mount(w http.ResponseWriter, r *http.Request, name, m, from
 	if err != nil {
 		return false, err
 	}
+	defer dst.Close()
+	// The store touches a blob it mounts (see served.Toucher); one
+	// collected in the instant since is not found, so not mountable.
 	size, err := reg.root.Mount(ctx, dst, d, src)
 	if errors.Is(err, errdef.ErrNotFound) {
 		return false, nil
 	}
 	if err != nil {
-		return false, err
-	}
-	// The repository may have held the blob already, unchanged for long:
-	// restart its grace period. Collected in the instant since the mount,
-	// it is not mountable after all.
-	if err := reg.keep(ctx, dst, d); errors.Is(err, errdef.ErrNotFound) {
-		return false, nil
-	} else if err != nil {
 		return false, err
 	}
 	return true, blobCreated(w, name, d, size)
@@ -197,9 +191,6 @@ func (reg *Registry) putUpload(w http.ResponseWriter, r *http.Request, name, id 
 	if err != nil {
 		return cb.bodyError(uploadError(w, name, err))
 	}
-	if err := reg.keepCommitted(r.Context(), name, d); err != nil {
-		return err
-	}
 	return blobCreated(w, name, d, n)
 }
 
@@ -228,16 +219,16 @@ func chunkRange(r *http.Request) (start, size int64, err error) {
 
 // uploadError maps a failed append or commit, adding the session's state to
 // a 416 so the client can resume from the right offset. A body broken
-// part-way has had what arrived kept (store.InterruptedError): the answer
+// part-way has had what arrived kept (served.InterruptedError): the answer
 // carries the advanced session too, though the client that broke the
 // connection is usually gone and learns it from a status GET instead.
 func uploadError(w http.ResponseWriter, name string, err error) error {
-	var oe *store.OffsetError
+	var oe *served.OffsetError
 	if errors.As(err, &oe) {
 		uploadHeaders(w, name, oe.Upload)
 		return errRangeInvalid.withMessage(oe.Error())
 	}
-	var ie *store.InterruptedError
+	var ie *served.InterruptedError
 	if errors.As(err, &ie) {
 		uploadHeaders(w, name, ie.Upload)
 		return err
@@ -261,7 +252,7 @@ func uploadError(w http.ResponseWriter, name string, err error) error {
 // clientBody remembers a failure to read the request body, which is the
 // client's (gone away, short body), so it is answered with a 400, not a 500.
 // The store keeps the bytes read before the failure (see
-// store.InterruptedError), so a PATCH or closing PUT cut mid-body resumes
+// served.InterruptedError), so a PATCH or closing PUT cut mid-body resumes
 // from the session's Range, as with distribution.
 type clientBody struct {
 	r   io.Reader
@@ -286,14 +277,14 @@ func (c *clientBody) bodyError(err error) error {
 	if c.err != nil {
 		return errBlobUploadInvalid.withMessage("reading the request body: " + c.err.Error())
 	}
-	if ie := (*store.InterruptedError)(nil); errors.As(err, &ie) {
+	if ie := (*served.InterruptedError)(nil); errors.As(err, &ie) {
 		return errBlobUploadInvalid.withMessage("reading the request body: " + ie.Err.Error())
 	}
 	return err
 }
 
 // uploadHeaders describes a session: where to continue and what it holds.
-func uploadHeaders(w http.ResponseWriter, name string, up store.Upload) {
+func uploadHeaders(w http.ResponseWriter, name string, up served.Upload) {
 	h := w.Header()
 	h.Set("Location", "/v2/"+name+"/blobs/uploads/"+up.ID)
 	h.Set("Docker-Upload-UUID", up.ID)

@@ -13,14 +13,14 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/stevedore-dev/stevedore/engine/errdef"
-	"github.com/stevedore-dev/stevedore/engine/store"
+	"github.com/stevedore-dev/stevedore/engine/served"
 	"github.com/stevedore-dev/stevedore/registryhttp"
 )
 
 func newGCCmd() *cobra.Command {
 	var (
 		dataDir string
-		opts    store.GCOptions
+		opts    served.GCOptions
 		asJSON  bool
 		storage storageFlags
 	)
@@ -83,13 +83,13 @@ replicas are writing.`,
 	f := cmd.Flags()
 	f.StringVar(&dataDir, "data", envOr("STEVEDORE_DATA", "./stevedore-data"), "data directory (env STEVEDORE_DATA)")
 	f.BoolVar(&opts.DryRun, "dry-run", false, "report what would be removed, remove nothing")
-	f.DurationVar(&opts.Grace, "grace", store.DefaultGCGrace, "keep unreferenced content changed more recently than this")
+	f.DurationVar(&opts.Grace, "grace", served.DefaultGCGrace, "keep unreferenced content changed more recently than this")
 	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
 	storage.register(cmd, false)
 	return cmd
 }
 
-func printGCReport(w io.Writer, rep store.GCReport) {
+func printGCReport(w io.Writer, rep served.GCReport) {
 	verb := "removed"
 	if rep.DryRun {
 		verb = "would remove"
@@ -112,9 +112,9 @@ func printGCReport(w io.Writer, rep store.GCReport) {
 // until ctx is done (serve --gc-interval). Pushes go on meanwhile: the
 // collector holds each repository's index lock while it sweeps it, and the
 // registry touches the blobs a push references before checking them, which
-// restarts their grace period (store.Toucher). On S3 a lease held by another
+// restarts their grace period (served.Toucher). On S3 a lease held by another
 // replica's collector skips the round.
-func collectGarbage(ctx context.Context, b store.Collector, interval, grace time.Duration, m *registryhttp.Metrics, log *zap.Logger) {
+func collectGarbage(ctx context.Context, b served.Collector, interval, grace time.Duration, m *registryhttp.Metrics, log *zap.Logger) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -124,7 +124,7 @@ func collectGarbage(ctx context.Context, b store.Collector, interval, grace time
 		case <-t.C:
 		}
 		start := time.Now()
-		rep, err := b.GC(ctx, store.GCOptions{Grace: grace})
+		rep, err := b.GC(ctx, served.GCOptions{Grace: grace})
 		switch {
 		case ctx.Err() != nil:
 			return

@@ -15,7 +15,7 @@ import (
 
 	"github.com/stevedore-dev/stevedore/engine/errdef"
 	"github.com/stevedore-dev/stevedore/engine/oci"
-	"github.com/stevedore-dev/stevedore/engine/store"
+	"github.com/stevedore-dev/stevedore/engine/served"
 )
 
 // TestGCCommand runs `stevedore gc` on a data directory holding one
@@ -24,7 +24,7 @@ import (
 func TestGCCommand(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	root, err := store.OpenRoot(dir)
+	root, err := served.OpenRoot(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,13 +39,13 @@ func TestGCCommand(t *testing.T) {
 	}
 	time.Sleep(10 * time.Millisecond) // older than the 1ms grace below
 
-	gc := func(t *testing.T, want int, args ...string) store.GCReport {
+	gc := func(t *testing.T, want int, args ...string) served.GCReport {
 		t.Helper()
 		var stdout, stderr bytes.Buffer
 		if code := run(ctx, append([]string{"gc", "--data", dir, "--grace", "1ms", "--json"}, args...), &stdout, &stderr); code != want {
 			t.Fatalf("exit %d, want %d; stderr: %s", code, want, stderr.String())
 		}
-		var rep store.GCReport
+		var rep served.GCReport
 		if want == exitOK {
 			if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
 				t.Fatalf("--json output %q: %v", stdout.String(), err)
@@ -102,7 +102,7 @@ func TestGCCommand(t *testing.T) {
 // on its first round and stops with its context.
 func TestExpireUploads(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
-	root, err := store.OpenRoot(t.TempDir())
+	root, err := served.OpenRoot(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,8 +24,8 @@ import (
 
 	"github.com/stevedore-dev/stevedore/engine/errdef"
 	"github.com/stevedore-dev/stevedore/engine/policy"
-	"github.com/stevedore-dev/stevedore/engine/store"
-	s3store "github.com/stevedore-dev/stevedore/engine/store/s3"
+	"github.com/stevedore-dev/stevedore/engine/served"
+	s3store "github.com/stevedore-dev/stevedore/engine/served/s3"
 	stevedorev1 "github.com/stevedore-dev/stevedore/gen/stevedore/v1"
 	"github.com/stevedore-dev/stevedore/registryhttp"
 	"github.com/stevedore-dev/stevedore/service"
@@ -72,7 +72,7 @@ SIGINT or SIGTERM shuts down gracefully.`,
 	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	f.DurationVar(&o.uploadTTL, "upload-ttl", 24*time.Hour, "remove blob upload sessions started longer ago than this (0: keep them)")
 	f.DurationVar(&o.gcInterval, "gc-interval", 0, "collect garbage (as stevedore gc) every this long while serving (0: never)")
-	f.DurationVar(&o.gcGrace, "gc-grace", store.DefaultGCGrace, "with --gc-interval: keep unreferenced content changed more recently than this")
+	f.DurationVar(&o.gcGrace, "gc-grace", served.DefaultGCGrace, "with --gc-interval: keep unreferenced content changed more recently than this")
 	f.StringVar(&o.keyDir, "key-dir", "", "SignService key directory, ID.key and ID.pub in cosign's format (default DATA/keys)")
 	f.StringVar(&o.pullPolicy, "pull-policy", "", "trust policy file (see stevedore copy --verify-policy): manifest GETs from the repositories it protects answer 403 DENIED unless signed as it requires; patterns match REGISTRY-ADDR/NAME (default: no enforcement)")
 	o.engine.register(cmd)
@@ -241,7 +241,7 @@ const uploadExpiryInterval = 10 * time.Minute
 // interval until ctx is done. Sessions live on disk so that a client can
 // resume after a restart; one that never comes back must not hold the disk
 // forever.
-func expireUploads(ctx context.Context, root store.Uploads, ttl, interval time.Duration, log *zap.Logger) {
+func expireUploads(ctx context.Context, root served.Uploads, ttl, interval time.Duration, log *zap.Logger) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -327,13 +327,13 @@ func (s *storageFlags) describe() string {
 // shared credentials file (AWS_SHARED_CREDENTIALS_FILE, AWS_PROFILE); and,
 // when probe is set, the server must honour conditional writes, without
 // which replicas would overwrite each other's tags and uploads silently.
-func (s *storageFlags) open(ctx context.Context, dataDir string, probe bool) (store.Backend, error) {
+func (s *storageFlags) open(ctx context.Context, dataDir string, probe bool) (served.Backend, error) {
 	switch s.kind {
 	case "", "fs":
 		if s.blobRedirect {
 			return nil, usageError{errors.New("--blob-redirect needs --storage s3")}
 		}
-		root, err := store.OpenRoot(dataDir)
+		root, err := served.OpenRoot(dataDir)
 		if err != nil {
 			return nil, fmt.Errorf("registry data directory: %w", err)
 		}

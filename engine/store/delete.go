@@ -4,11 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 
 	"github.com/opencontainers/go-digest"
 
 	"github.com/stevedore-dev/stevedore/engine/errdef"
+	"github.com/stevedore-dev/stevedore/engine/internal/fsx"
 	"github.com/stevedore-dev/stevedore/engine/oci"
 )
 
@@ -36,7 +36,7 @@ func (f *FS) AddRoot(ctx context.Context, desc oci.Descriptor) error {
 	if err != nil {
 		return fail(err)
 	}
-	err = f.locked(ctx, func() error {
+	err = f.Locked(ctx, func() error {
 		idx, err := f.readIndex()
 		if err != nil {
 			return err
@@ -62,7 +62,7 @@ func (f *FS) Untag(ctx context.Context, tag string) error {
 	if err := ValidateTag(tag); err != nil {
 		return fail(err)
 	}
-	err := f.locked(ctx, func() error {
+	err := f.Locked(ctx, func() error {
 		idx, err := f.readIndex()
 		if err != nil {
 			return err
@@ -90,13 +90,13 @@ func (f *FS) Untag(ctx context.Context, tag string) error {
 // hold matches errdef.ErrNotFound.
 func (f *FS) DeleteManifest(ctx context.Context, d digest.Digest) error {
 	fail := func(err error) error { return &Error{Op: "delete", Digest: d, Err: err} }
-	p, err := f.blobPath(d)
+	p, err := blobName(d)
 	if err != nil {
 		return fail(err)
 	}
-	err = f.locked(ctx, func() error {
-		if _, err := os.Stat(p); err != nil {
-			return notFound(err, "manifest")
+	err = f.Locked(ctx, func() error {
+		if _, err := f.root.Stat(p); err != nil {
+			return fsx.NotFound(err, "manifest")
 		}
 		idx, err := f.readIndex()
 		if err != nil {
@@ -114,7 +114,7 @@ func (f *FS) DeleteManifest(ctx context.Context, d digest.Digest) error {
 				return err
 			}
 		}
-		return notFound(os.Remove(p), "manifest")
+		return fsx.NotFound(f.root.Remove(p), "manifest")
 	})
 	if err != nil {
 		return fail(err)
@@ -130,12 +130,12 @@ func (f *FS) Delete(ctx context.Context, d digest.Digest) error {
 	if err := ctx.Err(); err != nil {
 		return fail(err)
 	}
-	p, err := f.blobPath(d)
+	p, err := blobName(d)
 	if err != nil {
 		return fail(err)
 	}
-	if err := os.Remove(p); err != nil {
-		return fail(notFound(err, "blob"))
+	if err := f.root.Remove(p); err != nil {
+		return fail(fsx.NotFound(err, "blob"))
 	}
 	return nil
 }

@@ -12,12 +12,14 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"sync"
 
 	"github.com/opencontainers/go-digest"
 
 	"github.com/stevedore-dev/stevedore/engine/errdef"
+	"github.com/stevedore-dev/stevedore/engine/internal/fsx"
 	"github.com/stevedore-dev/stevedore/engine/oci"
 )
 
@@ -40,9 +42,15 @@ const (
 // org.opencontainers.image.ref.name, the convention skopeo and oras share.
 // Nothing is cached: every call reads the directory, so several FS values and
 // several processes may share one layout.
+//
+// Every file is reached through an os.Root opened on the layout directory,
+// so no name inside the layout — a symlinked blobs/, a planted link in
+// place of index.json — can lead a read or write out of it. An FS holds
+// that directory open until Close.
 type FS struct {
-	dir string
-	mu  sync.Mutex // serialises this process's index.json writers; flock covers other processes
+	root *os.Root
+	dir  string     // the path it was opened by, for messages and Dir
+	mu   sync.Mutex // serialises this process's index.json writers; flock covers other processes
 }
 
 var _ Store = (*FS)(nil)
@@ -54,22 +62,46 @@ var _ Store = (*FS)(nil)
 //
 // image-spec v1.1.1 §oci-layout file: https://github.com/opencontainers/image-spec/blob/v1.1.1/image-layout.md#oci-layout-file
 func OpenFS(dir string) (*FS, error) {
-	fail := func(err error) (*FS, error) { return nil, &Error{Op: "open", Err: err} }
-	fi, err := os.Stat(dir)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return fail(fmt.Errorf("no OCI layout at %s: %w", dir, errdef.ErrNotFound))
-	case err != nil:
-		return fail(err)
-	case !fi.IsDir():
-		return fail(fmt.Errorf("%s is not a directory, so not an OCI layout: %w", dir, errdef.ErrInvalid))
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, &Error{Op: "open", Err: openErr(err, dir, os.Stat)}
 	}
-	if err := checkLayoutFile(dir); err != nil {
-		return fail(err)
+	return openFS(root, dir)
+}
+
+// OpenFSIn opens the existing layout name beneath parent: neither name nor
+// any symlink inside parent can reach outside it. dir is how the layout is
+// named in messages.
+func OpenFSIn(parent *os.Root, name, dir string) (*FS, error) {
+	root, err := parent.OpenRoot(name)
+	if err != nil {
+		return nil, &Error{Op: "open", Err: openErr(err, dir, func(string) (fs.FileInfo, error) { return parent.Stat(name) })}
 	}
-	f := &FS{dir: dir}
+	return openFS(root, dir)
+}
+
+// openErr says why the layout directory dir could not be opened; stat
+// tells a file from a directory.
+func openErr(err error, dir string, stat func(string) (fs.FileInfo, error)) error {
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("no OCI layout at %s: %w", dir, errdef.ErrNotFound)
+	}
+	if fi, serr := stat(dir); serr == nil && !fi.IsDir() {
+		return fmt.Errorf("%s is not a directory, so not an OCI layout: %w", dir, errdef.ErrInvalid)
+	}
+	return err
+}
+
+// openFS checks that root is a well-formed layout and takes ownership of it.
+func openFS(root *os.Root, dir string) (*FS, error) {
+	f := &FS{root: root, dir: dir}
+	if err := f.checkLayoutFile(); err != nil {
+		root.Close()
+		return nil, &Error{Op: "open", Err: err}
+	}
 	if _, err := f.readIndex(); err != nil {
-		return fail(err)
+		root.Close()
+		return nil, &Error{Op: "open", Err: err}
 	}
 	return f, nil
 }
@@ -78,15 +110,43 @@ func OpenFS(dir string) (*FS, error) {
 // oci-layout file, blobs/ and an empty index.json where missing. An existing
 // layout is opened as it is.
 func CreateFS(dir string) (*FS, error) {
-	fail := func(err error) (*FS, error) { return nil, &Error{Op: "create", Err: err} }
-	if err := os.MkdirAll(filepath.Join(dir, blobsDir), 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, &Error{Op: "create", Err: err}
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, &Error{Op: "create", Err: openErr(err, dir, os.Stat)}
+	}
+	return createFS(root, dir)
+}
+
+// CreateFSIn is CreateFS beneath parent, as OpenFSIn.
+func CreateFSIn(parent *os.Root, name, dir string) (*FS, error) {
+	stat := func(string) (fs.FileInfo, error) { return parent.Stat(name) }
+	if err := parent.MkdirAll(name, 0o755); err != nil {
+		return nil, &Error{Op: "create", Err: openErr(err, dir, stat)}
+	}
+	root, err := parent.OpenRoot(name)
+	if err != nil {
+		return nil, &Error{Op: "create", Err: openErr(err, dir, stat)}
+	}
+	return createFS(root, dir)
+}
+
+// createFS fills root with what a layout needs and takes ownership of it.
+func createFS(root *os.Root, dir string) (*FS, error) {
+	fail := func(err error) (*FS, error) {
+		root.Close()
+		return nil, &Error{Op: "create", Err: err}
+	}
+	if err := root.MkdirAll(blobsDir, 0o755); err != nil {
 		return fail(err)
 	}
-	f := &FS{dir: dir}
+	f := &FS{root: root, dir: dir}
 	// Under the lock so that two creators cannot both decide index.json is
 	// missing and one overwrite what the other has tagged meanwhile.
-	err := f.locked(context.Background(), func() error {
-		if _, err := os.Stat(filepath.Join(dir, layoutFile)); errors.Is(err, fs.ErrNotExist) {
+	err := f.Locked(context.Background(), func() error {
+		if _, err := root.Stat(layoutFile); errors.Is(err, fs.ErrNotExist) {
 			b, _ := json.Marshal(map[string]string{"imageLayoutVersion": layoutVer})
 			if err := f.writeAtomic(layoutFile, b); err != nil {
 				return err
@@ -94,7 +154,7 @@ func CreateFS(dir string) (*FS, error) {
 		} else if err != nil {
 			return err
 		}
-		if _, err := os.Stat(filepath.Join(dir, indexFile)); errors.Is(err, fs.ErrNotExist) {
+		if _, err := root.Stat(indexFile); errors.Is(err, fs.ErrNotExist) {
 			return f.writeIndex(newIndex())
 		} else if err != nil {
 			return err
@@ -104,14 +164,23 @@ func CreateFS(dir string) (*FS, error) {
 	if err != nil {
 		return fail(err)
 	}
-	return OpenFS(dir)
+	if err := f.checkLayoutFile(); err != nil {
+		return fail(err)
+	}
+	if _, err := f.readIndex(); err != nil {
+		return fail(err)
+	}
+	return f, nil
 }
 
-// checkLayoutFile reads dir's oci-layout marker.
-func checkLayoutFile(dir string) error {
-	b, err := readFileLimited(filepath.Join(dir, layoutFile), 64<<10)
+// Close releases the layout directory. Streams Open returned stay readable.
+func (f *FS) Close() error { return f.root.Close() }
+
+// checkLayoutFile reads the oci-layout marker.
+func (f *FS) checkLayoutFile() error {
+	b, err := fsx.ReadLimited(f.root.Open, layoutFile, 64<<10)
 	if errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("no OCI layout at %s (no %s file): %w", dir, layoutFile, errdef.ErrNotFound)
+		return fmt.Errorf("no OCI layout at %s (no %s file): %w", f.dir, layoutFile, errdef.ErrNotFound)
 	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", layoutFile, err)
@@ -120,10 +189,10 @@ func checkLayoutFile(dir string) error {
 		Version string `json:"imageLayoutVersion"`
 	}
 	if err := json.Unmarshal(b, &l); err != nil {
-		return fmt.Errorf("%s in %s is not valid JSON: %v: %w", layoutFile, dir, err, errdef.ErrInvalid)
+		return fmt.Errorf("%s in %s is not valid JSON: %v: %w", layoutFile, f.dir, err, errdef.ErrInvalid)
 	}
 	if l.Version != layoutVer {
-		return fmt.Errorf("%s has imageLayoutVersion %q, want %q: %w", dir, l.Version, layoutVer, errdef.ErrUnsupported)
+		return fmt.Errorf("%s has imageLayoutVersion %q, want %q: %w", f.dir, l.Version, layoutVer, errdef.ErrUnsupported)
 	}
 	return nil
 }
@@ -131,15 +200,26 @@ func checkLayoutFile(dir string) error {
 // Dir returns the layout directory.
 func (f *FS) Dir() string { return f.dir }
 
-// blobPath validates d before it becomes a path, so no digest can name a file
-// outside blobs/.
+// blobName validates d before it becomes a name, so no digest can name a
+// file outside blobs/, and returns the blob's name inside the layout.
 //
 // image-spec v1.1.1 §Blobs: https://github.com/opencontainers/image-spec/blob/v1.1.1/image-layout.md#blobs
-func (f *FS) blobPath(d digest.Digest) (string, error) {
+func blobName(d digest.Digest) (string, error) {
 	if err := oci.ValidateDigest(d); err != nil {
 		return "", err
 	}
-	return filepath.Join(f.dir, blobsDir, d.Algorithm().String(), d.Encoded()), nil
+	return path.Join(blobsDir, d.Algorithm().String(), d.Encoded()), nil
+}
+
+// BlobPath returns the path of blob d's file (which may not exist), for a
+// caller that manages the directory holding the layout (the served
+// registry's data directory hard-links blobs between layouts).
+func (f *FS) BlobPath(d digest.Digest) (string, error) {
+	name, err := blobName(d)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(f.dir, filepath.FromSlash(name)), nil
 }
 
 // Stat returns the size of the blob d.
@@ -155,13 +235,13 @@ func (f *FS) stat(ctx context.Context, d digest.Digest) (int64, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
-	p, err := f.blobPath(d)
+	name, err := blobName(d)
 	if err != nil {
 		return 0, err
 	}
-	fi, err := os.Stat(p)
+	fi, err := f.root.Stat(name)
 	if err != nil {
-		return 0, notFound(err, "blob")
+		return 0, fsx.NotFound(err, "blob")
 	}
 	if !fi.Mode().IsRegular() {
 		return 0, fmt.Errorf("blob is not a regular file: %w", errdef.ErrInvalid)
@@ -177,13 +257,13 @@ func (f *FS) Open(ctx context.Context, d digest.Digest) (io.ReadSeekCloser, int6
 	if err := ctx.Err(); err != nil {
 		return fail(err)
 	}
-	p, err := f.blobPath(d)
+	name, err := blobName(d)
 	if err != nil {
 		return fail(err)
 	}
-	fh, err := os.Open(p)
+	fh, err := f.root.Open(name)
 	if err != nil {
-		return fail(notFound(err, "blob"))
+		return fail(fsx.NotFound(err, "blob"))
 	}
 	fi, err := fh.Stat()
 	if err != nil {
@@ -197,11 +277,9 @@ func (f *FS) Open(ctx context.Context, d digest.Digest) (io.ReadSeekCloser, int6
 	return fh, fi.Size(), nil
 }
 
-// notFound turns a missing file into errdef.ErrNotFound and leaves other
-// failures (permissions, I/O) as they are.
-func notFound(err error, what string) error {
-	if errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("%s not found: %w", what, errdef.ErrNotFound)
-	}
-	return err
-}
+// BlobsDir and IngestDir name a layout's blob directory and its temp
+// directory, for a collector that sweeps layouts it manages.
+const (
+	BlobsDir  = blobsDir
+	IngestDir = ingestDir
+)

@@ -331,3 +331,43 @@ func FuzzIndex(f *testing.F) {
 		}
 	})
 }
+
+func TestIndexRootsAndDeletes(t *testing.T) {
+	f := newFS(t)
+	ctx := context.Background()
+	b, m := storetest.Manifest("roots")
+	mustPut(t, f, m, b)
+	if err := f.AddRoot(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.AddRoot(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	if roots, _ := f.Roots(ctx); len(roots) != 1 {
+		t.Fatalf("roots = %v", roots)
+	}
+	f.Tag(ctx, m, "a")
+	f.Tag(ctx, m, "b")
+	if err := f.Untag(ctx, "a"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Untag(ctx, "a"); !errors.Is(err, errdef.ErrNotFound) {
+		t.Fatalf("Untag twice = %v", err)
+	}
+	if err := f.DeleteManifest(ctx, m.Digest); err != nil {
+		t.Fatal(err)
+	}
+	if roots, _ := f.Roots(ctx); len(roots) != 0 {
+		t.Fatalf("roots after delete = %v", roots)
+	}
+	if err := f.DeleteManifest(ctx, m.Digest); !errors.Is(err, errdef.ErrNotFound) {
+		t.Fatalf("DeleteManifest twice = %v", err)
+	}
+	mustPut(t, f, m, b)
+	if err := f.Delete(ctx, m.Digest); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Delete(ctx, m.Digest); !errors.Is(err, errdef.ErrNotFound) {
+		t.Fatalf("Delete twice = %v", err)
+	}
+}

@@ -6,10 +6,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
-	"path/filepath"
 	"slices"
 
 	"github.com/stevedore-dev/stevedore/engine/errdef"
+	"github.com/stevedore-dev/stevedore/engine/internal/fsx"
 	"github.com/stevedore-dev/stevedore/engine/oci"
 )
 
@@ -45,7 +45,7 @@ func newIndex() *index {
 //
 // image-spec v1.1.1 §index.json file: https://github.com/opencontainers/image-spec/blob/v1.1.1/image-layout.md#indexjson-file
 func (f *FS) readIndex() (*index, error) {
-	b, err := readFileLimited(filepath.Join(f.dir, indexFile), maxIndexSize)
+	b, err := fsx.ReadLimited(f.root.Open, indexFile, maxIndexSize)
 	if errIsNotExist(err) {
 		return nil, fmt.Errorf("%s has no %s, so is not an OCI layout: %w", f.dir, indexFile, errdef.ErrInvalid)
 	}
@@ -220,7 +220,7 @@ func (f *FS) tag(ctx context.Context, desc oci.Descriptor, tag string) error {
 	if err != nil {
 		return err
 	}
-	return f.locked(ctx, func() error {
+	return f.Locked(ctx, func() error {
 		idx, err := f.readIndex()
 		if err != nil {
 			return err

@@ -4,10 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
+	"path"
 
 	"github.com/stevedore-dev/stevedore/engine/errdef"
+	"github.com/stevedore-dev/stevedore/engine/internal/fsx"
 	"github.com/stevedore-dev/stevedore/engine/oci"
 )
 
@@ -30,11 +30,11 @@ func (f *FS) put(ctx context.Context, desc oci.Descriptor, r io.Reader) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	final, err := f.blobPath(desc.Digest)
+	final, err := blobName(desc.Digest)
 	if err != nil {
 		return err
 	}
-	if fi, err := os.Stat(final); err == nil {
+	if fi, err := f.root.Stat(final); err == nil {
 		// Content addressing makes the stored bytes the right ones; a differing
 		// size can only mean the caller's descriptor is wrong.
 		if desc.Size >= 0 && fi.Size() != desc.Size {
@@ -42,7 +42,7 @@ func (f *FS) put(ctx context.Context, desc oci.Descriptor, r io.Reader) error {
 		}
 		return nil
 	}
-	tmp, err := f.tempFile("blob-")
+	tmp, tmpName, err := f.tempFile("blob-")
 	if err != nil {
 		return err
 	}
@@ -50,10 +50,10 @@ func (f *FS) put(ctx context.Context, desc oci.Descriptor, r io.Reader) error {
 	defer func() {
 		if !committed {
 			tmp.Close()
-			os.Remove(tmp.Name())
+			f.root.Remove(tmpName)
 		}
 	}()
-	if _, err := ingest(ctx, tmp, 0, oci.NewVerifyReader(r, desc.Digest, desc.Size), nil); err != nil {
+	if _, err := fsx.Ingest(ctx, tmp, 0, oci.NewVerifyReader(r, desc.Digest, desc.Size), nil); err != nil {
 		return err
 	}
 	if err := tmp.Chmod(0o644); err != nil {
@@ -65,20 +65,20 @@ func (f *FS) put(ctx context.Context, desc oci.Descriptor, r io.Reader) error {
 	if err := tmp.Close(); err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(final), 0o755); err != nil {
+	if err := f.root.MkdirAll(path.Dir(final), 0o755); err != nil {
 		return err
 	}
 	// Concurrent writers of the same blob race here harmlessly: both files
 	// hold the same verified bytes, and rename replaces atomically.
-	if err := os.Rename(tmp.Name(), final); err != nil {
-		if _, serr := os.Stat(final); serr == nil {
-			os.Remove(tmp.Name())
+	if err := f.root.Rename(tmpName, final); err != nil {
+		if _, serr := f.root.Stat(final); serr == nil {
+			f.root.Remove(tmpName)
 			committed = true
 			return nil
 		}
 		return err
 	}
 	committed = true
-	syncDir(filepath.Dir(final))
+	f.syncDir(path.Dir(final))
 	return nil
 }

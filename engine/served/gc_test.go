@@ -1,4 +1,4 @@
-package store_test
+package served_test
 
 import (
 	"bytes"
@@ -15,20 +15,21 @@ import (
 
 	"github.com/stevedore-dev/stevedore/engine/errdef"
 	"github.com/stevedore-dev/stevedore/engine/oci"
+	"github.com/stevedore-dev/stevedore/engine/served"
 	"github.com/stevedore-dev/stevedore/engine/store"
 )
 
 // gcFixture is a data directory with reachable and unreachable content in
 // two repositories.
 type gcFixture struct {
-	root *store.Root
+	root *served.Root
 	a, b *store.FS
 	// keepA must survive in repository a, goneA and goneB must not; freed
 	// are the pool blobs no repository holds afterwards.
 	keepA, goneA, goneB, freed []digest.Digest
 }
 
-func putBlob(t *testing.T, r *store.Root, repo *store.FS, mt string, b []byte) oci.Descriptor {
+func putBlob(t *testing.T, r *served.Root, repo *store.FS, mt string, b []byte) oci.Descriptor {
 	t.Helper()
 	d := oci.Descriptor{MediaType: mt, Digest: digest.FromBytes(b), Size: int64(len(b))}
 	if err := r.Put(context.Background(), repo, d, bytes.NewReader(b)); err != nil {
@@ -37,7 +38,7 @@ func putBlob(t *testing.T, r *store.Root, repo *store.FS, mt string, b []byte) o
 	return d
 }
 
-func putManifest(t *testing.T, r *store.Root, repo *store.FS, doc map[string]any) oci.Descriptor {
+func putManifest(t *testing.T, r *served.Root, repo *store.FS, doc map[string]any) oci.Descriptor {
 	t.Helper()
 	doc["schemaVersion"] = 2
 	b, err := json.Marshal(doc)
@@ -151,7 +152,7 @@ func TestGC(t *testing.T) {
 
 	t.Run("young content is kept", func(t *testing.T) {
 		before := snapshot(t, f.root.Dir())
-		rep, err := f.root.GC(ctx, store.GCOptions{})
+		rep, err := f.root.GC(ctx, served.GCOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -163,11 +164,11 @@ func TestGC(t *testing.T) {
 		}
 	})
 
-	var dry store.GCReport
+	var dry served.GCReport
 	t.Run("dry run", func(t *testing.T) {
 		before := snapshot(t, f.root.Dir())
 		var err error
-		dry, err = f.root.GC(ctx, store.GCOptions{DryRun: true, Now: later})
+		dry, err = f.root.GC(ctx, served.GCOptions{DryRun: true, Now: later})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -180,7 +181,7 @@ func TestGC(t *testing.T) {
 	})
 
 	t.Run("sweep", func(t *testing.T) {
-		rep, err := f.root.GC(ctx, store.GCOptions{Now: later})
+		rep, err := f.root.GC(ctx, served.GCOptions{Now: later})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -217,7 +218,7 @@ func TestGC(t *testing.T) {
 	})
 
 	t.Run("second run finds nothing", func(t *testing.T) {
-		rep, err := f.root.GC(ctx, store.GCOptions{Now: later})
+		rep, err := f.root.GC(ctx, served.GCOptions{Now: later})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -242,7 +243,7 @@ func TestGCSkipsUnreadableRepository(t *testing.T) {
 	if err := os.WriteFile(p, []byte(`{"not":"it"}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	rep, err := f.root.GC(ctx, store.GCOptions{Now: time.Now().Add(2 * time.Hour)})
+	rep, err := f.root.GC(ctx, served.GCOptions{Now: time.Now().Add(2 * time.Hour)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -276,7 +277,7 @@ func TestGCLeavesUploadsAndSweepsOldTemps(t *testing.T) {
 	if err := os.WriteFile(tmp, []byte("partial"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	rep, err := r.GC(ctx, store.GCOptions{Now: time.Now().Add(48 * time.Hour)})
+	rep, err := r.GC(ctx, served.GCOptions{Now: time.Now().Add(48 * time.Hour)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package store
+package served
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 
 	"github.com/stevedore-dev/stevedore/engine/errdef"
 	"github.com/stevedore-dev/stevedore/engine/oci"
+	"github.com/stevedore-dev/stevedore/engine/store"
 )
 
 // DefaultGCGrace is the grace period GCOptions.Grace <= 0 stands for.
@@ -103,7 +104,7 @@ func (r *Root) GC(ctx context.Context, opts GCOptions) (GCReport, error) {
 			rep.Skipped = append(rep.Skipped, GCSkip{Repo: name, Error: err.Error()})
 			continue
 		}
-		err = repo.locked(ctx, func() error {
+		err = repo.Locked(ctx, func() error {
 			marked, err := r.mark(ctx, name, repo)
 			if err != nil {
 				return err
@@ -112,17 +113,19 @@ func (r *Root) GC(ctx context.Context, opts GCOptions) (GCReport, error) {
 			return r.sweepRepo(ctx, repo, marked, cutoff, opts.DryRun, &rep, unlinked)
 		})
 		if ctxErr := ctx.Err(); ctxErr != nil {
+			repo.Close()
 			return rep, &Error{Op: "gc", Err: ctxErr}
 		}
 		if err != nil {
 			rep.Skipped = append(rep.Skipped, GCSkip{Repo: name, Error: err.Error()})
 		}
-		rep.TempRemoved += sweepTemp(filepath.Join(repo.dir, ingestDir), cutoff, opts.DryRun)
+		rep.TempRemoved += sweepTemp(filepath.Join(repo.Dir(), store.IngestDir), cutoff, opts.DryRun)
+		repo.Close()
 	}
 	if err := r.sweepPool(ctx, cutoff, opts.DryRun, &rep, unlinked); err != nil {
 		return rep, &Error{Op: "gc", Err: err}
 	}
-	rep.TempRemoved += sweepTemp(filepath.Join(r.dir, ingestDir), cutoff, opts.DryRun)
+	rep.TempRemoved += sweepTemp(filepath.Join(r.dir, store.IngestDir), cutoff, opts.DryRun)
 	return rep, nil
 }
 
@@ -131,7 +134,7 @@ func (r *Root) GC(ctx context.Context, opts GCOptions) (GCReport, error) {
 // A manifest that is present but cannot be read or parsed fails the mark,
 // since its children would be unknown; one that is absent (a sparse index, a
 // dangling tag) marks nothing below it.
-func (r *Root) mark(ctx context.Context, name string, repo *FS) (map[digest.Digest]bool, error) {
+func (r *Root) mark(ctx context.Context, name string, repo *store.FS) (map[digest.Digest]bool, error) {
 	roots, err := repo.Roots(ctx)
 	if err != nil {
 		return nil, err
@@ -174,7 +177,7 @@ func (r *Root) mark(ctx context.Context, name string, repo *FS) (map[digest.Dige
 
 // readStoredManifest reads and parses the manifest desc names, bounded and
 // verified against its digest.
-func readStoredManifest(ctx context.Context, repo *FS, desc oci.Descriptor) (*oci.Manifest, error) {
+func readStoredManifest(ctx context.Context, repo *store.FS, desc oci.Descriptor) (*oci.Manifest, error) {
 	fh, size, err := repo.Open(ctx, desc.Digest)
 	if err != nil {
 		return nil, err
@@ -226,8 +229,8 @@ func (r *Root) allReferrers(name string) ([]digest.Digest, error) {
 // A repository file's age is its last change, link count included
 // (ctime): a blob mounted or re-uploaded a minute ago is young even when
 // its bytes were first written a month ago.
-func (r *Root) sweepRepo(ctx context.Context, repo *FS, marked map[digest.Digest]bool, cutoff time.Time, dryRun bool, rep *GCReport, unlinked map[string]int) error {
-	return walkBlobs(ctx, filepath.Join(repo.dir, blobsDir), func(d digest.Digest, p string, fi fs.FileInfo) error {
+func (r *Root) sweepRepo(ctx context.Context, repo *store.FS, marked map[digest.Digest]bool, cutoff time.Time, dryRun bool, rep *GCReport, unlinked map[string]int) error {
+	return walkBlobs(ctx, filepath.Join(repo.Dir(), store.BlobsDir), func(d digest.Digest, p string, fi fs.FileInfo) error {
 		if marked[d] {
 			return nil
 		}
@@ -245,7 +248,7 @@ func (r *Root) sweepRepo(ctx context.Context, repo *FS, marked map[digest.Digest
 			rep.Young++
 			return nil
 		}
-		if poolPath, err := r.pool.blobPath(d); err == nil {
+		if poolPath, err := r.pool.BlobPath(d); err == nil {
 			if pfi, err := os.Stat(poolPath); err == nil && os.SameFile(fi, pfi) {
 				unlinked[poolPath]++
 			}
@@ -266,7 +269,7 @@ func (r *Root) sweepRepo(ctx context.Context, repo *FS, marked map[digest.Digest
 // the repositories just changed. Removing a pool file never loses data a
 // repository holds: each repository has its own link.
 func (r *Root) sweepPool(ctx context.Context, cutoff time.Time, dryRun bool, rep *GCReport, unlinked map[string]int) error {
-	return walkBlobs(ctx, filepath.Join(r.dir, blobsDir), func(d digest.Digest, p string, fi fs.FileInfo) error {
+	return walkBlobs(ctx, filepath.Join(r.dir, store.BlobsDir), func(d digest.Digest, p string, fi fs.FileInfo) error {
 		n, ok := linkCount(fi)
 		if !ok {
 			return nil // no link counts here: the pool cannot tell what is unused

@@ -1,4 +1,4 @@
-package store
+package served
 
 import (
 	"context"
@@ -9,9 +9,10 @@ import (
 
 	"github.com/stevedore-dev/stevedore/engine/errdef"
 	"github.com/stevedore-dev/stevedore/engine/oci"
+	"github.com/stevedore-dev/stevedore/engine/store"
 )
 
-// Backend returns r as a Backend. Root's own methods keep returning *FS, which
+// Backend returns r as a Backend. Root's own methods keep returning *store.FS, which
 // its callers use directly; the adapter only changes the types.
 func (r *Root) Backend() Backend { return rootBackend{r} }
 
@@ -47,7 +48,7 @@ func (b rootBackend) Mount(ctx context.Context, repo Repository, d digest.Digest
 	if err != nil {
 		return 0, &Error{Op: "mount", Digest: d, Err: err}
 	}
-	var src *FS
+	var src *store.FS
 	if from != nil {
 		if src, err = ownFS(from); err != nil {
 			return 0, &Error{Op: "mount", Digest: d, Err: err}
@@ -57,8 +58,8 @@ func (b rootBackend) Mount(ctx context.Context, repo Repository, d digest.Digest
 }
 
 // ownFS accepts only the repositories a Root hands out.
-func ownFS(repo Repository) (*FS, error) {
-	fs, ok := repo.(*FS)
+func ownFS(repo Repository) (*store.FS, error) {
+	fs, ok := repo.(*store.FS)
 	if !ok || fs == nil {
 		return nil, fmt.Errorf("repository %T is not a data directory's: %w", repo, errdef.ErrInvalid)
 	}

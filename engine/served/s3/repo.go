@@ -14,6 +14,7 @@ import (
 
 	"github.com/stevedore-dev/stevedore/engine/errdef"
 	"github.com/stevedore-dev/stevedore/engine/oci"
+	"github.com/stevedore-dev/stevedore/engine/served"
 	"github.com/stevedore-dev/stevedore/engine/store"
 )
 
@@ -25,8 +26,8 @@ import (
 // them.
 
 var (
-	_ store.Repository  = (*Store)(nil)
-	_ store.BlobLocator = (*Store)(nil)
+	_ served.Repository  = (*Store)(nil)
+	_ served.BlobLocator = (*Store)(nil)
 )
 
 // statMember is stat for what s's repository holds; a Store without
@@ -216,3 +217,6 @@ func (s *Store) needRepo(ctx context.Context) error {
 	}
 	return nil
 }
+
+// Close is a no-op: a Store holds nothing open between requests.
+func (s *Store) Close() error { return nil }

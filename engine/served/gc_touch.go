@@ -1,4 +1,4 @@
-package store
+package served
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"github.com/opencontainers/go-digest"
 
 	"github.com/stevedore-dev/stevedore/engine/errdef"
+	"github.com/stevedore-dev/stevedore/engine/store"
 )
 
 // Toucher is an optional capability of a Backend whose collector may run
@@ -41,18 +42,23 @@ func (b rootBackend) Touch(ctx context.Context, repo Repository, ds ...digest.Di
 	if err != nil {
 		return &Error{Op: "touch", Err: err}
 	}
+	return b.touch(ctx, f, ds...)
+}
+
+// touch is Touch on one of r's repositories.
+func (r *Root) touch(ctx context.Context, f *store.FS, ds ...digest.Digest) error {
 	var missing []digest.Digest
-	err = f.locked(ctx, func() error {
+	err := f.Locked(ctx, func() error {
 		now := time.Now()
 		for _, d := range ds {
-			p, err := f.blobPath(d)
+			p, err := f.BlobPath(d)
 			if err != nil {
 				return err
 			}
 			err = os.Chtimes(p, now, now)
 			if errors.Is(err, fs.ErrNotExist) {
 				missing = append(missing, d)
-				if pp, perr := b.pool.blobPath(d); perr == nil {
+				if pp, perr := r.pool.BlobPath(d); perr == nil {
 					_ = os.Chtimes(pp, now, now)
 				}
 				continue
@@ -70,4 +76,18 @@ func (b rootBackend) Touch(ctx context.Context, repo Repository, ds ...digest.Di
 		return &Error{Op: "touch", Digest: missing[0], Err: fmt.Errorf("%d of %d blobs not in the repository: %w", len(missing), len(ds), errdef.ErrNotFound)}
 	}
 	return nil
+}
+
+// keepCommitted touches blob d, just linked into repo by a Put, Mount or
+// upload commit. A commit that finds the blob already linked leaves the
+// file as it was, perhaps older than the grace period and unreferenced;
+// touched, it waits for the manifest the client pushes next. A blob
+// collected in the instant between the link and the touch fails the commit
+// rather than be acknowledged: the client sends it again.
+func (r *Root) keepCommitted(ctx context.Context, repo *store.FS, d digest.Digest) error {
+	err := r.touch(ctx, repo, d)
+	if errors.Is(err, errdef.ErrNotFound) {
+		return fmt.Errorf("blob %s was garbage-collected while it was committed; push it again: %w", d, errdef.ErrNotFound)
+	}
+	return err
 }

@@ -1,4 +1,4 @@
-package store
+package served
 
 import (
 	"context"
@@ -14,7 +14,9 @@ import (
 	"github.com/opencontainers/go-digest"
 
 	"github.com/stevedore-dev/stevedore/engine/errdef"
+	"github.com/stevedore-dev/stevedore/engine/internal/fsx"
 	"github.com/stevedore-dev/stevedore/engine/oci"
+	"github.com/stevedore-dev/stevedore/engine/store"
 )
 
 // Names inside a Root data directory.
@@ -31,25 +33,31 @@ const (
 // disk however many repositories hold it, and each layout stays a complete,
 // self-contained image layout that skopeo and oras read as they are.
 //
-// The pool is laid out like a layout's blobs/ directory, so Root reuses FS's
+// The pool is laid out like a layout's blobs/ directory, so Root reuses store.FS's
 // verified, atomic Put for it. A pool file whose link count is 1 is held by no
 // repository, which is what a garbage collector looks for.
 //
 // Nothing is cached: the directory is the only truth.
 type Root struct {
 	dir  string
-	pool *FS // dir itself: its blobs/ is the pool, its .ingest/ the pool's temp dir
+	pool *store.FS // dir itself: its blobs/ is the pool, its .ingest/ the pool's temp dir
 }
 
 // OpenRoot opens the data directory dir, creating it and its subdirectories
 // where missing.
 func OpenRoot(dir string) (*Root, error) {
-	for _, sub := range []string{rootReposDir, rootUploadsDir, blobsDir} {
+	for _, sub := range []string{rootReposDir, rootUploadsDir, store.BlobsDir} {
 		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
 			return nil, &Error{Op: "open", Err: fmt.Errorf("data directory: %w", err)}
 		}
 	}
-	return &Root{dir: dir, pool: &FS{dir: dir}}, nil
+	// The pool is itself a layout (with an empty index), so it stores blobs
+	// with the layout's verified, atomic Put.
+	pool, err := store.CreateFS(dir)
+	if err != nil {
+		return nil, &Error{Op: "open", Err: fmt.Errorf("data directory: %w", err)}
+	}
+	return &Root{dir: dir, pool: pool}, nil
 }
 
 // Dir returns the data directory.
@@ -69,7 +77,7 @@ func (r *Root) repoDir(name string) (string, error) {
 
 // Repo opens the existing repository name. A repository never pushed to
 // matches errdef.ErrNotFound; a bad name errdef.ErrInvalid.
-func (r *Root) Repo(ctx context.Context, name string) (*FS, error) {
+func (r *Root) Repo(ctx context.Context, name string) (*store.FS, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -77,11 +85,11 @@ func (r *Root) Repo(ctx context.Context, name string) (*FS, error) {
 	if err != nil {
 		return nil, &Error{Op: "open", Err: err}
 	}
-	return OpenFS(filepath.Join(dir, repoLayoutLeaf))
+	return store.OpenFS(filepath.Join(dir, repoLayoutLeaf))
 }
 
 // CreateRepo opens the repository name, creating its layout if needed.
-func (r *Root) CreateRepo(ctx context.Context, name string) (*FS, error) {
+func (r *Root) CreateRepo(ctx context.Context, name string) (*store.FS, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -89,7 +97,7 @@ func (r *Root) CreateRepo(ctx context.Context, name string) (*FS, error) {
 	if err != nil {
 		return nil, &Error{Op: "create", Err: err}
 	}
-	return CreateFS(filepath.Join(dir, repoLayoutLeaf))
+	return store.CreateFS(filepath.Join(dir, repoLayoutLeaf))
 }
 
 // Repositories lists the names of all repositories in lexical order.
@@ -123,13 +131,16 @@ func (r *Root) Repositories(ctx context.Context) ([]string, error) {
 }
 
 // Put stores r as the blob desc describes in the pool (verified, atomic, as
-// FS.Put) and links it into repo.
-func (r *Root) Put(ctx context.Context, repo *FS, desc oci.Descriptor, rd io.Reader) error {
-	if err := r.pool.put(ctx, desc, rd); err != nil {
+// store.FS.Put) and links it into repo.
+func (r *Root) Put(ctx context.Context, repo *store.FS, desc oci.Descriptor, rd io.Reader) error {
+	if err := r.pool.Put(ctx, desc, rd); err != nil {
 		return &Error{Op: "put", Digest: desc.Digest, Err: err}
 	}
-	src, _ := r.pool.blobPath(desc.Digest)
+	src, _ := r.pool.BlobPath(desc.Digest)
 	if err := linkInto(ctx, src, repo, desc.Digest); err != nil {
+		return &Error{Op: "put", Digest: desc.Digest, Err: err}
+	}
+	if err := r.keepCommitted(ctx, repo, desc.Digest); err != nil {
 		return &Error{Op: "put", Digest: desc.Digest, Err: err}
 	}
 	return nil
@@ -141,24 +152,27 @@ func (r *Root) Put(ctx context.Context, repo *FS, desc oci.Descriptor, rd io.Rea
 //
 // distribution-spec v1.1.1 §Mounting a blob from another repository:
 // https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#mounting-a-blob-from-another-repository
-func (r *Root) Mount(ctx context.Context, repo *FS, d digest.Digest, from *FS) (int64, error) {
+func (r *Root) Mount(ctx context.Context, repo *store.FS, d digest.Digest, from *store.FS) (int64, error) {
 	src := r.pool
 	if from != nil {
 		src = from
 	}
-	size, err := src.stat(ctx, d)
+	size, err := src.Stat(ctx, d)
 	if err != nil {
 		return 0, &Error{Op: "mount", Digest: d, Err: err}
 	}
-	srcPath, _ := src.blobPath(d)
+	srcPath, _ := src.BlobPath(d)
 	if from != nil {
 		// A layout filled by another tool holds files the pool never saw;
 		// adopting them keeps "one copy, linked" true from here on.
-		if poolPath, _ := r.pool.blobPath(d); !exists(poolPath) {
+		if poolPath, _ := r.pool.BlobPath(d); !exists(poolPath) {
 			_ = hardlink(srcPath, poolPath)
 		}
 	}
 	if err := linkInto(ctx, srcPath, repo, d); err != nil {
+		return 0, &Error{Op: "mount", Digest: d, Err: err}
+	}
+	if err := r.keepCommitted(ctx, repo, d); err != nil {
 		return 0, &Error{Op: "mount", Digest: d, Err: err}
 	}
 	return size, nil
@@ -166,8 +180,8 @@ func (r *Root) Mount(ctx context.Context, repo *FS, d digest.Digest, from *FS) (
 
 // adopt moves the verified file at path into the pool as blob d (by link, so
 // the caller still removes path) and links it into repo.
-func (r *Root) adopt(ctx context.Context, path string, repo *FS, d digest.Digest) error {
-	poolPath, err := r.pool.blobPath(d)
+func (r *Root) adopt(ctx context.Context, path string, repo *store.FS, d digest.Digest) error {
+	poolPath, err := r.pool.BlobPath(d)
 	if err != nil {
 		return err
 	}
@@ -178,16 +192,19 @@ func (r *Root) adopt(ctx context.Context, path string, repo *FS, d digest.Digest
 				return err
 			}
 		}
-		syncDir(filepath.Dir(poolPath))
+		fsx.SyncDir(os.Open, filepath.Dir(poolPath))
 	}
-	return linkInto(ctx, poolPath, repo, d)
+	if err := linkInto(ctx, poolPath, repo, d); err != nil {
+		return err
+	}
+	return r.keepCommitted(ctx, repo, d)
 }
 
 // linkInto makes src the blob file d of layout dst: a hard link when the file
 // system allows it, else a copy through dst's temp directory and a rename, so
 // the blob appears whole or not at all. A blob dst already holds is kept.
-func linkInto(ctx context.Context, src string, dst *FS, d digest.Digest) error {
-	final, err := dst.blobPath(d)
+func linkInto(ctx context.Context, src string, dst *store.FS, d digest.Digest) error {
+	final, err := dst.BlobPath(d)
 	if err != nil {
 		return err
 	}
@@ -195,20 +212,20 @@ func linkInto(ctx context.Context, src string, dst *FS, d digest.Digest) error {
 		return nil
 	}
 	if err := hardlink(src, final); err == nil {
-		syncDir(filepath.Dir(final))
+		fsx.SyncDir(os.Open, filepath.Dir(final))
 		return nil
 	}
 	return copyInto(ctx, src, dst, d)
 }
 
 // copyInto stores the file src as blob d of dst, verifying it on the way.
-func copyInto(ctx context.Context, src string, dst *FS, d digest.Digest) error {
+func copyInto(ctx context.Context, src string, dst *store.FS, d digest.Digest) error {
 	fh, err := os.Open(src)
 	if err != nil {
 		return err
 	}
 	defer fh.Close()
-	return dst.put(ctx, oci.Descriptor{Digest: d, Size: -1}, fh)
+	return dst.Put(ctx, oci.Descriptor{Digest: d, Size: -1}, fh)
 }
 
 // hardlink links src at dst, creating dst's directory; dst already existing

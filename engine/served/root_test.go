@@ -1,4 +1,4 @@
-package store_test
+package served_test
 
 import (
 	"bytes"
@@ -15,13 +15,12 @@ import (
 
 	"github.com/stevedore-dev/stevedore/engine/errdef"
 	"github.com/stevedore-dev/stevedore/engine/oci"
-	"github.com/stevedore-dev/stevedore/engine/store"
-	"github.com/stevedore-dev/stevedore/engine/store/storetest"
+	"github.com/stevedore-dev/stevedore/engine/served"
 )
 
-func newRoot(t *testing.T) *store.Root {
+func newRoot(t *testing.T) *served.Root {
 	t.Helper()
-	r, err := store.OpenRoot(t.TempDir())
+	r, err := served.OpenRoot(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +64,7 @@ func TestUploadLifecycle(t *testing.T) {
 	if up, err = r.WriteUpload(ctx, "a/b", up.ID, 0, 5, bytes.NewReader(blob[:5])); err != nil || up.Offset != 5 {
 		t.Fatalf("write = %+v, %v", up, err)
 	}
-	var oe *store.OffsetError
+	var oe *served.OffsetError
 	if _, err := r.WriteUpload(ctx, "a/b", up.ID, 7, 3, bytes.NewReader(blob[7:10])); !errors.As(err, &oe) || oe.Upload.Offset != 5 {
 		t.Fatalf("out of order = %v", err)
 	}
@@ -228,45 +227,5 @@ func TestReferrersRecord(t *testing.T) {
 	}
 	if _, err := r.Referrers(ctx, "../x", subj); !errors.Is(err, errdef.ErrInvalid) {
 		t.Fatalf("bad repo = %v", err)
-	}
-}
-
-func TestIndexRootsAndDeletes(t *testing.T) {
-	f := newFS(t)
-	ctx := context.Background()
-	b, m := storetest.Manifest("roots")
-	mustPut(t, f, m, b)
-	if err := f.AddRoot(ctx, m); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.AddRoot(ctx, m); err != nil {
-		t.Fatal(err)
-	}
-	if roots, _ := f.Roots(ctx); len(roots) != 1 {
-		t.Fatalf("roots = %v", roots)
-	}
-	f.Tag(ctx, m, "a")
-	f.Tag(ctx, m, "b")
-	if err := f.Untag(ctx, "a"); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Untag(ctx, "a"); !errors.Is(err, errdef.ErrNotFound) {
-		t.Fatalf("Untag twice = %v", err)
-	}
-	if err := f.DeleteManifest(ctx, m.Digest); err != nil {
-		t.Fatal(err)
-	}
-	if roots, _ := f.Roots(ctx); len(roots) != 0 {
-		t.Fatalf("roots after delete = %v", roots)
-	}
-	if err := f.DeleteManifest(ctx, m.Digest); !errors.Is(err, errdef.ErrNotFound) {
-		t.Fatalf("DeleteManifest twice = %v", err)
-	}
-	mustPut(t, f, m, b)
-	if err := f.Delete(ctx, m.Digest); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Delete(ctx, m.Digest); !errors.Is(err, errdef.ErrNotFound) {
-		t.Fatalf("Delete twice = %v", err)
 	}
 }

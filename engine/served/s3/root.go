@@ -12,6 +12,7 @@ import (
 
 	"github.com/stevedore-dev/stevedore/engine/errdef"
 	"github.com/stevedore-dev/stevedore/engine/oci"
+	"github.com/stevedore-dev/stevedore/engine/served"
 	"github.com/stevedore-dev/stevedore/engine/store"
 )
 
@@ -20,7 +21,7 @@ import (
 // collector's lease — so that any number of stateless `stevedore serve`
 // replicas can share it and any of them can serve any request, including
 // the next chunk of an upload another replica started. It implements
-// store.Backend.
+// served.Backend.
 //
 // Keys, beside the Store's blobs/ and repos/<name>/_tags/:
 //
@@ -39,7 +40,7 @@ type Root struct {
 	s *Store // no repository: sees every blob
 }
 
-var _ store.Backend = (*Root)(nil)
+var _ served.Backend = (*Root)(nil)
 
 // NewRoot opens the bucket opts names as a registry's state; opts.Repository
 // is ignored.
@@ -72,7 +73,7 @@ func (r *Root) repo(name string) (*Store, error) {
 }
 
 // Repo opens the existing repository name.
-func (r *Root) Repo(ctx context.Context, name string) (store.Repository, error) {
+func (r *Root) Repo(ctx context.Context, name string) (served.Repository, error) {
 	rs, err := r.repo(name)
 	if err != nil {
 		return nil, err
@@ -84,7 +85,7 @@ func (r *Root) Repo(ctx context.Context, name string) (store.Repository, error) 
 }
 
 // CreateRepo opens the repository name, creating it if needed.
-func (r *Root) CreateRepo(ctx context.Context, name string) (store.Repository, error) {
+func (r *Root) CreateRepo(ctx context.Context, name string) (served.Repository, error) {
 	rs, err := r.repo(name)
 	if err != nil {
 		return nil, err
@@ -116,7 +117,7 @@ func (r *Root) Repositories(ctx context.Context) ([]string, error) {
 
 // Put stores the blob once in the global namespace and marks repo as
 // holding it.
-func (r *Root) Put(ctx context.Context, repo store.Repository, desc oci.Descriptor, rd io.Reader) error {
+func (r *Root) Put(ctx context.Context, repo served.Repository, desc oci.Descriptor, rd io.Reader) error {
 	rs, err := r.own(repo)
 	if err != nil {
 		return &store.Error{Op: "put", Digest: desc.Digest, Err: err}
@@ -129,7 +130,7 @@ func (r *Root) Put(ctx context.Context, repo store.Repository, desc oci.Descript
 //
 // distribution-spec v1.1.1 §Mounting a blob from another repository:
 // https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#mounting-a-blob-from-another-repository
-func (r *Root) Mount(ctx context.Context, repo store.Repository, d digest.Digest, from store.Repository) (int64, error) {
+func (r *Root) Mount(ctx context.Context, repo served.Repository, d digest.Digest, from served.Repository) (int64, error) {
 	fail := func(err error) (int64, error) { return 0, &store.Error{Op: "mount", Digest: d, Err: err} }
 	dst, err := r.own(repo)
 	if err != nil {
@@ -152,7 +153,7 @@ func (r *Root) Mount(ctx context.Context, repo store.Repository, d digest.Digest
 }
 
 // own accepts only repositories of this bucket.
-func (r *Root) own(repo store.Repository) (*Store, error) {
+func (r *Root) own(repo served.Repository) (*Store, error) {
 	rs, ok := repo.(*Store)
 	if !ok || rs == nil || !rs.members || rs.bucket != r.s.bucket || rs.keys != r.s.keys {
 		return nil, fmt.Errorf("repository %T is not one of bucket %q: %w", repo, r.s.bucket, errdef.ErrInvalid)

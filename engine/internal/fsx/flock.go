@@ -1,6 +1,6 @@
 //go:build linux || darwin || freebsd || netbsd || openbsd || dragonfly
 
-package store
+package fsx
 
 import (
 	"context"
@@ -10,8 +10,8 @@ import (
 	"time"
 )
 
-// flock takes an exclusive lock on fh, polling so that ctx can cancel the wait.
-func flock(ctx context.Context, fh *os.File) error {
+// Flock takes an exclusive lock on fh, polling so that ctx can cancel the wait.
+func Flock(ctx context.Context, fh *os.File) error {
 	for {
 		err := syscall.Flock(int(fh.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
 		if err == nil {
@@ -28,4 +28,5 @@ func flock(ctx context.Context, fh *os.File) error {
 	}
 }
 
-func funlock(fh *os.File) { syscall.Flock(int(fh.Fd()), syscall.LOCK_UN) }
+// Funlock releases Flock's lock.
+func Funlock(fh *os.File) { syscall.Flock(int(fh.Fd()), syscall.LOCK_UN) }

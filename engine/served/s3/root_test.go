@@ -16,6 +16,7 @@ import (
 
 	"github.com/stevedore-dev/stevedore/engine/errdef"
 	"github.com/stevedore-dev/stevedore/engine/oci"
+	"github.com/stevedore-dev/stevedore/engine/served"
 	"github.com/stevedore-dev/stevedore/engine/store"
 	"github.com/stevedore-dev/stevedore/engine/store/storetest"
 )
@@ -72,7 +73,7 @@ func TestUploadAcrossReplicas(t *testing.T) {
 	}
 	t.Run("stale offset", func(t *testing.T) {
 		_, err := rs[1].WriteUpload(ctx, "app", up.ID, 5, 5, strings.NewReader("xxxxx"))
-		var oe *store.OffsetError
+		var oe *served.OffsetError
 		if !errors.As(err, &oe) || oe.Upload.Offset != 15 {
 			t.Fatalf("err = %v, want an OffsetError at 15", err)
 		}
@@ -130,7 +131,7 @@ func TestChunkRace(t *testing.T) {
 	wg.Wait()
 	wins := 0
 	for i, err := range errs {
-		var oe *store.OffsetError
+		var oe *served.OffsetError
 		switch {
 		case err == nil:
 			wins++
@@ -258,10 +259,10 @@ func TestGCLease(t *testing.T) {
 	if _, err := rs[1].s.acquireLease(ctx); !errors.Is(err, errdef.ErrUnavailable) {
 		t.Fatalf("second lease: %v, want unavailable", err)
 	}
-	if _, err := rs[1].GC(ctx, store.GCOptions{}); !errors.Is(err, errdef.ErrUnavailable) {
+	if _, err := rs[1].GC(ctx, served.GCOptions{}); !errors.Is(err, errdef.ErrUnavailable) {
 		t.Fatalf("GC while leased elsewhere: %v, want unavailable", err)
 	}
-	if _, err := rs[1].GC(ctx, store.GCOptions{DryRun: true}); err != nil {
+	if _, err := rs[1].GC(ctx, served.GCOptions{DryRun: true}); err != nil {
 		t.Fatalf("dry run needs no lease: %v", err)
 	}
 	if err := l.renew(ctx); err != nil {
@@ -314,7 +315,7 @@ func TestGCAcrossReplicas(t *testing.T) {
 	f.age("", 2*time.Hour)
 	young := put(rs[1], "pushed a moment ago on the other replica")
 
-	rep, err := rs[1].GC(ctx, store.GCOptions{Grace: time.Hour})
+	rep, err := rs[1].GC(ctx, served.GCOptions{Grace: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}

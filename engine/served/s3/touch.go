@@ -11,17 +11,18 @@ import (
 
 	"github.com/stevedore-dev/stevedore/engine/errdef"
 	"github.com/stevedore-dev/stevedore/engine/oci"
+	"github.com/stevedore-dev/stevedore/engine/served"
 	"github.com/stevedore-dev/stevedore/engine/store"
 )
 
-var _ store.Toucher = (*Root)(nil)
+var _ served.Toucher = (*Root)(nil)
 
 // touchParallel bounds the requests one Touch has in flight: a manifest
 // may name a hundred layers, and touching them one after another would make
 // a push wait for hundreds of round trips.
 const touchParallel = 8
 
-// Touch implements store.Toucher: it rewrites the membership marker of each
+// Touch implements served.Toucher: it rewrites the membership marker of each
 // blob ds names in repo, so the marker's LastModified is now and its ETag
 // new, then checks the blob's bytes are still there.
 //
@@ -34,7 +35,7 @@ const touchParallel = 8
 // and the collector keeps the marker and, held by it, the blob. A blob repo
 // does not hold is never given a marker here: that is Put's or Mount's job,
 // which check the bytes.
-func (r *Root) Touch(ctx context.Context, repo store.Repository, ds ...digest.Digest) error {
+func (r *Root) Touch(ctx context.Context, repo served.Repository, ds ...digest.Digest) error {
 	rs, err := r.own(repo)
 	if err != nil {
 		return &store.Error{Op: "touch", Err: err}

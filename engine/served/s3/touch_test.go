@@ -11,7 +11,7 @@ import (
 	"github.com/opencontainers/go-digest"
 
 	"github.com/stevedore-dev/stevedore/engine/errdef"
-	"github.com/stevedore-dev/stevedore/engine/store"
+	"github.com/stevedore-dev/stevedore/engine/served"
 	"github.com/stevedore-dev/stevedore/engine/store/storetest"
 )
 
@@ -52,7 +52,7 @@ func TestTouchBeforeGC(t *testing.T) {
 			f.store(key, memberStamp())
 		}
 	}
-	rep, err := rs[0].GC(ctx, store.GCOptions{Grace: time.Hour})
+	rep, err := rs[0].GC(ctx, served.GCOptions{Grace: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}

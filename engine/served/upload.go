@@ -1,4 +1,4 @@
-package store
+package served
 
 import (
 	"context"
@@ -19,6 +19,7 @@ import (
 	"github.com/opencontainers/go-digest"
 
 	"github.com/stevedore-dev/stevedore/engine/errdef"
+	"github.com/stevedore-dev/stevedore/engine/internal/fsx"
 	"github.com/stevedore-dev/stevedore/engine/oci"
 )
 
@@ -170,9 +171,9 @@ func (r *Root) openUpload(repo, id string) (string, uploadRecord, error) {
 	if err != nil {
 		return "", uploadRecord{}, err
 	}
-	b, err := readFileLimited(filepath.Join(dir, uploadState), 64<<10)
+	b, err := fsx.ReadLimited(os.Open, filepath.Join(dir, uploadState), 64<<10)
 	if err != nil {
-		return "", uploadRecord{}, notFound(err, "upload "+id)
+		return "", uploadRecord{}, fsx.NotFound(err, "upload "+id)
 	}
 	var rec uploadRecord
 	if err := json.Unmarshal(b, &rec); err != nil {
@@ -267,6 +268,7 @@ func (r *Root) finish(ctx context.Context, repo, id, dir string, rec *uploadReco
 	if err != nil {
 		return err
 	}
+	defer fs.Close()
 	if err := r.adopt(ctx, data, fs, d); err != nil {
 		return err
 	}
@@ -303,7 +305,7 @@ func (r *Root) ExpireUploads(ctx context.Context, cutoff time.Time) (int, error)
 		if err != nil {
 			continue
 		}
-		b, err := readFileLimited(filepath.Join(dir, uploadState), 64<<10)
+		b, err := fsx.ReadLimited(os.Open, filepath.Join(dir, uploadState), 64<<10)
 		var rec uploadRecord
 		if err == nil && json.Unmarshal(b, &rec) == nil && rec.Started.After(cutoff) {
 			continue
@@ -349,10 +351,10 @@ func tryLockRemove(dir string) bool {
 	defer fh.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel() // one non-blocking attempt
-	if flock(ctx, fh) != nil {
+	if fsx.Flock(ctx, fh) != nil {
 		return false
 	}
-	defer funlock(fh)
+	defer fsx.Funlock(fh)
 	return os.RemoveAll(dir) == nil
 }
 
@@ -369,13 +371,13 @@ func (r *Root) withUpload(ctx context.Context, repo, id string, fn func(dir stri
 	}
 	fh, err := os.OpenFile(filepath.Join(dir, uploadLock), os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
-		return notFound(err, "upload "+id)
+		return fsx.NotFound(err, "upload "+id)
 	}
 	defer fh.Close()
-	if err := flock(ctx, fh); err != nil {
+	if err := fsx.Flock(ctx, fh); err != nil {
 		return err
 	}
-	defer funlock(fh)
+	defer fsx.Funlock(fh)
 	// Re-read under the lock: the holder before us may have advanced or
 	// finished the session.
 	_, rec, err := r.openUpload(repo, id)
@@ -435,7 +437,7 @@ func appendChunk(ctx context.Context, dir string, rec *uploadRecord, start, size
 	if size >= 0 {
 		src = io.LimitReader(src, size+1)
 	}
-	n, err := ingest(ctx, fh, rec.Offset, src, h)
+	n, err := fsx.Ingest(ctx, fh, rec.Offset, src, h)
 	if err != nil {
 		// ingest counts a buffer only once written and hashed, so n bytes
 		// are exactly what the session can claim after a read failure.

@@ -20,6 +20,7 @@ import (
 
 	"github.com/stevedore-dev/stevedore/engine/errdef"
 	"github.com/stevedore-dev/stevedore/engine/oci"
+	"github.com/stevedore-dev/stevedore/engine/served"
 	"github.com/stevedore-dev/stevedore/engine/store"
 )
 
@@ -51,8 +52,8 @@ type chunk struct {
 }
 
 // StartUpload opens a session in repository repo.
-func (r *Root) StartUpload(ctx context.Context, repo string) (store.Upload, error) {
-	fail := func(err error) (store.Upload, error) { return store.Upload{}, &store.Error{Op: "upload", Err: err} }
+func (r *Root) StartUpload(ctx context.Context, repo string) (served.Upload, error) {
+	fail := func(err error) (served.Upload, error) { return served.Upload{}, &store.Error{Op: "upload", Err: err} }
 	if err := ctx.Err(); err != nil {
 		return fail(err)
 	}
@@ -65,44 +66,44 @@ func (r *Root) StartUpload(ctx context.Context, repo string) (store.Upload, erro
 	if _, err := r.s.putRecord(ctx, r.s.keys.session(id), b, true, ""); err != nil {
 		return fail(err)
 	}
-	return store.Upload{ID: id, Repo: repo, Started: rec.Started}, nil
+	return served.Upload{ID: id, Repo: repo, Started: rec.Started}, nil
 }
 
 // UploadStatus returns the session id of repository repo, its offset
 // computed from the chunks listed.
-func (r *Root) UploadStatus(ctx context.Context, repo, id string) (store.Upload, error) {
+func (r *Root) UploadStatus(ctx context.Context, repo, id string) (served.Upload, error) {
 	up, _, err := r.status(ctx, repo, id)
 	if err != nil {
-		return store.Upload{}, &store.Error{Op: "upload", Err: err}
+		return served.Upload{}, &store.Error{Op: "upload", Err: err}
 	}
 	return up, nil
 }
 
 // status reads the session and its chunks; the chunks returned are the
 // contiguous run from offset 0.
-func (r *Root) status(ctx context.Context, repo, id string) (store.Upload, []chunk, error) {
+func (r *Root) status(ctx context.Context, repo, id string) (served.Upload, []chunk, error) {
 	if err := ctx.Err(); err != nil {
-		return store.Upload{}, nil, err
+		return served.Upload{}, nil, err
 	}
 	if !uploadIDRE.MatchString(id) {
-		return store.Upload{}, nil, fmt.Errorf("upload %q: not a session id: %w", id, errdef.ErrNotFound)
+		return served.Upload{}, nil, fmt.Errorf("upload %q: not a session id: %w", id, errdef.ErrNotFound)
 	}
 	b, _, err := r.s.getRecord(ctx, r.s.keys.session(id))
 	if err != nil {
-		return store.Upload{}, nil, fmt.Errorf("upload %s: %w", id, err)
+		return served.Upload{}, nil, fmt.Errorf("upload %s: %w", id, err)
 	}
 	var rec sessionRecord
 	if err := json.Unmarshal(b, &rec); err != nil {
-		return store.Upload{}, nil, fmt.Errorf("upload %s: session is not valid JSON: %v: %w", id, err, errdef.ErrNotFound)
+		return served.Upload{}, nil, fmt.Errorf("upload %s: session is not valid JSON: %v: %w", id, err, errdef.ErrNotFound)
 	}
 	if rec.Repo != repo {
-		return store.Upload{}, nil, fmt.Errorf("upload %s belongs to another repository: %w", id, errdef.ErrNotFound)
+		return served.Upload{}, nil, fmt.Errorf("upload %s belongs to another repository: %w", id, errdef.ErrNotFound)
 	}
 	chunks, err := r.chunks(ctx, id)
 	if err != nil {
-		return store.Upload{}, nil, err
+		return served.Upload{}, nil, err
 	}
-	up := store.Upload{ID: id, Repo: repo, Started: rec.Started}
+	up := served.Upload{ID: id, Repo: repo, Started: rec.Started}
 	run := chunks[:0]
 	for _, c := range chunks {
 		if c.off != up.Offset {
@@ -133,23 +134,23 @@ func (r *Root) chunks(ctx context.Context, id string) ([]chunk, error) {
 }
 
 // WriteUpload stores body as the session's next chunk.
-func (r *Root) WriteUpload(ctx context.Context, repo, id string, start, size int64, body io.Reader) (store.Upload, error) {
+func (r *Root) WriteUpload(ctx context.Context, repo, id string, start, size int64, body io.Reader) (served.Upload, error) {
 	up, _, err := r.status(ctx, repo, id)
 	if err == nil {
 		up, err = r.writeChunk(ctx, up, start, size, body)
 	}
 	if err != nil {
-		return store.Upload{}, &store.Error{Op: "upload", Err: err}
+		return served.Upload{}, &store.Error{Op: "upload", Err: err}
 	}
 	return up, nil
 }
 
 // writeChunk creates the chunk object at up.Offset. A chunk claiming another
-// start, or losing the race for this offset, fails with an *store.OffsetError
+// start, or losing the race for this offset, fails with an *served.OffsetError
 // carrying the session as it now is.
-func (r *Root) writeChunk(ctx context.Context, up store.Upload, start, size int64, body io.Reader) (store.Upload, error) {
+func (r *Root) writeChunk(ctx context.Context, up served.Upload, start, size int64, body io.Reader) (served.Upload, error) {
 	if start >= 0 && start != up.Offset {
-		return up, &store.OffsetError{Upload: up, Start: start}
+		return up, &served.OffsetError{Upload: up, Start: start}
 	}
 	if size == 0 {
 		return up, nil
@@ -160,7 +161,7 @@ func (r *Root) writeChunk(ctx context.Context, up store.Upload, start, size int6
 		if now, _, serr := r.status(ctx, up.Repo, up.ID); serr == nil {
 			up = now
 		}
-		return up, &store.OffsetError{Upload: up, Start: at}
+		return up, &served.OffsetError{Upload: up, Start: at}
 	}
 	if err != nil {
 		return up, err

@@ -1,4 +1,4 @@
-package store
+package served
 
 import (
 	"context"
@@ -8,13 +8,14 @@ import (
 	"github.com/opencontainers/go-digest"
 
 	"github.com/stevedore-dev/stevedore/engine/oci"
+	"github.com/stevedore-dev/stevedore/engine/store"
 )
 
-// Repository is one repository of a Backend: the Store seam plus what the
-// distribution API's delete and untagged pushes need. *FS and the S3 store's
+// Repository is one repository of a Backend: the store.Store seam plus what the
+// distribution API's delete and untagged pushes need. *store.FS and the S3 store's
 // repositories implement it.
 type Repository interface {
-	Store
+	store.Store
 	// Untag removes tag; the manifest it named stays. A missing tag matches
 	// errdef.ErrNotFound.
 	Untag(ctx context.Context, tag string) error
@@ -28,6 +29,9 @@ type Repository interface {
 	// Delete removes blob d from the repository (other repositories keep
 	// theirs). A blob the repository does not hold matches errdef.ErrNotFound.
 	Delete(ctx context.Context, d digest.Digest) error
+	// Close releases what the open repository holds (a data directory's
+	// layout keeps its directory open); streams it returned stay readable.
+	Close() error
 }
 
 // Repositories opens, creates and lists the repositories of a Backend, and
@@ -109,7 +113,7 @@ type Backend interface {
 }
 
 var (
-	_ Repository = (*FS)(nil)
+	_ Repository = (*store.FS)(nil)
 	_ Backend    = rootBackend{}
 )
 

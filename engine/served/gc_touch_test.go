@@ -1,4 +1,4 @@
-package store_test
+package served_test
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 
 	"github.com/stevedore-dev/stevedore/engine/errdef"
 	"github.com/stevedore-dev/stevedore/engine/oci"
-	"github.com/stevedore-dev/stevedore/engine/store"
+	"github.com/stevedore-dev/stevedore/engine/served"
 )
 
 // TestTouchRestartsGrace is the race a push and an online collection run:
@@ -31,7 +31,7 @@ func TestTouchRestartsGrace(t *testing.T) {
 	t0 := time.Now()
 	time.Sleep(20 * time.Millisecond)
 	b := r.Backend()
-	toucher, ok := b.(store.Toucher)
+	toucher, ok := b.(served.Toucher)
 	if !ok {
 		t.Fatal("Root's Backend is not a Toucher")
 	}
@@ -41,7 +41,7 @@ func TestTouchRestartsGrace(t *testing.T) {
 		t.Fatalf("Touch with a missing blob: %v, want ErrNotFound", err)
 	}
 	const grace = time.Hour
-	if _, err := r.GC(ctx, store.GCOptions{Grace: grace, Now: t0.Add(grace)}); err != nil {
+	if _, err := r.GC(ctx, served.GCOptions{Grace: grace, Now: t0.Add(grace)}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := repo.Stat(ctx, old.Digest); err != nil {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/stevedore-dev/stevedore/engine/errdef"
 	"github.com/stevedore-dev/stevedore/engine/oci"
+	"github.com/stevedore-dev/stevedore/engine/served"
 	"github.com/stevedore-dev/stevedore/engine/store"
 )
 
@@ -102,16 +103,16 @@ func (l *lease) release(ctx context.Context) {
 //
 // image-spec v1.1.1 image-layout.md (roots and the graph below them):
 // https://github.com/opencontainers/image-spec/blob/v1.1.1/image-layout.md#indexjson-file
-func (r *Root) GC(ctx context.Context, opts store.GCOptions) (store.GCReport, error) {
+func (r *Root) GC(ctx context.Context, opts served.GCOptions) (served.GCReport, error) {
 	if opts.Grace <= 0 {
-		opts.Grace = store.DefaultGCGrace
+		opts.Grace = served.DefaultGCGrace
 	}
 	if opts.Now.IsZero() {
 		opts.Now = time.Now()
 	}
 	cutoff := opts.Now.Add(-opts.Grace)
-	rep := store.GCReport{DryRun: opts.DryRun}
-	fail := func(err error) (store.GCReport, error) { return rep, &store.Error{Op: "gc", Err: err} }
+	rep := served.GCReport{DryRun: opts.DryRun}
+	fail := func(err error) (served.GCReport, error) { return rep, &store.Error{Op: "gc", Err: err} }
 	renew := func(context.Context) error { return nil }
 	if !opts.DryRun {
 		l, err := r.s.acquireLease(ctx)
@@ -145,7 +146,7 @@ func (r *Root) GC(ctx context.Context, opts store.GCOptions) (store.GCReport, er
 			return fail(ctx.Err())
 		}
 		if err != nil {
-			rep.Skipped = append(rep.Skipped, store.GCSkip{Repo: name, Error: err.Error()})
+			rep.Skipped = append(rep.Skipped, served.GCSkip{Repo: name, Error: err.Error()})
 			// Whatever it holds must survive: its graph is unknown.
 			objs, lerr := r.s.list(ctx, r.s.keys.members(name))
 			if lerr != nil {
@@ -259,7 +260,7 @@ func (r *Root) readManifest(ctx context.Context, desc oci.Descriptor) (*oci.Mani
 
 // sweepMembers removes rs's membership markers that are neither marked nor
 // young, and adds the surviving ones to held.
-func (r *Root) sweepMembers(ctx context.Context, rs *Store, marked map[digest.Digest]bool, cutoff time.Time, dryRun bool, rep *store.GCReport, held map[digest.Digest]bool) error {
+func (r *Root) sweepMembers(ctx context.Context, rs *Store, marked map[digest.Digest]bool, cutoff time.Time, dryRun bool, rep *served.GCReport, held map[digest.Digest]bool) error {
 	prefix := r.s.keys.members(rs.repo)
 	objs, err := r.s.list(ctx, prefix)
 	if err != nil {
@@ -335,7 +336,7 @@ func (r *Root) removeOldMember(ctx context.Context, key string, d digest.Digest,
 }
 
 // sweepBlobs removes global blobs nobody marks or holds, once old enough.
-func (r *Root) sweepBlobs(ctx context.Context, marked, held map[digest.Digest]bool, cutoff time.Time, dryRun bool, rep *store.GCReport) error {
+func (r *Root) sweepBlobs(ctx context.Context, marked, held map[digest.Digest]bool, cutoff time.Time, dryRun bool, rep *served.GCReport) error {
 	prefix := r.s.keys.prefix + "blobs/"
 	objs, err := r.s.list(ctx, prefix)
 	if err != nil {
