@@ -16,29 +16,34 @@ import (
 // and it is copied with its referrers and cosign tags (opts.Referrers is
 // forced on) so the signatures that let it through verify at the
 // destination too.
-func (e *Engine) CopyVerified(ctx context.Context, srcRef, dstRef string, pol *policy.Policy, opts imgcopy.Options) (*imgcopy.Result, error) {
-	sr, err := transport.ParseRef(srcRef)
+func (e *Engine) CopyVerified(ctx context.Context, srcRef, dstRef transport.Ref, pol *policy.Policy, opts imgcopy.Options) (*imgcopy.Result, error) {
+	fail := func(err error) (*imgcopy.Result, error) {
+		return nil, &Error{Op: "copy", Ref: srcRef.String() + " -> " + dstRef.String(), Err: err}
+	}
+	src, err := e.open(ctx, srcRef)
 	if err != nil {
-		return nil, &Error{Op: "copy", Ref: srcRef + " -> " + dstRef, Err: err}
+		return fail(err)
 	}
-	// The destination is checked before the (possibly slow) verification.
-	if _, err := transport.ParseRef(dstRef); err != nil {
-		return nil, &Error{Op: "copy", Ref: sr.String() + " -> " + dstRef, Err: err}
-	}
-	src, err := e.Open(ctx, sr)
+	desc, err := pol.Check(ctx, src, srcRef.Identifier(), e.policyName(srcRef))
+	closeT(src)
 	if err != nil {
-		return nil, err
+		return fail(err)
 	}
-	desc, err := pol.Check(ctx, src, sr.Identifier(), policy.Name(sr))
-	if err != nil {
-		return nil, &Error{Op: "copy", Ref: sr.String() + " -> " + dstRef, Err: err}
-	}
-	switch sr.Transport {
-	case transport.Docker:
-		sr.Image.Tag, sr.Image.Digest = "", desc.Digest
+	switch srcRef.Transport {
+	case transport.Docker, transport.Store:
+		srcRef.Image.Tag, srcRef.Image.Digest = "", desc.Digest
 	case transport.OCI, transport.OCIArchive:
-		sr.Tag, sr.Digest = "", desc.Digest
+		srcRef.Tag, srcRef.Digest = "", desc.Digest
 	}
 	opts.Referrers = true
-	return e.Copy(ctx, sr.String(), dstRef, opts)
+	return e.Copy(ctx, srcRef, dstRef, opts)
+}
+
+// policyName is what a trust policy's patterns match ref by (policy.Name),
+// with the served store named as clients of its registry port name it.
+func (e *Engine) policyName(ref transport.Ref) string {
+	if _, ok, _ := e.served(ref); ok && len(e.opts.ServedHosts) > 0 {
+		return e.opts.ServedHosts[0] + "/" + ref.Image.Repository
+	}
+	return policy.Name(ref)
 }

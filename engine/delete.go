@@ -5,9 +5,10 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/opencontainers/go-digest"
 	"github.com/stevedore-dev/stevedore/engine/errdef"
 	"github.com/stevedore-dev/stevedore/engine/oci"
-	"github.com/stevedore-dev/stevedore/engine/store"
+	"github.com/stevedore-dev/stevedore/engine/served"
 	"github.com/stevedore-dev/stevedore/engine/transport"
 	"github.com/stevedore-dev/stevedore/engine/transport/layout"
 	"github.com/stevedore-dev/stevedore/engine/transport/registry"
@@ -32,58 +33,60 @@ type DeleteOptions struct {
 // distribution-spec v1.1.1 §Deleting manifests, §Deleting tags:
 // https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#deleting-manifests
 // https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#deleting-tags
-func (e *Engine) Delete(ctx context.Context, ref string, opts DeleteOptions) (oci.Descriptor, error) {
-	r, err := transport.ParseRef(ref)
-	if err != nil {
-		return oci.Descriptor{}, &Error{Op: "delete", Ref: ref, Err: err}
-	}
+func (e *Engine) Delete(ctx context.Context, r transport.Ref, opts DeleteOptions) (oci.Descriptor, error) {
 	fail := func(err error) (oci.Descriptor, error) {
 		return oci.Descriptor{}, &Error{Op: "delete", Ref: r.String(), Err: err}
 	}
 	tag, dgst := r.Tag, r.Digest
-	if r.Transport == transport.Docker {
+	if r.IsRepository() {
 		tag, dgst = r.Image.Tag, r.Image.Digest
 	}
 	if opts.TagOnly && (tag == "" || dgst != "") {
 		return fail(fmt.Errorf("removing a tag needs a reference that names a tag and no digest: %w", errdef.ErrInvalid))
 	}
-	switch r.Transport {
-	case transport.Docker:
-		repo := registry.New(r.Image.Registry, r.Image.Repository, e.opts.Registry)
-		desc, err := repo.Resolve(ctx, r.Identifier())
-		if err != nil {
-			return fail(err)
-		}
-		if opts.TagOnly {
-			err = repo.Untag(ctx, tag)
-		} else {
-			err = repo.DeleteManifest(ctx, desc.Digest)
-		}
-		if err != nil {
-			return fail(explainRefused(err, opts.TagOnly))
-		}
-		return desc, nil
-	case transport.OCI:
-		fs, err := store.OpenFS(r.Path)
-		if err != nil {
-			return fail(err)
-		}
-		desc, err := layout.New(fs).Resolve(ctx, r.Identifier())
-		if err != nil {
-			return fail(err)
-		}
-		if opts.TagOnly {
-			err = fs.Untag(ctx, tag)
-		} else {
-			err = fs.DeleteManifest(ctx, desc.Digest)
-		}
-		if err != nil {
-			return fail(err)
-		}
-		return desc, nil
-	default:
-		return fail(fmt.Errorf("deleting from %s (write a new archive without the image instead): %w", r.Transport, errdef.ErrUnsupported))
+	var t interface {
+		transport.Source
+		Untag(ctx context.Context, tag string) error
+		DeleteManifest(ctx context.Context, d digest.Digest) error
 	}
+	if name, ok, err := e.served(r); err != nil {
+		return fail(err)
+	} else if ok {
+		if err := e.allow(name, ActionDelete); err != nil {
+			return fail(err)
+		}
+		t = served.NewRepo(e.opts.Served, name)
+	} else {
+		switch r.Transport {
+		case transport.Docker:
+			if err := e.checkRemote(r); err != nil {
+				return fail(err)
+			}
+			t = registry.New(r.Image.Registry, r.Image.Repository, e.opts.Registry)
+		case transport.OCI:
+			fs, err := e.openLayout(r.Path, false)
+			if err != nil {
+				return fail(err)
+			}
+			defer fs.Close()
+			t = layout.New(fs)
+		default:
+			return fail(fmt.Errorf("deleting from %s (write a new archive without the image instead): %w", r.Transport, errdef.ErrUnsupported))
+		}
+	}
+	desc, err := t.Resolve(ctx, r.Identifier())
+	if err != nil {
+		return fail(err)
+	}
+	if opts.TagOnly {
+		err = t.Untag(ctx, tag)
+	} else {
+		err = t.DeleteManifest(ctx, desc.Digest)
+	}
+	if err != nil {
+		return fail(explainRefused(err, opts.TagOnly))
+	}
+	return desc, nil
 }
 
 // explainRefused says what a registry's 405/UNSUPPORTED to a DELETE means,

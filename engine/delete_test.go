@@ -53,16 +53,16 @@ func TestDeleteLayout(t *testing.T) {
 			if err := fs.Tag(ctx, desc, "v2"); err != nil {
 				t.Fatal(err)
 			}
-			got, err := e.Delete(ctx, tc.ref(dir, d), engine.DeleteOptions{TagOnly: tc.tagOnly})
+			got, err := e.Delete(ctx, ref(t, tc.ref(dir, d)), engine.DeleteOptions{TagOnly: tc.tagOnly})
 			switch {
 			case tc.class != nil && !errors.Is(err, tc.class):
 				t.Fatalf("Delete: %v, want %v", err, tc.class)
 			case tc.class == nil && (err != nil || got.Digest != d):
 				t.Fatalf("Delete: %v, %v; want %s", got, err, d)
 			}
-			for ref, want := range map[string]bool{"oci:" + dir + ":v1": tc.v1, "oci:" + dir + ":v2": tc.v2, "oci:" + dir + "@" + d.String(): tc.manifest} {
-				if _, err := e.GetManifest(ctx, ref); (err == nil) != want {
-					t.Errorf("after delete, %s: %v, want present=%v", ref, err, want)
+			for r, want := range map[string]bool{"oci:" + dir + ":v1": tc.v1, "oci:" + dir + ":v2": tc.v2, "oci:" + dir + "@" + d.String(): tc.manifest} {
+				if _, err := e.GetManifest(ctx, ref(t, r)); (err == nil) != want {
+					t.Errorf("after delete, %s: %v, want present=%v", r, err, want)
 				}
 			}
 		})
@@ -122,7 +122,7 @@ func TestDeleteRegistry(t *testing.T) {
 			mu.Lock()
 			deletes = nil
 			mu.Unlock()
-			got, err := e.Delete(ctx, tc.ref, engine.DeleteOptions{TagOnly: tc.tagOnly})
+			got, err := e.Delete(ctx, ref(t, tc.ref), engine.DeleteOptions{TagOnly: tc.tagOnly})
 			if tc.class != nil {
 				if !errors.Is(err, tc.class) {
 					t.Fatalf("Delete: %v, want %v", err, tc.class)

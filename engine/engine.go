@@ -3,31 +3,55 @@ package engine
 import (
 	"context"
 	"fmt"
+	"io"
+	"net"
 	"strings"
+	"time"
 
 	"github.com/stevedore-dev/stevedore/engine/errdef"
+	"github.com/stevedore-dev/stevedore/engine/netguard"
 	"github.com/stevedore-dev/stevedore/engine/oci"
-	"github.com/stevedore-dev/stevedore/engine/store"
+	"github.com/stevedore-dev/stevedore/engine/served"
 	"github.com/stevedore-dev/stevedore/engine/transport"
 	"github.com/stevedore-dev/stevedore/engine/transport/archive"
 	"github.com/stevedore-dev/stevedore/engine/transport/layout"
 	"github.com/stevedore-dev/stevedore/engine/transport/registry"
 )
 
-// Options configure an Engine. The zero value works: anonymous or
-// config-file credentials, TLS for every host but loopback, 4 MiB manifests.
+// Options configure an Engine. The zero value is the CLI's: anonymous or
+// config-file credentials, TLS for every host but loopback, 4 MiB
+// manifests, any registry and any local path, no served store.
 type Options struct {
 	// Registry configures the registry client (credentials, TLS, retries).
 	Registry registry.Options
 	// ManifestLimit bounds manifest and config reads; <= 0 means oci.DefaultManifestLimit.
 	ManifestLimit int64
+
+	// Served is the registry storage this process serves. store: refs,
+	// and docker:// refs whose host is one of ServedHosts, are read and
+	// written in it directly, never over HTTP. Nil refuses them.
+	Served served.Backend
+	// ServedHosts are the host[:port] names clients use for the served
+	// registry (its listen address, localhost:PORT, a proxy's name),
+	// compared case-insensitively.
+	ServedHosts []string
+
+	// Remote, when set, guards every connection to a registry (see
+	// netguard): an engine acting for remote callers must not reach the
+	// server's own network or a metadata service. Nil connects anywhere.
+	Remote *netguard.Policy
+	// Local, when set, confines oci: and archive paths (see LocalPolicy).
+	// Nil allows any path: the CLI acts for the user who runs it.
+	Local *LocalPolicy
 }
 
-// Engine runs stevedore's operations. It holds no open resources: every call
-// opens what it needs and closes it before returning (streams excepted, which
-// the caller closes).
+// Engine runs stevedore's operations. It holds no open files: every call
+// opens what it needs and closes it before returning (streams excepted,
+// which the caller closes). Registry connections are pooled and reused
+// across calls.
 type Engine struct {
-	opts Options
+	opts   Options
+	access Access // nil: everything
 }
 
 // New returns an Engine.
@@ -35,35 +59,172 @@ func New(opts Options) *Engine {
 	if opts.ManifestLimit <= 0 {
 		opts.ManifestLimit = oci.DefaultManifestLimit
 	}
+	if opts.Registry.Client == nil {
+		if opts.Remote != nil {
+			opts.Registry.Dial = opts.Remote.Dialer(&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}, nil)
+		}
+		opts.Registry.Client = registry.NewClient(opts.Registry)
+	}
 	return &Engine{opts: opts}
 }
 
-// Open returns a Source for the repository or layout ref names.
+// As returns an engine that acts for a caller whose rights on the served
+// store's repositories a decides: every read of a repository needs
+// ActionPull, every write ActionPush, every delete ActionDelete. It shares
+// e's options and connections.
+func (e *Engine) As(a Access) *Engine {
+	c := *e
+	c.access = a
+	return &c
+}
+
+// ServedHost reports whether host[:port] names the served registry.
+func (e *Engine) ServedHost(host string) bool {
+	if e.opts.Served == nil {
+		return false
+	}
+	for _, h := range e.opts.ServedHosts {
+		if strings.EqualFold(h, host) {
+			return true
+		}
+	}
+	return false
+}
+
+// served returns the served repository ref names, when it names one.
+func (e *Engine) served(ref transport.Ref) (name string, ok bool, err error) {
+	switch {
+	case ref.Transport == transport.Store:
+		if e.opts.Served == nil {
+			return "", false, fmt.Errorf("%s: no store is served here (store: refs work inside stevedore serve, or with --data on the CLI): %w", ref, errdef.ErrUnsupported)
+		}
+		return ref.Image.Repository, true, nil
+	case ref.Transport == transport.Docker && e.ServedHost(ref.Image.Registry):
+		return ref.Image.Repository, true, nil
+	}
+	return "", false, nil
+}
+
+// Open returns a Source for the repository, layout or archive ref names.
+// What it returns may hold files open: close it (Close) when it is an
+// io.Closer.
 func (e *Engine) Open(ctx context.Context, ref transport.Ref) (transport.Source, error) {
+	src, err := e.open(ctx, ref)
+	if err != nil {
+		return nil, &Error{Op: "open", Ref: ref.String(), Err: err}
+	}
+	return src, nil
+}
+
+func (e *Engine) open(ctx context.Context, ref transport.Ref) (transport.Source, error) {
+	if name, ok, err := e.served(ref); err != nil || ok {
+		if err != nil {
+			return nil, err
+		}
+		if err := e.allow(name, ActionPull); err != nil {
+			return nil, err
+		}
+		return served.NewRepo(e.opts.Served, name), nil
+	}
 	switch ref.Transport {
 	case transport.Docker:
+		if err := e.checkRemote(ref); err != nil {
+			return nil, err
+		}
 		return registry.New(ref.Image.Registry, ref.Image.Repository, e.opts.Registry), nil
 	case transport.OCI:
-		fs, err := store.OpenFS(ref.Path)
+		fs, err := e.openLayout(ref.Path, false)
 		if err != nil {
-			return nil, &Error{Op: "open", Ref: ref.String(), Err: err}
+			return nil, err
 		}
 		return layout.New(fs), nil
 	case transport.OCIArchive:
-		r, err := archive.OpenOCI(ref.Path)
+		f, err := e.openFile(ref.Path)
 		if err != nil {
-			return nil, &Error{Op: "open", Ref: ref.String(), Err: err}
+			return nil, err
 		}
-		return r, nil
+		return archive.OpenOCI(f, ref.Path)
 	case transport.DockerArchive:
 		path, name := dockerArchiveName(ref)
-		r, err := archive.OpenDocker(path, name)
+		f, err := e.openFile(path)
 		if err != nil {
-			return nil, &Error{Op: "open", Ref: ref.String(), Err: err}
+			return nil, err
 		}
-		return r, nil
-	default:
-		return nil, &Error{Op: "open", Ref: ref.String(), Err: fmt.Errorf("transport %s: %w", ref.Transport, errdef.ErrUnsupported)}
+		return archive.OpenDocker(f, path, name)
+	}
+	return nil, fmt.Errorf("transport %s: %w", ref.Transport, errdef.ErrUnsupported)
+}
+
+// OpenTarget returns a Target for the repository, layout or archive ref
+// names. An oci: layout is created if it does not exist yet, as skopeo and
+// oras do. An archive target is a transport.Committer: nothing is written
+// to its path until Commit, which replaces any file there. Close what it
+// returns when it is an io.Closer.
+func (e *Engine) OpenTarget(ctx context.Context, ref transport.Ref) (transport.Target, error) {
+	dst, err := e.openTarget(ctx, ref)
+	if err != nil {
+		return nil, &Error{Op: "open", Ref: ref.String(), Err: err}
+	}
+	return dst, nil
+}
+
+func (e *Engine) openTarget(ctx context.Context, ref transport.Ref) (transport.Target, error) {
+	if name, ok, err := e.served(ref); err != nil || ok {
+		if err != nil {
+			return nil, err
+		}
+		if err := e.allow(name, ActionPush); err != nil {
+			return nil, err
+		}
+		return served.NewRepo(e.opts.Served, name), nil
+	}
+	switch ref.Transport {
+	case transport.Docker:
+		if err := e.checkRemote(ref); err != nil {
+			return nil, err
+		}
+		return registry.New(ref.Image.Registry, ref.Image.Repository, e.opts.Registry), nil
+	case transport.OCI:
+		fs, err := e.openLayout(ref.Path, true)
+		if err != nil {
+			return nil, err
+		}
+		return layout.New(fs), nil
+	case transport.OCIArchive:
+		dir, name, err := e.createIn(ref.Path)
+		if err != nil {
+			return nil, err
+		}
+		return archive.CreateOCI(dir, name)
+	case transport.DockerArchive:
+		path, image := dockerArchiveName(ref)
+		dir, name, err := e.createIn(path)
+		if err != nil {
+			return nil, err
+		}
+		return archive.CreateDocker(dir, name, image)
+	}
+	return nil, fmt.Errorf("writing to transport %s: %w", ref.Transport, errdef.ErrUnsupported)
+}
+
+// checkRemote refuses, before any connection, a registry the Remote
+// policy's allow list leaves out (the dial guard would refuse it anyway;
+// this says so without waiting for a connection).
+func (e *Engine) checkRemote(ref transport.Ref) error { return e.CheckRegistry(ref.Image.Registry) }
+
+// CheckRegistry refuses a registry host[:port] the engine may not reach by
+// its Remote policy's allow list; the served registry always passes.
+func (e *Engine) CheckRegistry(host string) error {
+	if e.opts.Remote == nil || e.ServedHost(host) {
+		return nil
+	}
+	return e.opts.Remote.CheckHost(host)
+}
+
+// closeT closes a source or target that holds something open.
+func closeT(v any) {
+	if c, ok := v.(io.Closer); ok {
+		_ = c.Close()
 	}
 }
 

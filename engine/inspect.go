@@ -45,20 +45,15 @@ type ImageInfo struct {
 
 // Inspect resolves ref and describes the image: digest, media type, the
 // platforms of an index, and the chosen platform's config and layers.
-func (e *Engine) Inspect(ctx context.Context, ref string, opts InspectOptions) (*ImageInfo, error) {
-	r, err := transport.ParseRef(ref)
-	if err != nil {
-		return nil, &Error{Op: "inspect", Ref: ref, Err: err}
-	}
-	src, err := e.Open(ctx, r)
+func (e *Engine) Inspect(ctx context.Context, ref transport.Ref, opts InspectOptions) (info *ImageInfo, err error) {
+	err = e.read(ctx, "inspect", ref, func(src transport.Source) error {
+		info, err = e.inspect(ctx, src, ref.Identifier(), opts)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
-	info, err := e.inspect(ctx, src, r.Identifier(), opts)
-	if err != nil {
-		return nil, &Error{Op: "inspect", Ref: r.String(), Err: err}
-	}
-	info.Ref = r.String()
+	info.Ref = ref.String()
 	return info, nil
 }
 

@@ -9,20 +9,26 @@ import (
 
 // GetManifest resolves ref and returns its manifest: the raw bytes exactly as
 // stored, verified against the digest, with media type and decoded fields.
-func (e *Engine) GetManifest(ctx context.Context, ref string) (*oci.Manifest, error) {
-	r, err := transport.ParseRef(ref)
-	if err != nil {
-		return nil, &Error{Op: "get-manifest", Ref: ref, Err: err}
+func (e *Engine) GetManifest(ctx context.Context, ref transport.Ref) (m *oci.Manifest, err error) {
+	err = e.read(ctx, "get-manifest", ref, func(src transport.Source) error {
+		m, err = e.resolveManifest(ctx, src, ref.Identifier())
+		return err
+	})
+	return m, err
+}
+
+// read opens ref for reading, runs fn with it and closes it; a failure is
+// an *Error naming op and ref.
+func (e *Engine) read(ctx context.Context, op string, ref transport.Ref, fn func(transport.Source) error) error {
+	src, err := e.open(ctx, ref)
+	if err == nil {
+		err = fn(src)
+		closeT(src)
 	}
-	src, err := e.Open(ctx, r)
 	if err != nil {
-		return nil, err
+		return &Error{Op: op, Ref: ref.String(), Err: err}
 	}
-	m, err := e.resolveManifest(ctx, src, r.Identifier())
-	if err != nil {
-		return nil, &Error{Op: "get-manifest", Ref: r.String(), Err: err}
-	}
-	return m, nil
+	return nil
 }
 
 // resolveManifest resolves id in src and fetches the manifest it names.

@@ -10,22 +10,14 @@ import (
 
 // ListTags lists the tags of the repository or layout ref names; a tag or
 // digest in ref is ignored.
-func (e *Engine) ListTags(ctx context.Context, ref string) ([]string, error) {
-	r, err := transport.ParseRef(ref)
-	if err != nil {
-		return nil, &Error{Op: "list-tags", Ref: ref, Err: err}
-	}
-	src, err := e.Open(ctx, r)
-	if err != nil {
-		return nil, err
-	}
-	tl, ok := src.(transport.TagLister)
-	if !ok {
-		return nil, &Error{Op: "list-tags", Ref: r.String(), Err: fmt.Errorf("listing tags of %s: %w", r.Transport, errdef.ErrUnsupported)}
-	}
-	tags, err := tl.Tags(ctx)
-	if err != nil {
-		return nil, &Error{Op: "list-tags", Ref: r.String(), Err: err}
-	}
-	return tags, nil
+func (e *Engine) ListTags(ctx context.Context, ref transport.Ref) (tags []string, err error) {
+	err = e.read(ctx, "list-tags", ref, func(src transport.Source) error {
+		tl, ok := src.(transport.TagLister)
+		if !ok {
+			return fmt.Errorf("listing tags of %s: %w", ref.Transport, errdef.ErrUnsupported)
+		}
+		tags, err = tl.Tags(ctx)
+		return err
+	})
+	return tags, err
 }

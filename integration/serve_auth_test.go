@@ -37,7 +37,7 @@ func startAuthStevedore(t *testing.T, args ...string) *stevedoreServer {
 		addrs[i] = a
 	}
 	s := &stevedoreServer{GRPC: addrs[0], HTTP: addrs[1], Registry: addrs[2], Data: t.TempDir()}
-	args = append([]string{"serve", "--grpc-addr", s.GRPC, "--http-addr", s.HTTP, "--registry-addr", s.Registry, "--data", s.Data}, args...)
+	args = append(append([]string{"serve", "--grpc-addr", s.GRPC, "--http-addr", s.HTTP, "--registry-addr", s.Registry, "--data", s.Data}, testAccess...), args...)
 	var err error
 	if s.proc, err = startProc(t, "stevedore-serve-auth", nil, stevedoreBin, args...); err != nil {
 		t.Fatal(err)
@@ -171,8 +171,11 @@ func TestServeAuth(t *testing.T) {
 		})
 	}
 
-	layout := "oci:" + filepath.Join(s.Data, "repos", "crane", "app", "_oci") + ":v1"
-	tok := fetchToken(t, h, "alice", "alice-pass")
+	// The API reads the registry's own content as the caller: a registry
+	// token works for what its scope grants, and nothing else.
+	layout := "store:crane/app:v1"
+	tok := fetchToken(t, h, "alice", "alice-pass", "repository:crane/app:pull")
+	unscoped := fetchToken(t, h, "alice", "alice-pass")
 	t.Run("gRPC wants a token", func(t *testing.T) {
 		c := stevedorev1.NewImageServiceClient(s.Conn)
 		_, err := c.Inspect(t.Context(), &stevedorev1.InspectRequest{Ref: layout})
@@ -180,9 +183,15 @@ func TestServeAuth(t *testing.T) {
 			t.Errorf("Inspect without a token: %v", err)
 		}
 		ctx := metadata.AppendToOutgoingContext(t.Context(), "authorization", "Bearer "+tok)
-		r, err := c.Inspect(ctx, &stevedorev1.InspectRequest{Ref: layout})
-		if err != nil || r.GetDigest() != want {
-			t.Errorf("Inspect with a token: %v %v", r.GetDigest(), err)
+		for _, ref := range []string{layout, h + "/crane/app:v1"} {
+			r, err := c.Inspect(ctx, &stevedorev1.InspectRequest{Ref: ref})
+			if err != nil || r.GetDigest() != want {
+				t.Errorf("Inspect %s with a token: %v %v", ref, r.GetDigest(), err)
+			}
+		}
+		ctx = metadata.AppendToOutgoingContext(t.Context(), "authorization", "Bearer "+unscoped)
+		if _, err := c.Inspect(ctx, &stevedorev1.InspectRequest{Ref: layout}); status.Code(err) != codes.PermissionDenied {
+			t.Errorf("Inspect with a token scoped to nothing: %v", err)
 		}
 	})
 	t.Run("REST wants a token", func(t *testing.T) {
@@ -208,10 +217,12 @@ func TestServeAuth(t *testing.T) {
 	})
 }
 
-// fetchToken gets a registry token the way docker clients do.
-func fetchToken(t *testing.T, host, user, pass string) string {
+// fetchToken gets a registry token the way docker clients do, for scopes
+// (repository:NAME:ACTIONS).
+func fetchToken(t *testing.T, host, user, pass string, scopes ...string) string {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, "http://"+host+"/token?service=stevedore", nil)
+	q := url.Values{"service": {"stevedore"}, "scope": scopes}
+	req, _ := http.NewRequest(http.MethodGet, "http://"+host+"/token?"+q.Encode(), nil)
 	req.SetBasicAuth(user, pass)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

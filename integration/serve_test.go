@@ -30,7 +30,16 @@ type serveOptions struct {
 	Data string   // --data; empty means a fresh temp dir
 	Env  []string // extra environment, e.g. DOCKER_CONFIG=...
 	Args []string // extra flags
+	// Default serves with the safe defaults only. Otherwise the API may
+	// also reach the loopback registries the tests start and the temp
+	// directories they use (testAccess).
+	Default bool
 }
+
+// testAccess lets a test server's API reach what the tests set up beside
+// it: registries on loopback ports and layouts in temp directories. A
+// default serve refuses both (see TestServeSafeDefaults).
+var testAccess = []string{"--allow-remote", "127.0.0.1:*", "--allow-remote", "localhost:*", "--allow-local", "any"}
 
 // startStevedore runs `stevedore serve` on three free ports and waits until
 // all three answer: gRPC health (or Unimplemented, which still proves the
@@ -48,7 +57,11 @@ func startStevedore(o owner, name string, opts serveOptions) (*stevedoreServer, 
 	if s.Data == "" {
 		s.Data = o.TempDir()
 	}
-	args := append([]string{"serve", "--grpc-addr", s.GRPC, "--http-addr", s.HTTP, "--registry-addr", s.Registry, "--data", s.Data}, opts.Args...)
+	args := []string{"serve", "--grpc-addr", s.GRPC, "--http-addr", s.HTTP, "--registry-addr", s.Registry, "--data", s.Data}
+	if !opts.Default {
+		args = append(args, testAccess...)
+	}
+	args = append(args, opts.Args...)
 	var err error
 	if s.proc, err = startProc(o, name, opts.Env, stevedoreBin, args...); err != nil {
 		return nil, err

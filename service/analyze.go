@@ -24,7 +24,7 @@ func (s *ImageServer) openSource(ctx context.Context, ref string) (transport.Sou
 		return nil, "", err
 	}
 	r, _ := transport.ParseRef(ref) // checked above
-	src, err := s.eng.Open(ctx, r)
+	src, err := s.engine(ctx).Open(ctx, r)
 	if err != nil {
 		return nil, "", toStatus(err, subjectRepository)
 	}

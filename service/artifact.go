@@ -157,7 +157,7 @@ func (s *ImageServer) PushArtifact(stream stevedorev1.ImageService_PushArtifactS
 		return newStatus(codes.InvalidArgument, codeNameInvalid, ref+" names a digest; name a tag or nothing")
 	}
 	tag := r.TagName()
-	dst, err := s.eng.OpenTarget(ctx, r)
+	dst, err := s.engine(ctx).OpenTarget(ctx, r)
 	if err != nil {
 		return toStatus(err, subjectRepository)
 	}
@@ -184,7 +184,7 @@ func (s *ImageServer) AttachArtifact(stream stevedorev1.ImageService_AttachArtif
 		return err
 	}
 	r, _ := transport.ParseRef(sa.first.GetRef())
-	dst, err := s.eng.OpenTarget(ctx, r)
+	dst, err := s.engine(ctx).OpenTarget(ctx, r)
 	if err != nil {
 		return toStatus(err, subjectRepository)
 	}

@@ -4,16 +4,25 @@ import (
 	"context"
 	"strings"
 
+	"github.com/stevedore-dev/stevedore/engine"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 )
 
+// Caller is who an authenticated RPC comes from: a user, with the rights
+// that user has on the served store's repositories (the same as on the
+// registry port: the engine checks them on every store: reference).
+type Caller interface {
+	User() string
+	engine.Access
+}
+
 // Authenticator checks an RPC's credentials, the value of its
 // "authorization" metadata ("Bearer TOKEN" or "Basic ..."; empty when
-// absent), and returns the caller's user name, or an error when they are
-// missing or wrong.
-type Authenticator func(ctx context.Context, authorization string) (user string, err error)
+// absent), and returns the caller, or an error when they are missing or
+// wrong.
+type Authenticator func(ctx context.Context, authorization string) (Caller, error)
 
 // publicServices stay reachable without credentials: probes and grpcurl
 // must work before anyone has a token, and neither reveals images.
@@ -37,13 +46,14 @@ func WithAuth(authn Authenticator) []grpc.ServerOption {
 		if v := metadata.ValueFromIncomingContext(ctx, "authorization"); len(v) > 0 {
 			h = v[0]
 		}
-		user, err := authn(ctx, h)
+		caller, err := authn(ctx, h)
 		if err != nil {
 			// The reason (expired token, wrong password) helps the caller
 			// and tells nothing about what the server holds.
 			return nil, newStatus(codes.Unauthenticated, codeUnauthorized, "authentication required: "+err.Error())
 		}
-		return context.WithValue(ctx, userKey{}, user), nil
+		noteUser(ctx, caller.User())
+		return context.WithValue(ctx, callerKey{}, caller), nil
 	}
 	return []grpc.ServerOption{
 		grpc.ChainUnaryInterceptor(func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
@@ -63,14 +73,24 @@ func WithAuth(authn Authenticator) []grpc.ServerOption {
 	}
 }
 
-// userKey keys the authenticated user name in a request context.
-type userKey struct{}
+// callerKey keys the authenticated Caller in a request context.
+type callerKey struct{}
 
-// UserFromContext returns the user WithAuth authenticated the RPC as, and
-// false when auth is off.
-func UserFromContext(ctx context.Context) (string, bool) {
-	u, ok := ctx.Value(userKey{}).(string)
-	return u, ok
+// CallerFromContext returns the caller WithAuth authenticated the RPC as,
+// and false when auth is off.
+func CallerFromContext(ctx context.Context) (Caller, bool) {
+	c, ok := ctx.Value(callerKey{}).(Caller)
+	return c, ok
+}
+
+// engineFor is eng acting as the RPC's caller (eng itself when auth is
+// off): every store: reference it opens is checked against the caller's
+// rights.
+func engineFor(ctx context.Context, eng *engine.Engine) *engine.Engine {
+	if c, ok := CallerFromContext(ctx); ok {
+		return eng.As(c)
+	}
+	return eng
 }
 
 // ctxStream is a ServerStream carrying a derived context.

@@ -30,14 +30,21 @@ import (
 	"google.golang.org/grpc/test/bufconn"
 
 	"github.com/stevedore-dev/stevedore/engine"
+	"github.com/stevedore-dev/stevedore/engine/netguard"
 	stevedorev1 "github.com/stevedore-dev/stevedore/gen/stevedore/v1"
 )
 
 // startServerWith is startServer with extra server options.
 func startServerWith(t *testing.T, opts ...grpc.ServerOption) *grpc.ClientConn {
 	t.Helper()
+	return startServerEngine(t, engine.New(engine.Options{}), opts...)
+}
+
+// startServerEngine serves eng with opts.
+func startServerEngine(t *testing.T, eng *engine.Engine, opts ...grpc.ServerOption) *grpc.ClientConn {
+	t.Helper()
 	lis := bufconn.Listen(1 << 20)
-	srv, _ := NewGRPCServer(engine.New(engine.Options{}), zap.NewNop(), opts...)
+	srv, _ := NewGRPCServer(eng, zap.NewNop(), opts...)
 	done := make(chan struct{})
 	go func() { defer close(done); _ = srv.Serve(lis) }()
 	dialer := grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) })
@@ -55,11 +62,11 @@ func startServerWith(t *testing.T, opts ...grpc.ServerOption) *grpc.ClientConn {
 
 func TestWithAuth(t *testing.T) {
 	f := newFixture(t)
-	authn := func(_ context.Context, h string) (string, error) {
+	authn := func(_ context.Context, h string) (Caller, error) {
 		if h == "Bearer good" {
-			return "alice", nil
+			return testCaller("alice"), nil
 		}
-		return "", errors.New("bad credentials")
+		return nil, errors.New("bad credentials")
 	}
 	conn := startServerWith(t, WithAuth(authn)...)
 	c := stevedorev1.NewImageServiceClient(conn)
@@ -96,15 +103,20 @@ func TestWithAuth(t *testing.T) {
 	})
 }
 
+// testCaller is a user who may do anything.
+type testCaller string
+
+func (c testCaller) User() string                        { return string(c) }
+func (c testCaller) Allowed(string, engine.Action) error { return nil }
+
 const zeros = "0000000000000000000000000000000000000000000000000000000000000000"
 
+// TestRemoteAllowlist: with --allow-remote, every field naming an image is
+// held to the list, because the engine checks wherever it connects.
 func TestRemoteAllowlist(t *testing.T) {
 	f := newFixture(t)
-	l, err := NewRemoteAllowlist([]string{"*.example.com", "127.0.0.1:1"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := stevedorev1.NewImageServiceClient(startServerWith(t, l.ServerOptions()...))
+	remote := &netguard.Policy{Allow: []string{"*.example.com", "127.0.0.1:1"}}
+	c := stevedorev1.NewImageServiceClient(startServerEngine(t, engine.New(engine.Options{Remote: remote})))
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	for _, tc := range []struct {
@@ -149,7 +161,7 @@ func TestRemoteAllowlist(t *testing.T) {
 	if status.Code(err) != codes.PermissionDenied {
 		t.Errorf("Mirror from a denied registry: %v", err)
 	}
-	if _, err := NewRemoteAllowlist([]string{"[bad"}); err == nil {
+	if err := (netguard.Policy{Allow: []string{"[bad"}}).Check(); err == nil {
 		t.Error("bad pattern accepted")
 	}
 }
@@ -185,8 +197,6 @@ func writeCert(t *testing.T) (certFile, keyFile string) {
 	return certFile, keyFile
 }
 
-// TestTLSGateway serves gRPC over TLS, with and without mTLS, and checks the
-// gateway still reaches it while a client without a certificate cannot.
 // TestLocalRoots: with --allow-local, oci: paths outside the roots (or
 // leading out of them through a symlink) are refused; registries stay open.
 func TestLocalRoots(t *testing.T) {
@@ -196,11 +206,11 @@ func TestLocalRoots(t *testing.T) {
 	if err := os.Symlink(outside.dir, link); err != nil {
 		t.Fatal(err)
 	}
-	l, err := NewAllowlist(nil, []string{f.dir})
+	local, err := engine.NewLocalPolicy([]string{f.dir}, false, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := stevedorev1.NewImageServiceClient(startServerWith(t, l.ServerOptions()...))
+	c := stevedorev1.NewImageServiceClient(startServerEngine(t, engine.New(engine.Options{Local: local})))
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	for _, tc := range []struct {
@@ -209,7 +219,7 @@ func TestLocalRoots(t *testing.T) {
 	}{
 		{f.ref(":v1"), false},
 		{outside.ref(":v1"), true},
-		{"oci:" + link + ":v1", true},
+		{"oci:" + link + ":v1", true}, // inside the root by name, but opened beneath it: the link is not followed out
 		{"oci:" + f.dir + "/../" + filepath.Base(outside.dir) + ":v1", true},
 		{"127.0.0.1:1/app:v1", false}, // registries are not restricted by --allow-local
 	} {
@@ -226,6 +236,9 @@ func TestLocalRoots(t *testing.T) {
 		t.Errorf("Copy to a destination outside the roots: %v", err)
 	}
 }
+
+// TestTLSGateway serves gRPC over TLS, with and without mTLS, and checks the
+// gateway still reaches it while a client without a certificate cannot.
 
 func TestTLSGateway(t *testing.T) {
 	cert, key := writeCert(t)

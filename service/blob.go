@@ -6,6 +6,7 @@ import (
 
 	"google.golang.org/grpc/codes"
 
+	"github.com/stevedore-dev/stevedore/engine"
 	stevedorev1 "github.com/stevedore-dev/stevedore/gen/stevedore/v1"
 )
 
@@ -22,13 +23,15 @@ var chunkPool = sync.Pool{New: func() any { b := make([]byte, ChunkSize); return
 // carries the blob's total size. Adapting the stream to an io.Writer and
 // copying through a pooled buffer is containerd's contentserver Read.
 func (s *ImageServer) GetBlob(req *stevedorev1.GetBlobRequest, stream stevedorev1.ImageService_GetBlobServer) error {
-	if err := checkRef(req.GetRef(), true); err != nil {
+	ref, err := parseRef(req.GetRef(), true)
+	if err != nil {
 		return err
 	}
 	if req.GetOffset() < 0 || req.GetLength() < 0 {
 		return newStatus(codes.InvalidArgument, "", "offset and length must not be negative")
 	}
-	rc, desc, err := s.eng.GetBlob(stream.Context(), req.GetRef(), req.GetOffset(), req.GetLength())
+	ctx := stream.Context()
+	rc, desc, err := s.engine(ctx).GetBlob(ctx, ref, engine.BlobOptions{Offset: req.GetOffset(), Length: req.GetLength()})
 	if err != nil {
 		return toStatus(err, subjectBlob)
 	}

@@ -48,10 +48,12 @@ var eventKinds = map[imgcopy.Kind]stevedorev1.CopyEventKind{
 // than piling events up in memory: the engine delivers events one at a time
 // and waits for each Send.
 func (s *ImageServer) Copy(req *stevedorev1.CopyRequest, stream stevedorev1.ImageService_CopyServer) error {
-	if err := checkRef(req.GetSource(), false); err != nil {
+	src, err := parseRef(req.GetSource(), false)
+	if err != nil {
 		return err
 	}
-	if err := checkRef(req.GetDestination(), false); err != nil {
+	dst, err := parseRef(req.GetDestination(), false)
+	if err != nil {
 		return err
 	}
 	if c := req.GetConcurrency(); c < 0 || c > maxCopyConcurrency {
@@ -87,10 +89,11 @@ func (s *ImageServer) Copy(req *stevedorev1.CopyRequest, stream stevedorev1.Imag
 		},
 	}
 	var res *imgcopy.Result
+	eng := s.engine(stream.Context())
 	if pol != nil {
-		res, err = s.eng.CopyVerified(stream.Context(), req.GetSource(), req.GetDestination(), pol, opts)
+		res, err = eng.CopyVerified(stream.Context(), src, dst, pol, opts)
 	} else {
-		res, err = s.eng.Copy(stream.Context(), req.GetSource(), req.GetDestination(), opts)
+		res, err = eng.Copy(stream.Context(), src, dst, opts)
 	}
 	if err != nil {
 		return copyStatus(err)
@@ -102,9 +105,6 @@ func (s *ImageServer) Copy(req *stevedorev1.CopyRequest, stream stevedorev1.Imag
 	if err != nil {
 		return err
 	}
-	// Both parsed in checkRef and again by the engine.
-	src, _ := transport.ParseRef(req.GetSource())
-	dst, _ := transport.ParseRef(req.GetDestination())
 	return stream.Send(&stevedorev1.CopyResponse{
 		Kind: stevedorev1.CopyEventKind_COPY_EVENT_KIND_RESULT,
 		Result: &stevedorev1.CopyResult{

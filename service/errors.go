@@ -134,22 +134,29 @@ func newStatus(code codes.Code, reason, msg string) error {
 	return st.Err()
 }
 
-// checkRef rejects a malformed reference before the engine runs, because only
-// here is it known that the caller's reference — not a manifest fetched on
-// its behalf — was invalid: NAME_INVALID, or DIGEST_INVALID when the digest
-// part is what is wrong. needDigest demands a REPO@DIGEST reference (blobs).
-func checkRef(ref string, needDigest bool) error {
+// parseRef parses a request's reference once, at the edge, rejecting a
+// malformed one before the engine runs: only here is it known that the
+// caller's reference — not a manifest fetched on its behalf — was invalid:
+// NAME_INVALID, or DIGEST_INVALID when the digest part is what is wrong.
+// needDigest demands a REPO@DIGEST reference (blobs).
+func parseRef(ref string, needDigest bool) (transport.Ref, error) {
 	r, err := transport.ParseRef(ref)
 	if err != nil {
 		reason := codeNameInvalid
 		if i := strings.LastIndexByte(ref, '@'); i >= 0 && oci.ValidateDigest(digest.Digest(ref[i+1:])) != nil {
 			reason = codeDigestInvalid
 		}
-		return newStatus(codes.InvalidArgument, reason, err.Error())
+		return r, newStatus(codes.InvalidArgument, reason, err.Error())
 	}
 	if needDigest && r.Digest == "" && r.Image.Digest == "" {
-		return newStatus(codes.InvalidArgument, codeDigestInvalid,
+		return r, newStatus(codes.InvalidArgument, codeDigestInvalid,
 			"invalid reference "+ref+": a blob is named by digest (REPO@sha256:...)")
 	}
-	return nil
+	return r, nil
+}
+
+// checkRef is parseRef for a handler that passes the string on.
+func checkRef(ref string, needDigest bool) error {
+	_, err := parseRef(ref, needDigest)
+	return err
 }

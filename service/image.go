@@ -24,12 +24,16 @@ func NewImageServer(eng *engine.Engine) *ImageServer {
 	return &ImageServer{eng: eng}
 }
 
+// engine is the server's engine acting as the RPC's caller.
+func (s *ImageServer) engine(ctx context.Context) *engine.Engine { return engineFor(ctx, s.eng) }
+
 // Inspect describes the image req.Ref names.
 func (s *ImageServer) Inspect(ctx context.Context, req *stevedorev1.InspectRequest) (*stevedorev1.InspectResponse, error) {
-	if err := checkRef(req.GetRef(), false); err != nil {
+	ref, err := parseRef(req.GetRef(), false)
+	if err != nil {
 		return nil, err
 	}
-	info, err := s.eng.Inspect(ctx, req.GetRef(), engine.InspectOptions{Platform: req.GetPlatform()})
+	info, err := s.engine(ctx).Inspect(ctx, ref, engine.InspectOptions{Platform: req.GetPlatform()})
 	if err != nil {
 		return nil, toStatus(err, subjectManifest)
 	}
@@ -38,10 +42,11 @@ func (s *ImageServer) Inspect(ctx context.Context, req *stevedorev1.InspectReque
 
 // GetManifest returns the manifest req.Ref names, byte for byte.
 func (s *ImageServer) GetManifest(ctx context.Context, req *stevedorev1.GetManifestRequest) (*stevedorev1.GetManifestResponse, error) {
-	if err := checkRef(req.GetRef(), false); err != nil {
+	ref, err := parseRef(req.GetRef(), false)
+	if err != nil {
 		return nil, err
 	}
-	m, err := s.eng.GetManifest(ctx, req.GetRef())
+	m, err := s.engine(ctx).GetManifest(ctx, ref)
 	if err != nil {
 		return nil, toStatus(err, subjectManifest)
 	}
@@ -50,10 +55,11 @@ func (s *ImageServer) GetManifest(ctx context.Context, req *stevedorev1.GetManif
 
 // ListTags lists the tags of req.Repository.
 func (s *ImageServer) ListTags(ctx context.Context, req *stevedorev1.ListTagsRequest) (*stevedorev1.ListTagsResponse, error) {
-	if err := checkRef(req.GetRepository(), false); err != nil {
+	ref, err := parseRef(req.GetRepository(), false)
+	if err != nil {
 		return nil, err
 	}
-	tags, err := s.eng.ListTags(ctx, req.GetRepository())
+	tags, err := s.engine(ctx).ListTags(ctx, ref)
 	if err != nil {
 		return nil, toStatus(err, subjectRepository)
 	}

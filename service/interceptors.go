@@ -12,12 +12,14 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-// logUnary writes one log line per unary RPC: method, code, duration.
+// logUnary writes one log line per unary RPC: method, code, duration, and
+// the user who made it when auth is on.
 func logUnary(log *zap.Logger) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		start := time.Now()
+		ctx, user := withUserNote(ctx)
 		resp, err := handler(ctx, req)
-		logRPC(log, info.FullMethod, err, time.Since(start))
+		logRPC(log, info.FullMethod, *user, err, time.Since(start))
 		return resp, err
 	}
 }
@@ -26,20 +28,41 @@ func logUnary(log *zap.Logger) grpc.UnaryServerInterceptor {
 func logStream(log *zap.Logger) grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 		start := time.Now()
-		cs := &countingStream{ServerStream: ss}
+		ctx, user := withUserNote(ss.Context())
+		cs := &countingStream{ServerStream: &ctxStream{ServerStream: ss, ctx: ctx}}
 		err := handler(srv, cs)
-		logRPC(log, info.FullMethod, err, time.Since(start), zap.Int64("bytes", cs.bytes))
+		logRPC(log, info.FullMethod, *user, err, time.Since(start), zap.Int64("bytes", cs.bytes))
 		return err
 	}
 }
 
-func logRPC(log *zap.Logger, method string, err error, d time.Duration, extra ...zap.Field) {
+// userNoteKey keys where the auth interceptor, which runs inside the
+// logging one, leaves the user it authenticated, for the log line.
+type userNoteKey struct{}
+
+// withUserNote gives ctx a place for the RPC's user.
+func withUserNote(ctx context.Context) (context.Context, *string) {
+	u := new(string)
+	return context.WithValue(ctx, userNoteKey{}, u), u
+}
+
+// noteUser records the RPC's user for its log line.
+func noteUser(ctx context.Context, user string) {
+	if u, ok := ctx.Value(userNoteKey{}).(*string); ok {
+		*u = user
+	}
+}
+
+func logRPC(log *zap.Logger, method, user string, err error, d time.Duration, extra ...zap.Field) {
 	st := status.Convert(err)
 	fields := append([]zap.Field{
 		zap.String("method", method),
 		zap.String("code", st.Code().String()),
 		zap.Duration("duration", d),
 	}, extra...)
+	if user != "" {
+		fields = append(fields, zap.String("user", user))
+	}
 	switch st.Code() {
 	case codes.OK:
 		log.Info("rpc", fields...)

@@ -52,7 +52,7 @@ func (s *ImageServer) Mirror(req *stevedorev1.MirrorRequest, stream stevedorev1.
 			}
 		},
 	}
-	rep, err := mirror.Run(stream.Context(), s.eng, cfg, opts)
+	rep, err := mirror.Run(stream.Context(), s.engine(stream.Context()), cfg, opts)
 	if err != nil {
 		return toStatus(err, subjectRepository)
 	}

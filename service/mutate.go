@@ -53,7 +53,7 @@ func (s *ImageServer) openTarget(ctx context.Context, src transport.Ref, dest st
 		return nil, newStatus(codes.InvalidArgument, "", "writing "+src.String()+" would replace the archive; name a destination")
 	}
 	tag := dr.TagName()
-	dst, err := s.eng.OpenTarget(ctx, dr)
+	dst, err := s.engine(ctx).OpenTarget(ctx, dr)
 	if err != nil {
 		return nil, toStatus(err, subjectRepository)
 	}
@@ -204,7 +204,7 @@ func (s *ImageServer) Rebase(ctx context.Context, req *stevedorev1.RebaseRequest
 	}
 	oldRef := req.GetOldBase()
 	if oldRef == "" {
-		m, err := s.eng.GetManifest(ctx, req.GetRef())
+		m, err := s.engine(ctx).GetManifest(ctx, r)
 		if err != nil {
 			return nil, toStatus(err, subjectManifest)
 		}
@@ -326,7 +326,7 @@ func (s *ImageServer) Tag(ctx context.Context, req *stevedorev1.TagRequest) (*st
 	if r.Transport == transport.OCIArchive || r.Transport == transport.DockerArchive {
 		return nil, newStatus(codes.Unimplemented, codeUnsupported, "tagging inside "+r.Transport+" (copy to a new archive instead)")
 	}
-	dst, err := s.eng.OpenTarget(ctx, r)
+	dst, err := s.engine(ctx).OpenTarget(ctx, r)
 	if err != nil {
 		return nil, toStatus(err, subjectRepository)
 	}
@@ -356,7 +356,7 @@ func (s *ImageServer) Untag(ctx context.Context, req *stevedorev1.UntagRequest) 
 		// there is NOT_FOUND, not an empty layout left behind.
 		t, err = store.OpenFS(r.Path)
 	case transport.Docker:
-		t, err = s.eng.OpenTarget(ctx, r)
+		t, err = s.engine(ctx).OpenTarget(ctx, r)
 	default:
 		return nil, newStatus(codes.Unimplemented, codeUnsupported, "removing tags from "+r.Transport)
 	}

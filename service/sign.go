@@ -36,6 +36,9 @@ type SignServer struct {
 
 var _ stevedorev1.SignServiceServer = (*SignServer)(nil)
 
+// engine is the server's engine acting as the RPC's caller.
+func (s *SignServer) engine(ctx context.Context) *engine.Engine { return engineFor(ctx, s.eng) }
+
 // NewSignServer returns a SignServer signing with the keys of keyDir.
 func NewSignServer(eng *engine.Engine, keyDir string) *SignServer {
 	return &SignServer{eng: eng, keys: NewKeyDir(keyDir), decrypts: make(chan struct{}, maxDecrypts)}
@@ -200,7 +203,7 @@ func (s *SignServer) openSource(ctx context.Context, ref string) (transport.Sour
 		return nil, "", err
 	}
 	r, _ := transport.ParseRef(ref) // parsed by checkRef
-	src, err := s.eng.Open(ctx, r)
+	src, err := s.engine(ctx).Open(ctx, r)
 	if err != nil {
 		return nil, "", toStatus(err, subjectRepository)
 	}

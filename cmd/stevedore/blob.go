@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 
 	"github.com/spf13/cobra"
+	"github.com/stevedore-dev/stevedore/engine"
+	"github.com/stevedore-dev/stevedore/engine/transport"
 )
 
 func newBlobCmd() *cobra.Command {
@@ -21,7 +23,11 @@ bytes do not match its digest fails (and with -o, no file is left behind).`,
   stevedore blob -o config.json oci:./layout@sha256:9a1c...`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			rc, _, err := ef.engine().GetBlob(cmd.Context(), args[0], 0, 0)
+			ref, err := transport.ParseRef(args[0])
+			if err != nil {
+				return err
+			}
+			rc, _, err := ef.engine().GetBlob(cmd.Context(), ref, engine.BlobOptions{Verify: true})
 			if err != nil {
 				return err
 			}

@@ -80,7 +80,7 @@ DST afterwards with a cosign private key (password from --password-file,
 				if err != nil {
 					return err
 				}
-				copyFn = func(ctx context.Context, src, dst string, opts imgcopy.Options) (*imgcopy.Result, error) {
+				copyFn = func(ctx context.Context, src, dst transport.Ref, opts imgcopy.Options) (*imgcopy.Result, error) {
 					return ef.engine().CopyVerified(ctx, src, dst, pol, opts)
 				}
 			}
@@ -100,7 +100,15 @@ DST afterwards with a cosign private key (password from --password-file,
 			default:
 				opts.Progress = func(e imgcopy.Event) { printEvent(log, e) }
 			}
-			res, err := copyFn(cmd.Context(), args[0], args[1], opts)
+			src, err := transport.ParseRef(args[0])
+			if err != nil {
+				return err
+			}
+			dst, err := transport.ParseRef(args[1])
+			if err != nil {
+				return err
+			}
+			res, err := copyFn(cmd.Context(), src, dst, opts)
 			if bars != nil {
 				bars.wait()
 			}

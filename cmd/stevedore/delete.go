@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/stevedore-dev/stevedore/engine"
+	"github.com/stevedore-dev/stevedore/engine/transport"
 )
 
 func newDeleteCmd() *cobra.Command {
@@ -33,7 +34,11 @@ The deleted manifest's digest is printed.`,
   stevedore delete oci:./layout:old`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			desc, err := ef.engine().Delete(cmd.Context(), args[0], opts)
+			ref, err := transport.ParseRef(args[0])
+			if err != nil {
+				return err
+			}
+			desc, err := ef.engine().Delete(cmd.Context(), ref, opts)
 			if err != nil {
 				return err
 			}

@@ -4,6 +4,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/stevedore-dev/stevedore/engine"
+	"github.com/stevedore-dev/stevedore/engine/transport"
 )
 
 func newInspectCmd() *cobra.Command {
@@ -17,7 +18,11 @@ func newInspectCmd() *cobra.Command {
   stevedore inspect oci:./layout:v1`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			info, err := ef.engine().Inspect(cmd.Context(), args[0], opts)
+			ref, err := transport.ParseRef(args[0])
+			if err != nil {
+				return err
+			}
+			info, err := ef.engine().Inspect(cmd.Context(), ref, opts)
 			if err != nil {
 				return err
 			}

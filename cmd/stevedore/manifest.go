@@ -2,6 +2,7 @@ package main
 
 import (
 	"github.com/spf13/cobra"
+	"github.com/stevedore-dev/stevedore/engine/transport"
 )
 
 func newManifestCmd() *cobra.Command {
@@ -13,7 +14,11 @@ func newManifestCmd() *cobra.Command {
   stevedore manifest oci:./layout:v1 | jq .`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			m, err := ef.engine().GetManifest(cmd.Context(), args[0])
+			ref, err := transport.ParseRef(args[0])
+			if err != nil {
+				return err
+			}
+			m, err := ef.engine().GetManifest(cmd.Context(), ref)
 			if err != nil {
 				return err
 			}

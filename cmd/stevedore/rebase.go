@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/stevedore-dev/stevedore/engine/mutate"
+	"github.com/stevedore-dev/stevedore/engine/transport"
 )
 
 func newRebaseCmd() *cobra.Command {
@@ -66,7 +67,11 @@ digest printed; REF's digest still names the old image.`,
 // recordedBase returns NAME@DIGEST from the base annotations of the image
 // manifest ref names.
 func recordedBase(ctx context.Context, ef *engineFlags, ref string) (string, error) {
-	m, err := ef.engine().GetManifest(ctx, ref)
+	r, err := transport.ParseRef(ref)
+	if err != nil {
+		return "", err
+	}
+	m, err := ef.engine().GetManifest(ctx, r)
 	if err != nil {
 		return "", err
 	}

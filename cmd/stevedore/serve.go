@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -22,10 +24,12 @@ import (
 	"google.golang.org/grpc"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
+	"github.com/stevedore-dev/stevedore/engine"
 	"github.com/stevedore-dev/stevedore/engine/errdef"
 	"github.com/stevedore-dev/stevedore/engine/policy"
 	"github.com/stevedore-dev/stevedore/engine/served"
 	s3store "github.com/stevedore-dev/stevedore/engine/served/s3"
+	regclient "github.com/stevedore-dev/stevedore/engine/transport/registry"
 	stevedorev1 "github.com/stevedore-dev/stevedore/gen/stevedore/v1"
 	"github.com/stevedore-dev/stevedore/registryhttp"
 	"github.com/stevedore-dev/stevedore/service"
@@ -75,7 +79,7 @@ SIGINT or SIGTERM shuts down gracefully.`,
 	f.DurationVar(&o.gcGrace, "gc-grace", served.DefaultGCGrace, "with --gc-interval: keep unreferenced content changed more recently than this")
 	f.StringVar(&o.keyDir, "key-dir", "", "SignService key directory, ID.key and ID.pub in cosign's format (default DATA/keys)")
 	f.StringVar(&o.pullPolicy, "pull-policy", "", "trust policy file (see stevedore copy --verify-policy): manifest GETs from the repositories it protects answer 403 DENIED unless signed as it requires; patterns match REGISTRY-ADDR/NAME (default: no enforcement)")
-	o.engine.register(cmd)
+	o.engine.registerNetwork(cmd)
 	o.security.register(cmd)
 	o.storage.register(cmd, true)
 	return cmd
@@ -161,8 +165,16 @@ func serve(ctx context.Context, o serveOptions, logTo io.Writer) error {
 
 	// Metrics ahead of auth, so refused calls are counted.
 	// One engine and one key directory behind both services, so Copy can
-	// verify with and sign with the server's keys.
-	eng := o.engine.engine()
+	// verify with and sign with the server's keys. The engine reads and
+	// writes the registry's own storage directly, as the caller.
+	servedHosts := servedHosts(regLis.Addr().String(), o.registryAddr, o.security.registryHosts)
+	eng := engine.New(engine.Options{
+		Registry:    regclient.Options{Insecure: o.engine.insecure},
+		Served:      backend,
+		ServedHosts: servedHosts,
+		Remote:      sec.remote,
+		Local:       sec.local,
+	})
 	signSrv := service.NewSignServer(eng, o.keyDir)
 	grpcSrv, health := service.NewGRPCServerFor(service.NewImageServer(eng).WithSigning(signSrv), log.Named("grpc"), append(grpcMetrics, sec.grpcOpts...)...)
 	stevedorev1.RegisterSignServiceServer(grpcSrv, signSrv)
@@ -172,14 +184,21 @@ func serve(ctx context.Context, o serveOptions, logTo io.Writer) error {
 		return err
 	}
 	defer gw.Close()
-	httpSrv := &http.Server{Handler: withMetricsEndpoint(gw, promhttp.HandlerFor(metrics, promhttp.HandlerOpts{})), ReadHeaderTimeout: 10 * time.Second}
+	// Browsers reach both HTTP ports: the guards keep other sites' pages
+	// and rebound DNS names off them (docs/SECURITY.md).
+	restGuard := service.HTTPGuard{
+		Listen: httpLis.Addr().String(), Hosts: o.security.httpHosts, AnyHost: !loopback(httpLis.Addr()),
+		Origins: o.security.corsOrigins, CSRF: true,
+	}
+	httpSrv := &http.Server{Handler: restGuard.Wrap(withMetricsEndpoint(gw, promhttp.HandlerFor(metrics, promhttp.HandlerOpts{}))), ReadHeaderTimeout: 10 * time.Second}
 	var regHandler http.Handler = registry
 	if pullPolicy != nil {
 		// The listener's address names this registry in the policy: the Host
 		// header is the client's to choose, so it cannot decide what is protected.
 		regHandler = registryhttp.NewPullPolicy(registry, registry, pullPolicy, regLis.Addr().String())
 	}
-	regSrv := &http.Server{Handler: regMetrics.Wrap(sec.wrapRegistry(regHandler)), ReadHeaderTimeout: 10 * time.Second}
+	regGuard := service.HTTPGuard{Listen: regLis.Addr().String(), Hosts: servedHosts, AnyHost: !loopback(regLis.Addr())}
+	regSrv := &http.Server{Handler: regGuard.Wrap(regMetrics.Wrap(sec.wrapRegistry(regHandler))), ReadHeaderTimeout: 10 * time.Second}
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return grpcSrv.Serve(grpcLis) })
@@ -211,13 +230,48 @@ func serve(ctx context.Context, o serveOptions, logTo io.Writer) error {
 		zap.String("grpc", grpcLis.Addr().String()),
 		zap.String("http", httpLis.Addr().String()),
 		zap.String("registry", regLis.Addr().String()),
+		zap.Strings("registryHosts", servedHosts),
 		zap.String("data", o.dataDir),
+		zap.Strings("allowLocal", sec.local.Roots),
+		zap.Strings("allowRemote", sec.remote.Allow),
 		zap.String("storage", o.storage.describe()))
 	if err := g.Wait(); err != nil {
 		return err
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// loopback reports whether a listener is bound to a loopback address only.
+func loopback(a net.Addr) bool {
+	ta, ok := a.(*net.TCPAddr)
+	return ok && ta.IP.IsLoopback()
+}
+
+// servedHosts are the names clients reach the registry port by: the
+// address it listens on and the one it was asked to (which differ for port
+// 0), with loopback spellings of the port when it listens on loopback or
+// on every interface, and the operator's --registry-host names.
+func servedHosts(bound, asked string, extra []string) []string {
+	hosts := []string{bound}
+	if asked != bound && !strings.HasSuffix(asked, ":0") {
+		hosts = append(hosts, asked)
+	}
+	if host, port, err := net.SplitHostPort(bound); err == nil {
+		if ip := net.ParseIP(host); ip != nil && (ip.IsLoopback() || ip.IsUnspecified()) {
+			for _, h := range []string{"localhost", "127.0.0.1", "[::1]"} {
+				if hp := h + ":" + port; !slices.Contains(hosts, hp) {
+					hosts = append(hosts, hp)
+				}
+			}
+		}
+	}
+	for _, h := range extra {
+		if !slices.Contains(hosts, h) {
+			hosts = append(hosts, h)
+		}
+	}
+	return hosts
 }
 
 // withMetricsEndpoint serves GET /metrics (Prometheus text format) beside

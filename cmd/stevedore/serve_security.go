@@ -1,18 +1,22 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/spf13/cobra"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 
+	"github.com/stevedore-dev/stevedore/engine"
+	"github.com/stevedore-dev/stevedore/engine/netguard"
 	"github.com/stevedore-dev/stevedore/registryhttp/auth"
 	"github.com/stevedore-dev/stevedore/service"
 )
@@ -24,6 +28,7 @@ type securityFlags struct {
 	anonymousRead, disableDelete                        bool
 	tlsCert, tlsKey, tlsClientCA                        string
 	allowRemote, allowLocal                             []string
+	registryHosts, httpHosts, corsOrigins               []string
 }
 
 func (f *securityFlags) register(cmd *cobra.Command) {
@@ -38,8 +43,11 @@ func (f *securityFlags) register(cmd *cobra.Command) {
 	fs.StringVar(&f.tlsCert, "tls-cert", "", "serve TLS on all three ports with this PEM certificate (needs --tls-key)")
 	fs.StringVar(&f.tlsKey, "tls-key", "", "PEM private key of --tls-cert")
 	fs.StringVar(&f.tlsClientCA, "tls-client-ca", "", "with --tls-cert: require gRPC clients to present a certificate from these PEM CAs (mTLS)")
-	fs.StringArrayVar(&f.allowRemote, "allow-remote", nil, "only let API calls reach registries whose host[:port] matches this glob (repeatable)")
-	fs.StringArrayVar(&f.allowLocal, "allow-local", nil, "only let API calls read or write oci:/archive paths under this directory (repeatable; symlinks resolved)")
+	fs.StringArrayVar(&f.allowRemote, "allow-remote", nil, "let API calls reach only registries whose host[:port] matches this glob, which may then be on loopback or private addresses (repeatable; default: any public address)")
+	fs.StringArrayVar(&f.allowLocal, "allow-local", nil, "let API calls read and write oci:/archive paths under this directory (repeatable; default DATA/layouts; \"any\": anywhere but the data directory)")
+	fs.StringArrayVar(&f.registryHosts, "registry-host", nil, "another host[:port] clients reach the registry port by (a proxy or DNS name): API refs naming it read the store directly, and the registry port accepts it as Host (repeatable)")
+	fs.StringArrayVar(&f.httpHosts, "http-host", nil, "another host[:port] the REST port may be reached by (repeatable; the listen address and loopback names always work)")
+	fs.StringArrayVar(&f.corsOrigins, "cors-origin", nil, "an origin (scheme://host[:port]) whose web pages may call the REST API (repeatable; default: none)")
 }
 
 // security is what the flags build, for serve to wire in.
@@ -48,6 +56,8 @@ type security struct {
 	grpcOpts     []grpc.ServerOption
 	gatewayDial  []grpc.DialOption
 	tls          *service.TLS // nil: plaintext
+	remote       *netguard.Policy
+	local        *engine.LocalPolicy
 }
 
 // build checks the flags and loads the files they name.
@@ -66,7 +76,13 @@ func (f *securityFlags) build(dataDir string, log *zap.Logger) (*security, error
 			return nil, err
 		}
 		s.wrapRegistry = a.Wrap
-		s.grpcOpts = append(s.grpcOpts, service.WithAuth(a.AuthenticateRPC)...)
+		s.grpcOpts = append(s.grpcOpts, service.WithAuth(func(ctx context.Context, h string) (service.Caller, error) {
+			c, err := a.AuthenticateRPC(ctx, h)
+			if err != nil {
+				return nil, err
+			}
+			return c, nil
+		})...)
 	}
 	if f.disableDelete {
 		// Outermost: a disabled DELETE is 405 for everyone, before any
@@ -74,13 +90,23 @@ func (f *securityFlags) build(dataDir string, log *zap.Logger) (*security, error
 		withAuth := s.wrapRegistry
 		s.wrapRegistry = func(h http.Handler) http.Handler { return auth.DenyDeletes(withAuth(h)) }
 	}
-	if len(f.allowRemote) > 0 || len(f.allowLocal) > 0 {
-		l, err := service.NewAllowlist(f.allowRemote, f.allowLocal)
-		if err != nil {
-			return nil, usageError{fmt.Errorf("--allow-remote/--allow-local: %w", err)}
-		}
-		s.grpcOpts = append(s.grpcOpts, l.ServerOptions()...)
+	s.remote = &netguard.Policy{Allow: f.allowRemote}
+	if err := s.remote.Check(); err != nil {
+		return nil, usageError{fmt.Errorf("--allow-remote: %w", err)}
 	}
+	roots, any := f.allowLocal, false
+	if i := slices.Index(roots, "any"); i >= 0 {
+		roots, any = slices.Delete(slices.Clone(roots), i, i+1), true
+		log.Warn("--allow-local any: API calls may read and write oci: and archive paths anywhere this process can (but the data directory)")
+	}
+	if len(roots) == 0 {
+		roots = []string{filepath.Join(dataDir, "layouts")}
+	}
+	local, err := engine.NewLocalPolicy(roots, any, []string{dataDir})
+	if err != nil {
+		return nil, usageError{fmt.Errorf("--allow-local: %w", err)}
+	}
+	s.local = local
 	switch {
 	case (f.tlsCert == "") != (f.tlsKey == ""):
 		return nil, usageError{errors.New("--tls-cert and --tls-key go together")}

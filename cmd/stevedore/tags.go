@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+	"github.com/stevedore-dev/stevedore/engine/transport"
 )
 
 func newTagsCmd() *cobra.Command {
@@ -15,7 +16,11 @@ func newTagsCmd() *cobra.Command {
   stevedore tags oci:./layout`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			tags, err := ef.engine().ListTags(cmd.Context(), args[0])
+			ref, err := transport.ParseRef(args[0])
+			if err != nil {
+				return err
+			}
+			tags, err := ef.engine().ListTags(cmd.Context(), ref)
 			if err != nil {
 				return err
 			}

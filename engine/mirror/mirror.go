@@ -68,6 +68,13 @@ func Run(ctx context.Context, eng *engine.Engine, cfg *Config, opts Options) (*R
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	// A registry the engine may not reach fails the whole run at once, not
+	// image by image.
+	for _, host := range cfg.Registries() {
+		if err := eng.CheckRegistry(host); err != nil {
+			return nil, err
+		}
+	}
 	start := time.Now()
 	r := &runner{eng: eng, cfg: cfg, opts: opts, src: map[string]repoClient{}, dst: map[string]*destRepo{}, limiter: imgcopy.NewHostLimiter(cfg.PerRegistry)}
 	conc := cfg.Concurrency

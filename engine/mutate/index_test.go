@@ -10,6 +10,7 @@ import (
 	"github.com/stevedore-dev/stevedore/engine/errdef"
 	"github.com/stevedore-dev/stevedore/engine/oci"
 	"github.com/stevedore-dev/stevedore/engine/store"
+	"github.com/stevedore-dev/stevedore/engine/transport"
 )
 
 // multiArch stores amd64 and arm64 images and an index of both, tagged "multi".
@@ -203,7 +204,7 @@ func TestTag(t *testing.T) {
 	if r.resolve("v1") != src.Digest {
 		t.Error("untag removed more than the tag")
 	}
-	if err := Untag(ctx, r.l, "v1"); !errors.Is(err, errdef.ErrUnsupported) {
+	if err := Untag(ctx, struct{ transport.Target }{r.l}, "v1"); !errors.Is(err, errdef.ErrUnsupported) {
 		t.Errorf("untag on a target without Untag: %v", err)
 	}
 }

@@ -53,8 +53,8 @@ func ParseReference(s string) (Reference, error) {
 	if i := strings.LastIndexByte(name, ':'); i >= 0 && !strings.Contains(name[i+1:], "/") {
 		ref.Tag = name[i+1:]
 		name = name[:i]
-		if !tagRE.MatchString(ref.Tag) {
-			return bad(fmt.Sprintf("tag %q must match [A-Za-z0-9_][A-Za-z0-9._-]{0,127}", ref.Tag))
+		if err := ValidateTag(ref.Tag); err != nil {
+			return bad(err.Error())
 		}
 	}
 	host, repo, err := SplitRepository(name)
@@ -66,6 +66,19 @@ func ParseReference(s string) (Reference, error) {
 		ref.Tag = "latest"
 	}
 	return ref, nil
+}
+
+// ValidateTag checks a tag against the distribution-spec grammar, the one
+// every registry (ours included) accepts. An OCI layout takes more (see
+// store.ValidateTag).
+//
+// distribution-spec v1.1.1 §Pulling manifests:
+// https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#pulling-manifests
+func ValidateTag(tag string) error {
+	if !tagRE.MatchString(tag) {
+		return fmt.Errorf("tag %q must match [A-Za-z0-9_][A-Za-z0-9._-]{0,127}: %w", tag, errdef.ErrInvalid)
+	}
+	return nil
 }
 
 // SplitRepository splits "host/path" into registry and repository with docker

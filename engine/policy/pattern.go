@@ -8,11 +8,16 @@ import (
 )
 
 // Name is what a rule's pattern is matched against: HOST/REPO for a
-// registry reference (docker.io/library/alpine), oci:DIR as written for a
-// layout, and TRANSPORT:FILE for an archive.
+// registry reference (docker.io/library/alpine), store:REPO for the served
+// store (the engine names it by the served registry's address instead when
+// it has one), oci:DIR as written for a layout, and TRANSPORT:FILE for an
+// archive.
 func Name(r transport.Ref) string {
-	if r.Transport == transport.Docker {
+	switch r.Transport {
+	case transport.Docker:
 		return r.Image.Name()
+	case transport.Store:
+		return transport.Store + ":" + r.Image.Repository
 	}
 	return r.Transport + ":" + r.Path
 }

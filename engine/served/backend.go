@@ -29,6 +29,9 @@ type Repository interface {
 	// Delete removes blob d from the repository (other repositories keep
 	// theirs). A blob the repository does not hold matches errdef.ErrNotFound.
 	Delete(ctx context.Context, d digest.Digest) error
+	// WalkBlobs calls fn for every blob (manifests included) the repository
+	// holds, with its size.
+	WalkBlobs(ctx context.Context, fn func(d digest.Digest, size int64) error) error
 	// Close releases what the open repository holds (a data directory's
 	// layout keeps its directory open); streams it returned stay readable.
 	Close() error
@@ -45,6 +48,10 @@ type Repositories interface {
 	CreateRepo(ctx context.Context, name string) (Repository, error)
 	// Repositories lists every repository name in lexical order.
 	Repositories(ctx context.Context) ([]string, error)
+	// DeleteRepo removes repository name, its tags, manifests and records;
+	// the blobs no other repository holds go at the next collection. One
+	// that does not exist matches errdef.ErrNotFound.
+	DeleteRepo(ctx context.Context, name string) error
 	// Put stores r as the blob desc describes (verified; nothing partial is
 	// visible) and makes it part of repo.
 	Put(ctx context.Context, repo Repository, desc oci.Descriptor, r io.Reader) error

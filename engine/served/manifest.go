@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"mime"
-	"regexp"
 	"strings"
 
 	"github.com/opencontainers/go-digest"
@@ -243,20 +242,9 @@ func nonDistributable(mediaType string) bool {
 	return strings.Contains(mediaType, ".nondistributable.") || mediaType == oci.MediaTypeDockerForeignLayer
 }
 
-// tagRE is the distribution-spec tag grammar.
-//
-// distribution-spec v1.1.1 §Pulling manifests:
-// https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#pulling-manifests
-var tagRE = regexp.MustCompile(`^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$`)
-
 // ValidateTag checks tag against the distribution-spec grammar, which is
 // narrower than what an OCI layout accepts (store.ValidateTag).
-func ValidateTag(tag string) error {
-	if !tagRE.MatchString(tag) {
-		return fmt.Errorf("tag %q does not match %s: %w", tag, tagRE, errdef.ErrInvalid)
-	}
-	return nil
-}
+func ValidateTag(tag string) error { return oci.ValidateTag(tag) }
 
 // IsDigestRef tells a digest reference from a tag: tags cannot hold ':'.
 func IsDigestRef(ref string) bool { return strings.Contains(ref, ":") }

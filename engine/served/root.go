@@ -244,3 +244,40 @@ func exists(p string) bool {
 	_, err := os.Stat(p)
 	return err == nil
 }
+
+// DeleteRepo removes repository name: its layout and its referrer records.
+// Repositories nested under it (name/sub) stay. The layout is first renamed
+// aside, so readers see the repository whole or gone; blobs no repository
+// holds any more go at the next collection.
+func (r *Root) DeleteRepo(ctx context.Context, name string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	dir, err := r.repoDir(name)
+	if err != nil {
+		return &Error{Op: "delete", Err: err}
+	}
+	layout := filepath.Join(dir, repoLayoutLeaf)
+	if _, err := os.Stat(layout); err != nil {
+		return &Error{Op: "delete", Err: fsx.NotFound(err, "repository "+name)}
+	}
+	// A leaf starting with '_' is never a repository component nor listed.
+	trash := filepath.Join(dir, "_deleted-"+newUUID())
+	if err := os.Rename(layout, trash); err != nil {
+		return &Error{Op: "delete", Err: err}
+	}
+	fsx.SyncDir(os.Open, dir)
+	err = errors.Join(os.RemoveAll(trash), os.RemoveAll(filepath.Join(dir, repoReferrers)))
+	// Empty parents go too, up to repos/ (one that holds another repository
+	// is not empty, and stays).
+	base := filepath.Join(r.dir, rootReposDir)
+	for d := dir; d != base && strings.HasPrefix(d, base); d = filepath.Dir(d) {
+		if os.Remove(d) != nil {
+			break
+		}
+	}
+	if err != nil {
+		return &Error{Op: "delete", Err: err}
+	}
+	return nil
+}

@@ -86,6 +86,9 @@ func openErr(err error, dir string, stat func(string) (fs.FileInfo, error)) erro
 	if errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("no OCI layout at %s: %w", dir, errdef.ErrNotFound)
 	}
+	if fsx.Escapes(err) {
+		return fmt.Errorf("%s leads outside its directory (a symlink?), which is refused: %w", dir, errdef.ErrDenied)
+	}
 	if fi, serr := stat(dir); serr == nil && !fi.IsDir() {
 		return fmt.Errorf("%s is not a directory, so not an OCI layout: %w", dir, errdef.ErrInvalid)
 	}
@@ -283,3 +286,36 @@ const (
 	BlobsDir  = blobsDir
 	IngestDir = ingestDir
 )
+
+// WalkBlobs calls fn for every blob the layout holds, with its size, in no
+// particular order; an error from fn stops the walk and is returned.
+func (f *FS) WalkBlobs(ctx context.Context, fn func(d digest.Digest, size int64) error) error {
+	err := fs.WalkDir(f.root.FS(), blobsDir, func(p string, e fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if !e.Type().IsRegular() {
+			return nil
+		}
+		alg, hex := path.Base(path.Dir(p)), path.Base(p)
+		d := digest.NewDigestFromEncoded(digest.Algorithm(alg), hex)
+		if path.Dir(path.Dir(p)) != blobsDir || oci.ValidateDigest(d) != nil {
+			return nil // not a blob: someone else's file
+		}
+		fi, err := e.Info()
+		if err != nil {
+			return nil // removed meanwhile
+		}
+		return fn(d, fi.Size())
+	})
+	if err != nil {
+		return &Error{Op: "walk", Err: err}
+	}
+	return nil
+}

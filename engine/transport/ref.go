@@ -13,6 +13,7 @@ import (
 // Names of the transports, as they prefix a reference (skopeo's syntax).
 const (
 	Docker        = "docker"
+	Store         = "store"
 	OCI           = "oci"
 	OCIArchive    = "oci-archive"
 	DockerArchive = "docker-archive"
@@ -20,9 +21,10 @@ const (
 
 // Ref is a parsed, transport-qualified image reference.
 type Ref struct {
-	// Transport is one of Docker, OCI, OCIArchive, DockerArchive.
+	// Transport is one of Docker, Store, OCI, OCIArchive, DockerArchive.
 	Transport string
-	// Image is set for Docker: the registry reference.
+	// Image is set for Docker (the registry reference) and Store (the
+	// repository of the served store, Registry empty).
 	Image oci.Reference
 	// Path is the directory or file for the other transports.
 	Path string
@@ -31,11 +33,16 @@ type Ref struct {
 	Digest digest.Digest
 }
 
-// ParseRef parses "docker://REF", "oci:DIR[:tag|@digest]", "oci-archive:FILE[:tag]",
-// "docker-archive:FILE[:tag]", or a bare registry reference, which means docker://.
+// ParseRef parses "docker://REF", "store:REPO[:tag|@digest]",
+// "oci:DIR[:tag|@digest]", "oci-archive:FILE[:tag]",
+// "docker-archive:FILE[:tag]", or a bare registry reference, which means
+// docker://. A store: reference names a repository of the registry a
+// `stevedore serve` serves, read and written in its storage directly.
 func ParseRef(s string) (Ref, error) {
 	scheme, rest, ok := strings.Cut(s, ":")
 	switch {
+	case ok && scheme == Store && !strings.HasPrefix(rest, "//"):
+		return parseStoreRef(rest, s)
 	case ok && scheme == Docker:
 		if !strings.HasPrefix(rest, "//") {
 			return Ref{}, fmt.Errorf("invalid reference %q: docker transport needs docker://: %w", s, errdef.ErrInvalid)
@@ -44,7 +51,7 @@ func ParseRef(s string) (Ref, error) {
 	case ok && (scheme == OCI || scheme == OCIArchive || scheme == DockerArchive):
 		return parsePathRef(scheme, rest, s)
 	case ok && strings.HasPrefix(rest, "//"):
-		return Ref{}, fmt.Errorf("invalid reference %q: unknown transport %q (want docker, oci, oci-archive, docker-archive): %w", s, scheme, errdef.ErrInvalid)
+		return Ref{}, fmt.Errorf("invalid reference %q: unknown transport %q (want docker, store, oci, oci-archive, docker-archive): %w", s, scheme, errdef.ErrInvalid)
 	}
 	img, err := oci.ParseReference(s)
 	if err != nil {
@@ -52,6 +59,42 @@ func ParseRef(s string) (Ref, error) {
 	}
 	return Ref{Transport: Docker, Image: img}, nil
 }
+
+// parseStoreRef parses REPO[:tag][@digest]: a repository name by the
+// distribution-spec grammar (no host, no docker.io normalisation), "latest"
+// when neither tag nor digest is given, as for a registry reference.
+func parseStoreRef(rest, orig string) (Ref, error) {
+	bad := func(why string) (Ref, error) {
+		return Ref{}, fmt.Errorf("invalid reference %q: %s: %w", orig, why, errdef.ErrInvalid)
+	}
+	img := oci.Reference{}
+	if i := strings.IndexByte(rest, '@'); i >= 0 {
+		img.Digest = digest.Digest(rest[i+1:])
+		if err := oci.ValidateDigest(img.Digest); err != nil {
+			return bad(err.Error())
+		}
+		rest = rest[:i]
+	}
+	if i := strings.LastIndexByte(rest, ':'); i >= 0 && !strings.Contains(rest[i+1:], "/") {
+		img.Tag = rest[i+1:]
+		rest = rest[:i]
+		if err := oci.ValidateTag(img.Tag); err != nil {
+			return bad(err.Error())
+		}
+	}
+	if err := oci.ValidateRepository(rest); err != nil {
+		return bad(err.Error())
+	}
+	img.Repository = rest
+	if img.Tag == "" && img.Digest == "" {
+		img.Tag = "latest"
+	}
+	return Ref{Transport: Store, Image: img}, nil
+}
+
+// IsRepository reports whether r names a repository of a registry (Docker
+// or Store), whose name, tag and digest are in r.Image.
+func (r Ref) IsRepository() bool { return r.Transport == Docker || r.Transport == Store }
 
 // parsePathRef splits PATH[:tag] or PATH@digest. A ':' starts a tag only when no
 // '/' follows it, so relative and absolute paths both work.
@@ -79,7 +122,7 @@ func parsePathRef(scheme, rest, orig string) (Ref, error) {
 // Identifier returns the tag or digest that names the image inside its
 // transport, as Source.Resolve takes it ("" for a layout's only image).
 func (r Ref) Identifier() string {
-	if r.Transport == Docker {
+	if r.IsRepository() {
 		return r.Image.Identifier()
 	}
 	if r.Digest != "" {
@@ -90,7 +133,7 @@ func (r Ref) Identifier() string {
 
 // TagName returns the tag r names, whatever its transport ("" when none).
 func (r Ref) TagName() string {
-	if r.Transport == Docker {
+	if r.IsRepository() {
 		return r.Image.Tag
 	}
 	return r.Tag
@@ -98,8 +141,18 @@ func (r Ref) TagName() string {
 
 // String formats r back into the transport-qualified form.
 func (r Ref) String() string {
-	if r.Transport == Docker {
+	switch r.Transport {
+	case Docker:
 		return "docker://" + r.Image.String()
+	case Store:
+		s := Store + ":" + r.Image.Repository
+		if r.Image.Tag != "" {
+			s += ":" + r.Image.Tag
+		}
+		if r.Image.Digest != "" {
+			s += "@" + r.Image.Digest.String()
+		}
+		return s
 	}
 	s := r.Transport + ":" + r.Path
 	if r.Digest != "" {

@@ -16,6 +16,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/stevedore-dev/stevedore/engine"
 	"github.com/stevedore-dev/stevedore/engine/errdef"
 )
 
@@ -420,9 +421,44 @@ func TestAuthenticateRPC(t *testing.T) {
 		{basic("alice", "a-pass"), "alice"},
 		{basic("alice", "bad"), ""},
 	} {
-		user, err := f.a.AuthenticateRPC(t.Context(), c.authz)
+		caller, err := f.a.AuthenticateRPC(t.Context(), c.authz)
+		user := ""
+		if caller != nil {
+			user = caller.User()
+		}
 		if user != c.user || (c.user == "") != (err != nil) {
 			t.Errorf("%q: %q, %v; want %q", c.authz, user, err, c.user)
+		}
+	}
+	// A registry token is no general API credential: it allows what its
+	// scopes grant, not everything its user may do.
+	scoped, err := f.a.AuthenticateRPC(t.Context(), f.token("alice", "a-pass", "repository:a:pull"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice, err := f.a.AuthenticateRPC(t.Context(), basic("alice", "a-pass"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob, err := f.a.AuthenticateRPC(t.Context(), "Bearer 0123456789abcdef0123")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name   string
+		caller *Caller
+		repo   string
+		action engine.Action
+		ok     bool
+	}{
+		{"scoped token, its scope", scoped, "a", engine.ActionPull, true},
+		{"scoped token, more than its scope", scoped, "a", engine.ActionPush, false},
+		{"scoped token, another repository", scoped, "b", engine.ActionPull, false},
+		{"user by the rules", alice, "b", engine.ActionDelete, true},
+		{"api token's user by the rules", bob, "b", engine.ActionPull, false}, // ci-bot has no rule
+	} {
+		if err := c.caller.Allowed(c.repo, c.action); (err == nil) != c.ok || (err != nil && !errors.Is(err, errdef.ErrDenied)) {
+			t.Errorf("%s: %v, want allowed=%v", c.name, err, c.ok)
 		}
 	}
 	if _, err := ParseAPITokens(strings.NewReader("short bob\n")); !errors.Is(err, errdef.ErrInvalid) {

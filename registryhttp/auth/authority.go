@@ -9,6 +9,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/stevedore-dev/stevedore/engine"
 	"github.com/stevedore-dev/stevedore/engine/errdef"
 )
 
@@ -185,26 +186,49 @@ func (a *Authority) authenticateHeader(h string) (principal, error) {
 	return principal{}, fmt.Errorf("unsupported authorization scheme %q: %w", scheme, errdef.ErrUnauthorized)
 }
 
-// AuthenticateRPC returns the user an API request's authorization value
+// AuthenticateRPC returns the caller an API request's authorization value
 // names: "Bearer TOKEN" with a static API token or a registry token issued
 // to a user, or "Basic" credentials. Missing or wrong credentials, and
 // tokens issued to anonymous callers, are ErrUnauthorized: the API ports
-// have no anonymous mode.
-func (a *Authority) AuthenticateRPC(_ context.Context, authorization string) (string, error) {
+// have no anonymous mode. The caller has the rights it would have on the
+// registry port: a user's by the rules, a registry token's only what its
+// scopes grant.
+func (a *Authority) AuthenticateRPC(_ context.Context, authorization string) (*Caller, error) {
 	if authorization == "" {
-		return "", fmt.Errorf("credentials required: %w", errdef.ErrUnauthorized)
+		return nil, fmt.Errorf("credentials required: %w", errdef.ErrUnauthorized)
 	}
 	if scheme, v, _ := strings.Cut(authorization, " "); strings.EqualFold(scheme, "bearer") {
 		if user, ok := a.cfg.APITokens.lookup(strings.TrimSpace(v)); ok {
-			return user, nil
+			return &Caller{a: a, p: principal{user: user}}, nil
 		}
 	}
 	p, err := a.authenticateHeader(authorization)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	if p.user == "" {
-		return "", fmt.Errorf("anonymous token: %w", errdef.ErrUnauthorized)
+		return nil, fmt.Errorf("anonymous token: %w", errdef.ErrUnauthorized)
 	}
-	return p.user, nil
+	return &Caller{a: a, p: p}, nil
+}
+
+// Caller is an authenticated API caller.
+type Caller struct {
+	a *Authority
+	p principal
+}
+
+// User is the caller's user name.
+func (c *Caller) User() string { return c.p.user }
+
+// Allowed decides action on repository repo as the registry port would
+// decide the same request from the same credentials (engine.Access).
+func (c *Caller) Allowed(repo string, action engine.Action) error {
+	if c.a.can(c.p, "repository", repo, string(action)) {
+		return nil
+	}
+	if c.p.token != nil {
+		return fmt.Errorf("the token of %s does not grant it: %w", c.p.user, errdef.ErrDenied)
+	}
+	return fmt.Errorf("%s may not: %w", c.p.user, errdef.ErrDenied)
 }

@@ -63,7 +63,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     log = open(tmp / "serve.log", "wb")
     proc = subprocess.Popen(
         [bin_, "serve", "--grpc-addr", grpc_addr, "--http-addr", http_addr,
-         "--registry-addr", reg_addr, "--data", str(tmp / "data")],
+         "--registry-addr", reg_addr, "--data", str(tmp / "data"),
+         # The tests' layouts and registries are on this machine, which a
+         # default serve keeps the API away from.
+         "--allow-local", "any", "--allow-remote", "127.0.0.1:*"],
         stdout=log, stderr=subprocess.STDOUT)
     try:
         srv = Server(grpc_addr, http_addr, reg_addr, fixture, bin_, tmp)

@@ -77,7 +77,10 @@ export async function startServer(options: { fixtureSize?: number } = {}): Promi
   const fd = openSync(log, "w");
   const proc: ChildProcess = spawn(
     bin,
-    ["serve", "--grpc-addr", grpc, "--http-addr", http, "--registry-addr", registry, "--data", join(tmp, "data")],
+    // The fixture layout and registries are on this machine, which a
+    // default serve keeps the API away from.
+    ["serve", "--grpc-addr", grpc, "--http-addr", http, "--registry-addr", registry, "--data", join(tmp, "data"),
+      "--allow-local", "any", "--allow-remote", "127.0.0.1:*"],
     { stdio: ["ignore", fd, fd] },
   );
   let exited = false;

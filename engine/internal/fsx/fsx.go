@@ -11,6 +11,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"strings"
 	"sync"
 
 	"github.com/stevedore-dev/stevedore/engine/errdef"
@@ -107,11 +108,22 @@ func SyncDir(open func(string) (*os.File, error), name string) {
 	d.Close()
 }
 
-// NotFound turns a missing file into errdef.ErrNotFound and leaves other
-// failures (permissions, I/O) as they are.
+// NotFound turns a missing file into errdef.ErrNotFound and a path that an
+// os.Root refused to follow out of its directory into errdef.ErrDenied, and
+// leaves other failures (permissions, I/O) as they are.
 func NotFound(err error, what string) error {
-	if errors.Is(err, fs.ErrNotExist) {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
 		return fmt.Errorf("%s not found: %w", what, errdef.ErrNotFound)
+	case Escapes(err):
+		return fmt.Errorf("%s leads outside its directory (a symlink?), which is refused: %w", what, errdef.ErrDenied)
 	}
 	return err
+}
+
+// Escapes reports whether err is an os.Root refusing a name that leads out
+// of its directory. The os package keeps that error unexported (Go 1.26),
+// so its text is what identifies it.
+func Escapes(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "path escapes from parent")
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	s3api "github.com/aws/aws-sdk-go-v2/service/s3"
@@ -220,3 +221,52 @@ func (s *Store) needRepo(ctx context.Context) error {
 
 // Close is a no-op: a Store holds nothing open between requests.
 func (s *Store) Close() error { return nil }
+
+// WalkBlobs calls fn for every blob the repository holds (every blob of the
+// bucket for a Store without membership markers), with its size.
+func (s *Store) WalkBlobs(ctx context.Context, fn func(d digest.Digest, size int64) error) error {
+	if !s.members {
+		prefix := s.keys.prefix + "blobs/"
+		objs, err := s.list(ctx, prefix)
+		if err != nil {
+			return err
+		}
+		for _, o := range objs {
+			if d, ok := digestOfKey(strings.TrimPrefix(o.key, prefix)); ok {
+				if err := fn(d, o.size); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	prefix := s.keys.members(s.repo)
+	objs, err := s.list(ctx, prefix)
+	if err != nil {
+		return err
+	}
+	for _, o := range objs {
+		d, ok := digestOfKey(strings.TrimPrefix(o.key, prefix))
+		if !ok {
+			continue
+		}
+		size, err := s.stat(ctx, d)
+		if errors.Is(err, errdef.ErrNotFound) {
+			continue // collected meanwhile
+		}
+		if err != nil {
+			return err
+		}
+		if err := fn(d, size); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// digestOfKey reads ALG/HEX, the tail of a blob or member key.
+func digestOfKey(tail string) (digest.Digest, bool) {
+	alg, hex, ok := strings.Cut(tail, "/")
+	d := digest.NewDigestFromEncoded(digest.Algorithm(alg), hex)
+	return d, ok && oci.ValidateDigest(d) == nil
+}

@@ -2,6 +2,7 @@ package s3
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/url"
@@ -238,6 +239,33 @@ func markerDigest(name string) (digest.Digest, bool) {
 func checkRepo(name string) error {
 	if err := oci.ValidateRepository(name); err != nil {
 		return fmt.Errorf("repository %q: %v: %w", name, err, errdef.ErrInvalid)
+	}
+	return nil
+}
+
+// DeleteRepo removes repository name: its tags, membership markers,
+// untagged-root records, referrer markers and its repository record. Blobs
+// no repository holds any more go at the next collection.
+func (r *Root) DeleteRepo(ctx context.Context, name string) error {
+	if err := oci.ValidateRepository(name); err != nil {
+		return &store.Error{Op: "delete", Err: fmt.Errorf("repository %q: %v: %w", name, err, errdef.ErrInvalid)}
+	}
+	if err := r.s.head(ctx, r.s.keys.repoMark(name)); err != nil {
+		return &store.Error{Op: "delete", Err: fmt.Errorf("repository %s: %w", name, err)}
+	}
+	for _, prefix := range []string{r.s.keys.tags(name), r.s.keys.members(name), r.s.keys.manifests(name), r.s.keys.referrers(name)} {
+		objs, err := r.s.list(ctx, prefix)
+		if err != nil {
+			return &store.Error{Op: "delete", Err: err}
+		}
+		for _, o := range objs {
+			if err := r.s.remove(ctx, o.key); err != nil && !errors.Is(err, errdef.ErrNotFound) {
+				return &store.Error{Op: "delete", Err: err}
+			}
+		}
+	}
+	if err := r.s.remove(ctx, r.s.keys.repoMark(name)); err != nil && !errors.Is(err, errdef.ErrNotFound) {
+		return &store.Error{Op: "delete", Err: err}
 	}
 	return nil
 }

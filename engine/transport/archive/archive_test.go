@@ -95,7 +95,7 @@ func TestOCIArchiveRoundTrip(t *testing.T) {
 	ctx := context.Background()
 	im := newImage(t)
 	path := filepath.Join(t.TempDir(), "img.tar")
-	w, err := archive.CreateOCI(path)
+	w, err := createOCI(t, path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +109,7 @@ func TestOCIArchiveRoundTrip(t *testing.T) {
 	if res.Digest != im.manifest.Digest || res.BlobsCopied != 3 {
 		t.Fatalf("result %+v", res)
 	}
-	r, err := archive.OpenOCI(path)
+	r, err := openOCI(t, path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +148,7 @@ func TestOCIArchiveRoundTrip(t *testing.T) {
 func TestOCIWriterRollback(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "a.tar")
-	w, err := archive.CreateOCI(path)
+	w, err := createOCI(t, path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,7 +182,7 @@ func TestOCIWriterRollback(t *testing.T) {
 	if err := w.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
-	r, err := archive.OpenOCI(path)
+	r, err := openOCI(t, path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,7 +199,7 @@ func TestOCIWriterRollback(t *testing.T) {
 	}
 
 	p2 := filepath.Join(t.TempDir(), "b.tar")
-	w2, _ := archive.CreateOCI(p2)
+	w2, _ := createOCI(t, p2)
 	w2.Push(ctx, gd, bytes.NewReader(good))
 	if err := w2.Abort(); err != nil {
 		t.Fatal(err)
@@ -217,7 +217,7 @@ func TestDockerArchiveRoundTrip(t *testing.T) {
 	ctx := context.Background()
 	im := newImage(t)
 	path := filepath.Join(t.TempDir(), "d.tar")
-	w, err := archive.CreateDocker(path, "example.com/app:v1")
+	w, err := createDocker(t, path, "example.com/app:v1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -228,7 +228,7 @@ func TestDockerArchiveRoundTrip(t *testing.T) {
 		t.Error("second Commit succeeded")
 	}
 
-	r, err := archive.OpenDocker(path, "")
+	r, err := openDocker(t, path, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -267,7 +267,7 @@ func TestDockerArchiveRoundTrip(t *testing.T) {
 
 	// Docker archives hold single images; an index is refused, and nothing is left behind.
 	p2 := filepath.Join(t.TempDir(), "i.tar")
-	w2, _ := archive.CreateDocker(p2, "")
+	w2, _ := createDocker(t, p2, "")
 	idx := oci.Descriptor{MediaType: oci.MediaTypeImageIndex, Digest: digest.FromString("{}"), Size: 2}
 	if err := w2.Push(ctx, idx, strings.NewReader("{}")); !errors.Is(err, errdef.ErrUnsupported) {
 		t.Errorf("pushing an index = %v", err)
@@ -287,7 +287,7 @@ func TestDockerWriterCorruptGzip(t *testing.T) {
 	b, _ := io.ReadAll(rc)
 	rc.Close()
 	b[len(b)-6] ^= 0xff // in the gzip trailer's CRC or size
-	w, err := archive.CreateDocker(filepath.Join(t.TempDir(), "c.tar"), "")
+	w, err := createDocker(t, filepath.Join(t.TempDir(), "c.tar"), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -298,4 +298,39 @@ func TestDockerWriterCorruptGzip(t *testing.T) {
 	if ok, _ := w.Exists(ctx, im.gzLayer); ok {
 		t.Error("corrupt layer recorded")
 	}
+}
+
+// The archive package opens nothing by path itself: these open what the
+// engine would, a file to read or its directory to write in.
+
+func createOCI(t *testing.T, path string) (*archive.OCIWriter, error) {
+	dir, err := os.OpenRoot(filepath.Dir(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return archive.CreateOCI(dir, filepath.Base(path))
+}
+
+func openOCI(t *testing.T, path string) (*archive.OCIReader, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return archive.OpenOCI(f, path)
+}
+
+func createDocker(t *testing.T, path, name string) (*archive.DockerWriter, error) {
+	dir, err := os.OpenRoot(filepath.Dir(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return archive.CreateDocker(dir, filepath.Base(path), name)
+}
+
+func openDocker(t *testing.T, path, name string) (*archive.DockerReader, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return archive.OpenDocker(f, path, name)
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"sort"
 	"strings"
 
@@ -54,14 +55,20 @@ var (
 	_ transport.TagLister    = (*DockerReader)(nil)
 )
 
-// OpenDocker indexes the docker-archive at path. name, if not empty, is the
+// OpenDocker indexes the docker-archive f (named path in messages; the
+// reader owns f and closes it on failure). name, if not empty, is the
 // docker reference (as in docker-archive:FILE:NAME) that Resolve("") and a
 // bare-tag Resolve mean.
 //
 // moby image spec v1.2 (manifest.json):
 // https://github.com/moby/moby/blob/v25.0.0/image/spec/v1.2.md#combined-image-json--filesystem-changeset-format
-func OpenDocker(path, name string) (*DockerReader, error) {
-	ix, err := indexTar(path)
+func OpenDocker(f *os.File, path, name string) (_ *DockerReader, err error) {
+	defer func() {
+		if err != nil {
+			f.Close()
+		}
+	}()
+	ix, err := indexTar(f, path)
 	if err != nil {
 		return nil, err
 	}
@@ -88,6 +95,9 @@ func OpenDocker(path, name string) (*DockerReader, error) {
 	}
 	return r, nil
 }
+
+// Close closes the archive file; streams still open read on until closed.
+func (r *DockerReader) Close() error { return r.ix.f.Close() }
 
 // synthesize builds the schema2 manifest of one manifest.json item. Layer
 // digests come from the config's diff IDs when the layer is an

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/opencontainers/go-digest"
 
@@ -36,22 +37,24 @@ var (
 	_ transport.Committer = (*DockerWriter)(nil)
 )
 
-// CreateDocker starts a docker-archive to be written to path on Commit.
+// CreateDocker starts a docker-archive to be written to path, a name inside
+// dir, on Commit (the writer owns dir and closes it when done).
 // name, if not empty, is the docker reference of docker-archive:FILE:NAME:
 // an untagged copy records it, and a bare tag given to Tag takes its
 // repository. An existing archive at path is replaced on Commit.
-func CreateDocker(path, name string) (*DockerWriter, error) {
+func CreateDocker(dir *os.Root, path, name string) (*DockerWriter, error) {
 	w := &DockerWriter{configs: map[digest.Digest][]byte{}, layers: map[digest.Digest]digest.Digest{},
 		images: map[digest.Digest]manifestItem{}, tags: map[digest.Digest][]string{}}
 	if name != "" {
 		n, err := normalizeName(name)
 		if err != nil {
+			dir.Close()
 			return nil, err
 		}
 		w.name = n
 		w.repo = n[:len(n)-len(tagOf(n))-1]
 	}
-	a, err := newTarAppender(path)
+	a, err := newTarAppender(dir, path)
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"sort"
 	"strings"
 
@@ -20,8 +21,8 @@ import (
 // https://github.com/opencontainers/image-spec/blob/v1.1.1/annotations.md#pre-defined-annotation-keys).
 const refNameAnnotation = "org.opencontainers.image.ref.name"
 
-// OCIReader is an oci-archive read in place. It holds no open file: each
-// Fetch opens the archive and closes it with the stream.
+// OCIReader is an oci-archive read in place. It holds the archive file
+// open until Close.
 type OCIReader struct {
 	ix    *tarIndex
 	roots []oci.Descriptor // index.json's manifests
@@ -35,13 +36,19 @@ var (
 	_ transport.ReferrerLister = (*OCIReader)(nil)
 )
 
-// OpenOCI indexes the oci-archive at path and reads its index.json.
+// OpenOCI indexes the oci-archive f (named path in messages) and reads its
+// index.json. The reader owns f from here on, and closes it on failure.
 //
 // image-spec v1.1.1 §oci-layout file and §index.json file:
 // https://github.com/opencontainers/image-spec/blob/v1.1.1/image-layout.md#oci-layout-file
 // https://github.com/opencontainers/image-spec/blob/v1.1.1/image-layout.md#indexjson-file
-func OpenOCI(path string) (*OCIReader, error) {
-	ix, err := indexTar(path)
+func OpenOCI(f *os.File, path string) (_ *OCIReader, err error) {
+	defer func() {
+		if err != nil {
+			f.Close()
+		}
+	}()
+	ix, err := indexTar(f, path)
 	if err != nil {
 		return nil, err
 	}
@@ -66,6 +73,11 @@ func OpenOCI(path string) (*OCIReader, error) {
 		return nil, fmt.Errorf("archive %s: index.json: %v: %w", path, err, errdef.ErrInvalid)
 	}
 	return &OCIReader{ix: ix, roots: idx.Manifests}, nil
+}
+
+// Close closes the archive file; streams still open read on until closed.
+func (r *OCIReader) Close() error {
+	return r.ix.f.Close()
 }
 
 // blobName is where a layout keeps d.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/opencontainers/go-digest"
 
@@ -29,9 +30,10 @@ var (
 	_ transport.Committer = (*OCIWriter)(nil)
 )
 
-// CreateOCI starts an oci-archive to be written to path on Commit.
-func CreateOCI(path string) (*OCIWriter, error) {
-	a, err := newTarAppender(path)
+// CreateOCI starts an oci-archive to be written to name, inside dir, on
+// Commit. The writer owns dir and closes it when committed or aborted.
+func CreateOCI(dir *os.Root, name string) (*OCIWriter, error) {
+	a, err := newTarAppender(dir, name)
 	if err != nil {
 		return nil, err
 	}

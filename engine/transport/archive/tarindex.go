@@ -2,7 +2,6 @@ package archive
 
 import (
 	"archive/tar"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -18,26 +17,21 @@ type entry struct {
 	offset, size int64
 }
 
-// tarIndex maps the cleaned names of a tar's regular files to their bytes.
+// tarIndex maps the cleaned names of a tar's regular files to their bytes
+// in the open archive file f, which every stream reads at its own offsets
+// (io.ReaderAt), so streams run concurrently without reopening the file.
 // Symbolic links (skopeo's legacy <id>/layer.tar) resolve to their target.
 type tarIndex struct {
-	path    string
+	f       *os.File
+	path    string // for messages
 	entries map[string]entry
 }
 
-// indexTar reads every header of the tar at p, seeking over the contents.
-// archive/tar leaves the file positioned at an entry's first byte after
-// Next, which is what makes the offsets exact.
-func indexTar(p string) (*tarIndex, error) {
-	f, err := os.Open(p)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("archive %s: %w", p, errdef.ErrNotFound)
-	}
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	ix := &tarIndex{path: p, entries: map[string]entry{}}
+// indexTar reads every header of the tar f (named p in messages), seeking
+// over the contents. archive/tar leaves the file positioned at an entry's
+// first byte after Next, which is what makes the offsets exact.
+func indexTar(f *os.File, p string) (*tarIndex, error) {
+	ix := &tarIndex{f: f, path: p, entries: map[string]entry{}}
 	links := map[string]string{}
 	tr := tar.NewReader(f)
 	for {
@@ -75,18 +69,14 @@ func cleanName(n string) string {
 	return strings.TrimPrefix(path.Clean("/"+n), "/")
 }
 
-// open returns a reader of the named file's bytes, closing the archive
-// file when closed.
+// open returns a reader of the named file's bytes. Closing it leaves the
+// archive open; the reader's Close closes that.
 func (ix *tarIndex) open(name string) (io.ReadCloser, int64, error) {
 	e, ok := ix.entries[cleanName(name)]
 	if !ok {
 		return nil, 0, fmt.Errorf("archive %s has no %s: %w", ix.path, name, errdef.ErrNotFound)
 	}
-	f, err := os.Open(ix.path)
-	if err != nil {
-		return nil, 0, err
-	}
-	return readCloser{io.NewSectionReader(f, e.offset, e.size), f}, e.size, nil
+	return readCloser{io.NewSectionReader(ix.f, e.offset, e.size), nopCloser{}}, e.size, nil
 }
 
 // readSmall reads a named file whole, bounded by limit.
@@ -120,6 +110,11 @@ func (ix *tarIndex) rangeOf(name string, offset, length int64) (io.ReadCloser, e
 	}
 	return readCloser{io.NewSectionReader(sr, offset, length), rc}, nil
 }
+
+// nopCloser is the Closer of a stream over the shared archive file.
+type nopCloser struct{}
+
+func (nopCloser) Close() error { return nil }
 
 // readCloser reads through Reader and closes Closer, the file underneath.
 type readCloser struct {

@@ -3,10 +3,14 @@ package archive
 import (
 	"archive/tar"
 	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
-	"path/filepath"
+	"path"
 	"sync"
 	"time"
 
@@ -20,7 +24,9 @@ import (
 // error never leaves a corrupt entry behind.
 type tarAppender struct {
 	mu   sync.Mutex
-	dest string
+	dir  *os.Root // where dest and the temporary file are; closed when done
+	dest string   // the archive's name in dir
+	tmp  string   // the temporary file's name in dir
 	f    *os.File
 	tw   *tar.Writer
 	done bool
@@ -30,17 +36,31 @@ type tarAppender struct {
 // same bytes, as skopeo's docker-archive is.
 var epoch = time.Unix(0, 0)
 
-// newTarAppender starts a tar that Commit will rename to dest.
-func newTarAppender(dest string) (*tarAppender, error) {
-	dir := filepath.Dir(dest)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+// newTarAppender starts a tar that Commit will rename to dest, a name
+// inside dir (which it owns from here on): every file it makes or replaces
+// is reached through dir, so none lies outside it.
+func newTarAppender(dir *os.Root, dest string) (*tarAppender, error) {
+	fail := func(err error) (*tarAppender, error) {
+		dir.Close()
 		return nil, err
 	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(dest)+".*.tmp")
-	if err != nil {
-		return nil, err
+	parent := path.Dir(dest)
+	if err := dir.MkdirAll(parent, 0o755); err != nil {
+		return fail(err)
 	}
-	return &tarAppender{dest: dest, f: f, tw: tar.NewWriter(f)}, nil
+	for {
+		var b [8]byte
+		_, _ = rand.Read(b[:])
+		tmp := path.Join(parent, "."+path.Base(dest)+"."+hex.EncodeToString(b[:])+".tmp")
+		f, err := dir.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		if err != nil {
+			return fail(err)
+		}
+		return &tarAppender{dir: dir, dest: dest, tmp: tmp, f: f, tw: tar.NewWriter(f)}, nil
+	}
 }
 
 // add appends a regular file of size bytes read from r; called with mu held.
@@ -119,7 +139,7 @@ func (a *tarAppender) addUnsized(r io.Reader, name func() string) (int64, error)
 func (a *tarAppender) rollback(start int64, err error) error {
 	if terr := a.f.Truncate(start); terr != nil {
 		a.abortLocked()
-		return fmt.Errorf("%w (and truncating %s failed: %v)", err, a.f.Name(), terr)
+		return fmt.Errorf("%w (and truncating %s failed: %v)", err, a.tmp, terr)
 	}
 	if _, serr := a.f.Seek(start, io.SeekStart); serr != nil {
 		a.abortLocked()
@@ -148,11 +168,12 @@ func (a *tarAppender) commit() error {
 		err = cerr
 	}
 	if err == nil {
-		err = os.Rename(a.f.Name(), a.dest)
+		err = a.dir.Rename(a.tmp, a.dest)
 	}
 	if err != nil {
-		os.Remove(a.f.Name())
+		a.dir.Remove(a.tmp)
 	}
+	a.dir.Close()
 	return err
 }
 
@@ -163,7 +184,8 @@ func (a *tarAppender) abortLocked() error {
 	}
 	a.done = true
 	a.f.Close()
-	return os.Remove(a.f.Name())
+	defer a.dir.Close()
+	return a.dir.Remove(a.tmp)
 }
 
 // bytesReader reads b; a named helper keeps call sites short.

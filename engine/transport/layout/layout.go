@@ -171,3 +171,14 @@ type readCloser struct {
 	io.Reader
 	io.Closer
 }
+
+// Close releases the layout directory (see store.FS.Close).
+func (l *Layout) Close() error { return l.fs.Close() }
+
+// Untag removes tag from index.json; the manifest stays.
+func (l *Layout) Untag(ctx context.Context, tag string) error { return l.fs.Untag(ctx, tag) }
+
+// DeleteManifest removes manifest d, its index.json entries and its blob.
+func (l *Layout) DeleteManifest(ctx context.Context, d digest.Digest) error {
+	return l.fs.DeleteManifest(ctx, d)
+}

@@ -32,6 +32,12 @@ type Options struct {
 	// MaxRetries bounds retries of a failed request (429, 5xx, connection
 	// errors); <= 0 means 4.
 	MaxRetries int
+	// Dial, when set, makes every connection of the default client
+	// (redirects and token realms included), and proxies from the
+	// environment are not used: a guard such as netguard.Policy.Dialer
+	// then sees the real destination of every request. Its refusals
+	// (errdef.ErrDenied) are not retried.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 // Defaults applied by New.
@@ -40,14 +46,23 @@ const (
 	defaultMaxRetries = 4
 )
 
-// newDefaultClient returns the client used when Options.Client is nil. It
-// has no overall timeout: blobs may take long to stream, and callers bound
-// operations with their context.
-func newDefaultClient(insecure bool) *http.Client {
-	dialer := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
+// NewClient returns the client New uses when Options.Client is nil, for a
+// caller that shares one across repositories so their connections are
+// reused. It honours Insecure and Dial. It has no overall timeout: blobs may
+// take long to stream, and callers bound operations with their context.
+func NewClient(opts Options) *http.Client { return newDefaultClient(opts.Insecure, opts.Dial) }
+
+// newDefaultClient is NewClient.
+func newDefaultClient(insecure bool, dial func(ctx context.Context, network, addr string) (net.Conn, error)) *http.Client {
+	proxy := http.ProxyFromEnvironment
+	if dial == nil {
+		dial = (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	} else {
+		proxy = nil
+	}
 	t := &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           dialer.DialContext,
+		Proxy:                 proxy,
+		DialContext:           dial,
 		ForceAttemptHTTP2:     true,
 		MaxIdleConns:          100,
 		MaxIdleConnsPerHost:   16,

@@ -6,7 +6,6 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -22,9 +21,6 @@ import (
 var manifestAccept = strings.Join(append(append([]string{}, oci.ManifestMediaTypes...),
 	oci.MediaTypeDockerSchema1Signed, oci.MediaTypeDockerSchema1), ", ")
 
-// tagRE is the distribution-spec tag grammar (§Pulling manifests).
-var tagRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$`)
-
 // parseRef splits a Resolve argument into a digest or a tag, validated so
 // neither can smuggle path segments into a URL.
 func parseRef(ref string) (digest.Digest, error) {
@@ -32,10 +28,7 @@ func parseRef(ref string) (digest.Digest, error) {
 		d := digest.Digest(ref)
 		return d, oci.ValidateDigest(d)
 	}
-	if !tagRE.MatchString(ref) {
-		return "", fmt.Errorf("tag %q must match [A-Za-z0-9_][A-Za-z0-9._-]{0,127}: %w", ref, errdef.ErrInvalid)
-	}
-	return "", nil
+	return "", oci.ValidateTag(ref)
 }
 
 // Resolve returns the descriptor of the manifest ref (a tag or a digest)

@@ -54,7 +54,7 @@ func New(host, repository string, opts Options) *Repository {
 	}
 	client := opts.Client
 	if client == nil {
-		client = newDefaultClient(opts.Insecure)
+		client = newDefaultClient(opts.Insecure, opts.Dial)
 	}
 	r := &Repository{
 		host:        host,

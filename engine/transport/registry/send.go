@@ -107,6 +107,10 @@ func (r *Repository) retry(ctx context.Context, q *request, prepare func(*http.R
 				// The caller's stream did not match its descriptor: not the network's fault.
 				return nil, ve
 			}
+			if errors.Is(err, errdef.ErrDenied) {
+				// A dial guard refused the destination: asking again changes nothing.
+				return nil, fmt.Errorf("%s %s: %w", q.method, redactURL(q.url), unwrapURLError(err))
+			}
 			if last || !retryableError(err, q.idempotent()) {
 				return nil, unavailable(q, err, attempt+1)
 			}
@@ -192,6 +196,16 @@ func retryableError(err error, idempotent bool) bool {
 	}
 	var opErr *net.OpError
 	return errors.As(err, &opErr) && opErr.Op == "dial"
+}
+
+// unwrapURLError drops net/http's *url.Error wrapper, whose text repeats
+// the method and URL.
+func unwrapURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
 }
 
 // unavailable wraps a transport failure that outlasted the retries.

@@ -67,12 +67,7 @@ func (r *Repository) Untag(ctx context.Context, tag string) error {
 }
 
 // checkTag validates a tag against the distribution-spec's grammar.
-func checkTag(tag string) error {
-	if !tagRE.MatchString(tag) {
-		return fmt.Errorf("tag %q must match [A-Za-z0-9_][A-Za-z0-9._-]{0,127}: %w", tag, errdef.ErrInvalid)
-	}
-	return nil
-}
+func checkTag(tag string) error { return oci.ValidateTag(tag) }
 
 // checkStoredDigest compares the digest a registry says it stored for a
 // manifest PUT with the one we computed. Registries that send none are

@@ -106,6 +106,698 @@ func (CopyEventKind) EnumDescriptor() ([]byte, []int) {
 	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{0}
 }
 
+// ListRepositoriesRequest selects a page of repositories.
+type ListRepositoriesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Prefix keeps only repositories whose name starts with it.
+	Prefix string `protobuf:"bytes,1,opt,name=prefix,proto3" json:"prefix,omitempty"`
+	// PageSize is the most repositories returned; 0 means 100, at most 1000.
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// PageToken continues a listing: the next_page_token of the last page.
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListRepositoriesRequest) Reset() {
+	*x = ListRepositoriesRequest{}
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListRepositoriesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListRepositoriesRequest) ProtoMessage() {}
+
+func (x *ListRepositoriesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListRepositoriesRequest.ProtoReflect.Descriptor instead.
+func (*ListRepositoriesRequest) Descriptor() ([]byte, []int) {
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *ListRepositoriesRequest) GetPrefix() string {
+	if x != nil {
+		return x.Prefix
+	}
+	return ""
+}
+
+func (x *ListRepositoriesRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListRepositoriesRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// RepositoryInfo describes one repository of the served store.
+type RepositoryInfo struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Name is the repository name, as in `store:NAME` and `/v2/NAME/`.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// TagCount is how many tags it has.
+	TagCount int32 `protobuf:"varint,2,opt,name=tag_count,json=tagCount,proto3" json:"tag_count,omitempty"`
+	// StoredBytes is the size of every blob and manifest it holds, each
+	// counted once (a blob other repositories hold too is counted here as
+	// well).
+	StoredBytes   int64 `protobuf:"varint,3,opt,name=stored_bytes,json=storedBytes,proto3" json:"stored_bytes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RepositoryInfo) Reset() {
+	*x = RepositoryInfo{}
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RepositoryInfo) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RepositoryInfo) ProtoMessage() {}
+
+func (x *RepositoryInfo) ProtoReflect() protoreflect.Message {
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RepositoryInfo.ProtoReflect.Descriptor instead.
+func (*RepositoryInfo) Descriptor() ([]byte, []int) {
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *RepositoryInfo) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *RepositoryInfo) GetTagCount() int32 {
+	if x != nil {
+		return x.TagCount
+	}
+	return 0
+}
+
+func (x *RepositoryInfo) GetStoredBytes() int64 {
+	if x != nil {
+		return x.StoredBytes
+	}
+	return 0
+}
+
+// ListRepositoriesResponse is one page of repositories.
+type ListRepositoriesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Repositories of this page, in lexical order.
+	Repositories []*RepositoryInfo `protobuf:"bytes,1,rep,name=repositories,proto3" json:"repositories,omitempty"`
+	// NextPageToken continues the listing; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListRepositoriesResponse) Reset() {
+	*x = ListRepositoriesResponse{}
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListRepositoriesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListRepositoriesResponse) ProtoMessage() {}
+
+func (x *ListRepositoriesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListRepositoriesResponse.ProtoReflect.Descriptor instead.
+func (*ListRepositoriesResponse) Descriptor() ([]byte, []int) {
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *ListRepositoriesResponse) GetRepositories() []*RepositoryInfo {
+	if x != nil {
+		return x.Repositories
+	}
+	return nil
+}
+
+func (x *ListRepositoriesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// DeleteRepositoryRequest names the repository to delete.
+type DeleteRepositoryRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Name is the repository name.
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteRepositoryRequest) Reset() {
+	*x = DeleteRepositoryRequest{}
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteRepositoryRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteRepositoryRequest) ProtoMessage() {}
+
+func (x *DeleteRepositoryRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteRepositoryRequest.ProtoReflect.Descriptor instead.
+func (*DeleteRepositoryRequest) Descriptor() ([]byte, []int) {
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *DeleteRepositoryRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// DeleteRepositoryResponse says what was deleted.
+type DeleteRepositoryResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// ManifestsDeleted counts the manifests removed, their tags with them.
+	ManifestsDeleted int32 `protobuf:"varint,1,opt,name=manifests_deleted,json=manifestsDeleted,proto3" json:"manifests_deleted,omitempty"`
+	// TagsDeleted counts the tags removed.
+	TagsDeleted   int32 `protobuf:"varint,2,opt,name=tags_deleted,json=tagsDeleted,proto3" json:"tags_deleted,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteRepositoryResponse) Reset() {
+	*x = DeleteRepositoryResponse{}
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteRepositoryResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteRepositoryResponse) ProtoMessage() {}
+
+func (x *DeleteRepositoryResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteRepositoryResponse.ProtoReflect.Descriptor instead.
+func (*DeleteRepositoryResponse) Descriptor() ([]byte, []int) {
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *DeleteRepositoryResponse) GetManifestsDeleted() int32 {
+	if x != nil {
+		return x.ManifestsDeleted
+	}
+	return 0
+}
+
+func (x *DeleteRepositoryResponse) GetTagsDeleted() int32 {
+	if x != nil {
+		return x.TagsDeleted
+	}
+	return 0
+}
+
+// StorageUsageRequest selects the repositories to report on.
+type StorageUsageRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Prefix keeps only repositories whose name starts with it.
+	Prefix        string `protobuf:"bytes,1,opt,name=prefix,proto3" json:"prefix,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StorageUsageRequest) Reset() {
+	*x = StorageUsageRequest{}
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StorageUsageRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StorageUsageRequest) ProtoMessage() {}
+
+func (x *StorageUsageRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StorageUsageRequest.ProtoReflect.Descriptor instead.
+func (*StorageUsageRequest) Descriptor() ([]byte, []int) {
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *StorageUsageRequest) GetPrefix() string {
+	if x != nil {
+		return x.Prefix
+	}
+	return ""
+}
+
+// RepositoryUsage is what one repository holds.
+type RepositoryUsage struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Name is the repository name.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Blobs counts the blobs and manifests it holds.
+	Blobs int32 `protobuf:"varint,2,opt,name=blobs,proto3" json:"blobs,omitempty"`
+	// Bytes is their size.
+	Bytes int64 `protobuf:"varint,3,opt,name=bytes,proto3" json:"bytes,omitempty"`
+	// SharedBytes is the part of Bytes that other repositories hold too.
+	SharedBytes   int64 `protobuf:"varint,4,opt,name=shared_bytes,json=sharedBytes,proto3" json:"shared_bytes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RepositoryUsage) Reset() {
+	*x = RepositoryUsage{}
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RepositoryUsage) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RepositoryUsage) ProtoMessage() {}
+
+func (x *RepositoryUsage) ProtoReflect() protoreflect.Message {
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RepositoryUsage.ProtoReflect.Descriptor instead.
+func (*RepositoryUsage) Descriptor() ([]byte, []int) {
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *RepositoryUsage) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *RepositoryUsage) GetBlobs() int32 {
+	if x != nil {
+		return x.Blobs
+	}
+	return 0
+}
+
+func (x *RepositoryUsage) GetBytes() int64 {
+	if x != nil {
+		return x.Bytes
+	}
+	return 0
+}
+
+func (x *RepositoryUsage) GetSharedBytes() int64 {
+	if x != nil {
+		return x.SharedBytes
+	}
+	return 0
+}
+
+// StorageUsageResponse reports the store's size.
+type StorageUsageResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// TotalBytes is what the reported repositories hold, each blob counted
+	// once however many hold it: the space they take.
+	TotalBytes int64 `protobuf:"varint,1,opt,name=total_bytes,json=totalBytes,proto3" json:"total_bytes,omitempty"`
+	// SharedBytes is the part of TotalBytes held by more than one repository.
+	SharedBytes int64 `protobuf:"varint,2,opt,name=shared_bytes,json=sharedBytes,proto3" json:"shared_bytes,omitempty"`
+	// Repositories, in lexical order.
+	Repositories  []*RepositoryUsage `protobuf:"bytes,3,rep,name=repositories,proto3" json:"repositories,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StorageUsageResponse) Reset() {
+	*x = StorageUsageResponse{}
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StorageUsageResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StorageUsageResponse) ProtoMessage() {}
+
+func (x *StorageUsageResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StorageUsageResponse.ProtoReflect.Descriptor instead.
+func (*StorageUsageResponse) Descriptor() ([]byte, []int) {
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *StorageUsageResponse) GetTotalBytes() int64 {
+	if x != nil {
+		return x.TotalBytes
+	}
+	return 0
+}
+
+func (x *StorageUsageResponse) GetSharedBytes() int64 {
+	if x != nil {
+		return x.SharedBytes
+	}
+	return 0
+}
+
+func (x *StorageUsageResponse) GetRepositories() []*RepositoryUsage {
+	if x != nil {
+		return x.Repositories
+	}
+	return nil
+}
+
+// RunGCRequest configures a collection.
+type RunGCRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// DryRun reports what would be removed and removes nothing.
+	DryRun bool `protobuf:"varint,1,opt,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	// GraceSeconds keeps unreferenced content changed more recently than
+	// this (a push in progress); 0 means the server's --gc-grace.
+	GraceSeconds  int64 `protobuf:"varint,2,opt,name=grace_seconds,json=graceSeconds,proto3" json:"grace_seconds,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RunGCRequest) Reset() {
+	*x = RunGCRequest{}
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RunGCRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RunGCRequest) ProtoMessage() {}
+
+func (x *RunGCRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RunGCRequest.ProtoReflect.Descriptor instead.
+func (*RunGCRequest) Descriptor() ([]byte, []int) {
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *RunGCRequest) GetDryRun() bool {
+	if x != nil {
+		return x.DryRun
+	}
+	return false
+}
+
+func (x *RunGCRequest) GetGraceSeconds() int64 {
+	if x != nil {
+		return x.GraceSeconds
+	}
+	return 0
+}
+
+// GCSkip is a repository a collection left alone, and why.
+type GCSkip struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Repository is its name.
+	Repository string `protobuf:"bytes,1,opt,name=repository,proto3" json:"repository,omitempty"`
+	// Error says why its graph could not be read.
+	Error         string `protobuf:"bytes,2,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GCSkip) Reset() {
+	*x = GCSkip{}
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GCSkip) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GCSkip) ProtoMessage() {}
+
+func (x *GCSkip) ProtoReflect() protoreflect.Message {
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GCSkip.ProtoReflect.Descriptor instead.
+func (*GCSkip) Descriptor() ([]byte, []int) {
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *GCSkip) GetRepository() string {
+	if x != nil {
+		return x.Repository
+	}
+	return ""
+}
+
+func (x *GCSkip) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+// RunGCResponse reports a collection.
+type RunGCResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// DryRun is set when nothing was removed.
+	DryRun bool `protobuf:"varint,1,opt,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	// Repositories counts the repositories collected.
+	Repositories int32 `protobuf:"varint,2,opt,name=repositories,proto3" json:"repositories,omitempty"`
+	// Reachable counts the manifests and blobs marked.
+	Reachable int32 `protobuf:"varint,3,opt,name=reachable,proto3" json:"reachable,omitempty"`
+	// Removed and RemovedBytes count the unreferenced files unlinked from
+	// repositories.
+	Removed int32 `protobuf:"varint,4,opt,name=removed,proto3" json:"removed,omitempty"`
+	// RemovedBytes is their size.
+	RemovedBytes int64 `protobuf:"varint,5,opt,name=removed_bytes,json=removedBytes,proto3" json:"removed_bytes,omitempty"`
+	// FreedBytes is the disk space given back (blobs no repository holds any
+	// more).
+	FreedBytes int64 `protobuf:"varint,6,opt,name=freed_bytes,json=freedBytes,proto3" json:"freed_bytes,omitempty"`
+	// Young counts unreferenced files kept for being inside the grace period.
+	Young int32 `protobuf:"varint,7,opt,name=young,proto3" json:"young,omitempty"`
+	// Skipped lists repositories left untouched.
+	Skipped       []*GCSkip `protobuf:"bytes,8,rep,name=skipped,proto3" json:"skipped,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RunGCResponse) Reset() {
+	*x = RunGCResponse{}
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RunGCResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RunGCResponse) ProtoMessage() {}
+
+func (x *RunGCResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RunGCResponse.ProtoReflect.Descriptor instead.
+func (*RunGCResponse) Descriptor() ([]byte, []int) {
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *RunGCResponse) GetDryRun() bool {
+	if x != nil {
+		return x.DryRun
+	}
+	return false
+}
+
+func (x *RunGCResponse) GetRepositories() int32 {
+	if x != nil {
+		return x.Repositories
+	}
+	return 0
+}
+
+func (x *RunGCResponse) GetReachable() int32 {
+	if x != nil {
+		return x.Reachable
+	}
+	return 0
+}
+
+func (x *RunGCResponse) GetRemoved() int32 {
+	if x != nil {
+		return x.Removed
+	}
+	return 0
+}
+
+func (x *RunGCResponse) GetRemovedBytes() int64 {
+	if x != nil {
+		return x.RemovedBytes
+	}
+	return 0
+}
+
+func (x *RunGCResponse) GetFreedBytes() int64 {
+	if x != nil {
+		return x.FreedBytes
+	}
+	return 0
+}
+
+func (x *RunGCResponse) GetYoung() int32 {
+	if x != nil {
+		return x.Young
+	}
+	return 0
+}
+
+func (x *RunGCResponse) GetSkipped() []*GCSkip {
+	if x != nil {
+		return x.Skipped
+	}
+	return nil
+}
+
 // InspectRequest names the image to inspect.
 type InspectRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -123,7 +815,7 @@ type InspectRequest struct {
 
 func (x *InspectRequest) Reset() {
 	*x = InspectRequest{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[0]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -135,7 +827,7 @@ func (x *InspectRequest) String() string {
 func (*InspectRequest) ProtoMessage() {}
 
 func (x *InspectRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[0]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -148,7 +840,7 @@ func (x *InspectRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InspectRequest.ProtoReflect.Descriptor instead.
 func (*InspectRequest) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{0}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *InspectRequest) GetRef() string {
@@ -194,7 +886,7 @@ type InspectResponse struct {
 
 func (x *InspectResponse) Reset() {
 	*x = InspectResponse{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[1]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -206,7 +898,7 @@ func (x *InspectResponse) String() string {
 func (*InspectResponse) ProtoMessage() {}
 
 func (x *InspectResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[1]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -219,7 +911,7 @@ func (x *InspectResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InspectResponse.ProtoReflect.Descriptor instead.
 func (*InspectResponse) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{1}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *InspectResponse) GetRef() string {
@@ -305,7 +997,7 @@ type Platform struct {
 
 func (x *Platform) Reset() {
 	*x = Platform{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[2]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -317,7 +1009,7 @@ func (x *Platform) String() string {
 func (*Platform) ProtoMessage() {}
 
 func (x *Platform) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[2]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -330,7 +1022,7 @@ func (x *Platform) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Platform.ProtoReflect.Descriptor instead.
 func (*Platform) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{2}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Platform) GetOs() string {
@@ -402,7 +1094,7 @@ type ImageConfig struct {
 
 func (x *ImageConfig) Reset() {
 	*x = ImageConfig{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[3]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -414,7 +1106,7 @@ func (x *ImageConfig) String() string {
 func (*ImageConfig) ProtoMessage() {}
 
 func (x *ImageConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[3]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -427,7 +1119,7 @@ func (x *ImageConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImageConfig.ProtoReflect.Descriptor instead.
 func (*ImageConfig) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{3}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ImageConfig) GetCreated() *timestamppb.Timestamp {
@@ -536,7 +1228,7 @@ type Descriptor struct {
 
 func (x *Descriptor) Reset() {
 	*x = Descriptor{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[4]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -548,7 +1240,7 @@ func (x *Descriptor) String() string {
 func (*Descriptor) ProtoMessage() {}
 
 func (x *Descriptor) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[4]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -561,7 +1253,7 @@ func (x *Descriptor) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Descriptor.ProtoReflect.Descriptor instead.
 func (*Descriptor) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{4}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Descriptor) GetMediaType() string {
@@ -617,7 +1309,7 @@ type GetManifestRequest struct {
 
 func (x *GetManifestRequest) Reset() {
 	*x = GetManifestRequest{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[5]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -629,7 +1321,7 @@ func (x *GetManifestRequest) String() string {
 func (*GetManifestRequest) ProtoMessage() {}
 
 func (x *GetManifestRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[5]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -642,7 +1334,7 @@ func (x *GetManifestRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetManifestRequest.ProtoReflect.Descriptor instead.
 func (*GetManifestRequest) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{5}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *GetManifestRequest) GetRef() string {
@@ -667,7 +1359,7 @@ type GetManifestResponse struct {
 
 func (x *GetManifestResponse) Reset() {
 	*x = GetManifestResponse{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[6]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -679,7 +1371,7 @@ func (x *GetManifestResponse) String() string {
 func (*GetManifestResponse) ProtoMessage() {}
 
 func (x *GetManifestResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[6]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -692,7 +1384,7 @@ func (x *GetManifestResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetManifestResponse.ProtoReflect.Descriptor instead.
 func (*GetManifestResponse) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{6}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *GetManifestResponse) GetDigest() string {
@@ -728,7 +1420,7 @@ type ListTagsRequest struct {
 
 func (x *ListTagsRequest) Reset() {
 	*x = ListTagsRequest{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[7]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -740,7 +1432,7 @@ func (x *ListTagsRequest) String() string {
 func (*ListTagsRequest) ProtoMessage() {}
 
 func (x *ListTagsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[7]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -753,7 +1445,7 @@ func (x *ListTagsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTagsRequest.ProtoReflect.Descriptor instead.
 func (*ListTagsRequest) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{7}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ListTagsRequest) GetRepository() string {
@@ -774,7 +1466,7 @@ type ListTagsResponse struct {
 
 func (x *ListTagsResponse) Reset() {
 	*x = ListTagsResponse{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[8]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -786,7 +1478,7 @@ func (x *ListTagsResponse) String() string {
 func (*ListTagsResponse) ProtoMessage() {}
 
 func (x *ListTagsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[8]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -799,7 +1491,7 @@ func (x *ListTagsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTagsResponse.ProtoReflect.Descriptor instead.
 func (*ListTagsResponse) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{8}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ListTagsResponse) GetTags() []string {
@@ -812,19 +1504,25 @@ func (x *ListTagsResponse) GetTags() []string {
 // GetBlobRequest names a blob and the range of it to read.
 type GetBlobRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Ref names the blob by digest: `REPO@sha256:...` or `oci:/DIR@sha256:...`.
+	// Ref names the blob by digest: `REPO@sha256:...`, `store:REPO@sha256:...` or
+	// `oci:/DIR@sha256:...`.
 	Ref string `protobuf:"bytes,1,opt,name=ref,proto3" json:"ref,omitempty"`
 	// Offset is the first byte to read; 0 reads from the start.
 	Offset int64 `protobuf:"varint,2,opt,name=offset,proto3" json:"offset,omitempty"`
 	// Length is the number of bytes to read; 0 reads to the end.
-	Length        int64 `protobuf:"varint,3,opt,name=length,proto3" json:"length,omitempty"`
+	Length int64 `protobuf:"varint,3,opt,name=length,proto3" json:"length,omitempty"`
+	// Verify hashes a whole blob of the served store as it streams. The store
+	// verified it when it was committed, so by default it is sent as stored,
+	// at the speed of the disk; a blob from anywhere else is verified whenever
+	// it is read whole. Clients verify end to end either way.
+	Verify        bool `protobuf:"varint,4,opt,name=verify,proto3" json:"verify,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetBlobRequest) Reset() {
 	*x = GetBlobRequest{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[9]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -836,7 +1534,7 @@ func (x *GetBlobRequest) String() string {
 func (*GetBlobRequest) ProtoMessage() {}
 
 func (x *GetBlobRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[9]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -849,7 +1547,7 @@ func (x *GetBlobRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBlobRequest.ProtoReflect.Descriptor instead.
 func (*GetBlobRequest) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{9}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *GetBlobRequest) GetRef() string {
@@ -873,6 +1571,13 @@ func (x *GetBlobRequest) GetLength() int64 {
 	return 0
 }
 
+func (x *GetBlobRequest) GetVerify() bool {
+	if x != nil {
+		return x.Verify
+	}
+	return false
+}
+
 // GetBlobResponse is one chunk of a blob stream.
 type GetBlobResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -889,7 +1594,7 @@ type GetBlobResponse struct {
 
 func (x *GetBlobResponse) Reset() {
 	*x = GetBlobResponse{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[10]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -901,7 +1606,7 @@ func (x *GetBlobResponse) String() string {
 func (*GetBlobResponse) ProtoMessage() {}
 
 func (x *GetBlobResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[10]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -914,7 +1619,7 @@ func (x *GetBlobResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBlobResponse.ProtoReflect.Descriptor instead.
 func (*GetBlobResponse) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{10}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *GetBlobResponse) GetOffset() int64 {
@@ -1009,7 +1714,7 @@ type CopyRequest struct {
 
 func (x *CopyRequest) Reset() {
 	*x = CopyRequest{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[11]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1021,7 +1726,7 @@ func (x *CopyRequest) String() string {
 func (*CopyRequest) ProtoMessage() {}
 
 func (x *CopyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[11]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1034,7 +1739,7 @@ func (x *CopyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CopyRequest.ProtoReflect.Descriptor instead.
 func (*CopyRequest) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{11}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *CopyRequest) GetSource() string {
@@ -1162,7 +1867,7 @@ type CopyResponse struct {
 
 func (x *CopyResponse) Reset() {
 	*x = CopyResponse{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[12]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1174,7 +1879,7 @@ func (x *CopyResponse) String() string {
 func (*CopyResponse) ProtoMessage() {}
 
 func (x *CopyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[12]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1187,7 +1892,7 @@ func (x *CopyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CopyResponse.ProtoReflect.Descriptor instead.
 func (*CopyResponse) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{12}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *CopyResponse) GetKind() CopyEventKind {
@@ -1259,7 +1964,7 @@ type CopyResult struct {
 
 func (x *CopyResult) Reset() {
 	*x = CopyResult{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[13]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1271,7 +1976,7 @@ func (x *CopyResult) String() string {
 func (*CopyResult) ProtoMessage() {}
 
 func (x *CopyResult) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[13]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1284,7 +1989,7 @@ func (x *CopyResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CopyResult.ProtoReflect.Descriptor instead.
 func (*CopyResult) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{13}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *CopyResult) GetSource() string {
@@ -1412,7 +2117,7 @@ type MirrorRequest struct {
 
 func (x *MirrorRequest) Reset() {
 	*x = MirrorRequest{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[14]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1424,7 +2129,7 @@ func (x *MirrorRequest) String() string {
 func (*MirrorRequest) ProtoMessage() {}
 
 func (x *MirrorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[14]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1437,7 +2142,7 @@ func (x *MirrorRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MirrorRequest.ProtoReflect.Descriptor instead.
 func (*MirrorRequest) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{14}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *MirrorRequest) GetConfig() string {
@@ -1489,7 +2194,7 @@ type MirrorResponse struct {
 
 func (x *MirrorResponse) Reset() {
 	*x = MirrorResponse{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[15]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1501,7 +2206,7 @@ func (x *MirrorResponse) String() string {
 func (*MirrorResponse) ProtoMessage() {}
 
 func (x *MirrorResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[15]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1514,7 +2219,7 @@ func (x *MirrorResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MirrorResponse.ProtoReflect.Descriptor instead.
 func (*MirrorResponse) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{15}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *MirrorResponse) GetImage() *MirrorImage {
@@ -1581,7 +2286,7 @@ type MirrorImage struct {
 
 func (x *MirrorImage) Reset() {
 	*x = MirrorImage{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[16]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1593,7 +2298,7 @@ func (x *MirrorImage) String() string {
 func (*MirrorImage) ProtoMessage() {}
 
 func (x *MirrorImage) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[16]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1606,7 +2311,7 @@ func (x *MirrorImage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MirrorImage.ProtoReflect.Descriptor instead.
 func (*MirrorImage) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{16}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *MirrorImage) GetSource() string {
@@ -1757,7 +2462,7 @@ type MirrorSummary struct {
 
 func (x *MirrorSummary) Reset() {
 	*x = MirrorSummary{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[17]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1769,7 +2474,7 @@ func (x *MirrorSummary) String() string {
 func (*MirrorSummary) ProtoMessage() {}
 
 func (x *MirrorSummary) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[17]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1782,7 +2487,7 @@ func (x *MirrorSummary) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MirrorSummary.ProtoReflect.Descriptor instead.
 func (*MirrorSummary) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{17}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *MirrorSummary) GetDryRun() bool {
@@ -1872,7 +2577,7 @@ type ListFilesRequest struct {
 
 func (x *ListFilesRequest) Reset() {
 	*x = ListFilesRequest{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[18]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1884,7 +2589,7 @@ func (x *ListFilesRequest) String() string {
 func (*ListFilesRequest) ProtoMessage() {}
 
 func (x *ListFilesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[18]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1897,7 +2602,7 @@ func (x *ListFilesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListFilesRequest.ProtoReflect.Descriptor instead.
 func (*ListFilesRequest) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{18}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ListFilesRequest) GetRef() string {
@@ -1932,7 +2637,7 @@ type ListFilesResponse struct {
 
 func (x *ListFilesResponse) Reset() {
 	*x = ListFilesResponse{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[19]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1944,7 +2649,7 @@ func (x *ListFilesResponse) String() string {
 func (*ListFilesResponse) ProtoMessage() {}
 
 func (x *ListFilesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[19]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1957,7 +2662,7 @@ func (x *ListFilesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListFilesResponse.ProtoReflect.Descriptor instead.
 func (*ListFilesResponse) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{19}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ListFilesResponse) GetFiles() []*FileInfo {
@@ -1998,7 +2703,7 @@ type FileInfo struct {
 
 func (x *FileInfo) Reset() {
 	*x = FileInfo{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[20]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2010,7 +2715,7 @@ func (x *FileInfo) String() string {
 func (*FileInfo) ProtoMessage() {}
 
 func (x *FileInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[20]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2023,7 +2728,7 @@ func (x *FileInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FileInfo.ProtoReflect.Descriptor instead.
 func (*FileInfo) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{20}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *FileInfo) GetPath() string {
@@ -2111,7 +2816,7 @@ type ReadFileRequest struct {
 
 func (x *ReadFileRequest) Reset() {
 	*x = ReadFileRequest{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[21]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2123,7 +2828,7 @@ func (x *ReadFileRequest) String() string {
 func (*ReadFileRequest) ProtoMessage() {}
 
 func (x *ReadFileRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[21]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2136,7 +2841,7 @@ func (x *ReadFileRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadFileRequest.ProtoReflect.Descriptor instead.
 func (*ReadFileRequest) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{21}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ReadFileRequest) GetRef() string {
@@ -2173,7 +2878,7 @@ type ReadFileResponse struct {
 
 func (x *ReadFileResponse) Reset() {
 	*x = ReadFileResponse{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[22]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2185,7 +2890,7 @@ func (x *ReadFileResponse) String() string {
 func (*ReadFileResponse) ProtoMessage() {}
 
 func (x *ReadFileResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[22]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2198,7 +2903,7 @@ func (x *ReadFileResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadFileResponse.ProtoReflect.Descriptor instead.
 func (*ReadFileResponse) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{22}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *ReadFileResponse) GetOffset() int64 {
@@ -2228,7 +2933,7 @@ type ExportRequest struct {
 
 func (x *ExportRequest) Reset() {
 	*x = ExportRequest{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[23]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2240,7 +2945,7 @@ func (x *ExportRequest) String() string {
 func (*ExportRequest) ProtoMessage() {}
 
 func (x *ExportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[23]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2253,7 +2958,7 @@ func (x *ExportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportRequest.ProtoReflect.Descriptor instead.
 func (*ExportRequest) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{23}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ExportRequest) GetRef() string {
@@ -2283,7 +2988,7 @@ type ExportResponse struct {
 
 func (x *ExportResponse) Reset() {
 	*x = ExportResponse{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[24]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2295,7 +3000,7 @@ func (x *ExportResponse) String() string {
 func (*ExportResponse) ProtoMessage() {}
 
 func (x *ExportResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[24]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2308,7 +3013,7 @@ func (x *ExportResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportResponse.ProtoReflect.Descriptor instead.
 func (*ExportResponse) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{24}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ExportResponse) GetOffset() int64 {
@@ -2337,7 +3042,7 @@ type ValidateRequest struct {
 
 func (x *ValidateRequest) Reset() {
 	*x = ValidateRequest{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[25]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2349,7 +3054,7 @@ func (x *ValidateRequest) String() string {
 func (*ValidateRequest) ProtoMessage() {}
 
 func (x *ValidateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[25]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2362,7 +3067,7 @@ func (x *ValidateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ValidateRequest.ProtoReflect.Descriptor instead.
 func (*ValidateRequest) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{25}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ValidateRequest) GetRef() string {
@@ -2391,7 +3096,7 @@ type ValidateResponse struct {
 
 func (x *ValidateResponse) Reset() {
 	*x = ValidateResponse{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[26]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2403,7 +3108,7 @@ func (x *ValidateResponse) String() string {
 func (*ValidateResponse) ProtoMessage() {}
 
 func (x *ValidateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[26]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2416,7 +3121,7 @@ func (x *ValidateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ValidateResponse.ProtoReflect.Descriptor instead.
 func (*ValidateResponse) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{26}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *ValidateResponse) GetDigest() string {
@@ -2469,7 +3174,7 @@ type ValidationProblem struct {
 
 func (x *ValidationProblem) Reset() {
 	*x = ValidationProblem{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[27]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2481,7 +3186,7 @@ func (x *ValidationProblem) String() string {
 func (*ValidationProblem) ProtoMessage() {}
 
 func (x *ValidationProblem) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[27]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2494,7 +3199,7 @@ func (x *ValidationProblem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ValidationProblem.ProtoReflect.Descriptor instead.
 func (*ValidationProblem) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{27}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *ValidationProblem) GetDigest() string {
@@ -2533,7 +3238,7 @@ type DiffRequest struct {
 
 func (x *DiffRequest) Reset() {
 	*x = DiffRequest{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[28]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2545,7 +3250,7 @@ func (x *DiffRequest) String() string {
 func (*DiffRequest) ProtoMessage() {}
 
 func (x *DiffRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[28]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2558,7 +3263,7 @@ func (x *DiffRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DiffRequest.ProtoReflect.Descriptor instead.
 func (*DiffRequest) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{28}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *DiffRequest) GetRef() string {
@@ -2605,7 +3310,7 @@ type DiffResponse struct {
 
 func (x *DiffResponse) Reset() {
 	*x = DiffResponse{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[29]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2617,7 +3322,7 @@ func (x *DiffResponse) String() string {
 func (*DiffResponse) ProtoMessage() {}
 
 func (x *DiffResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[29]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2630,7 +3335,7 @@ func (x *DiffResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DiffResponse.ProtoReflect.Descriptor instead.
 func (*DiffResponse) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{29}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *DiffResponse) GetA() string {
@@ -2697,7 +3402,7 @@ type ConfigFieldDiff struct {
 
 func (x *ConfigFieldDiff) Reset() {
 	*x = ConfigFieldDiff{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[30]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2709,7 +3414,7 @@ func (x *ConfigFieldDiff) String() string {
 func (*ConfigFieldDiff) ProtoMessage() {}
 
 func (x *ConfigFieldDiff) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[30]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2722,7 +3427,7 @@ func (x *ConfigFieldDiff) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigFieldDiff.ProtoReflect.Descriptor instead.
 func (*ConfigFieldDiff) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{30}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *ConfigFieldDiff) GetField() string {
@@ -2763,7 +3468,7 @@ type FileChange struct {
 
 func (x *FileChange) Reset() {
 	*x = FileChange{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[31]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2775,7 +3480,7 @@ func (x *FileChange) String() string {
 func (*FileChange) ProtoMessage() {}
 
 func (x *FileChange) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[31]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2788,7 +3493,7 @@ func (x *FileChange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FileChange.ProtoReflect.Descriptor instead.
 func (*FileChange) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{31}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *FileChange) GetPath() string {
@@ -2832,7 +3537,7 @@ type SizeRequest struct {
 
 func (x *SizeRequest) Reset() {
 	*x = SizeRequest{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[32]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2844,7 +3549,7 @@ func (x *SizeRequest) String() string {
 func (*SizeRequest) ProtoMessage() {}
 
 func (x *SizeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[32]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2857,7 +3562,7 @@ func (x *SizeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SizeRequest.ProtoReflect.Descriptor instead.
 func (*SizeRequest) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{32}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *SizeRequest) GetRef() string {
@@ -2893,7 +3598,7 @@ type SizeResponse struct {
 
 func (x *SizeResponse) Reset() {
 	*x = SizeResponse{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[33]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2905,7 +3610,7 @@ func (x *SizeResponse) String() string {
 func (*SizeResponse) ProtoMessage() {}
 
 func (x *SizeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[33]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2918,7 +3623,7 @@ func (x *SizeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SizeResponse.ProtoReflect.Descriptor instead.
 func (*SizeResponse) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{33}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *SizeResponse) GetDigest() string {
@@ -2979,7 +3684,7 @@ type LayerSize struct {
 
 func (x *LayerSize) Reset() {
 	*x = LayerSize{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[34]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2991,7 +3696,7 @@ func (x *LayerSize) String() string {
 func (*LayerSize) ProtoMessage() {}
 
 func (x *LayerSize) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[34]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3004,7 +3709,7 @@ func (x *LayerSize) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LayerSize.ProtoReflect.Descriptor instead.
 func (*LayerSize) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{34}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *LayerSize) GetLayer() int32 {
@@ -3069,7 +3774,7 @@ type HistoryRequest struct {
 
 func (x *HistoryRequest) Reset() {
 	*x = HistoryRequest{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[35]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3081,7 +3786,7 @@ func (x *HistoryRequest) String() string {
 func (*HistoryRequest) ProtoMessage() {}
 
 func (x *HistoryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[35]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3094,7 +3799,7 @@ func (x *HistoryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HistoryRequest.ProtoReflect.Descriptor instead.
 func (*HistoryRequest) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{35}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *HistoryRequest) GetRef() string {
@@ -3122,7 +3827,7 @@ type HistoryResponse struct {
 
 func (x *HistoryResponse) Reset() {
 	*x = HistoryResponse{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[36]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3134,7 +3839,7 @@ func (x *HistoryResponse) String() string {
 func (*HistoryResponse) ProtoMessage() {}
 
 func (x *HistoryResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[36]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3147,7 +3852,7 @@ func (x *HistoryResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HistoryResponse.ProtoReflect.Descriptor instead.
 func (*HistoryResponse) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{36}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *HistoryResponse) GetEntries() []*HistoryEntry {
@@ -3184,7 +3889,7 @@ type HistoryEntry struct {
 
 func (x *HistoryEntry) Reset() {
 	*x = HistoryEntry{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[37]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3196,7 +3901,7 @@ func (x *HistoryEntry) String() string {
 func (*HistoryEntry) ProtoMessage() {}
 
 func (x *HistoryEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[37]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3209,7 +3914,7 @@ func (x *HistoryEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HistoryEntry.ProtoReflect.Descriptor instead.
 func (*HistoryEntry) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{37}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *HistoryEntry) GetCreated() *timestamppb.Timestamp {
@@ -3297,7 +4002,7 @@ type WriteResult struct {
 
 func (x *WriteResult) Reset() {
 	*x = WriteResult{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[38]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3309,7 +4014,7 @@ func (x *WriteResult) String() string {
 func (*WriteResult) ProtoMessage() {}
 
 func (x *WriteResult) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[38]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3322,7 +4027,7 @@ func (x *WriteResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WriteResult.ProtoReflect.Descriptor instead.
 func (*WriteResult) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{38}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *WriteResult) GetDigest() string {
@@ -3379,7 +4084,7 @@ type StringList struct {
 
 func (x *StringList) Reset() {
 	*x = StringList{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[39]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3391,7 +4096,7 @@ func (x *StringList) String() string {
 func (*StringList) ProtoMessage() {}
 
 func (x *StringList) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[39]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3404,7 +4109,7 @@ func (x *StringList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StringList.ProtoReflect.Descriptor instead.
 func (*StringList) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{39}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *StringList) GetValues() []string {
@@ -3478,7 +4183,7 @@ type MutateRequest struct {
 
 func (x *MutateRequest) Reset() {
 	*x = MutateRequest{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[40]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3490,7 +4195,7 @@ func (x *MutateRequest) String() string {
 func (*MutateRequest) ProtoMessage() {}
 
 func (x *MutateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[40]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3503,7 +4208,7 @@ func (x *MutateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MutateRequest.ProtoReflect.Descriptor instead.
 func (*MutateRequest) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{40}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *MutateRequest) GetRef() string {
@@ -3692,7 +4397,7 @@ type MutateResponse struct {
 
 func (x *MutateResponse) Reset() {
 	*x = MutateResponse{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[41]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3704,7 +4409,7 @@ func (x *MutateResponse) String() string {
 func (*MutateResponse) ProtoMessage() {}
 
 func (x *MutateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[41]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3717,7 +4422,7 @@ func (x *MutateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MutateResponse.ProtoReflect.Descriptor instead.
 func (*MutateResponse) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{41}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *MutateResponse) GetResult() *WriteResult {
@@ -3747,7 +4452,7 @@ type RebaseRequest struct {
 
 func (x *RebaseRequest) Reset() {
 	*x = RebaseRequest{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[42]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3759,7 +4464,7 @@ func (x *RebaseRequest) String() string {
 func (*RebaseRequest) ProtoMessage() {}
 
 func (x *RebaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[42]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3772,7 +4477,7 @@ func (x *RebaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RebaseRequest.ProtoReflect.Descriptor instead.
 func (*RebaseRequest) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{42}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *RebaseRequest) GetRef() string {
@@ -3821,7 +4526,7 @@ type RebaseResponse struct {
 
 func (x *RebaseResponse) Reset() {
 	*x = RebaseResponse{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[43]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3833,7 +4538,7 @@ func (x *RebaseResponse) String() string {
 func (*RebaseResponse) ProtoMessage() {}
 
 func (x *RebaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[43]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3846,7 +4551,7 @@ func (x *RebaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RebaseResponse.ProtoReflect.Descriptor instead.
 func (*RebaseResponse) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{43}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *RebaseResponse) GetResult() *WriteResult {
@@ -3873,7 +4578,7 @@ type CreateIndexRequest struct {
 
 func (x *CreateIndexRequest) Reset() {
 	*x = CreateIndexRequest{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[44]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3885,7 +4590,7 @@ func (x *CreateIndexRequest) String() string {
 func (*CreateIndexRequest) ProtoMessage() {}
 
 func (x *CreateIndexRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[44]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3898,7 +4603,7 @@ func (x *CreateIndexRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateIndexRequest.ProtoReflect.Descriptor instead.
 func (*CreateIndexRequest) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{44}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *CreateIndexRequest) GetDestination() string {
@@ -3940,7 +4645,7 @@ type CreateIndexResponse struct {
 
 func (x *CreateIndexResponse) Reset() {
 	*x = CreateIndexResponse{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[45]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3952,7 +4657,7 @@ func (x *CreateIndexResponse) String() string {
 func (*CreateIndexResponse) ProtoMessage() {}
 
 func (x *CreateIndexResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[45]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3965,7 +4670,7 @@ func (x *CreateIndexResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateIndexResponse.ProtoReflect.Descriptor instead.
 func (*CreateIndexResponse) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{45}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *CreateIndexResponse) GetResult() *WriteResult {
@@ -3992,7 +4697,7 @@ type AddToIndexRequest struct {
 
 func (x *AddToIndexRequest) Reset() {
 	*x = AddToIndexRequest{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[46]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4004,7 +4709,7 @@ func (x *AddToIndexRequest) String() string {
 func (*AddToIndexRequest) ProtoMessage() {}
 
 func (x *AddToIndexRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[46]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4017,7 +4722,7 @@ func (x *AddToIndexRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddToIndexRequest.ProtoReflect.Descriptor instead.
 func (*AddToIndexRequest) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{46}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *AddToIndexRequest) GetRef() string {
@@ -4059,7 +4764,7 @@ type AddToIndexResponse struct {
 
 func (x *AddToIndexResponse) Reset() {
 	*x = AddToIndexResponse{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[47]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4071,7 +4776,7 @@ func (x *AddToIndexResponse) String() string {
 func (*AddToIndexResponse) ProtoMessage() {}
 
 func (x *AddToIndexResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[47]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4084,7 +4789,7 @@ func (x *AddToIndexResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddToIndexResponse.ProtoReflect.Descriptor instead.
 func (*AddToIndexResponse) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{47}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *AddToIndexResponse) GetResult() *WriteResult {
@@ -4111,7 +4816,7 @@ type RemoveFromIndexRequest struct {
 
 func (x *RemoveFromIndexRequest) Reset() {
 	*x = RemoveFromIndexRequest{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[48]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4123,7 +4828,7 @@ func (x *RemoveFromIndexRequest) String() string {
 func (*RemoveFromIndexRequest) ProtoMessage() {}
 
 func (x *RemoveFromIndexRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[48]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4136,7 +4841,7 @@ func (x *RemoveFromIndexRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveFromIndexRequest.ProtoReflect.Descriptor instead.
 func (*RemoveFromIndexRequest) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{48}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *RemoveFromIndexRequest) GetRef() string {
@@ -4178,7 +4883,7 @@ type RemoveFromIndexResponse struct {
 
 func (x *RemoveFromIndexResponse) Reset() {
 	*x = RemoveFromIndexResponse{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[49]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4190,7 +4895,7 @@ func (x *RemoveFromIndexResponse) String() string {
 func (*RemoveFromIndexResponse) ProtoMessage() {}
 
 func (x *RemoveFromIndexResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[49]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4203,7 +4908,7 @@ func (x *RemoveFromIndexResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveFromIndexResponse.ProtoReflect.Descriptor instead.
 func (*RemoveFromIndexResponse) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{49}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *RemoveFromIndexResponse) GetResult() *WriteResult {
@@ -4226,7 +4931,7 @@ type TagRequest struct {
 
 func (x *TagRequest) Reset() {
 	*x = TagRequest{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[50]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4238,7 +4943,7 @@ func (x *TagRequest) String() string {
 func (*TagRequest) ProtoMessage() {}
 
 func (x *TagRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[50]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4251,7 +4956,7 @@ func (x *TagRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TagRequest.ProtoReflect.Descriptor instead.
 func (*TagRequest) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{50}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *TagRequest) GetRef() string {
@@ -4279,7 +4984,7 @@ type TagResponse struct {
 
 func (x *TagResponse) Reset() {
 	*x = TagResponse{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[51]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4291,7 +4996,7 @@ func (x *TagResponse) String() string {
 func (*TagResponse) ProtoMessage() {}
 
 func (x *TagResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[51]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4304,7 +5009,7 @@ func (x *TagResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TagResponse.ProtoReflect.Descriptor instead.
 func (*TagResponse) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{51}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *TagResponse) GetResult() *WriteResult {
@@ -4325,7 +5030,7 @@ type UntagRequest struct {
 
 func (x *UntagRequest) Reset() {
 	*x = UntagRequest{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[52]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4337,7 +5042,7 @@ func (x *UntagRequest) String() string {
 func (*UntagRequest) ProtoMessage() {}
 
 func (x *UntagRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[52]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4350,7 +5055,7 @@ func (x *UntagRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UntagRequest.ProtoReflect.Descriptor instead.
 func (*UntagRequest) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{52}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *UntagRequest) GetRef() string {
@@ -4369,7 +5074,7 @@ type UntagResponse struct {
 
 func (x *UntagResponse) Reset() {
 	*x = UntagResponse{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[53]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4381,7 +5086,7 @@ func (x *UntagResponse) String() string {
 func (*UntagResponse) ProtoMessage() {}
 
 func (x *UntagResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[53]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4394,7 +5099,7 @@ func (x *UntagResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UntagResponse.ProtoReflect.Descriptor instead.
 func (*UntagResponse) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{53}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{64}
 }
 
 // AppendRequest is one message of an Append stream: the first carries the
@@ -4449,7 +5154,7 @@ type AppendRequest struct {
 
 func (x *AppendRequest) Reset() {
 	*x = AppendRequest{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[54]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4461,7 +5166,7 @@ func (x *AppendRequest) String() string {
 func (*AppendRequest) ProtoMessage() {}
 
 func (x *AppendRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[54]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4474,7 +5179,7 @@ func (x *AppendRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppendRequest.ProtoReflect.Descriptor instead.
 func (*AppendRequest) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{54}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *AppendRequest) GetRef() string {
@@ -4611,7 +5316,7 @@ type AppendResponse struct {
 
 func (x *AppendResponse) Reset() {
 	*x = AppendResponse{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[55]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4623,7 +5328,7 @@ func (x *AppendResponse) String() string {
 func (*AppendResponse) ProtoMessage() {}
 
 func (x *AppendResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[55]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4636,7 +5341,7 @@ func (x *AppendResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppendResponse.ProtoReflect.Descriptor instead.
 func (*AppendResponse) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{55}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *AppendResponse) GetResult() *WriteResult {
@@ -4677,7 +5382,7 @@ type AppendedLayer struct {
 
 func (x *AppendedLayer) Reset() {
 	*x = AppendedLayer{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[56]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4689,7 +5394,7 @@ func (x *AppendedLayer) String() string {
 func (*AppendedLayer) ProtoMessage() {}
 
 func (x *AppendedLayer) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[56]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4702,7 +5407,7 @@ func (x *AppendedLayer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppendedLayer.ProtoReflect.Descriptor instead.
 func (*AppendedLayer) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{56}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *AppendedLayer) GetDigest() string {
@@ -4750,7 +5455,7 @@ type ArtifactFileHeader struct {
 
 func (x *ArtifactFileHeader) Reset() {
 	*x = ArtifactFileHeader{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[57]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4762,7 +5467,7 @@ func (x *ArtifactFileHeader) String() string {
 func (*ArtifactFileHeader) ProtoMessage() {}
 
 func (x *ArtifactFileHeader) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[57]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4775,7 +5480,7 @@ func (x *ArtifactFileHeader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ArtifactFileHeader.ProtoReflect.Descriptor instead.
 func (*ArtifactFileHeader) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{57}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{68}
 }
 
 func (x *ArtifactFileHeader) GetName() string {
@@ -4820,7 +5525,7 @@ type PushArtifactRequest struct {
 
 func (x *PushArtifactRequest) Reset() {
 	*x = PushArtifactRequest{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[58]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[69]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4832,7 +5537,7 @@ func (x *PushArtifactRequest) String() string {
 func (*PushArtifactRequest) ProtoMessage() {}
 
 func (x *PushArtifactRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[58]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[69]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4845,7 +5550,7 @@ func (x *PushArtifactRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PushArtifactRequest.ProtoReflect.Descriptor instead.
 func (*PushArtifactRequest) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{58}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{69}
 }
 
 func (x *PushArtifactRequest) GetRef() string {
@@ -4894,7 +5599,7 @@ type PushArtifactResponse struct {
 
 func (x *PushArtifactResponse) Reset() {
 	*x = PushArtifactResponse{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[59]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[70]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4906,7 +5611,7 @@ func (x *PushArtifactResponse) String() string {
 func (*PushArtifactResponse) ProtoMessage() {}
 
 func (x *PushArtifactResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[59]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[70]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4919,7 +5624,7 @@ func (x *PushArtifactResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PushArtifactResponse.ProtoReflect.Descriptor instead.
 func (*PushArtifactResponse) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{59}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{70}
 }
 
 func (x *PushArtifactResponse) GetManifest() *Descriptor {
@@ -4949,7 +5654,7 @@ type AttachArtifactRequest struct {
 
 func (x *AttachArtifactRequest) Reset() {
 	*x = AttachArtifactRequest{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[60]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[71]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4961,7 +5666,7 @@ func (x *AttachArtifactRequest) String() string {
 func (*AttachArtifactRequest) ProtoMessage() {}
 
 func (x *AttachArtifactRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[60]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[71]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4974,7 +5679,7 @@ func (x *AttachArtifactRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AttachArtifactRequest.ProtoReflect.Descriptor instead.
 func (*AttachArtifactRequest) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{60}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{71}
 }
 
 func (x *AttachArtifactRequest) GetRef() string {
@@ -5023,7 +5728,7 @@ type AttachArtifactResponse struct {
 
 func (x *AttachArtifactResponse) Reset() {
 	*x = AttachArtifactResponse{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[61]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[72]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5035,7 +5740,7 @@ func (x *AttachArtifactResponse) String() string {
 func (*AttachArtifactResponse) ProtoMessage() {}
 
 func (x *AttachArtifactResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[61]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[72]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5048,7 +5753,7 @@ func (x *AttachArtifactResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AttachArtifactResponse.ProtoReflect.Descriptor instead.
 func (*AttachArtifactResponse) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{61}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{72}
 }
 
 func (x *AttachArtifactResponse) GetManifest() *Descriptor {
@@ -5069,7 +5774,7 @@ type PullArtifactRequest struct {
 
 func (x *PullArtifactRequest) Reset() {
 	*x = PullArtifactRequest{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[62]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[73]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5081,7 +5786,7 @@ func (x *PullArtifactRequest) String() string {
 func (*PullArtifactRequest) ProtoMessage() {}
 
 func (x *PullArtifactRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[62]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[73]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5094,7 +5799,7 @@ func (x *PullArtifactRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PullArtifactRequest.ProtoReflect.Descriptor instead.
 func (*PullArtifactRequest) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{62}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{73}
 }
 
 func (x *PullArtifactRequest) GetRef() string {
@@ -5123,7 +5828,7 @@ type PullArtifactResponse struct {
 
 func (x *PullArtifactResponse) Reset() {
 	*x = PullArtifactResponse{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[63]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[74]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5135,7 +5840,7 @@ func (x *PullArtifactResponse) String() string {
 func (*PullArtifactResponse) ProtoMessage() {}
 
 func (x *PullArtifactResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[63]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[74]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5148,7 +5853,7 @@ func (x *PullArtifactResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PullArtifactResponse.ProtoReflect.Descriptor instead.
 func (*PullArtifactResponse) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{63}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{74}
 }
 
 func (x *PullArtifactResponse) GetManifest() *Descriptor {
@@ -5203,7 +5908,7 @@ type PulledFile struct {
 
 func (x *PulledFile) Reset() {
 	*x = PulledFile{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[64]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[75]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5215,7 +5920,7 @@ func (x *PulledFile) String() string {
 func (*PulledFile) ProtoMessage() {}
 
 func (x *PulledFile) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[64]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[75]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5228,7 +5933,7 @@ func (x *PulledFile) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PulledFile.ProtoReflect.Descriptor instead.
 func (*PulledFile) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{64}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{75}
 }
 
 func (x *PulledFile) GetName() string {
@@ -5274,7 +5979,7 @@ type DiscoverReferrersRequest struct {
 
 func (x *DiscoverReferrersRequest) Reset() {
 	*x = DiscoverReferrersRequest{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[65]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[76]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5286,7 +5991,7 @@ func (x *DiscoverReferrersRequest) String() string {
 func (*DiscoverReferrersRequest) ProtoMessage() {}
 
 func (x *DiscoverReferrersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[65]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[76]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5299,7 +6004,7 @@ func (x *DiscoverReferrersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DiscoverReferrersRequest.ProtoReflect.Descriptor instead.
 func (*DiscoverReferrersRequest) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{65}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{76}
 }
 
 func (x *DiscoverReferrersRequest) GetRef() string {
@@ -5334,7 +6039,7 @@ type DiscoverReferrersResponse struct {
 
 func (x *DiscoverReferrersResponse) Reset() {
 	*x = DiscoverReferrersResponse{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[66]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[77]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5346,7 +6051,7 @@ func (x *DiscoverReferrersResponse) String() string {
 func (*DiscoverReferrersResponse) ProtoMessage() {}
 
 func (x *DiscoverReferrersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[66]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[77]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5359,7 +6064,7 @@ func (x *DiscoverReferrersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DiscoverReferrersResponse.ProtoReflect.Descriptor instead.
 func (*DiscoverReferrersResponse) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{66}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{77}
 }
 
 func (x *DiscoverReferrersResponse) GetRoot() *ReferrerNode {
@@ -5382,7 +6087,7 @@ type ReferrerNode struct {
 
 func (x *ReferrerNode) Reset() {
 	*x = ReferrerNode{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[67]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[78]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5394,7 +6099,7 @@ func (x *ReferrerNode) String() string {
 func (*ReferrerNode) ProtoMessage() {}
 
 func (x *ReferrerNode) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[67]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[78]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5407,7 +6112,7 @@ func (x *ReferrerNode) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReferrerNode.ProtoReflect.Descriptor instead.
 func (*ReferrerNode) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{67}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{78}
 }
 
 func (x *ReferrerNode) GetDescriptor_() *Descriptor {
@@ -5428,7 +6133,54 @@ var File_stevedore_v1_image_service_proto protoreflect.FileDescriptor
 
 const file_stevedore_v1_image_service_proto_rawDesc = "" +
 	"\n" +
-	" stevedore/v1/image_service.proto\x12\fstevedore.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\">\n" +
+	" stevedore/v1/image_service.proto\x12\fstevedore.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"m\n" +
+	"\x17ListRepositoriesRequest\x12\x16\n" +
+	"\x06prefix\x18\x01 \x01(\tR\x06prefix\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"d\n" +
+	"\x0eRepositoryInfo\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1b\n" +
+	"\ttag_count\x18\x02 \x01(\x05R\btagCount\x12!\n" +
+	"\fstored_bytes\x18\x03 \x01(\x03R\vstoredBytes\"\x84\x01\n" +
+	"\x18ListRepositoriesResponse\x12@\n" +
+	"\frepositories\x18\x01 \x03(\v2\x1c.stevedore.v1.RepositoryInfoR\frepositories\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"-\n" +
+	"\x17DeleteRepositoryRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"j\n" +
+	"\x18DeleteRepositoryResponse\x12+\n" +
+	"\x11manifests_deleted\x18\x01 \x01(\x05R\x10manifestsDeleted\x12!\n" +
+	"\ftags_deleted\x18\x02 \x01(\x05R\vtagsDeleted\"-\n" +
+	"\x13StorageUsageRequest\x12\x16\n" +
+	"\x06prefix\x18\x01 \x01(\tR\x06prefix\"t\n" +
+	"\x0fRepositoryUsage\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
+	"\x05blobs\x18\x02 \x01(\x05R\x05blobs\x12\x14\n" +
+	"\x05bytes\x18\x03 \x01(\x03R\x05bytes\x12!\n" +
+	"\fshared_bytes\x18\x04 \x01(\x03R\vsharedBytes\"\x9d\x01\n" +
+	"\x14StorageUsageResponse\x12\x1f\n" +
+	"\vtotal_bytes\x18\x01 \x01(\x03R\n" +
+	"totalBytes\x12!\n" +
+	"\fshared_bytes\x18\x02 \x01(\x03R\vsharedBytes\x12A\n" +
+	"\frepositories\x18\x03 \x03(\v2\x1d.stevedore.v1.RepositoryUsageR\frepositories\"L\n" +
+	"\fRunGCRequest\x12\x17\n" +
+	"\adry_run\x18\x01 \x01(\bR\x06dryRun\x12#\n" +
+	"\rgrace_seconds\x18\x02 \x01(\x03R\fgraceSeconds\">\n" +
+	"\x06GCSkip\x12\x1e\n" +
+	"\n" +
+	"repository\x18\x01 \x01(\tR\n" +
+	"repository\x12\x14\n" +
+	"\x05error\x18\x02 \x01(\tR\x05error\"\x90\x02\n" +
+	"\rRunGCResponse\x12\x17\n" +
+	"\adry_run\x18\x01 \x01(\bR\x06dryRun\x12\"\n" +
+	"\frepositories\x18\x02 \x01(\x05R\frepositories\x12\x1c\n" +
+	"\treachable\x18\x03 \x01(\x05R\treachable\x12\x18\n" +
+	"\aremoved\x18\x04 \x01(\x05R\aremoved\x12#\n" +
+	"\rremoved_bytes\x18\x05 \x01(\x03R\fremovedBytes\x12\x1f\n" +
+	"\vfreed_bytes\x18\x06 \x01(\x03R\n" +
+	"freedBytes\x12\x14\n" +
+	"\x05young\x18\a \x01(\x05R\x05young\x12.\n" +
+	"\askipped\x18\b \x03(\v2\x14.stevedore.v1.GCSkipR\askipped\">\n" +
 	"\x0eInspectRequest\x12\x10\n" +
 	"\x03ref\x18\x01 \x01(\tR\x03ref\x12\x1a\n" +
 	"\bplatform\x18\x02 \x01(\tR\bplatform\"\xd5\x03\n" +
@@ -5498,11 +6250,12 @@ const file_stevedore_v1_image_service_proto_rawDesc = "" +
 	"repository\x18\x01 \x01(\tR\n" +
 	"repository\"&\n" +
 	"\x10ListTagsResponse\x12\x12\n" +
-	"\x04tags\x18\x01 \x03(\tR\x04tags\"R\n" +
+	"\x04tags\x18\x01 \x03(\tR\x04tags\"j\n" +
 	"\x0eGetBlobRequest\x12\x10\n" +
 	"\x03ref\x18\x01 \x01(\tR\x03ref\x12\x16\n" +
 	"\x06offset\x18\x02 \x01(\x03R\x06offset\x12\x16\n" +
-	"\x06length\x18\x03 \x01(\x03R\x06length\"Q\n" +
+	"\x06length\x18\x03 \x01(\x03R\x06length\x12\x16\n" +
+	"\x06verify\x18\x04 \x01(\bR\x06verify\"Q\n" +
 	"\x0fGetBlobResponse\x12\x16\n" +
 	"\x06offset\x18\x01 \x01(\x03R\x06offset\x12\x12\n" +
 	"\x04data\x18\x02 \x01(\fR\x04data\x12\x12\n" +
@@ -5915,7 +6668,7 @@ const file_stevedore_v1_image_service_proto_rawDesc = "" +
 	"\x1dCOPY_EVENT_KIND_IMAGE_SKIPPED\x10\x05\x12\x1e\n" +
 	"\x1aCOPY_EVENT_KIND_IMAGE_DONE\x10\x06\x12\x1a\n" +
 	"\x16COPY_EVENT_KIND_RESULT\x10\a\x12 \n" +
-	"\x1cCOPY_EVENT_KIND_BLOB_MOUNTED\x10\b2\xb1\x13\n" +
+	"\x1cCOPY_EVENT_KIND_BLOB_MOUNTED\x10\b2\x81\x17\n" +
 	"\fImageService\x12b\n" +
 	"\aInspect\x12\x1c.stevedore.v1.InspectRequest\x1a\x1d.stevedore.v1.InspectResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/images:inspect\x12i\n" +
 	"\vGetManifest\x12 .stevedore.v1.GetManifestRequest\x1a!.stevedore.v1.GetManifestResponse\"\x15\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/manifests\x12[\n" +
@@ -5945,7 +6698,12 @@ const file_stevedore_v1_image_service_proto_rawDesc = "" +
 	"\fPushArtifact\x12!.stevedore.v1.PushArtifactRequest\x1a\".stevedore.v1.PushArtifactResponse(\x01\x12]\n" +
 	"\x0eAttachArtifact\x12#.stevedore.v1.AttachArtifactRequest\x1a$.stevedore.v1.AttachArtifactResponse(\x01\x12s\n" +
 	"\fPullArtifact\x12!.stevedore.v1.PullArtifactRequest\x1a\".stevedore.v1.PullArtifactResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/artifacts:pull0\x01\x12{\n" +
-	"\x11DiscoverReferrers\x12&.stevedore.v1.DiscoverReferrersRequest\x1a'.stevedore.v1.DiscoverReferrersResponse\"\x15\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/referrersBAZ?github.com/stevedore-dev/stevedore/gen/stevedore/v1;stevedorev1b\x06proto3"
+	"\x11DiscoverReferrers\x12&.stevedore.v1.DiscoverReferrersRequest\x1a'.stevedore.v1.DiscoverReferrersResponse\"\x15\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/referrers\x12{\n" +
+	"\x10ListRepositories\x12%.stevedore.v1.ListRepositoriesRequest\x1a&.stevedore.v1.ListRepositoriesResponse\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/repositories\x12\x85\x01\n" +
+	"\x10DeleteRepository\x12%.stevedore.v1.DeleteRepositoryRequest\x1a&.stevedore.v1.DeleteRepositoryResponse\"\"\x82\xd3\xe4\x93\x02\x1c*\x1a/v1/repositories/{name=**}\x12p\n" +
+	"\fStorageUsage\x12!.stevedore.v1.StorageUsageRequest\x1a\".stevedore.v1.StorageUsageResponse\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/storage:usage\x12W\n" +
+	"\x05RunGC\x12\x1a.stevedore.v1.RunGCRequest\x1a\x1b.stevedore.v1.RunGCResponse\"\x15\x82\xd3\xe4\x93\x02\x0f:\x01*\"\n" +
+	"/v1/gc:runBAZ?github.com/stevedore-dev/stevedore/gen/stevedore/v1;stevedorev1b\x06proto3"
 
 var (
 	file_stevedore_v1_image_service_proto_rawDescOnce sync.Once
@@ -5960,210 +6718,232 @@ func file_stevedore_v1_image_service_proto_rawDescGZIP() []byte {
 }
 
 var file_stevedore_v1_image_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_stevedore_v1_image_service_proto_msgTypes = make([]protoimpl.MessageInfo, 83)
+var file_stevedore_v1_image_service_proto_msgTypes = make([]protoimpl.MessageInfo, 94)
 var file_stevedore_v1_image_service_proto_goTypes = []any{
 	(CopyEventKind)(0),                // 0: stevedore.v1.CopyEventKind
-	(*InspectRequest)(nil),            // 1: stevedore.v1.InspectRequest
-	(*InspectResponse)(nil),           // 2: stevedore.v1.InspectResponse
-	(*Platform)(nil),                  // 3: stevedore.v1.Platform
-	(*ImageConfig)(nil),               // 4: stevedore.v1.ImageConfig
-	(*Descriptor)(nil),                // 5: stevedore.v1.Descriptor
-	(*GetManifestRequest)(nil),        // 6: stevedore.v1.GetManifestRequest
-	(*GetManifestResponse)(nil),       // 7: stevedore.v1.GetManifestResponse
-	(*ListTagsRequest)(nil),           // 8: stevedore.v1.ListTagsRequest
-	(*ListTagsResponse)(nil),          // 9: stevedore.v1.ListTagsResponse
-	(*GetBlobRequest)(nil),            // 10: stevedore.v1.GetBlobRequest
-	(*GetBlobResponse)(nil),           // 11: stevedore.v1.GetBlobResponse
-	(*CopyRequest)(nil),               // 12: stevedore.v1.CopyRequest
-	(*CopyResponse)(nil),              // 13: stevedore.v1.CopyResponse
-	(*CopyResult)(nil),                // 14: stevedore.v1.CopyResult
-	(*MirrorRequest)(nil),             // 15: stevedore.v1.MirrorRequest
-	(*MirrorResponse)(nil),            // 16: stevedore.v1.MirrorResponse
-	(*MirrorImage)(nil),               // 17: stevedore.v1.MirrorImage
-	(*MirrorSummary)(nil),             // 18: stevedore.v1.MirrorSummary
-	(*ListFilesRequest)(nil),          // 19: stevedore.v1.ListFilesRequest
-	(*ListFilesResponse)(nil),         // 20: stevedore.v1.ListFilesResponse
-	(*FileInfo)(nil),                  // 21: stevedore.v1.FileInfo
-	(*ReadFileRequest)(nil),           // 22: stevedore.v1.ReadFileRequest
-	(*ReadFileResponse)(nil),          // 23: stevedore.v1.ReadFileResponse
-	(*ExportRequest)(nil),             // 24: stevedore.v1.ExportRequest
-	(*ExportResponse)(nil),            // 25: stevedore.v1.ExportResponse
-	(*ValidateRequest)(nil),           // 26: stevedore.v1.ValidateRequest
-	(*ValidateResponse)(nil),          // 27: stevedore.v1.ValidateResponse
-	(*ValidationProblem)(nil),         // 28: stevedore.v1.ValidationProblem
-	(*DiffRequest)(nil),               // 29: stevedore.v1.DiffRequest
-	(*DiffResponse)(nil),              // 30: stevedore.v1.DiffResponse
-	(*ConfigFieldDiff)(nil),           // 31: stevedore.v1.ConfigFieldDiff
-	(*FileChange)(nil),                // 32: stevedore.v1.FileChange
-	(*SizeRequest)(nil),               // 33: stevedore.v1.SizeRequest
-	(*SizeResponse)(nil),              // 34: stevedore.v1.SizeResponse
-	(*LayerSize)(nil),                 // 35: stevedore.v1.LayerSize
-	(*HistoryRequest)(nil),            // 36: stevedore.v1.HistoryRequest
-	(*HistoryResponse)(nil),           // 37: stevedore.v1.HistoryResponse
-	(*HistoryEntry)(nil),              // 38: stevedore.v1.HistoryEntry
-	(*WriteResult)(nil),               // 39: stevedore.v1.WriteResult
-	(*StringList)(nil),                // 40: stevedore.v1.StringList
-	(*MutateRequest)(nil),             // 41: stevedore.v1.MutateRequest
-	(*MutateResponse)(nil),            // 42: stevedore.v1.MutateResponse
-	(*RebaseRequest)(nil),             // 43: stevedore.v1.RebaseRequest
-	(*RebaseResponse)(nil),            // 44: stevedore.v1.RebaseResponse
-	(*CreateIndexRequest)(nil),        // 45: stevedore.v1.CreateIndexRequest
-	(*CreateIndexResponse)(nil),       // 46: stevedore.v1.CreateIndexResponse
-	(*AddToIndexRequest)(nil),         // 47: stevedore.v1.AddToIndexRequest
-	(*AddToIndexResponse)(nil),        // 48: stevedore.v1.AddToIndexResponse
-	(*RemoveFromIndexRequest)(nil),    // 49: stevedore.v1.RemoveFromIndexRequest
-	(*RemoveFromIndexResponse)(nil),   // 50: stevedore.v1.RemoveFromIndexResponse
-	(*TagRequest)(nil),                // 51: stevedore.v1.TagRequest
-	(*TagResponse)(nil),               // 52: stevedore.v1.TagResponse
-	(*UntagRequest)(nil),              // 53: stevedore.v1.UntagRequest
-	(*UntagResponse)(nil),             // 54: stevedore.v1.UntagResponse
-	(*AppendRequest)(nil),             // 55: stevedore.v1.AppendRequest
-	(*AppendResponse)(nil),            // 56: stevedore.v1.AppendResponse
-	(*AppendedLayer)(nil),             // 57: stevedore.v1.AppendedLayer
-	(*ArtifactFileHeader)(nil),        // 58: stevedore.v1.ArtifactFileHeader
-	(*PushArtifactRequest)(nil),       // 59: stevedore.v1.PushArtifactRequest
-	(*PushArtifactResponse)(nil),      // 60: stevedore.v1.PushArtifactResponse
-	(*AttachArtifactRequest)(nil),     // 61: stevedore.v1.AttachArtifactRequest
-	(*AttachArtifactResponse)(nil),    // 62: stevedore.v1.AttachArtifactResponse
-	(*PullArtifactRequest)(nil),       // 63: stevedore.v1.PullArtifactRequest
-	(*PullArtifactResponse)(nil),      // 64: stevedore.v1.PullArtifactResponse
-	(*PulledFile)(nil),                // 65: stevedore.v1.PulledFile
-	(*DiscoverReferrersRequest)(nil),  // 66: stevedore.v1.DiscoverReferrersRequest
-	(*DiscoverReferrersResponse)(nil), // 67: stevedore.v1.DiscoverReferrersResponse
-	(*ReferrerNode)(nil),              // 68: stevedore.v1.ReferrerNode
-	nil,                               // 69: stevedore.v1.InspectResponse.AnnotationsEntry
-	nil,                               // 70: stevedore.v1.ImageConfig.LabelsEntry
-	nil,                               // 71: stevedore.v1.Descriptor.AnnotationsEntry
-	nil,                               // 72: stevedore.v1.CopyRequest.PolicyKeysEntry
-	nil,                               // 73: stevedore.v1.MirrorRequest.PolicyKeysEntry
-	nil,                               // 74: stevedore.v1.MutateRequest.LabelsEntry
-	nil,                               // 75: stevedore.v1.MutateRequest.AnnotationsEntry
-	nil,                               // 76: stevedore.v1.MutateRequest.IndexAnnotationsEntry
-	nil,                               // 77: stevedore.v1.CreateIndexRequest.AnnotationsEntry
-	nil,                               // 78: stevedore.v1.AddToIndexRequest.AnnotationsEntry
-	nil,                               // 79: stevedore.v1.RemoveFromIndexRequest.AnnotationsEntry
-	nil,                               // 80: stevedore.v1.AppendRequest.LabelsEntry
-	nil,                               // 81: stevedore.v1.AppendRequest.AnnotationsEntry
-	nil,                               // 82: stevedore.v1.PushArtifactRequest.AnnotationsEntry
-	nil,                               // 83: stevedore.v1.AttachArtifactRequest.AnnotationsEntry
-	(*timestamppb.Timestamp)(nil),     // 84: google.protobuf.Timestamp
+	(*ListRepositoriesRequest)(nil),   // 1: stevedore.v1.ListRepositoriesRequest
+	(*RepositoryInfo)(nil),            // 2: stevedore.v1.RepositoryInfo
+	(*ListRepositoriesResponse)(nil),  // 3: stevedore.v1.ListRepositoriesResponse
+	(*DeleteRepositoryRequest)(nil),   // 4: stevedore.v1.DeleteRepositoryRequest
+	(*DeleteRepositoryResponse)(nil),  // 5: stevedore.v1.DeleteRepositoryResponse
+	(*StorageUsageRequest)(nil),       // 6: stevedore.v1.StorageUsageRequest
+	(*RepositoryUsage)(nil),           // 7: stevedore.v1.RepositoryUsage
+	(*StorageUsageResponse)(nil),      // 8: stevedore.v1.StorageUsageResponse
+	(*RunGCRequest)(nil),              // 9: stevedore.v1.RunGCRequest
+	(*GCSkip)(nil),                    // 10: stevedore.v1.GCSkip
+	(*RunGCResponse)(nil),             // 11: stevedore.v1.RunGCResponse
+	(*InspectRequest)(nil),            // 12: stevedore.v1.InspectRequest
+	(*InspectResponse)(nil),           // 13: stevedore.v1.InspectResponse
+	(*Platform)(nil),                  // 14: stevedore.v1.Platform
+	(*ImageConfig)(nil),               // 15: stevedore.v1.ImageConfig
+	(*Descriptor)(nil),                // 16: stevedore.v1.Descriptor
+	(*GetManifestRequest)(nil),        // 17: stevedore.v1.GetManifestRequest
+	(*GetManifestResponse)(nil),       // 18: stevedore.v1.GetManifestResponse
+	(*ListTagsRequest)(nil),           // 19: stevedore.v1.ListTagsRequest
+	(*ListTagsResponse)(nil),          // 20: stevedore.v1.ListTagsResponse
+	(*GetBlobRequest)(nil),            // 21: stevedore.v1.GetBlobRequest
+	(*GetBlobResponse)(nil),           // 22: stevedore.v1.GetBlobResponse
+	(*CopyRequest)(nil),               // 23: stevedore.v1.CopyRequest
+	(*CopyResponse)(nil),              // 24: stevedore.v1.CopyResponse
+	(*CopyResult)(nil),                // 25: stevedore.v1.CopyResult
+	(*MirrorRequest)(nil),             // 26: stevedore.v1.MirrorRequest
+	(*MirrorResponse)(nil),            // 27: stevedore.v1.MirrorResponse
+	(*MirrorImage)(nil),               // 28: stevedore.v1.MirrorImage
+	(*MirrorSummary)(nil),             // 29: stevedore.v1.MirrorSummary
+	(*ListFilesRequest)(nil),          // 30: stevedore.v1.ListFilesRequest
+	(*ListFilesResponse)(nil),         // 31: stevedore.v1.ListFilesResponse
+	(*FileInfo)(nil),                  // 32: stevedore.v1.FileInfo
+	(*ReadFileRequest)(nil),           // 33: stevedore.v1.ReadFileRequest
+	(*ReadFileResponse)(nil),          // 34: stevedore.v1.ReadFileResponse
+	(*ExportRequest)(nil),             // 35: stevedore.v1.ExportRequest
+	(*ExportResponse)(nil),            // 36: stevedore.v1.ExportResponse
+	(*ValidateRequest)(nil),           // 37: stevedore.v1.ValidateRequest
+	(*ValidateResponse)(nil),          // 38: stevedore.v1.ValidateResponse
+	(*ValidationProblem)(nil),         // 39: stevedore.v1.ValidationProblem
+	(*DiffRequest)(nil),               // 40: stevedore.v1.DiffRequest
+	(*DiffResponse)(nil),              // 41: stevedore.v1.DiffResponse
+	(*ConfigFieldDiff)(nil),           // 42: stevedore.v1.ConfigFieldDiff
+	(*FileChange)(nil),                // 43: stevedore.v1.FileChange
+	(*SizeRequest)(nil),               // 44: stevedore.v1.SizeRequest
+	(*SizeResponse)(nil),              // 45: stevedore.v1.SizeResponse
+	(*LayerSize)(nil),                 // 46: stevedore.v1.LayerSize
+	(*HistoryRequest)(nil),            // 47: stevedore.v1.HistoryRequest
+	(*HistoryResponse)(nil),           // 48: stevedore.v1.HistoryResponse
+	(*HistoryEntry)(nil),              // 49: stevedore.v1.HistoryEntry
+	(*WriteResult)(nil),               // 50: stevedore.v1.WriteResult
+	(*StringList)(nil),                // 51: stevedore.v1.StringList
+	(*MutateRequest)(nil),             // 52: stevedore.v1.MutateRequest
+	(*MutateResponse)(nil),            // 53: stevedore.v1.MutateResponse
+	(*RebaseRequest)(nil),             // 54: stevedore.v1.RebaseRequest
+	(*RebaseResponse)(nil),            // 55: stevedore.v1.RebaseResponse
+	(*CreateIndexRequest)(nil),        // 56: stevedore.v1.CreateIndexRequest
+	(*CreateIndexResponse)(nil),       // 57: stevedore.v1.CreateIndexResponse
+	(*AddToIndexRequest)(nil),         // 58: stevedore.v1.AddToIndexRequest
+	(*AddToIndexResponse)(nil),        // 59: stevedore.v1.AddToIndexResponse
+	(*RemoveFromIndexRequest)(nil),    // 60: stevedore.v1.RemoveFromIndexRequest
+	(*RemoveFromIndexResponse)(nil),   // 61: stevedore.v1.RemoveFromIndexResponse
+	(*TagRequest)(nil),                // 62: stevedore.v1.TagRequest
+	(*TagResponse)(nil),               // 63: stevedore.v1.TagResponse
+	(*UntagRequest)(nil),              // 64: stevedore.v1.UntagRequest
+	(*UntagResponse)(nil),             // 65: stevedore.v1.UntagResponse
+	(*AppendRequest)(nil),             // 66: stevedore.v1.AppendRequest
+	(*AppendResponse)(nil),            // 67: stevedore.v1.AppendResponse
+	(*AppendedLayer)(nil),             // 68: stevedore.v1.AppendedLayer
+	(*ArtifactFileHeader)(nil),        // 69: stevedore.v1.ArtifactFileHeader
+	(*PushArtifactRequest)(nil),       // 70: stevedore.v1.PushArtifactRequest
+	(*PushArtifactResponse)(nil),      // 71: stevedore.v1.PushArtifactResponse
+	(*AttachArtifactRequest)(nil),     // 72: stevedore.v1.AttachArtifactRequest
+	(*AttachArtifactResponse)(nil),    // 73: stevedore.v1.AttachArtifactResponse
+	(*PullArtifactRequest)(nil),       // 74: stevedore.v1.PullArtifactRequest
+	(*PullArtifactResponse)(nil),      // 75: stevedore.v1.PullArtifactResponse
+	(*PulledFile)(nil),                // 76: stevedore.v1.PulledFile
+	(*DiscoverReferrersRequest)(nil),  // 77: stevedore.v1.DiscoverReferrersRequest
+	(*DiscoverReferrersResponse)(nil), // 78: stevedore.v1.DiscoverReferrersResponse
+	(*ReferrerNode)(nil),              // 79: stevedore.v1.ReferrerNode
+	nil,                               // 80: stevedore.v1.InspectResponse.AnnotationsEntry
+	nil,                               // 81: stevedore.v1.ImageConfig.LabelsEntry
+	nil,                               // 82: stevedore.v1.Descriptor.AnnotationsEntry
+	nil,                               // 83: stevedore.v1.CopyRequest.PolicyKeysEntry
+	nil,                               // 84: stevedore.v1.MirrorRequest.PolicyKeysEntry
+	nil,                               // 85: stevedore.v1.MutateRequest.LabelsEntry
+	nil,                               // 86: stevedore.v1.MutateRequest.AnnotationsEntry
+	nil,                               // 87: stevedore.v1.MutateRequest.IndexAnnotationsEntry
+	nil,                               // 88: stevedore.v1.CreateIndexRequest.AnnotationsEntry
+	nil,                               // 89: stevedore.v1.AddToIndexRequest.AnnotationsEntry
+	nil,                               // 90: stevedore.v1.RemoveFromIndexRequest.AnnotationsEntry
+	nil,                               // 91: stevedore.v1.AppendRequest.LabelsEntry
+	nil,                               // 92: stevedore.v1.AppendRequest.AnnotationsEntry
+	nil,                               // 93: stevedore.v1.PushArtifactRequest.AnnotationsEntry
+	nil,                               // 94: stevedore.v1.AttachArtifactRequest.AnnotationsEntry
+	(*timestamppb.Timestamp)(nil),     // 95: google.protobuf.Timestamp
 }
 var file_stevedore_v1_image_service_proto_depIdxs = []int32{
-	3,  // 0: stevedore.v1.InspectResponse.platforms:type_name -> stevedore.v1.Platform
-	69, // 1: stevedore.v1.InspectResponse.annotations:type_name -> stevedore.v1.InspectResponse.AnnotationsEntry
-	4,  // 2: stevedore.v1.InspectResponse.config:type_name -> stevedore.v1.ImageConfig
-	5,  // 3: stevedore.v1.InspectResponse.layers:type_name -> stevedore.v1.Descriptor
-	84, // 4: stevedore.v1.ImageConfig.created:type_name -> google.protobuf.Timestamp
-	70, // 5: stevedore.v1.ImageConfig.labels:type_name -> stevedore.v1.ImageConfig.LabelsEntry
-	71, // 6: stevedore.v1.Descriptor.annotations:type_name -> stevedore.v1.Descriptor.AnnotationsEntry
-	3,  // 7: stevedore.v1.Descriptor.platform:type_name -> stevedore.v1.Platform
-	72, // 8: stevedore.v1.CopyRequest.policy_keys:type_name -> stevedore.v1.CopyRequest.PolicyKeysEntry
-	0,  // 9: stevedore.v1.CopyResponse.kind:type_name -> stevedore.v1.CopyEventKind
-	5,  // 10: stevedore.v1.CopyResponse.descriptor:type_name -> stevedore.v1.Descriptor
-	14, // 11: stevedore.v1.CopyResponse.result:type_name -> stevedore.v1.CopyResult
-	73, // 12: stevedore.v1.MirrorRequest.policy_keys:type_name -> stevedore.v1.MirrorRequest.PolicyKeysEntry
-	17, // 13: stevedore.v1.MirrorResponse.image:type_name -> stevedore.v1.MirrorImage
-	18, // 14: stevedore.v1.MirrorResponse.summary:type_name -> stevedore.v1.MirrorSummary
-	21, // 15: stevedore.v1.ListFilesResponse.files:type_name -> stevedore.v1.FileInfo
-	84, // 16: stevedore.v1.FileInfo.mtime:type_name -> google.protobuf.Timestamp
-	28, // 17: stevedore.v1.ValidateResponse.problems:type_name -> stevedore.v1.ValidationProblem
-	31, // 18: stevedore.v1.DiffResponse.config:type_name -> stevedore.v1.ConfigFieldDiff
-	21, // 19: stevedore.v1.DiffResponse.added:type_name -> stevedore.v1.FileInfo
-	21, // 20: stevedore.v1.DiffResponse.removed:type_name -> stevedore.v1.FileInfo
-	32, // 21: stevedore.v1.DiffResponse.changed:type_name -> stevedore.v1.FileChange
-	21, // 22: stevedore.v1.FileChange.a:type_name -> stevedore.v1.FileInfo
-	21, // 23: stevedore.v1.FileChange.b:type_name -> stevedore.v1.FileInfo
-	35, // 24: stevedore.v1.SizeResponse.layers:type_name -> stevedore.v1.LayerSize
-	38, // 25: stevedore.v1.HistoryResponse.entries:type_name -> stevedore.v1.HistoryEntry
-	84, // 26: stevedore.v1.HistoryEntry.created:type_name -> google.protobuf.Timestamp
-	40, // 27: stevedore.v1.MutateRequest.entrypoint:type_name -> stevedore.v1.StringList
-	40, // 28: stevedore.v1.MutateRequest.cmd:type_name -> stevedore.v1.StringList
-	74, // 29: stevedore.v1.MutateRequest.labels:type_name -> stevedore.v1.MutateRequest.LabelsEntry
-	84, // 30: stevedore.v1.MutateRequest.created:type_name -> google.protobuf.Timestamp
-	75, // 31: stevedore.v1.MutateRequest.annotations:type_name -> stevedore.v1.MutateRequest.AnnotationsEntry
-	76, // 32: stevedore.v1.MutateRequest.index_annotations:type_name -> stevedore.v1.MutateRequest.IndexAnnotationsEntry
-	39, // 33: stevedore.v1.MutateResponse.result:type_name -> stevedore.v1.WriteResult
-	39, // 34: stevedore.v1.RebaseResponse.result:type_name -> stevedore.v1.WriteResult
-	77, // 35: stevedore.v1.CreateIndexRequest.annotations:type_name -> stevedore.v1.CreateIndexRequest.AnnotationsEntry
-	39, // 36: stevedore.v1.CreateIndexResponse.result:type_name -> stevedore.v1.WriteResult
-	78, // 37: stevedore.v1.AddToIndexRequest.annotations:type_name -> stevedore.v1.AddToIndexRequest.AnnotationsEntry
-	39, // 38: stevedore.v1.AddToIndexResponse.result:type_name -> stevedore.v1.WriteResult
-	79, // 39: stevedore.v1.RemoveFromIndexRequest.annotations:type_name -> stevedore.v1.RemoveFromIndexRequest.AnnotationsEntry
-	39, // 40: stevedore.v1.RemoveFromIndexResponse.result:type_name -> stevedore.v1.WriteResult
-	39, // 41: stevedore.v1.TagResponse.result:type_name -> stevedore.v1.WriteResult
-	84, // 42: stevedore.v1.AppendRequest.source_date_epoch:type_name -> google.protobuf.Timestamp
-	80, // 43: stevedore.v1.AppendRequest.labels:type_name -> stevedore.v1.AppendRequest.LabelsEntry
-	81, // 44: stevedore.v1.AppendRequest.annotations:type_name -> stevedore.v1.AppendRequest.AnnotationsEntry
-	39, // 45: stevedore.v1.AppendResponse.result:type_name -> stevedore.v1.WriteResult
-	57, // 46: stevedore.v1.AppendResponse.layers:type_name -> stevedore.v1.AppendedLayer
-	82, // 47: stevedore.v1.PushArtifactRequest.annotations:type_name -> stevedore.v1.PushArtifactRequest.AnnotationsEntry
-	58, // 48: stevedore.v1.PushArtifactRequest.file:type_name -> stevedore.v1.ArtifactFileHeader
-	5,  // 49: stevedore.v1.PushArtifactResponse.manifest:type_name -> stevedore.v1.Descriptor
-	83, // 50: stevedore.v1.AttachArtifactRequest.annotations:type_name -> stevedore.v1.AttachArtifactRequest.AnnotationsEntry
-	58, // 51: stevedore.v1.AttachArtifactRequest.file:type_name -> stevedore.v1.ArtifactFileHeader
-	5,  // 52: stevedore.v1.AttachArtifactResponse.manifest:type_name -> stevedore.v1.Descriptor
-	5,  // 53: stevedore.v1.PullArtifactResponse.manifest:type_name -> stevedore.v1.Descriptor
-	5,  // 54: stevedore.v1.PullArtifactResponse.skipped:type_name -> stevedore.v1.Descriptor
-	65, // 55: stevedore.v1.PullArtifactResponse.file:type_name -> stevedore.v1.PulledFile
-	5,  // 56: stevedore.v1.PulledFile.descriptor:type_name -> stevedore.v1.Descriptor
-	68, // 57: stevedore.v1.DiscoverReferrersResponse.root:type_name -> stevedore.v1.ReferrerNode
-	5,  // 58: stevedore.v1.ReferrerNode.descriptor:type_name -> stevedore.v1.Descriptor
-	68, // 59: stevedore.v1.ReferrerNode.referrers:type_name -> stevedore.v1.ReferrerNode
-	1,  // 60: stevedore.v1.ImageService.Inspect:input_type -> stevedore.v1.InspectRequest
-	6,  // 61: stevedore.v1.ImageService.GetManifest:input_type -> stevedore.v1.GetManifestRequest
-	8,  // 62: stevedore.v1.ImageService.ListTags:input_type -> stevedore.v1.ListTagsRequest
-	10, // 63: stevedore.v1.ImageService.GetBlob:input_type -> stevedore.v1.GetBlobRequest
-	12, // 64: stevedore.v1.ImageService.Copy:input_type -> stevedore.v1.CopyRequest
-	15, // 65: stevedore.v1.ImageService.Mirror:input_type -> stevedore.v1.MirrorRequest
-	19, // 66: stevedore.v1.ImageService.ListFiles:input_type -> stevedore.v1.ListFilesRequest
-	22, // 67: stevedore.v1.ImageService.ReadFile:input_type -> stevedore.v1.ReadFileRequest
-	24, // 68: stevedore.v1.ImageService.Export:input_type -> stevedore.v1.ExportRequest
-	26, // 69: stevedore.v1.ImageService.Validate:input_type -> stevedore.v1.ValidateRequest
-	29, // 70: stevedore.v1.ImageService.Diff:input_type -> stevedore.v1.DiffRequest
-	33, // 71: stevedore.v1.ImageService.Size:input_type -> stevedore.v1.SizeRequest
-	36, // 72: stevedore.v1.ImageService.History:input_type -> stevedore.v1.HistoryRequest
-	41, // 73: stevedore.v1.ImageService.Mutate:input_type -> stevedore.v1.MutateRequest
-	43, // 74: stevedore.v1.ImageService.Rebase:input_type -> stevedore.v1.RebaseRequest
-	45, // 75: stevedore.v1.ImageService.CreateIndex:input_type -> stevedore.v1.CreateIndexRequest
-	47, // 76: stevedore.v1.ImageService.AddToIndex:input_type -> stevedore.v1.AddToIndexRequest
-	49, // 77: stevedore.v1.ImageService.RemoveFromIndex:input_type -> stevedore.v1.RemoveFromIndexRequest
-	51, // 78: stevedore.v1.ImageService.Tag:input_type -> stevedore.v1.TagRequest
-	53, // 79: stevedore.v1.ImageService.Untag:input_type -> stevedore.v1.UntagRequest
-	55, // 80: stevedore.v1.ImageService.Append:input_type -> stevedore.v1.AppendRequest
-	59, // 81: stevedore.v1.ImageService.PushArtifact:input_type -> stevedore.v1.PushArtifactRequest
-	61, // 82: stevedore.v1.ImageService.AttachArtifact:input_type -> stevedore.v1.AttachArtifactRequest
-	63, // 83: stevedore.v1.ImageService.PullArtifact:input_type -> stevedore.v1.PullArtifactRequest
-	66, // 84: stevedore.v1.ImageService.DiscoverReferrers:input_type -> stevedore.v1.DiscoverReferrersRequest
-	2,  // 85: stevedore.v1.ImageService.Inspect:output_type -> stevedore.v1.InspectResponse
-	7,  // 86: stevedore.v1.ImageService.GetManifest:output_type -> stevedore.v1.GetManifestResponse
-	9,  // 87: stevedore.v1.ImageService.ListTags:output_type -> stevedore.v1.ListTagsResponse
-	11, // 88: stevedore.v1.ImageService.GetBlob:output_type -> stevedore.v1.GetBlobResponse
-	13, // 89: stevedore.v1.ImageService.Copy:output_type -> stevedore.v1.CopyResponse
-	16, // 90: stevedore.v1.ImageService.Mirror:output_type -> stevedore.v1.MirrorResponse
-	20, // 91: stevedore.v1.ImageService.ListFiles:output_type -> stevedore.v1.ListFilesResponse
-	23, // 92: stevedore.v1.ImageService.ReadFile:output_type -> stevedore.v1.ReadFileResponse
-	25, // 93: stevedore.v1.ImageService.Export:output_type -> stevedore.v1.ExportResponse
-	27, // 94: stevedore.v1.ImageService.Validate:output_type -> stevedore.v1.ValidateResponse
-	30, // 95: stevedore.v1.ImageService.Diff:output_type -> stevedore.v1.DiffResponse
-	34, // 96: stevedore.v1.ImageService.Size:output_type -> stevedore.v1.SizeResponse
-	37, // 97: stevedore.v1.ImageService.History:output_type -> stevedore.v1.HistoryResponse
-	42, // 98: stevedore.v1.ImageService.Mutate:output_type -> stevedore.v1.MutateResponse
-	44, // 99: stevedore.v1.ImageService.Rebase:output_type -> stevedore.v1.RebaseResponse
-	46, // 100: stevedore.v1.ImageService.CreateIndex:output_type -> stevedore.v1.CreateIndexResponse
-	48, // 101: stevedore.v1.ImageService.AddToIndex:output_type -> stevedore.v1.AddToIndexResponse
-	50, // 102: stevedore.v1.ImageService.RemoveFromIndex:output_type -> stevedore.v1.RemoveFromIndexResponse
-	52, // 103: stevedore.v1.ImageService.Tag:output_type -> stevedore.v1.TagResponse
-	54, // 104: stevedore.v1.ImageService.Untag:output_type -> stevedore.v1.UntagResponse
-	56, // 105: stevedore.v1.ImageService.Append:output_type -> stevedore.v1.AppendResponse
-	60, // 106: stevedore.v1.ImageService.PushArtifact:output_type -> stevedore.v1.PushArtifactResponse
-	62, // 107: stevedore.v1.ImageService.AttachArtifact:output_type -> stevedore.v1.AttachArtifactResponse
-	64, // 108: stevedore.v1.ImageService.PullArtifact:output_type -> stevedore.v1.PullArtifactResponse
-	67, // 109: stevedore.v1.ImageService.DiscoverReferrers:output_type -> stevedore.v1.DiscoverReferrersResponse
-	85, // [85:110] is the sub-list for method output_type
-	60, // [60:85] is the sub-list for method input_type
-	60, // [60:60] is the sub-list for extension type_name
-	60, // [60:60] is the sub-list for extension extendee
-	0,  // [0:60] is the sub-list for field type_name
+	2,  // 0: stevedore.v1.ListRepositoriesResponse.repositories:type_name -> stevedore.v1.RepositoryInfo
+	7,  // 1: stevedore.v1.StorageUsageResponse.repositories:type_name -> stevedore.v1.RepositoryUsage
+	10, // 2: stevedore.v1.RunGCResponse.skipped:type_name -> stevedore.v1.GCSkip
+	14, // 3: stevedore.v1.InspectResponse.platforms:type_name -> stevedore.v1.Platform
+	80, // 4: stevedore.v1.InspectResponse.annotations:type_name -> stevedore.v1.InspectResponse.AnnotationsEntry
+	15, // 5: stevedore.v1.InspectResponse.config:type_name -> stevedore.v1.ImageConfig
+	16, // 6: stevedore.v1.InspectResponse.layers:type_name -> stevedore.v1.Descriptor
+	95, // 7: stevedore.v1.ImageConfig.created:type_name -> google.protobuf.Timestamp
+	81, // 8: stevedore.v1.ImageConfig.labels:type_name -> stevedore.v1.ImageConfig.LabelsEntry
+	82, // 9: stevedore.v1.Descriptor.annotations:type_name -> stevedore.v1.Descriptor.AnnotationsEntry
+	14, // 10: stevedore.v1.Descriptor.platform:type_name -> stevedore.v1.Platform
+	83, // 11: stevedore.v1.CopyRequest.policy_keys:type_name -> stevedore.v1.CopyRequest.PolicyKeysEntry
+	0,  // 12: stevedore.v1.CopyResponse.kind:type_name -> stevedore.v1.CopyEventKind
+	16, // 13: stevedore.v1.CopyResponse.descriptor:type_name -> stevedore.v1.Descriptor
+	25, // 14: stevedore.v1.CopyResponse.result:type_name -> stevedore.v1.CopyResult
+	84, // 15: stevedore.v1.MirrorRequest.policy_keys:type_name -> stevedore.v1.MirrorRequest.PolicyKeysEntry
+	28, // 16: stevedore.v1.MirrorResponse.image:type_name -> stevedore.v1.MirrorImage
+	29, // 17: stevedore.v1.MirrorResponse.summary:type_name -> stevedore.v1.MirrorSummary
+	32, // 18: stevedore.v1.ListFilesResponse.files:type_name -> stevedore.v1.FileInfo
+	95, // 19: stevedore.v1.FileInfo.mtime:type_name -> google.protobuf.Timestamp
+	39, // 20: stevedore.v1.ValidateResponse.problems:type_name -> stevedore.v1.ValidationProblem
+	42, // 21: stevedore.v1.DiffResponse.config:type_name -> stevedore.v1.ConfigFieldDiff
+	32, // 22: stevedore.v1.DiffResponse.added:type_name -> stevedore.v1.FileInfo
+	32, // 23: stevedore.v1.DiffResponse.removed:type_name -> stevedore.v1.FileInfo
+	43, // 24: stevedore.v1.DiffResponse.changed:type_name -> stevedore.v1.FileChange
+	32, // 25: stevedore.v1.FileChange.a:type_name -> stevedore.v1.FileInfo
+	32, // 26: stevedore.v1.FileChange.b:type_name -> stevedore.v1.FileInfo
+	46, // 27: stevedore.v1.SizeResponse.layers:type_name -> stevedore.v1.LayerSize
+	49, // 28: stevedore.v1.HistoryResponse.entries:type_name -> stevedore.v1.HistoryEntry
+	95, // 29: stevedore.v1.HistoryEntry.created:type_name -> google.protobuf.Timestamp
+	51, // 30: stevedore.v1.MutateRequest.entrypoint:type_name -> stevedore.v1.StringList
+	51, // 31: stevedore.v1.MutateRequest.cmd:type_name -> stevedore.v1.StringList
+	85, // 32: stevedore.v1.MutateRequest.labels:type_name -> stevedore.v1.MutateRequest.LabelsEntry
+	95, // 33: stevedore.v1.MutateRequest.created:type_name -> google.protobuf.Timestamp
+	86, // 34: stevedore.v1.MutateRequest.annotations:type_name -> stevedore.v1.MutateRequest.AnnotationsEntry
+	87, // 35: stevedore.v1.MutateRequest.index_annotations:type_name -> stevedore.v1.MutateRequest.IndexAnnotationsEntry
+	50, // 36: stevedore.v1.MutateResponse.result:type_name -> stevedore.v1.WriteResult
+	50, // 37: stevedore.v1.RebaseResponse.result:type_name -> stevedore.v1.WriteResult
+	88, // 38: stevedore.v1.CreateIndexRequest.annotations:type_name -> stevedore.v1.CreateIndexRequest.AnnotationsEntry
+	50, // 39: stevedore.v1.CreateIndexResponse.result:type_name -> stevedore.v1.WriteResult
+	89, // 40: stevedore.v1.AddToIndexRequest.annotations:type_name -> stevedore.v1.AddToIndexRequest.AnnotationsEntry
+	50, // 41: stevedore.v1.AddToIndexResponse.result:type_name -> stevedore.v1.WriteResult
+	90, // 42: stevedore.v1.RemoveFromIndexRequest.annotations:type_name -> stevedore.v1.RemoveFromIndexRequest.AnnotationsEntry
+	50, // 43: stevedore.v1.RemoveFromIndexResponse.result:type_name -> stevedore.v1.WriteResult
+	50, // 44: stevedore.v1.TagResponse.result:type_name -> stevedore.v1.WriteResult
+	95, // 45: stevedore.v1.AppendRequest.source_date_epoch:type_name -> google.protobuf.Timestamp
+	91, // 46: stevedore.v1.AppendRequest.labels:type_name -> stevedore.v1.AppendRequest.LabelsEntry
+	92, // 47: stevedore.v1.AppendRequest.annotations:type_name -> stevedore.v1.AppendRequest.AnnotationsEntry
+	50, // 48: stevedore.v1.AppendResponse.result:type_name -> stevedore.v1.WriteResult
+	68, // 49: stevedore.v1.AppendResponse.layers:type_name -> stevedore.v1.AppendedLayer
+	93, // 50: stevedore.v1.PushArtifactRequest.annotations:type_name -> stevedore.v1.PushArtifactRequest.AnnotationsEntry
+	69, // 51: stevedore.v1.PushArtifactRequest.file:type_name -> stevedore.v1.ArtifactFileHeader
+	16, // 52: stevedore.v1.PushArtifactResponse.manifest:type_name -> stevedore.v1.Descriptor
+	94, // 53: stevedore.v1.AttachArtifactRequest.annotations:type_name -> stevedore.v1.AttachArtifactRequest.AnnotationsEntry
+	69, // 54: stevedore.v1.AttachArtifactRequest.file:type_name -> stevedore.v1.ArtifactFileHeader
+	16, // 55: stevedore.v1.AttachArtifactResponse.manifest:type_name -> stevedore.v1.Descriptor
+	16, // 56: stevedore.v1.PullArtifactResponse.manifest:type_name -> stevedore.v1.Descriptor
+	16, // 57: stevedore.v1.PullArtifactResponse.skipped:type_name -> stevedore.v1.Descriptor
+	76, // 58: stevedore.v1.PullArtifactResponse.file:type_name -> stevedore.v1.PulledFile
+	16, // 59: stevedore.v1.PulledFile.descriptor:type_name -> stevedore.v1.Descriptor
+	79, // 60: stevedore.v1.DiscoverReferrersResponse.root:type_name -> stevedore.v1.ReferrerNode
+	16, // 61: stevedore.v1.ReferrerNode.descriptor:type_name -> stevedore.v1.Descriptor
+	79, // 62: stevedore.v1.ReferrerNode.referrers:type_name -> stevedore.v1.ReferrerNode
+	12, // 63: stevedore.v1.ImageService.Inspect:input_type -> stevedore.v1.InspectRequest
+	17, // 64: stevedore.v1.ImageService.GetManifest:input_type -> stevedore.v1.GetManifestRequest
+	19, // 65: stevedore.v1.ImageService.ListTags:input_type -> stevedore.v1.ListTagsRequest
+	21, // 66: stevedore.v1.ImageService.GetBlob:input_type -> stevedore.v1.GetBlobRequest
+	23, // 67: stevedore.v1.ImageService.Copy:input_type -> stevedore.v1.CopyRequest
+	26, // 68: stevedore.v1.ImageService.Mirror:input_type -> stevedore.v1.MirrorRequest
+	30, // 69: stevedore.v1.ImageService.ListFiles:input_type -> stevedore.v1.ListFilesRequest
+	33, // 70: stevedore.v1.ImageService.ReadFile:input_type -> stevedore.v1.ReadFileRequest
+	35, // 71: stevedore.v1.ImageService.Export:input_type -> stevedore.v1.ExportRequest
+	37, // 72: stevedore.v1.ImageService.Validate:input_type -> stevedore.v1.ValidateRequest
+	40, // 73: stevedore.v1.ImageService.Diff:input_type -> stevedore.v1.DiffRequest
+	44, // 74: stevedore.v1.ImageService.Size:input_type -> stevedore.v1.SizeRequest
+	47, // 75: stevedore.v1.ImageService.History:input_type -> stevedore.v1.HistoryRequest
+	52, // 76: stevedore.v1.ImageService.Mutate:input_type -> stevedore.v1.MutateRequest
+	54, // 77: stevedore.v1.ImageService.Rebase:input_type -> stevedore.v1.RebaseRequest
+	56, // 78: stevedore.v1.ImageService.CreateIndex:input_type -> stevedore.v1.CreateIndexRequest
+	58, // 79: stevedore.v1.ImageService.AddToIndex:input_type -> stevedore.v1.AddToIndexRequest
+	60, // 80: stevedore.v1.ImageService.RemoveFromIndex:input_type -> stevedore.v1.RemoveFromIndexRequest
+	62, // 81: stevedore.v1.ImageService.Tag:input_type -> stevedore.v1.TagRequest
+	64, // 82: stevedore.v1.ImageService.Untag:input_type -> stevedore.v1.UntagRequest
+	66, // 83: stevedore.v1.ImageService.Append:input_type -> stevedore.v1.AppendRequest
+	70, // 84: stevedore.v1.ImageService.PushArtifact:input_type -> stevedore.v1.PushArtifactRequest
+	72, // 85: stevedore.v1.ImageService.AttachArtifact:input_type -> stevedore.v1.AttachArtifactRequest
+	74, // 86: stevedore.v1.ImageService.PullArtifact:input_type -> stevedore.v1.PullArtifactRequest
+	77, // 87: stevedore.v1.ImageService.DiscoverReferrers:input_type -> stevedore.v1.DiscoverReferrersRequest
+	1,  // 88: stevedore.v1.ImageService.ListRepositories:input_type -> stevedore.v1.ListRepositoriesRequest
+	4,  // 89: stevedore.v1.ImageService.DeleteRepository:input_type -> stevedore.v1.DeleteRepositoryRequest
+	6,  // 90: stevedore.v1.ImageService.StorageUsage:input_type -> stevedore.v1.StorageUsageRequest
+	9,  // 91: stevedore.v1.ImageService.RunGC:input_type -> stevedore.v1.RunGCRequest
+	13, // 92: stevedore.v1.ImageService.Inspect:output_type -> stevedore.v1.InspectResponse
+	18, // 93: stevedore.v1.ImageService.GetManifest:output_type -> stevedore.v1.GetManifestResponse
+	20, // 94: stevedore.v1.ImageService.ListTags:output_type -> stevedore.v1.ListTagsResponse
+	22, // 95: stevedore.v1.ImageService.GetBlob:output_type -> stevedore.v1.GetBlobResponse
+	24, // 96: stevedore.v1.ImageService.Copy:output_type -> stevedore.v1.CopyResponse
+	27, // 97: stevedore.v1.ImageService.Mirror:output_type -> stevedore.v1.MirrorResponse
+	31, // 98: stevedore.v1.ImageService.ListFiles:output_type -> stevedore.v1.ListFilesResponse
+	34, // 99: stevedore.v1.ImageService.ReadFile:output_type -> stevedore.v1.ReadFileResponse
+	36, // 100: stevedore.v1.ImageService.Export:output_type -> stevedore.v1.ExportResponse
+	38, // 101: stevedore.v1.ImageService.Validate:output_type -> stevedore.v1.ValidateResponse
+	41, // 102: stevedore.v1.ImageService.Diff:output_type -> stevedore.v1.DiffResponse
+	45, // 103: stevedore.v1.ImageService.Size:output_type -> stevedore.v1.SizeResponse
+	48, // 104: stevedore.v1.ImageService.History:output_type -> stevedore.v1.HistoryResponse
+	53, // 105: stevedore.v1.ImageService.Mutate:output_type -> stevedore.v1.MutateResponse
+	55, // 106: stevedore.v1.ImageService.Rebase:output_type -> stevedore.v1.RebaseResponse
+	57, // 107: stevedore.v1.ImageService.CreateIndex:output_type -> stevedore.v1.CreateIndexResponse
+	59, // 108: stevedore.v1.ImageService.AddToIndex:output_type -> stevedore.v1.AddToIndexResponse
+	61, // 109: stevedore.v1.ImageService.RemoveFromIndex:output_type -> stevedore.v1.RemoveFromIndexResponse
+	63, // 110: stevedore.v1.ImageService.Tag:output_type -> stevedore.v1.TagResponse
+	65, // 111: stevedore.v1.ImageService.Untag:output_type -> stevedore.v1.UntagResponse
+	67, // 112: stevedore.v1.ImageService.Append:output_type -> stevedore.v1.AppendResponse
+	71, // 113: stevedore.v1.ImageService.PushArtifact:output_type -> stevedore.v1.PushArtifactResponse
+	73, // 114: stevedore.v1.ImageService.AttachArtifact:output_type -> stevedore.v1.AttachArtifactResponse
+	75, // 115: stevedore.v1.ImageService.PullArtifact:output_type -> stevedore.v1.PullArtifactResponse
+	78, // 116: stevedore.v1.ImageService.DiscoverReferrers:output_type -> stevedore.v1.DiscoverReferrersResponse
+	3,  // 117: stevedore.v1.ImageService.ListRepositories:output_type -> stevedore.v1.ListRepositoriesResponse
+	5,  // 118: stevedore.v1.ImageService.DeleteRepository:output_type -> stevedore.v1.DeleteRepositoryResponse
+	8,  // 119: stevedore.v1.ImageService.StorageUsage:output_type -> stevedore.v1.StorageUsageResponse
+	11, // 120: stevedore.v1.ImageService.RunGC:output_type -> stevedore.v1.RunGCResponse
+	92, // [92:121] is the sub-list for method output_type
+	63, // [63:92] is the sub-list for method input_type
+	63, // [63:63] is the sub-list for extension type_name
+	63, // [63:63] is the sub-list for extension extendee
+	0,  // [0:63] is the sub-list for field type_name
 }
 
 func init() { file_stevedore_v1_image_service_proto_init() }
@@ -6171,15 +6951,15 @@ func file_stevedore_v1_image_service_proto_init() {
 	if File_stevedore_v1_image_service_proto != nil {
 		return
 	}
-	file_stevedore_v1_image_service_proto_msgTypes[18].OneofWrappers = []any{}
-	file_stevedore_v1_image_service_proto_msgTypes[40].OneofWrappers = []any{}
+	file_stevedore_v1_image_service_proto_msgTypes[29].OneofWrappers = []any{}
+	file_stevedore_v1_image_service_proto_msgTypes[51].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_stevedore_v1_image_service_proto_rawDesc), len(file_stevedore_v1_image_service_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   83,
+			NumMessages:   94,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

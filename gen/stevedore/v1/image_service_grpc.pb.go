@@ -44,6 +44,10 @@ const (
 	ImageService_AttachArtifact_FullMethodName    = "/stevedore.v1.ImageService/AttachArtifact"
 	ImageService_PullArtifact_FullMethodName      = "/stevedore.v1.ImageService/PullArtifact"
 	ImageService_DiscoverReferrers_FullMethodName = "/stevedore.v1.ImageService/DiscoverReferrers"
+	ImageService_ListRepositories_FullMethodName  = "/stevedore.v1.ImageService/ListRepositories"
+	ImageService_DeleteRepository_FullMethodName  = "/stevedore.v1.ImageService/DeleteRepository"
+	ImageService_StorageUsage_FullMethodName      = "/stevedore.v1.ImageService/StorageUsage"
+	ImageService_RunGC_FullMethodName             = "/stevedore.v1.ImageService/RunGC"
 )
 
 // ImageServiceClient is the client API for ImageService service.
@@ -51,8 +55,11 @@ const (
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 //
 // ImageService reads and copies images wherever they live: a registry (`docker://HOST/REPO:TAG`
-// or a bare `HOST/REPO:TAG`) or an OCI image layout on the server (`oci:/DIR[:TAG|@DIGEST]`).
-// References use skopeo's transport syntax.
+// or a bare `HOST/REPO:TAG`), the registry this server serves (`store:REPO[:TAG|@DIGEST]`, or
+// a registry reference naming its address, read in its storage directly, as the caller), or
+// an OCI image layout on the server (`oci:/DIR[:TAG|@DIGEST]`, under the directories the
+// server allows: `serve --allow-local`, default DATA/layouts). References use skopeo's
+// transport syntax.
 //
 // Over REST every reference travels as a query parameter (`?ref=`, `?repository=`):
 // references contain `/`, `:` and `@`, which a path template cannot carry reliably
@@ -250,6 +257,32 @@ type ImageServiceClient interface {
 	//
 	// REST: `GET /v1/referrers?ref=REF[&artifact_type=TYPE][&max_depth=N]`.
 	DiscoverReferrers(ctx context.Context, in *DiscoverReferrersRequest, opts ...grpc.CallOption) (*DiscoverReferrersResponse, error)
+	// ListRepositories lists the repositories of the served store that the
+	// caller may pull, in lexical order, a page at a time, each with its tag
+	// count and the bytes it holds.
+	//
+	// REST: `GET /v1/repositories[?prefix=P][&page_size=N][&page_token=T]`.
+	ListRepositories(ctx context.Context, in *ListRepositoriesRequest, opts ...grpc.CallOption) (*ListRepositoriesResponse, error)
+	// DeleteRepository deletes every tag and manifest of a served repository
+	// (its blobs go at the next garbage collection). Refused when the server
+	// runs with `--disable-delete`, and without the delete right on it.
+	//
+	// REST: `DELETE /v1/repositories/NAME`.
+	DeleteRepository(ctx context.Context, in *DeleteRepositoryRequest, opts ...grpc.CallOption) (*DeleteRepositoryResponse, error)
+	// StorageUsage reports the bytes the served store holds: in all, per
+	// repository, and shared between repositories (one copy on disk however
+	// many hold a blob), over the repositories the caller may pull.
+	//
+	// REST: `GET /v1/storage:usage[?prefix=P]`.
+	StorageUsage(ctx context.Context, in *StorageUsageRequest, opts ...grpc.CallOption) (*StorageUsageResponse, error)
+	// RunGC collects garbage in the served store now, online, as
+	// `serve --gc-interval` does: what no tag, untagged root or referrer
+	// reaches and what changed longer ago than the grace period goes. With
+	// `dry_run` it reports what it would remove. Needs the delete right on
+	// every repository.
+	//
+	// REST: `POST /v1/gc:run` with a JSON body (`{"dry_run": true}`).
+	RunGC(ctx context.Context, in *RunGCRequest, opts ...grpc.CallOption) (*RunGCResponse, error)
 }
 
 type imageServiceClient struct {
@@ -582,13 +615,56 @@ func (c *imageServiceClient) DiscoverReferrers(ctx context.Context, in *Discover
 	return out, nil
 }
 
+func (c *imageServiceClient) ListRepositories(ctx context.Context, in *ListRepositoriesRequest, opts ...grpc.CallOption) (*ListRepositoriesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListRepositoriesResponse)
+	err := c.cc.Invoke(ctx, ImageService_ListRepositories_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *imageServiceClient) DeleteRepository(ctx context.Context, in *DeleteRepositoryRequest, opts ...grpc.CallOption) (*DeleteRepositoryResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteRepositoryResponse)
+	err := c.cc.Invoke(ctx, ImageService_DeleteRepository_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *imageServiceClient) StorageUsage(ctx context.Context, in *StorageUsageRequest, opts ...grpc.CallOption) (*StorageUsageResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(StorageUsageResponse)
+	err := c.cc.Invoke(ctx, ImageService_StorageUsage_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *imageServiceClient) RunGC(ctx context.Context, in *RunGCRequest, opts ...grpc.CallOption) (*RunGCResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RunGCResponse)
+	err := c.cc.Invoke(ctx, ImageService_RunGC_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ImageServiceServer is the server API for ImageService service.
 // All implementations must embed UnimplementedImageServiceServer
 // for forward compatibility.
 //
 // ImageService reads and copies images wherever they live: a registry (`docker://HOST/REPO:TAG`
-// or a bare `HOST/REPO:TAG`) or an OCI image layout on the server (`oci:/DIR[:TAG|@DIGEST]`).
-// References use skopeo's transport syntax.
+// or a bare `HOST/REPO:TAG`), the registry this server serves (`store:REPO[:TAG|@DIGEST]`, or
+// a registry reference naming its address, read in its storage directly, as the caller), or
+// an OCI image layout on the server (`oci:/DIR[:TAG|@DIGEST]`, under the directories the
+// server allows: `serve --allow-local`, default DATA/layouts). References use skopeo's
+// transport syntax.
 //
 // Over REST every reference travels as a query parameter (`?ref=`, `?repository=`):
 // references contain `/`, `:` and `@`, which a path template cannot carry reliably
@@ -786,6 +862,32 @@ type ImageServiceServer interface {
 	//
 	// REST: `GET /v1/referrers?ref=REF[&artifact_type=TYPE][&max_depth=N]`.
 	DiscoverReferrers(context.Context, *DiscoverReferrersRequest) (*DiscoverReferrersResponse, error)
+	// ListRepositories lists the repositories of the served store that the
+	// caller may pull, in lexical order, a page at a time, each with its tag
+	// count and the bytes it holds.
+	//
+	// REST: `GET /v1/repositories[?prefix=P][&page_size=N][&page_token=T]`.
+	ListRepositories(context.Context, *ListRepositoriesRequest) (*ListRepositoriesResponse, error)
+	// DeleteRepository deletes every tag and manifest of a served repository
+	// (its blobs go at the next garbage collection). Refused when the server
+	// runs with `--disable-delete`, and without the delete right on it.
+	//
+	// REST: `DELETE /v1/repositories/NAME`.
+	DeleteRepository(context.Context, *DeleteRepositoryRequest) (*DeleteRepositoryResponse, error)
+	// StorageUsage reports the bytes the served store holds: in all, per
+	// repository, and shared between repositories (one copy on disk however
+	// many hold a blob), over the repositories the caller may pull.
+	//
+	// REST: `GET /v1/storage:usage[?prefix=P]`.
+	StorageUsage(context.Context, *StorageUsageRequest) (*StorageUsageResponse, error)
+	// RunGC collects garbage in the served store now, online, as
+	// `serve --gc-interval` does: what no tag, untagged root or referrer
+	// reaches and what changed longer ago than the grace period goes. With
+	// `dry_run` it reports what it would remove. Needs the delete right on
+	// every repository.
+	//
+	// REST: `POST /v1/gc:run` with a JSON body (`{"dry_run": true}`).
+	RunGC(context.Context, *RunGCRequest) (*RunGCResponse, error)
 	mustEmbedUnimplementedImageServiceServer()
 }
 
@@ -870,6 +972,18 @@ func (UnimplementedImageServiceServer) PullArtifact(*PullArtifactRequest, grpc.S
 }
 func (UnimplementedImageServiceServer) DiscoverReferrers(context.Context, *DiscoverReferrersRequest) (*DiscoverReferrersResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method DiscoverReferrers not implemented")
+}
+func (UnimplementedImageServiceServer) ListRepositories(context.Context, *ListRepositoriesRequest) (*ListRepositoriesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListRepositories not implemented")
+}
+func (UnimplementedImageServiceServer) DeleteRepository(context.Context, *DeleteRepositoryRequest) (*DeleteRepositoryResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteRepository not implemented")
+}
+func (UnimplementedImageServiceServer) StorageUsage(context.Context, *StorageUsageRequest) (*StorageUsageResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method StorageUsage not implemented")
+}
+func (UnimplementedImageServiceServer) RunGC(context.Context, *RunGCRequest) (*RunGCResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RunGC not implemented")
 }
 func (UnimplementedImageServiceServer) mustEmbedUnimplementedImageServiceServer() {}
 func (UnimplementedImageServiceServer) testEmbeddedByValue()                      {}
@@ -1260,6 +1374,78 @@ func _ImageService_DiscoverReferrers_Handler(srv interface{}, ctx context.Contex
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ImageService_ListRepositories_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListRepositoriesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ImageServiceServer).ListRepositories(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ImageService_ListRepositories_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ImageServiceServer).ListRepositories(ctx, req.(*ListRepositoriesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ImageService_DeleteRepository_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteRepositoryRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ImageServiceServer).DeleteRepository(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ImageService_DeleteRepository_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ImageServiceServer).DeleteRepository(ctx, req.(*DeleteRepositoryRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ImageService_StorageUsage_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(StorageUsageRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ImageServiceServer).StorageUsage(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ImageService_StorageUsage_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ImageServiceServer).StorageUsage(ctx, req.(*StorageUsageRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ImageService_RunGC_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RunGCRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ImageServiceServer).RunGC(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ImageService_RunGC_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ImageServiceServer).RunGC(ctx, req.(*RunGCRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ImageService_ServiceDesc is the grpc.ServiceDesc for ImageService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1326,6 +1512,22 @@ var ImageService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "DiscoverReferrers",
 			Handler:    _ImageService_DiscoverReferrers_Handler,
+		},
+		{
+			MethodName: "ListRepositories",
+			Handler:    _ImageService_ListRepositories_Handler,
+		},
+		{
+			MethodName: "DeleteRepository",
+			Handler:    _ImageService_DeleteRepository_Handler,
+		},
+		{
+			MethodName: "StorageUsage",
+			Handler:    _ImageService_StorageUsage_Handler,
+		},
+		{
+			MethodName: "RunGC",
+			Handler:    _ImageService_RunGC_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

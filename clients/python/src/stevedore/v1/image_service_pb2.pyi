@@ -32,6 +32,112 @@ COPY_EVENT_KIND_IMAGE_DONE: CopyEventKind
 COPY_EVENT_KIND_RESULT: CopyEventKind
 COPY_EVENT_KIND_BLOB_MOUNTED: CopyEventKind
 
+class ListRepositoriesRequest(_message.Message):
+    __slots__ = ("prefix", "page_size", "page_token")
+    PREFIX_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    prefix: str
+    page_size: int
+    page_token: str
+    def __init__(self, prefix: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class RepositoryInfo(_message.Message):
+    __slots__ = ("name", "tag_count", "stored_bytes")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    TAG_COUNT_FIELD_NUMBER: _ClassVar[int]
+    STORED_BYTES_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    tag_count: int
+    stored_bytes: int
+    def __init__(self, name: _Optional[str] = ..., tag_count: _Optional[int] = ..., stored_bytes: _Optional[int] = ...) -> None: ...
+
+class ListRepositoriesResponse(_message.Message):
+    __slots__ = ("repositories", "next_page_token")
+    REPOSITORIES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    repositories: _containers.RepeatedCompositeFieldContainer[RepositoryInfo]
+    next_page_token: str
+    def __init__(self, repositories: _Optional[_Iterable[_Union[RepositoryInfo, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class DeleteRepositoryRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class DeleteRepositoryResponse(_message.Message):
+    __slots__ = ("manifests_deleted", "tags_deleted")
+    MANIFESTS_DELETED_FIELD_NUMBER: _ClassVar[int]
+    TAGS_DELETED_FIELD_NUMBER: _ClassVar[int]
+    manifests_deleted: int
+    tags_deleted: int
+    def __init__(self, manifests_deleted: _Optional[int] = ..., tags_deleted: _Optional[int] = ...) -> None: ...
+
+class StorageUsageRequest(_message.Message):
+    __slots__ = ("prefix",)
+    PREFIX_FIELD_NUMBER: _ClassVar[int]
+    prefix: str
+    def __init__(self, prefix: _Optional[str] = ...) -> None: ...
+
+class RepositoryUsage(_message.Message):
+    __slots__ = ("name", "blobs", "bytes", "shared_bytes")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    BLOBS_FIELD_NUMBER: _ClassVar[int]
+    BYTES_FIELD_NUMBER: _ClassVar[int]
+    SHARED_BYTES_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    blobs: int
+    bytes: int
+    shared_bytes: int
+    def __init__(self, name: _Optional[str] = ..., blobs: _Optional[int] = ..., bytes: _Optional[int] = ..., shared_bytes: _Optional[int] = ...) -> None: ...
+
+class StorageUsageResponse(_message.Message):
+    __slots__ = ("total_bytes", "shared_bytes", "repositories")
+    TOTAL_BYTES_FIELD_NUMBER: _ClassVar[int]
+    SHARED_BYTES_FIELD_NUMBER: _ClassVar[int]
+    REPOSITORIES_FIELD_NUMBER: _ClassVar[int]
+    total_bytes: int
+    shared_bytes: int
+    repositories: _containers.RepeatedCompositeFieldContainer[RepositoryUsage]
+    def __init__(self, total_bytes: _Optional[int] = ..., shared_bytes: _Optional[int] = ..., repositories: _Optional[_Iterable[_Union[RepositoryUsage, _Mapping]]] = ...) -> None: ...
+
+class RunGCRequest(_message.Message):
+    __slots__ = ("dry_run", "grace_seconds")
+    DRY_RUN_FIELD_NUMBER: _ClassVar[int]
+    GRACE_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    dry_run: bool
+    grace_seconds: int
+    def __init__(self, dry_run: _Optional[bool] = ..., grace_seconds: _Optional[int] = ...) -> None: ...
+
+class GCSkip(_message.Message):
+    __slots__ = ("repository", "error")
+    REPOSITORY_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    repository: str
+    error: str
+    def __init__(self, repository: _Optional[str] = ..., error: _Optional[str] = ...) -> None: ...
+
+class RunGCResponse(_message.Message):
+    __slots__ = ("dry_run", "repositories", "reachable", "removed", "removed_bytes", "freed_bytes", "young", "skipped")
+    DRY_RUN_FIELD_NUMBER: _ClassVar[int]
+    REPOSITORIES_FIELD_NUMBER: _ClassVar[int]
+    REACHABLE_FIELD_NUMBER: _ClassVar[int]
+    REMOVED_FIELD_NUMBER: _ClassVar[int]
+    REMOVED_BYTES_FIELD_NUMBER: _ClassVar[int]
+    FREED_BYTES_FIELD_NUMBER: _ClassVar[int]
+    YOUNG_FIELD_NUMBER: _ClassVar[int]
+    SKIPPED_FIELD_NUMBER: _ClassVar[int]
+    dry_run: bool
+    repositories: int
+    reachable: int
+    removed: int
+    removed_bytes: int
+    freed_bytes: int
+    young: int
+    skipped: _containers.RepeatedCompositeFieldContainer[GCSkip]
+    def __init__(self, dry_run: _Optional[bool] = ..., repositories: _Optional[int] = ..., reachable: _Optional[int] = ..., removed: _Optional[int] = ..., removed_bytes: _Optional[int] = ..., freed_bytes: _Optional[int] = ..., young: _Optional[int] = ..., skipped: _Optional[_Iterable[_Union[GCSkip, _Mapping]]] = ...) -> None: ...
+
 class InspectRequest(_message.Message):
     __slots__ = ("ref", "platform")
     REF_FIELD_NUMBER: _ClassVar[int]
@@ -170,14 +276,16 @@ class ListTagsResponse(_message.Message):
     def __init__(self, tags: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class GetBlobRequest(_message.Message):
-    __slots__ = ("ref", "offset", "length")
+    __slots__ = ("ref", "offset", "length", "verify")
     REF_FIELD_NUMBER: _ClassVar[int]
     OFFSET_FIELD_NUMBER: _ClassVar[int]
     LENGTH_FIELD_NUMBER: _ClassVar[int]
+    VERIFY_FIELD_NUMBER: _ClassVar[int]
     ref: str
     offset: int
     length: int
-    def __init__(self, ref: _Optional[str] = ..., offset: _Optional[int] = ..., length: _Optional[int] = ...) -> None: ...
+    verify: bool
+    def __init__(self, ref: _Optional[str] = ..., offset: _Optional[int] = ..., length: _Optional[int] = ..., verify: _Optional[bool] = ...) -> None: ...
 
 class GetBlobResponse(_message.Message):
     __slots__ = ("offset", "data", "size")

@@ -27,8 +27,11 @@ if _version_not_supported:
 
 class ImageServiceStub:
     """ImageService reads and copies images wherever they live: a registry (`docker://HOST/REPO:TAG`
-    or a bare `HOST/REPO:TAG`) or an OCI image layout on the server (`oci:/DIR[:TAG|@DIGEST]`).
-    References use skopeo's transport syntax.
+    or a bare `HOST/REPO:TAG`), the registry this server serves (`store:REPO[:TAG|@DIGEST]`, or
+    a registry reference naming its address, read in its storage directly, as the caller), or
+    an OCI image layout on the server (`oci:/DIR[:TAG|@DIGEST]`, under the directories the
+    server allows: `serve --allow-local`, default DATA/layouts). References use skopeo's
+    transport syntax.
 
     Over REST every reference travels as a query parameter (`?ref=`, `?repository=`):
     references contain `/`, `:` and `@`, which a path template cannot carry reliably
@@ -170,12 +173,35 @@ class ImageServiceStub:
                 request_serializer=stevedore_dot_v1_dot_image__service__pb2.DiscoverReferrersRequest.SerializeToString,
                 response_deserializer=stevedore_dot_v1_dot_image__service__pb2.DiscoverReferrersResponse.FromString,
                 _registered_method=True)
+        self.ListRepositories = channel.unary_unary(
+                '/stevedore.v1.ImageService/ListRepositories',
+                request_serializer=stevedore_dot_v1_dot_image__service__pb2.ListRepositoriesRequest.SerializeToString,
+                response_deserializer=stevedore_dot_v1_dot_image__service__pb2.ListRepositoriesResponse.FromString,
+                _registered_method=True)
+        self.DeleteRepository = channel.unary_unary(
+                '/stevedore.v1.ImageService/DeleteRepository',
+                request_serializer=stevedore_dot_v1_dot_image__service__pb2.DeleteRepositoryRequest.SerializeToString,
+                response_deserializer=stevedore_dot_v1_dot_image__service__pb2.DeleteRepositoryResponse.FromString,
+                _registered_method=True)
+        self.StorageUsage = channel.unary_unary(
+                '/stevedore.v1.ImageService/StorageUsage',
+                request_serializer=stevedore_dot_v1_dot_image__service__pb2.StorageUsageRequest.SerializeToString,
+                response_deserializer=stevedore_dot_v1_dot_image__service__pb2.StorageUsageResponse.FromString,
+                _registered_method=True)
+        self.RunGC = channel.unary_unary(
+                '/stevedore.v1.ImageService/RunGC',
+                request_serializer=stevedore_dot_v1_dot_image__service__pb2.RunGCRequest.SerializeToString,
+                response_deserializer=stevedore_dot_v1_dot_image__service__pb2.RunGCResponse.FromString,
+                _registered_method=True)
 
 
 class ImageServiceServicer:
     """ImageService reads and copies images wherever they live: a registry (`docker://HOST/REPO:TAG`
-    or a bare `HOST/REPO:TAG`) or an OCI image layout on the server (`oci:/DIR[:TAG|@DIGEST]`).
-    References use skopeo's transport syntax.
+    or a bare `HOST/REPO:TAG`), the registry this server serves (`store:REPO[:TAG|@DIGEST]`, or
+    a registry reference naming its address, read in its storage directly, as the caller), or
+    an OCI image layout on the server (`oci:/DIR[:TAG|@DIGEST]`, under the directories the
+    server allows: `serve --allow-local`, default DATA/layouts). References use skopeo's
+    transport syntax.
 
     Over REST every reference travels as a query parameter (`?ref=`, `?repository=`):
     references contain `/`, `:` and `@`, which a path template cannot carry reliably
@@ -507,6 +533,54 @@ class ImageServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListRepositories(self, request, context):
+        """--- Management of the served store. ---
+
+        ListRepositories lists the repositories of the served store that the
+        caller may pull, in lexical order, a page at a time, each with its tag
+        count and the bytes it holds.
+
+        REST: `GET /v1/repositories[?prefix=P][&page_size=N][&page_token=T]`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteRepository(self, request, context):
+        """DeleteRepository deletes every tag and manifest of a served repository
+        (its blobs go at the next garbage collection). Refused when the server
+        runs with `--disable-delete`, and without the delete right on it.
+
+        REST: `DELETE /v1/repositories/NAME`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def StorageUsage(self, request, context):
+        """StorageUsage reports the bytes the served store holds: in all, per
+        repository, and shared between repositories (one copy on disk however
+        many hold a blob), over the repositories the caller may pull.
+
+        REST: `GET /v1/storage:usage[?prefix=P]`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RunGC(self, request, context):
+        """RunGC collects garbage in the served store now, online, as
+        `serve --gc-interval` does: what no tag, untagged root or referrer
+        reaches and what changed longer ago than the grace period goes. With
+        `dry_run` it reports what it would remove. Needs the delete right on
+        every repository.
+
+        REST: `POST /v1/gc:run` with a JSON body (`{"dry_run": true}`).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ImageServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -635,6 +709,26 @@ def add_ImageServiceServicer_to_server(servicer, server):
                     request_deserializer=stevedore_dot_v1_dot_image__service__pb2.DiscoverReferrersRequest.FromString,
                     response_serializer=stevedore_dot_v1_dot_image__service__pb2.DiscoverReferrersResponse.SerializeToString,
             ),
+            'ListRepositories': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListRepositories,
+                    request_deserializer=stevedore_dot_v1_dot_image__service__pb2.ListRepositoriesRequest.FromString,
+                    response_serializer=stevedore_dot_v1_dot_image__service__pb2.ListRepositoriesResponse.SerializeToString,
+            ),
+            'DeleteRepository': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteRepository,
+                    request_deserializer=stevedore_dot_v1_dot_image__service__pb2.DeleteRepositoryRequest.FromString,
+                    response_serializer=stevedore_dot_v1_dot_image__service__pb2.DeleteRepositoryResponse.SerializeToString,
+            ),
+            'StorageUsage': grpc.unary_unary_rpc_method_handler(
+                    servicer.StorageUsage,
+                    request_deserializer=stevedore_dot_v1_dot_image__service__pb2.StorageUsageRequest.FromString,
+                    response_serializer=stevedore_dot_v1_dot_image__service__pb2.StorageUsageResponse.SerializeToString,
+            ),
+            'RunGC': grpc.unary_unary_rpc_method_handler(
+                    servicer.RunGC,
+                    request_deserializer=stevedore_dot_v1_dot_image__service__pb2.RunGCRequest.FromString,
+                    response_serializer=stevedore_dot_v1_dot_image__service__pb2.RunGCResponse.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'stevedore.v1.ImageService', rpc_method_handlers)
@@ -645,8 +739,11 @@ def add_ImageServiceServicer_to_server(servicer, server):
  # This class is part of an EXPERIMENTAL API.
 class ImageService:
     """ImageService reads and copies images wherever they live: a registry (`docker://HOST/REPO:TAG`
-    or a bare `HOST/REPO:TAG`) or an OCI image layout on the server (`oci:/DIR[:TAG|@DIGEST]`).
-    References use skopeo's transport syntax.
+    or a bare `HOST/REPO:TAG`), the registry this server serves (`store:REPO[:TAG|@DIGEST]`, or
+    a registry reference naming its address, read in its storage directly, as the caller), or
+    an OCI image layout on the server (`oci:/DIR[:TAG|@DIGEST]`, under the directories the
+    server allows: `serve --allow-local`, default DATA/layouts). References use skopeo's
+    transport syntax.
 
     Over REST every reference travels as a query parameter (`?ref=`, `?repository=`):
     references contain `/`, `:` and `@`, which a path template cannot carry reliably
@@ -1322,6 +1419,114 @@ class ImageService:
             '/stevedore.v1.ImageService/DiscoverReferrers',
             stevedore_dot_v1_dot_image__service__pb2.DiscoverReferrersRequest.SerializeToString,
             stevedore_dot_v1_dot_image__service__pb2.DiscoverReferrersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListRepositories(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stevedore.v1.ImageService/ListRepositories',
+            stevedore_dot_v1_dot_image__service__pb2.ListRepositoriesRequest.SerializeToString,
+            stevedore_dot_v1_dot_image__service__pb2.ListRepositoriesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteRepository(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stevedore.v1.ImageService/DeleteRepository',
+            stevedore_dot_v1_dot_image__service__pb2.DeleteRepositoryRequest.SerializeToString,
+            stevedore_dot_v1_dot_image__service__pb2.DeleteRepositoryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StorageUsage(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stevedore.v1.ImageService/StorageUsage',
+            stevedore_dot_v1_dot_image__service__pb2.StorageUsageRequest.SerializeToString,
+            stevedore_dot_v1_dot_image__service__pb2.StorageUsageResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RunGC(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stevedore.v1.ImageService/RunGC',
+            stevedore_dot_v1_dot_image__service__pb2.RunGCRequest.SerializeToString,
+            stevedore_dot_v1_dot_image__service__pb2.RunGCResponse.FromString,
             options,
             channel_credentials,
             insecure,
