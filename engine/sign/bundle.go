@@ -48,6 +48,15 @@ type bundle struct {
 	DSSEEnvelope     *Envelope       `json:"dsseEnvelope,omitempty"`
 }
 
+// bundleVersions are the Sigstore bundle media types verified: v0.1 to
+// v0.3, in both spellings of v0.3.
+var bundleVersions = map[string]bool{
+	MediaTypeBundleV01: true,
+	"application/vnd.dev.sigstore.bundle+json;version=0.2": true,
+	"application/vnd.dev.sigstore.bundle+json;version=0.3": true,
+	MediaTypeBundle: true,
+}
+
 // IsBundleType reports whether an artifactType or media type names a
 // Sigstore bundle of any version.
 func IsBundleType(mt string) bool {
@@ -101,13 +110,15 @@ func pushBundle(ctx context.Context, dst Repo, subj oci.Descriptor, signer crypt
 }
 
 // checkBundle verifies the bundle referrer ref of subj and fills f: the
-// manifest names subj and holds exactly one v0.3 bundle layer; the bundle's
-// DSSE envelope has one signature that one of keys made; its statement's
-// subject is subj. The predicate type is checked by the caller. f.Reason
-// says why a check failed; f.Verified is left for the caller.
+// manifest names subj and holds exactly one bundle layer; the bundle's DSSE
+// envelope is signed by one of opts.Keys, or, when it carries a
+// certificate, verified by opts.Certs and the certificate names one of
+// opts.Identities; its statement's subject is subj. The predicate type is
+// checked by the caller. f.Reason says why a check failed; f.Verified is
+// left for the caller.
 //
 // cosign BUNDLE_SPEC: https://github.com/sigstore/cosign/blob/v3.1.3/specs/BUNDLE_SPEC.md
-func checkBundle(ctx context.Context, src transport.Source, subj, ref oci.Descriptor, keys []crypto.PublicKey, f *Finding) (*statement, error) {
+func checkBundle(ctx context.Context, src transport.Source, subj, ref oci.Descriptor, opts VerifyOptions, f *Finding) (*statement, error) {
 	m, err := fetchManifest(ctx, src, ref)
 	if err != nil {
 		return nil, err
@@ -121,8 +132,8 @@ func checkBundle(ctx context.Context, src transport.Source, subj, ref oci.Descri
 	}
 	l := m.Layers[0]
 	f.Layer = l.Digest
-	if l.MediaType != MediaTypeBundle {
-		return nil, fmt.Errorf("layer media type %q, want %q", l.MediaType, MediaTypeBundle)
+	if !IsBundleType(l.MediaType) {
+		return nil, fmt.Errorf("layer media type %q is not a Sigstore bundle", l.MediaType)
 	}
 	raw, err := fetch(ctx, src, l)
 	if err != nil {
@@ -132,8 +143,8 @@ func checkBundle(ctx context.Context, src transport.Source, subj, ref oci.Descri
 	if err := json.Unmarshal(raw, &b); err != nil {
 		return nil, fmt.Errorf("bundle is not valid JSON: %v", err)
 	}
-	if b.MediaType != MediaTypeBundle {
-		return nil, fmt.Errorf("bundle media type %q, want %q", b.MediaType, MediaTypeBundle)
+	if !bundleVersions[b.MediaType] {
+		return nil, fmt.Errorf("bundle media type %q is not a Sigstore bundle v0.1 to v0.3", b.MediaType)
 	}
 	if b.VerificationMaterial.PublicKey != nil {
 		f.KeyHint = b.VerificationMaterial.PublicKey.Hint
@@ -141,5 +152,28 @@ func checkBundle(ctx context.Context, src transport.Source, subj, ref oci.Descri
 	if b.DSSEEnvelope == nil {
 		return nil, fmt.Errorf("bundle holds no DSSE envelope (a message signature is not an image signature)")
 	}
-	return checkAttestation(b.DSSEEnvelope, keys, subj.Digest, f, "manifest annotation")
+	withCert := len(b.VerificationMaterial.Certificate) > 0 || len(b.VerificationMaterial.X509CertificateChain) > 0
+	if withCert && opts.Certs != nil {
+		if err := checkCertified(raw, nil, opts, f); err != nil {
+			return nil, err
+		}
+		return checkEnvelope(b.DSSEEnvelope, subj.Digest, f, "manifest annotation")
+	}
+	if len(opts.Keys) == 0 {
+		return nil, fmt.Errorf("signed with a key, not a certificate: verifying it needs --key")
+	}
+	return checkAttestation(b.DSSEEnvelope, opts.Keys, subj.Digest, f, "manifest annotation")
+}
+
+// checkCertified verifies a bundle signed with a certificate through
+// opts.Certs (artifact: the signed message of a message signature), then
+// that the certificate names one of opts.Identities, recording the signer
+// in f.
+func checkCertified(bundle, artifact []byte, opts VerifyOptions, f *Finding) error {
+	c, err := opts.Certs.VerifyBundle(bundle, artifact)
+	if err != nil {
+		return err
+	}
+	f.Certificate = c
+	return matchAny(opts.Identities, c)
 }
