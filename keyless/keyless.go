@@ -43,23 +43,9 @@ import (
 //go:embed trusted_root.json
 var PublicGood []byte
 
-// Options configure a Verifier.
-type Options struct {
-	// TrustedRoot is a trusted_root.json; nil means PublicGood.
-	TrustedRoot []byte
-	// CertificateChain, when set, is a PEM bundle of CA certificates (a
-	// private CA): its self-signed certificates are the roots, the others
-	// intermediates, and they replace the trusted root's certificate
-	// authorities (its logs and timestamp authorities stay).
-	CertificateChain []byte
-	// IgnoreTlog does not require a transparency log entry
-	// (--insecure-ignore-tlog); the signature time is then the RFC 3161
-	// timestamps or, without any, the current time.
-	IgnoreTlog bool
-	// IgnoreSCT does not require a certificate transparency timestamp in the
-	// certificate (--insecure-ignore-sct).
-	IgnoreSCT bool
-}
+// Options configure a Verifier: the trust material (see sign.Trust; a nil
+// TrustedRoot means PublicGood).
+type Options = sign.Trust
 
 // Verifier verifies bundles against fixed trust material.
 type Verifier struct {
@@ -252,4 +238,14 @@ func certificate(res *verify.VerificationResult) *sign.Certificate {
 		c.Timestamps = append(c.Timestamps, sign.Timestamp{Kind: kind, Time: ts.Timestamp.UTC()})
 	}
 	return c
+}
+
+// Load is New for policy.Verifiers and other callers that want the
+// interface.
+func Load(t sign.Trust) (sign.CertVerifier, error) {
+	v, err := New(t)
+	if err != nil {
+		return nil, err
+	}
+	return v, nil
 }

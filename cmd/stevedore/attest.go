@@ -72,12 +72,16 @@ func newVerifyAttestationCmd() *cobra.Command {
 	var vf verifyFlags
 	var predicateType string
 	cmd := &cobra.Command{
-		Use:   "verify-attestation --key FILE --type URI REF",
+		Use:   "verify-attestation (--key FILE | --certificate-identity ID --certificate-oidc-issuer URL) --type URI REF",
 		Short: "Verify an image's attestations of a predicate type; exit 0 only when one verifies",
 		Long: `Find the attestations of REF's digest (bundle referrers and the legacy
 sha256-<hex>.att tag) of the --type predicate type and check each against the
---key public keys. Report and exit status as for verify.`,
-		Example: `  stevedore verify-attestation --key cosign.pub --type https://slsa.dev/provenance/v1 127.0.0.1:5000/app:v1`,
+--key public keys, or, for keyless attestations, the certificate identity
+flags and trust material as for verify. Report and exit status as for verify.`,
+		Example: `  stevedore verify-attestation --key cosign.pub --type https://slsa.dev/provenance/v1 127.0.0.1:5000/app:v1
+  stevedore verify-attestation --type https://slsa.dev/provenance/v1 \
+      --certificate-identity-regexp '^https://github.com/org/' --certificate-oidc-issuer https://token.actions.githubusercontent.com \
+      --certificate-github-workflow-trigger push ghcr.io/org/app:v1`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if predicateType == "" {

@@ -100,6 +100,26 @@ type CertVerifier interface {
 	VerifyBundle(bundle, artifact []byte) (*Certificate, error)
 }
 
+// Trust is the trust material certificate signatures are verified with
+// (cosign's --trusted-root, --certificate-chain, --insecure-ignore-tlog,
+// --insecure-ignore-sct); a CertVerifier is built from it.
+type Trust struct {
+	// TrustedRoot is a Sigstore trusted_root.json; nil means the
+	// implementation's default (Sigstore's public-good root).
+	TrustedRoot []byte
+	// CertificateChain, when set, is a PEM bundle of CA certificates (a
+	// private CA): its self-signed certificate is the root, the others
+	// intermediates, and they replace the trusted root's certificate
+	// authorities (its logs and timestamp authorities stay).
+	CertificateChain []byte
+	// IgnoreTlog does not require a transparency log entry; the signature
+	// time is then the RFC 3161 timestamps or, without any, the current time.
+	IgnoreTlog bool
+	// IgnoreSCT does not require a certificate transparency timestamp in
+	// the certificate.
+	IgnoreSCT bool
+}
+
 // Identity is who a signing certificate must name: cosign's
 // --certificate-identity[-regexp], --certificate-oidc-issuer[-regexp] and
 // --certificate-github-workflow-* flags. The YAML names are those of
