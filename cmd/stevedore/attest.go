@@ -15,6 +15,7 @@ func newAttestCmd() *cobra.Command {
 	var ef engineFlags
 	var pf passwordFlags
 	var key, predicate, predicateType, format string
+	var cf signCertFlags
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "attest --key FILE --predicate FILE --type URI REF",
@@ -41,11 +42,15 @@ sha256-<hex>.att tag (--format legacy).`,
 			if err != nil {
 				return err
 			}
+			cert, err := cf.load(signer)
+			if err != nil {
+				return err
+			}
 			repo, id, name, err := openSigned(cmd.Context(), &ef, args[0])
 			if err != nil {
 				return err
 			}
-			res, err := sign.Attest(cmd.Context(), repo, id, signer, sign.AttestOptions{PredicateType: predicateType, Predicate: pred, Format: f, Identity: name})
+			res, err := sign.Attest(cmd.Context(), repo, id, signer, sign.AttestOptions{PredicateType: predicateType, Predicate: pred, Format: f, Identity: name, Cert: cert})
 			if err != nil {
 				return fmt.Errorf("attest %s: %w", args[0], err)
 			}
@@ -63,6 +68,7 @@ sha256-<hex>.att tag (--format legacy).`,
 	cmd.Flags().StringVar(&predicate, "predicate", "", "the predicate, a JSON file")
 	cmd.Flags().StringVar(&predicateType, "type", "", "the predicate type URI, e.g. https://slsa.dev/provenance/v1")
 	cmd.Flags().StringVar(&format, "format", "bundle", "attestation format: bundle or legacy (sha256-<hex>.att tag)")
+	cf.register(cmd)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print what was attached as JSON")
 	return cmd
 }

@@ -65,19 +65,26 @@ func IsBundleType(mt string) bool {
 
 // pushBundle signs statement (DSSE), wraps it in a bundle and pushes it as
 // a referrer of subj: empty config, one bundle layer, the annotations cosign
-// v3 writes. It returns the referrer manifest's descriptor.
+// v3 writes. The verification material is cert's leaf when given, else a
+// hint of the key. It returns the referrer manifest's descriptor.
 //
 // cosign BUNDLE_SPEC: https://github.com/sigstore/cosign/blob/v3.1.3/specs/BUNDLE_SPEC.md
-func pushBundle(ctx context.Context, dst Repo, subj oci.Descriptor, signer crypto.Signer, stmt []byte, predicateType string, now time.Time) (oci.Descriptor, error) {
+func pushBundle(ctx context.Context, dst Repo, subj oci.Descriptor, signer crypto.Signer, cert *SigningCert, stmt []byte, predicateType string, now time.Time) (oci.Descriptor, error) {
 	env, err := signDSSE(signer, PayloadTypeInToto, stmt)
 	if err != nil {
 		return oci.Descriptor{}, err
 	}
 	var b bundle
 	b.MediaType = MediaTypeBundle
-	b.VerificationMaterial.PublicKey = &struct {
-		Hint string `json:"hint"`
-	}{KeyHint(signer.Public())}
+	if cert != nil {
+		if b.VerificationMaterial.Certificate, err = json.Marshal(pbRaw{cert.Leaf}); err != nil {
+			return oci.Descriptor{}, err
+		}
+	} else {
+		b.VerificationMaterial.PublicKey = &struct {
+			Hint string `json:"hint"`
+		}{KeyHint(signer.Public())}
+	}
 	b.DSSEEnvelope = env
 	raw, err := marshalCompact(&b)
 	if err != nil {

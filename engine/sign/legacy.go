@@ -74,7 +74,7 @@ func LegacyTag(subj oci.Descriptor, suffix string) string {
 
 // signLegacy signs the simple-signing payload for subj and appends it to
 // the signature manifest at sha256-<hex>.sig.
-func signLegacy(ctx context.Context, dst Repo, subj oci.Descriptor, signer crypto.Signer, identity string, annotations map[string]string) (oci.Descriptor, string, error) {
+func signLegacy(ctx context.Context, dst Repo, subj oci.Descriptor, signer crypto.Signer, cert *SigningCert, identity string, annotations map[string]string) (oci.Descriptor, string, error) {
 	var p simpleSigning
 	p.Critical.Identity.DockerReference = identity
 	p.Critical.Image.DockerManifestDigest = subj.Digest.String()
@@ -95,6 +95,7 @@ func signLegacy(ctx context.Context, dst Repo, subj oci.Descriptor, signer crypt
 	}
 	layer := blobDesc(MediaTypeSimpleSigning, payload)
 	layer.Annotations = map[string]string{AnnotationSignature: base64.StdEncoding.EncodeToString(sig)}
+	cert.annotate(layer.Annotations)
 	tag := LegacyTag(subj, ".sig")
 	d, err := appendLegacy(ctx, dst, tag, layer, payload)
 	return d, tag, err
