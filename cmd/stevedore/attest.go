@@ -88,7 +88,7 @@ flags and trust material as for verify. Report and exit status as for verify.`,
   stevedore verify-attestation --type https://slsa.dev/provenance/v1 \
       --certificate-identity-regexp '^https://github.com/org/' --certificate-oidc-issuer https://token.actions.githubusercontent.com \
       --certificate-github-workflow-trigger push ghcr.io/org/app:v1`,
-		Args:    cobra.ExactArgs(1),
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if predicateType == "" {
 				return usageError{errors.New("--type is required")}
