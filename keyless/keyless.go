@@ -27,10 +27,12 @@ import (
 	"io"
 	"strings"
 
+	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
 	"github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore-go/pkg/verify"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
+	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/stevedore-dev/stevedore/engine/errdef"
 	"github.com/stevedore-dev/stevedore/engine/sign"
@@ -117,8 +119,8 @@ func chainCA(pemBytes []byte) (*root.FulcioCertificateAuthority, error) {
 // the chain at the verified times, the SCT — with every RFC 3161 timestamp
 // the bundle carries required to verify. It does not match identities.
 func (v *Verifier) VerifyBundle(raw, artifact []byte) (*sign.Certificate, error) {
-	var b bundle.Bundle
-	if err := b.UnmarshalJSON(raw); err != nil {
+	b, err := parseBundle(raw)
+	if err != nil {
 		return nil, &sign.CheckError{Check: sign.CheckBundle, Err: err}
 	}
 	vc, err := b.VerificationContent()
@@ -173,11 +175,26 @@ func (v *Verifier) VerifyBundle(raw, artifact []byte) (*sign.Certificate, error)
 	if msg {
 		art = verify.WithArtifact(bytes.NewReader(artifact))
 	}
-	res, err := sv.Verify(&b, verify.NewPolicy(art, verify.WithoutIdentitiesUnsafe()))
+	res, err := sv.Verify(b, verify.NewPolicy(art, verify.WithoutIdentitiesUnsafe()))
 	if err != nil {
 		return nil, classify(err)
 	}
 	return certificate(res), nil
+}
+
+// parseBundle reads a bundle. A v0.3 bundle may carry a certificate chain
+// where the spec has the leaf only: cosign writes one for sign
+// --certificate-chain, and sigstore-go accepts it on request.
+func parseBundle(raw []byte) (*bundle.Bundle, error) {
+	var pb protobundle.Bundle
+	if err := protojson.Unmarshal(raw, &pb); err != nil {
+		return nil, err
+	}
+	var opts []bundle.Option
+	if pb.GetVerificationMaterial().GetX509CertificateChain() != nil && !strings.Contains(pb.GetMediaType(), "version=0.") {
+		opts = append(opts, bundle.AllowCertificateChain())
+	}
+	return bundle.NewBundle(&pb, opts...)
 }
 
 // precheckChain checks the leaf's chain at its own issuance time, before

@@ -26,6 +26,7 @@
 //	    certificateChain: ca.pem         # optional: a private CA instead of Fulcio
 //	    insecureIgnoreTlog: false        # a private CA has no log entry
 //	    insecureIgnoreSCT: false         # ... nor an SCT
+//	    predicateType: https://slsa.dev/provenance/v1 # optional: require an attestation of this type instead of a signature
 //
 // A rule may list keys and identities; require: any passes with a
 // signature by any of them, require: all needs one by each.

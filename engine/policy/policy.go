@@ -61,6 +61,10 @@ type Rule struct {
 	Format sign.Format `yaml:"format"`
 	// Annotations must be among a signature's signed annotations.
 	Annotations map[string]string `yaml:"annotations"`
+	// PredicateType, when set, makes the rule require an attestation of
+	// this type (SLSA provenance, an SBOM, ...) by its keys or identities
+	// instead of a signature.
+	PredicateType string `yaml:"predicateType"`
 	// Identities are the signers a certificate signature (Sigstore
 	// keyless, or a private CA) may name instead of a key: "signed by this
 	// GitHub workflow".
@@ -266,8 +270,12 @@ func (p *Policy) Check(ctx context.Context, src transport.Source, ref, name stri
 		}
 		return src.Resolve(ctx, ref)
 	}
-	rep, err := sign.Verify(ctx, src, ref, sign.VerifyOptions{Keys: rule.keys, KeyNames: rule.Keys, Format: rule.Format, Annotations: rule.Annotations,
-		Certs: rule.certs, Identities: rule.Identities})
+	verify := sign.Verify
+	if rule.PredicateType != "" {
+		verify = sign.VerifyAttestation
+	}
+	rep, err := verify(ctx, src, ref, sign.VerifyOptions{Keys: rule.keys, KeyNames: rule.Keys, Format: rule.Format, Annotations: rule.Annotations,
+		Certs: rule.certs, Identities: rule.Identities, PredicateType: rule.PredicateType})
 	if err != nil {
 		return oci.Descriptor{}, err
 	}

@@ -76,11 +76,25 @@ func pushBundle(ctx context.Context, dst Repo, subj oci.Descriptor, signer crypt
 	}
 	var b bundle
 	b.MediaType = MediaTypeBundle
-	if cert != nil {
+	switch {
+	case cert != nil && len(cert.intermediates()) > 0:
+		// As cosign sign --certificate-chain writes it: the leaf and its
+		// intermediates in a v0.3 bundle, where the spec has the leaf only.
+		// The root is the verifier's to trust, never the bundle's.
+		var chain struct {
+			Certificates []pbRaw `json:"certificates"`
+		}
+		for _, der := range append([][]byte{cert.Leaf}, cert.intermediates()...) {
+			chain.Certificates = append(chain.Certificates, pbRaw{der})
+		}
+		if b.VerificationMaterial.X509CertificateChain, err = json.Marshal(chain); err != nil {
+			return oci.Descriptor{}, err
+		}
+	case cert != nil:
 		if b.VerificationMaterial.Certificate, err = json.Marshal(pbRaw{cert.Leaf}); err != nil {
 			return oci.Descriptor{}, err
 		}
-	} else {
+	default:
 		b.VerificationMaterial.PublicKey = &struct {
 			Hint string `json:"hint"`
 		}{KeyHint(signer.Public())}

@@ -1,6 +1,7 @@
 package sign
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/x509"
 	"encoding/pem"
@@ -17,8 +18,8 @@ import (
 type SigningCert struct {
 	// Leaf is the certificate (DER).
 	Leaf []byte
-	// Chain is its issuers up to the root (DER), leaf's issuer first; a
-	// legacy signature records it, a v0.3 bundle holds only the leaf.
+	// Chain is its issuers up to the root (DER), leaf's issuer first,
+	// recorded with the leaf as cosign records it.
 	Chain [][]byte
 }
 
@@ -46,6 +47,17 @@ func ParseSigningCert(certPEM, chainPEM []byte, signer crypto.Signer) (*SigningC
 		}
 	}
 	return &SigningCert{Leaf: leaf[0], Chain: chain}, nil
+}
+
+// intermediates is Chain without self-signed roots.
+func (c *SigningCert) intermediates() [][]byte {
+	var out [][]byte
+	for _, der := range c.Chain {
+		if x, err := x509.ParseCertificate(der); err == nil && !bytes.Equal(x.RawIssuer, x.RawSubject) {
+			out = append(out, der)
+		}
+	}
+	return out
 }
 
 // annotate adds the legacy certificate and chain annotations to ann.

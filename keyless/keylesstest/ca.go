@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
+	"encoding/base64"
 	"encoding/pem"
 	"math/big"
 	"net/url"
@@ -54,6 +55,16 @@ func NewCA(t testing.TB, name string) *CA {
 		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning},
 	}, ca.root, &ca.interKey.PublicKey, rootKey)
 	return ca
+}
+
+// TrustedRootJSON is a Sigstore trusted root whose only certificate
+// authority is this CA (no logs, no timestamp authorities): what cosign
+// verifies bundles made with its certificates against.
+func (ca *CA) TrustedRootJSON() []byte {
+	raw := func(c *x509.Certificate) string { return base64.StdEncoding.EncodeToString(c.Raw) }
+	return []byte(`{"mediaType":"application/vnd.dev.sigstore.trustedroot+json;version=0.1","tlogs":[],"ctlogs":[],"timestampAuthorities":[],` +
+		`"certificateAuthorities":[{"subject":{"organization":"stevedore","commonName":"test"},"uri":"https://ca.example.com",` +
+		`"certChain":{"certificates":[{"rawBytes":"` + raw(ca.inter) + `"},{"rawBytes":"` + raw(ca.root) + `"}]},"validFor":{"start":"2020-01-01T00:00:00Z"}}]}`)
 }
 
 // ChainPEM is the intermediate then the root: what --certificate-chain takes.
