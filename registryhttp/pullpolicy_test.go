@@ -56,7 +56,7 @@ unmatched: accept
 repositories:
   - pattern: reg.test/prot/**
     keys: [signer.pub]
-`), keyDir)
+`), keyDir, policy.Verifiers{})
 	if err != nil {
 		t.Fatal(err)
 	}

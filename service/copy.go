@@ -197,11 +197,18 @@ func (s *ImageServer) requestPolicy(text string, inline map[string]string) (*pol
 	}
 	var names struct {
 		Repositories []struct {
-			Keys []string `yaml:"keys"`
+			Keys             []string `yaml:"keys"`
+			TrustedRoot      string   `yaml:"trustedRoot"`
+			CertificateChain string   `yaml:"certificateChain"`
 		} `yaml:"repositories"`
 	}
 	if err := yaml.Unmarshal([]byte(text), &names); err != nil {
 		return nil, newStatus(codes.InvalidArgument, "", "verify_policy: "+err.Error())
+	}
+	for _, r := range names.Repositories {
+		if r.TrustedRoot != "" || r.CertificateChain != "" {
+			return nil, newStatus(codes.InvalidArgument, "", "verify_policy: trustedRoot and certificateChain name server files and are not accepted in a request; identities are checked against Sigstore's public-good root")
+		}
 	}
 	dir, err := os.MkdirTemp("", "stevedore-policy-")
 	if err != nil {
@@ -227,7 +234,7 @@ func (s *ImageServer) requestPolicy(text string, inline map[string]string) (*pol
 			}
 		}
 	}
-	pol, err := policy.Parse([]byte(text), dir)
+	pol, err := policy.Parse([]byte(text), dir, PolicyVerifiers)
 	if err != nil {
 		return nil, newStatus(codes.InvalidArgument, "", err.Error())
 	}

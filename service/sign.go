@@ -14,6 +14,7 @@ import (
 	"github.com/stevedore-dev/stevedore/engine/sign"
 	"github.com/stevedore-dev/stevedore/engine/transport"
 	stevedorev1 "github.com/stevedore-dev/stevedore/gen/stevedore/v1"
+	"github.com/stevedore-dev/stevedore/keyless"
 )
 
 // maxDecrypts bounds the private keys being decrypted at once: each scrypt
@@ -118,6 +119,8 @@ type verifyRequest interface {
 	GetKeyIds() []string
 	GetFormat() stevedorev1.SignatureFormat
 	GetAnnotations() map[string]string
+	GetCertificateIdentities() []*stevedorev1.CertificateIdentity
+	GetCertificateTrust() *stevedorev1.CertificateTrust
 }
 
 // Verify checks the signatures of the image req.Ref names. The verdict is
@@ -159,8 +162,33 @@ func (s *SignServer) verify(ctx context.Context, req verifyRequest, att bool, pr
 		}
 		opts.Keys, opts.KeyNames = append(opts.Keys, k), append(opts.KeyNames, id)
 	}
-	if len(opts.Keys) == 0 {
-		return nil, status.Error(codes.InvalidArgument, "no trusted key: set public_keys or key_ids")
+	for i, id := range req.GetCertificateIdentities() {
+		sid := identityFromProto(id)
+		if err := sid.Validate(); err != nil {
+			return nil, status.Errorf(codes.InvalidArgument, "certificate_identities[%d]: %v", i, err)
+		}
+		opts.Identities = append(opts.Identities, sid)
+	}
+	tr := req.GetCertificateTrust()
+	if len(opts.Identities) > 0 {
+		if len(tr.GetTrustedRoot()) > maxTrustFile || len(tr.GetCertificateChain()) > maxTrustFile {
+			return nil, status.Errorf(codes.InvalidArgument, "certificate_trust: trusted_root and certificate_chain are bounded to %d bytes", maxTrustFile)
+		}
+		t := sign.Trust{IgnoreTlog: tr.GetInsecureIgnoreTlog(), IgnoreSCT: tr.GetInsecureIgnoreSct()}
+		if tr.GetTrustedRoot() != "" {
+			t.TrustedRoot = []byte(tr.GetTrustedRoot())
+		}
+		if tr.GetCertificateChain() != "" {
+			t.CertificateChain = []byte(tr.GetCertificateChain())
+		}
+		if opts.Certs, err = keyless.Load(t); err != nil {
+			return nil, status.Errorf(codes.InvalidArgument, "certificate_trust: %v", err)
+		}
+	} else if tr != nil {
+		return nil, status.Error(codes.InvalidArgument, "certificate_trust without certificate_identities: certificates are only trusted for an identity")
+	}
+	if len(opts.Keys) == 0 && opts.Certs == nil {
+		return nil, status.Error(codes.InvalidArgument, "nothing trusted: set public_keys, key_ids or certificate_identities")
 	}
 	src, id, err := s.openSource(ctx, req.GetRef())
 	if err != nil {
@@ -307,9 +335,34 @@ func findingsProto(fs []sign.Finding) []*stevedorev1.Finding {
 			Key:           f.KeyName,
 			Verified:      f.Verified,
 			Reason:        f.Reason,
+			Certificate:   certificateProto(f.Certificate),
+			Check:         f.Check,
 		})
 	}
 	return out
+}
+
+// maxTrustFile bounds a request's trusted root or CA chain (the public-good
+// trusted_root.json is about 7 KiB).
+const maxTrustFile = 1 << 20
+
+func identityFromProto(id *stevedorev1.CertificateIdentity) sign.Identity {
+	return sign.Identity{
+		Subject: id.GetSubject(), SubjectRegexp: id.GetSubjectRegexp(), Issuer: id.GetIssuer(), IssuerRegexp: id.GetIssuerRegexp(),
+		GitHubWorkflowTrigger: id.GetGithubWorkflowTrigger(), GitHubWorkflowSHA: id.GetGithubWorkflowSha(), GitHubWorkflowName: id.GetGithubWorkflowName(),
+		GitHubWorkflowRepository: id.GetGithubWorkflowRepository(), GitHubWorkflowRef: id.GetGithubWorkflowRef(),
+	}
+}
+
+func certificateProto(c *sign.Certificate) *stevedorev1.SignerCertificate {
+	if c == nil {
+		return nil
+	}
+	return &stevedorev1.SignerCertificate{
+		Subject: c.Subject, Issuer: c.Issuer, Ca: c.CA,
+		GithubWorkflowTrigger: c.GitHubWorkflowTrigger, GithubWorkflowSha: c.GitHubWorkflowSHA, GithubWorkflowName: c.GitHubWorkflowName,
+		GithubWorkflowRepository: c.GitHubWorkflowRepository, GithubWorkflowRef: c.GitHubWorkflowRef,
+	}
 }
 
 func treeEntriesProto(es []sign.TreeEntry) []*stevedorev1.TreeEntry {

@@ -19,9 +19,12 @@ func (c *Client) Sign(ctx context.Context, req *stevedorev1.SignRequest) (*steve
 	return unary(ctx, c.Signing.Sign, req)
 }
 
-// Verify checks the signatures of req.Ref against the trusted keys. A failed
-// verification is a report with Verified false, not an error; errors mean
-// the check could not run.
+// Verify checks the signatures of req.Ref against the trusted keys, or, for
+// keyless and certificate signatures, req.CertificateIdentities and
+// req.CertificateTrust (cosign's --certificate-* flags and --trusted-root).
+// A failed verification is a report with Verified false (each finding's
+// Check names what failed), not an error; errors mean the check could not
+// run.
 func (c *Client) Verify(ctx context.Context, req *stevedorev1.VerifyRequest) (*stevedorev1.VerifyResponse, error) {
 	return unary(ctx, c.Signing.Verify, req)
 }

@@ -15,6 +15,7 @@ func newAttestCmd() *cobra.Command {
 	var ef engineFlags
 	var pf passwordFlags
 	var key, predicate, predicateType, format string
+	var cf signCertFlags
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "attest --key FILE --predicate FILE --type URI REF",
@@ -41,11 +42,15 @@ sha256-<hex>.att tag (--format legacy).`,
 			if err != nil {
 				return err
 			}
+			cert, err := cf.load(signer)
+			if err != nil {
+				return err
+			}
 			repo, id, name, err := openSigned(cmd.Context(), &ef, args[0])
 			if err != nil {
 				return err
 			}
-			res, err := sign.Attest(cmd.Context(), repo, id, signer, sign.AttestOptions{PredicateType: predicateType, Predicate: pred, Format: f, Identity: name})
+			res, err := sign.Attest(cmd.Context(), repo, id, signer, sign.AttestOptions{PredicateType: predicateType, Predicate: pred, Format: f, Identity: name, Cert: cert})
 			if err != nil {
 				return fmt.Errorf("attest %s: %w", args[0], err)
 			}
@@ -63,6 +68,7 @@ sha256-<hex>.att tag (--format legacy).`,
 	cmd.Flags().StringVar(&predicate, "predicate", "", "the predicate, a JSON file")
 	cmd.Flags().StringVar(&predicateType, "type", "", "the predicate type URI, e.g. https://slsa.dev/provenance/v1")
 	cmd.Flags().StringVar(&format, "format", "bundle", "attestation format: bundle or legacy (sha256-<hex>.att tag)")
+	cf.register(cmd)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print what was attached as JSON")
 	return cmd
 }
@@ -72,13 +78,17 @@ func newVerifyAttestationCmd() *cobra.Command {
 	var vf verifyFlags
 	var predicateType string
 	cmd := &cobra.Command{
-		Use:   "verify-attestation --key FILE --type URI REF",
+		Use:   "verify-attestation (--key FILE | --certificate-identity ID --certificate-oidc-issuer URL) --type URI REF",
 		Short: "Verify an image's attestations of a predicate type; exit 0 only when one verifies",
 		Long: `Find the attestations of REF's digest (bundle referrers and the legacy
 sha256-<hex>.att tag) of the --type predicate type and check each against the
---key public keys. Report and exit status as for verify.`,
-		Example: `  stevedore verify-attestation --key cosign.pub --type https://slsa.dev/provenance/v1 127.0.0.1:5000/app:v1`,
-		Args:    cobra.ExactArgs(1),
+--key public keys, or, for keyless attestations, the certificate identity
+flags and trust material as for verify. Report and exit status as for verify.`,
+		Example: `  stevedore verify-attestation --key cosign.pub --type https://slsa.dev/provenance/v1 127.0.0.1:5000/app:v1
+  stevedore verify-attestation --type https://slsa.dev/provenance/v1 \
+      --certificate-identity-regexp '^https://github.com/org/' --certificate-oidc-issuer https://token.actions.githubusercontent.com \
+      --certificate-github-workflow-trigger push ghcr.io/org/app:v1`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if predicateType == "" {
 				return usageError{errors.New("--type is required")}

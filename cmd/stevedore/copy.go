@@ -76,7 +76,7 @@ DST afterwards with a cosign private key (password from --password-file,
 			}
 			copyFn := ef.engine().Copy
 			if verifyPolicy != "" {
-				pol, err := policy.Load(verifyPolicy)
+				pol, err := policy.Load(verifyPolicy, policyVerifiers)
 				if err != nil {
 					return err
 				}

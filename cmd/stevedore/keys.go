@@ -68,11 +68,9 @@ func loadSigner(cmd *cobra.Command, path string, pf *passwordFlags) (crypto.Sign
 	return k, nil
 }
 
-// loadPublicKeys reads each --key file (a PUBLIC KEY PEM).
+// loadPublicKeys reads each --key file (a PUBLIC KEY PEM); callers check
+// that some trust is given.
 func loadPublicKeys(paths []string) ([]crypto.PublicKey, error) {
-	if len(paths) == 0 {
-		return nil, usageError{errors.New("--key is required")}
-	}
 	var out []crypto.PublicKey
 	for _, p := range paths {
 		raw, err := os.ReadFile(p)

@@ -101,7 +101,7 @@ A config (unknown keys are errors):
 				}
 			}
 			if verifyPolicy != "" {
-				if opts.Policy, err = policy.Load(verifyPolicy); err != nil {
+				if opts.Policy, err = policy.Load(verifyPolicy, policyVerifiers); err != nil {
 					if errors.Is(err, errdef.ErrInvalid) {
 						return usageError{err}
 					}

@@ -120,7 +120,7 @@ func serve(ctx context.Context, o serveOptions, logTo io.Writer) error {
 	}
 	var pullPolicy *policy.Policy
 	if o.pullPolicy != "" {
-		if pullPolicy, err = policy.Load(o.pullPolicy); err != nil {
+		if pullPolicy, err = policy.Load(o.pullPolicy, policyVerifiers); err != nil {
 			return usageError{fmt.Errorf("--pull-policy: %w", err)}
 		}
 	}

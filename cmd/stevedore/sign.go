@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"crypto"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"os"
 
 	"github.com/spf13/cobra"
 
@@ -36,10 +39,41 @@ func openSigned(ctx context.Context, ef *engineFlags, ref string) (sign.Repo, st
 	return repo, r.Identifier(), name, nil
 }
 
+// signCertFlags attach a certificate for the signing key (cosign's
+// --certificate and --certificate-chain).
+type signCertFlags struct{ cert, chain string }
+
+func (c *signCertFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&c.cert, "certificate", "", "PEM certificate for the signing key, stored with the signature (a private CA's or a self-managed one)")
+	cmd.Flags().StringVar(&c.chain, "certificate-chain", "", "PEM chain of --certificate up to its root, leaf's issuer first (recorded in legacy signatures)")
+}
+
+// load reads the certificate for signer; nil when none is given.
+func (c *signCertFlags) load(signer crypto.Signer) (*sign.SigningCert, error) {
+	if c.cert == "" {
+		if c.chain != "" {
+			return nil, usageError{errors.New("--certificate-chain needs --certificate")}
+		}
+		return nil, nil
+	}
+	certPEM, err := os.ReadFile(c.cert)
+	if err != nil {
+		return nil, err
+	}
+	var chainPEM []byte
+	if c.chain != "" {
+		if chainPEM, err = os.ReadFile(c.chain); err != nil {
+			return nil, err
+		}
+	}
+	return sign.ParseSigningCert(certPEM, chainPEM, signer)
+}
+
 func newSignCmd() *cobra.Command {
 	var ef engineFlags
 	var pf passwordFlags
 	var key, format string
+	var cf signCertFlags
 	var ann []string
 	var recursive, asJSON bool
 	cmd := &cobra.Command{
@@ -57,11 +91,18 @@ the signature manifest at tag sha256-<hex>.sig.
 
 REF is a registry reference (HOST/REPO:TAG, HOST/REPO@DIGEST, docker://...)
 or an OCI layout (oci:DIR[:TAG|@DIGEST]). The signature manifests' digests
-are printed on stdout.`,
+are printed on stdout.
+
+--certificate (and --certificate-chain) store a certificate for the key with
+the signature, as cosign does: verifiers then check it against a CA
+(stevedore/cosign verify --certificate-chain CA.pem --certificate-identity ...
+--certificate-oidc-issuer ... --insecure-ignore-tlog --insecure-ignore-sct)
+rather than trusting the key itself.`,
 		Example: `  COSIGN_PASSWORD=secret stevedore sign --key cosign.key 127.0.0.1:5000/app:v1
   stevedore sign --key cosign.key --format legacy -a team=web 127.0.0.1:5000/app@sha256:...
   stevedore sign --key cosign.key --recursive 127.0.0.1:5000/multi:v1
-  stevedore sign --key cosign.key oci:./layout:v1`,
+  stevedore sign --key cosign.key oci:./layout:v1
+  stevedore sign --key cosign.key --certificate signer.pem --certificate-chain ca-chain.pem 127.0.0.1:5000/app:v1`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f, err := sign.ParseFormat(format, false)
@@ -76,11 +117,15 @@ are printed on stdout.`,
 			if err != nil {
 				return err
 			}
+			cert, err := cf.load(signer)
+			if err != nil {
+				return err
+			}
 			repo, id, name, err := openSigned(cmd.Context(), &ef, args[0])
 			if err != nil {
 				return err
 			}
-			res, err := sign.Sign(cmd.Context(), repo, id, signer, sign.SignOptions{Format: f, Annotations: annotations, Recursive: recursive, Identity: name})
+			res, err := sign.Sign(cmd.Context(), repo, id, signer, sign.SignOptions{Format: f, Annotations: annotations, Recursive: recursive, Identity: name, Cert: cert})
 			if err != nil {
 				return fmt.Errorf("sign %s: %w", args[0], err)
 			}
@@ -104,6 +149,7 @@ are printed on stdout.`,
 	cmd.Flags().StringVar(&format, "format", "bundle", "signature format: bundle (OCI 1.1 referrer, cosign v3) or legacy (sha256-<hex>.sig tag)")
 	cmd.Flags().StringArrayVarP(&ann, "annotations", "a", nil, "sign this KEY=VALUE annotation with the digest (repeatable)")
 	cmd.Flags().BoolVar(&recursive, "recursive", false, "when REF is an index, sign each of its manifests too")
+	cf.register(cmd)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print what was signed as JSON")
 	return cmd
 }

@@ -37,7 +37,7 @@ func TestMirrorVerifyPolicy(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "k.pub"), kp.PublicPEM, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	pol, err := policy.Parse([]byte(fmt.Sprintf("repositories:\n- pattern: '%s/**'\n  keys: [k.pub]\n", src.host)), dir)
+	pol, err := policy.Parse([]byte(fmt.Sprintf("repositories:\n- pattern: '%s/**'\n  keys: [k.pub]\n", src.host)), dir, policy.Verifiers{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,5 +1,6 @@
-// Package policy is stevedore's trust policy: which public keys must have
-// signed the images of which repositories. copy (--verify-policy) checks a
+// Package policy is stevedore's trust policy: which public keys, or which
+// certificate identities (Sigstore keyless: "signed by this GitHub
+// workflow"), must have signed the images of which repositories. copy (--verify-policy) checks a
 // source against it before writing anything, and the registry can check
 // pulls of protected repositories against it.
 //
@@ -16,4 +17,17 @@
 //	    require: any           # any (default): one key must have signed; all: every key; none: no signature needed
 //	    format: any            # any (default), bundle or legacy
 //	    annotations: {team: web} # signed annotations a signature must carry (optional)
+//	  - pattern: ghcr.io/org/**
+//	    identities:            # keyless: a certificate naming one of these (cosign's --certificate-* flags)
+//	      - subjectRegExp: ^https://github\.com/org/app/\.github/workflows/release\.yml@refs/tags/
+//	        issuer: https://token.actions.githubusercontent.com
+//	        githubWorkflowTrigger: push        # also githubWorkflowSha, -Name, -Repository, -Ref
+//	    trustedRoot: trusted_root.json   # optional; default: Sigstore's public-good root
+//	    certificateChain: ca.pem         # optional: a private CA instead of Fulcio
+//	    insecureIgnoreTlog: false        # a private CA has no log entry
+//	    insecureIgnoreSCT: false         # ... nor an SCT
+//	    predicateType: https://slsa.dev/provenance/v1 # optional: require an attestation of this type instead of a signature
+//
+// A rule may list keys and identities; require: any passes with a
+// signature by any of them, require: all needs one by each.
 package policy

@@ -61,8 +61,34 @@ type Rule struct {
 	Format sign.Format `yaml:"format"`
 	// Annotations must be among a signature's signed annotations.
 	Annotations map[string]string `yaml:"annotations"`
+	// PredicateType, when set, makes the rule require an attestation of
+	// this type (SLSA provenance, an SBOM, ...) by its keys or identities
+	// instead of a signature.
+	PredicateType string `yaml:"predicateType"`
+	// Identities are the signers a certificate signature (Sigstore
+	// keyless, or a private CA) may name instead of a key: "signed by this
+	// GitHub workflow".
+	Identities []sign.Identity `yaml:"identities"`
+	// TrustedRoot is a Sigstore trusted_root.json for the identities,
+	// relative to the policy file; empty means Sigstore's public-good root.
+	TrustedRoot string `yaml:"trustedRoot"`
+	// CertificateChain is a PEM CA bundle (a private CA) certificates must
+	// chain to instead of the trusted root's Fulcio CAs.
+	CertificateChain string `yaml:"certificateChain"`
+	// InsecureIgnoreTlog and InsecureIgnoreSCT drop the transparency log
+	// and certificate transparency requirements (a private CA has neither).
+	InsecureIgnoreTlog bool `yaml:"insecureIgnoreTlog"`
+	InsecureIgnoreSCT  bool `yaml:"insecureIgnoreSCT"`
 
-	keys []crypto.PublicKey
+	keys  []crypto.PublicKey
+	certs sign.CertVerifier
+}
+
+// Verifiers build what rules need beyond public keys; the CLI and the
+// server pass keyless.New. A nil field refuses the rules that need it.
+type Verifiers struct {
+	// Certs builds the verifier of a rule with identities.
+	Certs func(sign.Trust) (sign.CertVerifier, error)
 }
 
 // Error is a policy refusal. It matches errdef.ErrDenied.
@@ -88,8 +114,8 @@ func (e *Error) Error() string {
 // Unwrap makes a refusal errdef.ErrDenied.
 func (e *Error) Unwrap() error { return errdef.ErrDenied }
 
-// Load reads the policy file at path and the key files it names.
-func Load(path string) (*Policy, error) {
+// Load reads the policy file at path and the key and trust files it names.
+func Load(path string, v Verifiers) (*Policy, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("policy: %w", err)
@@ -102,7 +128,7 @@ func Load(path string) (*Policy, error) {
 	if len(data) > maxFileSize {
 		return nil, fmt.Errorf("policy %s: larger than %d bytes: %w", path, maxFileSize, errdef.ErrTooLarge)
 	}
-	p, err := Parse(data, filepath.Dir(path))
+	p, err := Parse(data, filepath.Dir(path), v)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -110,8 +136,8 @@ func Load(path string) (*Policy, error) {
 }
 
 // Parse parses a policy document strictly (unknown fields are errors) and
-// loads its key files, relative to dir.
-func Parse(data []byte, dir string) (*Policy, error) {
+// loads its key and trust files, relative to dir.
+func Parse(data []byte, dir string, v Verifiers) (*Policy, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	var p Policy
@@ -126,15 +152,15 @@ func Parse(data []byte, dir string) (*Policy, error) {
 		return nil, fmt.Errorf("policy: unmatched %q (want reject or accept): %w", p.Unmatched, errdef.ErrInvalid)
 	}
 	for i := range p.Rules {
-		if err := p.Rules[i].load(dir); err != nil {
+		if err := p.Rules[i].load(dir, v); err != nil {
 			return nil, fmt.Errorf("policy: repositories[%d] (%s): %w", i, p.Rules[i].Pattern, err)
 		}
 	}
 	return &p, nil
 }
 
-// load checks the rule and reads its keys.
-func (r *Rule) load(dir string) error {
+// load checks the rule and reads its keys and trust material.
+func (r *Rule) load(dir string, v Verifiers) error {
 	if err := checkPattern(r.Pattern); err != nil {
 		return err
 	}
@@ -143,8 +169,8 @@ func (r *Rule) load(dir string) error {
 		r.Require = RequireAny
 	case RequireAny, RequireAll:
 	case RequireNone:
-		if len(r.Keys) > 0 {
-			return fmt.Errorf("require: none takes no keys: %w", errdef.ErrInvalid)
+		if len(r.Keys) > 0 || len(r.Identities) > 0 {
+			return fmt.Errorf("require: none takes no keys or identities: %w", errdef.ErrInvalid)
 		}
 		return nil
 	default:
@@ -153,15 +179,14 @@ func (r *Rule) load(dir string) error {
 	if _, err := sign.ParseFormat(string(r.Format), true); err != nil {
 		return err
 	}
-	if len(r.Keys) == 0 {
-		return fmt.Errorf("no keys (a rule needing no signature says require: none): %w", errdef.ErrInvalid)
+	if len(r.Keys) == 0 && len(r.Identities) == 0 {
+		return fmt.Errorf("no keys or identities (a rule needing no signature says require: none): %w", errdef.ErrInvalid)
+	}
+	if err := r.loadCerts(dir, v); err != nil {
+		return err
 	}
 	for _, k := range r.Keys {
-		p := k
-		if !filepath.IsAbs(p) {
-			p = filepath.Join(dir, p)
-		}
-		raw, err := os.ReadFile(p)
+		raw, err := os.ReadFile(relTo(dir, k))
 		if err != nil {
 			return err
 		}
@@ -172,6 +197,46 @@ func (r *Rule) load(dir string) error {
 		r.keys = append(r.keys, pub)
 	}
 	return nil
+}
+
+// loadCerts builds the verifier of a rule with identities.
+func (r *Rule) loadCerts(dir string, v Verifiers) error {
+	if len(r.Identities) == 0 {
+		if r.TrustedRoot != "" || r.CertificateChain != "" || r.InsecureIgnoreTlog || r.InsecureIgnoreSCT {
+			return fmt.Errorf("trustedRoot, certificateChain and insecureIgnore* apply to identities, and the rule has none: %w", errdef.ErrInvalid)
+		}
+		return nil
+	}
+	for i, id := range r.Identities {
+		if err := id.Validate(); err != nil {
+			return fmt.Errorf("identities[%d]: %w", i, err)
+		}
+	}
+	if v.Certs == nil {
+		return fmt.Errorf("identities: this program cannot verify certificate signatures: %w", errdef.ErrUnsupported)
+	}
+	t := sign.Trust{IgnoreTlog: r.InsecureIgnoreTlog, IgnoreSCT: r.InsecureIgnoreSCT}
+	var err error
+	if r.TrustedRoot != "" {
+		if t.TrustedRoot, err = os.ReadFile(relTo(dir, r.TrustedRoot)); err != nil {
+			return err
+		}
+	}
+	if r.CertificateChain != "" {
+		if t.CertificateChain, err = os.ReadFile(relTo(dir, r.CertificateChain)); err != nil {
+			return err
+		}
+	}
+	r.certs, err = v.Certs(t)
+	return err
+}
+
+// relTo resolves a file name of the policy relative to its directory.
+func relTo(dir, p string) string {
+	if filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(dir, p)
 }
 
 // Match returns the first rule whose pattern matches name, or nil.
@@ -205,7 +270,12 @@ func (p *Policy) Check(ctx context.Context, src transport.Source, ref, name stri
 		}
 		return src.Resolve(ctx, ref)
 	}
-	rep, err := sign.Verify(ctx, src, ref, sign.VerifyOptions{Keys: rule.keys, KeyNames: rule.Keys, Format: rule.Format, Annotations: rule.Annotations})
+	verify := sign.Verify
+	if rule.PredicateType != "" {
+		verify = sign.VerifyAttestation
+	}
+	rep, err := verify(ctx, src, ref, sign.VerifyOptions{Keys: rule.keys, KeyNames: rule.Keys, Format: rule.Format, Annotations: rule.Annotations,
+		Certs: rule.certs, Identities: rule.Identities, PredicateType: rule.PredicateType})
 	if err != nil {
 		return oci.Descriptor{}, err
 	}
@@ -228,9 +298,24 @@ func (p *Policy) Check(ctx context.Context, src transport.Source, ref, name stri
 				missing = append(missing, k)
 			}
 		}
+		for _, id := range rule.Identities {
+			if !signedBy(rep, id) {
+				missing = append(missing, id.String())
+			}
+		}
 		if len(missing) > 0 {
 			return refuse(fmt.Sprintf("%s is not signed by %s (require: all)", rep.Subject.Digest, strings.Join(missing, ", ")))
 		}
 	}
 	return rep.Subject, nil
+}
+
+// signedBy reports whether a verified certificate signature of rep names id.
+func signedBy(rep *sign.Report, id sign.Identity) bool {
+	for _, f := range rep.Findings {
+		if f.Verified && f.Certificate != nil && id.Match(f.Certificate) == nil {
+			return true
+		}
+	}
+	return false
 }

@@ -69,12 +69,12 @@ func TestParseErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := Parse([]byte(tt.doc), dir); err == nil {
+			if _, err := Parse([]byte(tt.doc), dir, Verifiers{}); err == nil {
 				t.Fatalf("Parse accepted %q", tt.doc)
 			}
 		})
 	}
-	if _, err := Parse([]byte(""), dir); err != nil {
+	if _, err := Parse([]byte(""), dir, Verifiers{}); err != nil {
 		t.Errorf("empty policy: %v", err)
 	}
 }
@@ -110,7 +110,7 @@ repositories:
     keys: [signer.pub]
     annotations: {team: db}
 `
-	pol, err := Parse([]byte(doc), dir)
+	pol, err := Parse([]byte(doc), dir, Verifiers{})
 	if err != nil {
 		t.Fatal(err)
 	}

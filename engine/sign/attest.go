@@ -23,6 +23,9 @@ type AttestOptions struct {
 	Identity string
 	// Now stamps the bundle manifest's creation annotation; nil means time.Now.
 	Now func() time.Time
+	// Cert, when set, is the signing key's certificate, stored with the
+	// attestation (cosign --certificate).
+	Cert *SigningCert
 }
 
 // Attest resolves ref to a digest and attaches a signed in-toto statement
@@ -63,6 +66,7 @@ func Attest(ctx context.Context, repo Repo, ref string, signer crypto.Signer, op
 		}
 		layer := blobDesc(MediaTypeDSSE, raw)
 		layer.Annotations = map[string]string{AnnotationSignature: "", AnnotationPredicateType: opts.PredicateType}
+		opts.Cert.annotate(layer.Annotations)
 		res.Tag = LegacyTag(subj, ".att")
 		if res.Signature, err = appendLegacy(ctx, repo, res.Tag, layer, raw); err != nil {
 			return nil, fmt.Errorf("attesting %s: %w", subj.Digest, err)
@@ -73,7 +77,7 @@ func Attest(ctx context.Context, repo Repo, ref string, signer crypto.Signer, op
 	if opts.Now != nil {
 		now = opts.Now
 	}
-	if res.Signature, err = pushBundle(ctx, repo, res.Subject, signer, stmt, opts.PredicateType, now()); err != nil {
+	if res.Signature, err = pushBundle(ctx, repo, res.Subject, signer, opts.Cert, stmt, opts.PredicateType, now()); err != nil {
 		return nil, fmt.Errorf("attesting %s: %w", subj.Digest, err)
 	}
 	return res, nil

@@ -74,7 +74,7 @@ func LegacyTag(subj oci.Descriptor, suffix string) string {
 
 // signLegacy signs the simple-signing payload for subj and appends it to
 // the signature manifest at sha256-<hex>.sig.
-func signLegacy(ctx context.Context, dst Repo, subj oci.Descriptor, signer crypto.Signer, identity string, annotations map[string]string) (oci.Descriptor, string, error) {
+func signLegacy(ctx context.Context, dst Repo, subj oci.Descriptor, signer crypto.Signer, cert *SigningCert, identity string, annotations map[string]string) (oci.Descriptor, string, error) {
 	var p simpleSigning
 	p.Critical.Identity.DockerReference = identity
 	p.Critical.Image.DockerManifestDigest = subj.Digest.String()
@@ -95,6 +95,7 @@ func signLegacy(ctx context.Context, dst Repo, subj oci.Descriptor, signer crypt
 	}
 	layer := blobDesc(MediaTypeSimpleSigning, payload)
 	layer.Annotations = map[string]string{AnnotationSignature: base64.StdEncoding.EncodeToString(sig)}
+	cert.annotate(layer.Annotations)
 	tag := LegacyTag(subj, ".sig")
 	d, err := appendLegacy(ctx, dst, tag, layer, payload)
 	return d, tag, err
@@ -157,12 +158,13 @@ func appendLegacy(ctx context.Context, dst Repo, tag string, layer oci.Descripto
 
 // checkLegacySig verifies one layer of a .sig manifest: the payload blob
 // (verified against the layer digest), the signature annotation over
-// sha256(payload), and the payload's claims: type and image digest.
-// docker-reference is not checked, as cosign does not: an image copied to
-// another repository keeps its signatures.
+// sha256(payload) — by one of opts.Keys, or, for a layer with a
+// certificate, through opts.Certs and opts.Identities — and the payload's
+// claims: type and image digest. docker-reference is not checked, as cosign
+// does not: an image copied to another repository keeps its signatures.
 //
 // cosign SIGNATURE_SPEC: https://github.com/sigstore/cosign/blob/v3.1.3/specs/SIGNATURE_SPEC.md
-func checkLegacySig(ctx context.Context, src transport.Source, subj, l oci.Descriptor, keys []crypto.PublicKey, f *Finding) error {
+func checkLegacySig(ctx context.Context, src transport.Source, subj, l oci.Descriptor, opts VerifyOptions, f *Finding) error {
 	sigB64, ok := l.Annotations[AnnotationSignature]
 	if !ok || sigB64 == "" {
 		return fmt.Errorf("layer has no %s annotation", AnnotationSignature)
@@ -175,27 +177,41 @@ func checkLegacySig(ctx context.Context, src transport.Source, subj, l oci.Descr
 	if err != nil {
 		return fmt.Errorf("payload %s: %v", l.Digest, err)
 	}
-	if f.Key = verifyBytes(keys, payload, sig); f.Key < 0 {
-		return fmt.Errorf("signature does not verify with %s", keysPhrase(len(keys)))
+	switch {
+	case hasCertificate(l.Annotations) && opts.Certs != nil:
+		b, err := legacyBundle(l.Annotations, payload, sig, nil)
+		if err != nil {
+			return checkErr(CheckBundle, err)
+		}
+		if err := checkCertified(b, payload, opts, f); err != nil {
+			return err
+		}
+	case len(opts.Keys) == 0:
+		return fmt.Errorf("signed with a key, not a certificate: verifying it needs --key")
+	default:
+		if f.Key = verifyBytes(opts.Keys, payload, sig); f.Key < 0 {
+			return fmt.Errorf("signature does not verify with %s", keysPhrase(len(opts.Keys)))
+		}
 	}
 	var p simpleSigning
 	if err := json.Unmarshal(payload, &p); err != nil {
-		return fmt.Errorf("payload is not simple-signing JSON: %v", err)
+		return checkErr(CheckPayload, fmt.Errorf("payload is not simple-signing JSON: %v", err))
 	}
 	f.Annotations = stringMap(p.Optional)
 	f.PredicateType = p.Critical.Type
 	if p.Critical.Type != SimpleSigningType {
-		return fmt.Errorf("payload type %q, want %q", p.Critical.Type, SimpleSigningType)
+		return checkErr(CheckPayload, fmt.Errorf("payload type %q, want %q", p.Critical.Type, SimpleSigningType))
 	}
 	if p.Critical.Image.DockerManifestDigest != subj.Digest.String() {
-		return fmt.Errorf("payload signs %s, not %s (a signature for another image)", p.Critical.Image.DockerManifestDigest, subj.Digest)
+		return checkErr(CheckPayload, fmt.Errorf("payload signs %s, not %s (a signature for another image)", p.Critical.Image.DockerManifestDigest, subj.Digest))
 	}
 	return nil
 }
 
 // checkLegacyAtt verifies one layer of a .att manifest: a DSSE envelope
-// signed by one of keys over a statement about subj.
-func checkLegacyAtt(ctx context.Context, src transport.Source, subj, l oci.Descriptor, keys []crypto.PublicKey, f *Finding) (*statement, error) {
+// signed by one of opts.Keys (or with a certificate, as checkLegacySig)
+// over a statement about subj.
+func checkLegacyAtt(ctx context.Context, src transport.Source, subj, l oci.Descriptor, opts VerifyOptions, f *Finding) (*statement, error) {
 	raw, err := fetch(ctx, src, l)
 	if err != nil {
 		return nil, fmt.Errorf("envelope %s: %v", l.Digest, err)
@@ -204,7 +220,20 @@ func checkLegacyAtt(ctx context.Context, src transport.Source, subj, l oci.Descr
 	if err := json.Unmarshal(raw, &env); err != nil {
 		return nil, fmt.Errorf("envelope is not valid JSON: %v", err)
 	}
-	return checkAttestation(&env, keys, subj.Digest, f, "layer annotation")
+	if hasCertificate(l.Annotations) && opts.Certs != nil {
+		b, err := legacyBundle(l.Annotations, nil, nil, &env)
+		if err != nil {
+			return nil, checkErr(CheckBundle, err)
+		}
+		if err := checkCertified(b, nil, opts, f); err != nil {
+			return nil, err
+		}
+		return checkEnvelope(&env, subj.Digest, f, "layer annotation")
+	}
+	if len(opts.Keys) == 0 {
+		return nil, fmt.Errorf("signed with a key, not a certificate: verifying it needs --key")
+	}
+	return checkAttestation(&env, opts.Keys, subj.Digest, f, "layer annotation")
 }
 
 func equalMaps(a, b map[string]string) bool {

@@ -52,6 +52,9 @@ type SignOptions struct {
 	Identity string
 	// Now stamps the bundle manifest's creation annotation; nil means time.Now.
 	Now func() time.Time
+	// Cert, when set, is the signing key's certificate, stored with the
+	// signature (cosign --certificate).
+	Cert *SigningCert
 }
 
 // Signed describes one signature or attestation written.
@@ -95,11 +98,11 @@ func Sign(ctx context.Context, repo Repo, ref string, signer crypto.Signer, opts
 		res := Signed{Subject: s, Format: FormatBundle}
 		if opts.Format == FormatLegacy {
 			res.Format = FormatLegacy
-			res.Signature, res.Tag, err = signLegacy(ctx, repo, s, signer, opts.Identity, opts.Annotations)
+			res.Signature, res.Tag, err = signLegacy(ctx, repo, s, signer, opts.Cert, opts.Identity, opts.Annotations)
 		} else {
 			var stmt []byte
 			if stmt, err = signStatement(s.Digest, opts.Annotations); err == nil {
-				res.Signature, err = pushBundle(ctx, repo, s, signer, stmt, PredicateSign, now())
+				res.Signature, err = pushBundle(ctx, repo, s, signer, opts.Cert, stmt, PredicateSign, now())
 			}
 		}
 		if err != nil {

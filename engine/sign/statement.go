@@ -90,26 +90,40 @@ func checkStatement(payload []byte, d digest.Digest) (*statement, map[string]str
 }
 
 // checkAttestation verifies env, a DSSE envelope of an in-toto statement,
-// with one of keys and checks that the statement is about d, recording in f
-// the key, the subject's annotations and the predicate type. A predicate
-// type already in f is the unsigned one claimedBy (the manifest or layer
-// annotation) states; it must agree with the signed one.
+// with one of keys and checks that the statement is about d (see
+// checkEnvelope), recording in f the key.
 func checkAttestation(env *Envelope, keys []crypto.PublicKey, d digest.Digest, f *Finding, claimedBy string) (*statement, error) {
 	if env.PayloadType != PayloadTypeInToto {
 		return nil, fmt.Errorf("DSSE payload type %q, want %q", env.PayloadType, PayloadTypeInToto)
 	}
-	payload, key, err := verifyDSSE(env, keys)
+	_, key, err := verifyDSSE(env, keys)
 	if err != nil {
 		return nil, err
 	}
 	f.Key = key
+	return checkEnvelope(env, d, f, claimedBy)
+}
+
+// checkEnvelope checks that env, a DSSE envelope whose signature was
+// verified, holds an in-toto statement about d, recording in f the
+// subject's annotations and the predicate type. A predicate type already in
+// f is the unsigned one claimedBy (the manifest or layer annotation)
+// states; it must agree with the signed one.
+func checkEnvelope(env *Envelope, d digest.Digest, f *Finding, claimedBy string) (*statement, error) {
+	if env.PayloadType != PayloadTypeInToto {
+		return nil, checkErr(CheckPayload, fmt.Errorf("DSSE payload type %q, want %q", env.PayloadType, PayloadTypeInToto))
+	}
+	payload, err := decodeB64(env.Payload)
+	if err != nil {
+		return nil, checkErr(CheckPayload, fmt.Errorf("DSSE payload: %v", err))
+	}
 	st, ann, err := checkStatement(payload, d)
 	if err != nil {
-		return st, err
+		return st, checkErr(CheckPayload, err)
 	}
 	f.Annotations = ann
 	if f.PredicateType != "" && f.PredicateType != st.PredicateType {
-		return st, fmt.Errorf("%s says predicate type %q, the signed statement %q", claimedBy, f.PredicateType, st.PredicateType)
+		return st, checkErr(CheckPayload, fmt.Errorf("%s says predicate type %q, the signed statement %q", claimedBy, f.PredicateType, st.PredicateType))
 	}
 	f.PredicateType = st.PredicateType
 	return st, nil

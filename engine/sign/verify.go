@@ -19,10 +19,11 @@ import (
 // none passed (or none was found). It is a verdict, not a failure to look.
 var ErrUnverified = errors.New("not verified")
 
-// VerifyOptions configure Verify and VerifyAttestation.
+// VerifyOptions configure Verify and VerifyAttestation. At least one key,
+// or a CertVerifier with identities, is required.
 type VerifyOptions struct {
 	// Keys are the trusted public keys (ECDSA P-256); one must have made a
-	// signature for it to pass. At least one is required.
+	// signature for it to pass.
 	Keys []crypto.PublicKey
 	// KeyNames, if set, parallels Keys and names them in the report (file
 	// names, key ids).
@@ -36,6 +37,14 @@ type VerifyOptions struct {
 	// PredicateType is the attestation type VerifyAttestation requires;
 	// empty accepts any type but the signature one. Verify ignores it.
 	PredicateType string
+	// Certs verifies signatures made with a certificate (Sigstore keyless,
+	// or a private CA); nil trusts keys only. A signature with a
+	// certificate is checked with Certs when set, else with Keys, as
+	// cosign --key does.
+	Certs CertVerifier
+	// Identities are the signers Certs-verified certificates may name; one
+	// must match. Required with Certs.
+	Identities []Identity
 }
 
 // Finding is one signature or attestation found for the image, and what
@@ -60,8 +69,13 @@ type Finding struct {
 	// signature, -1 when none did; KeyName its name when given.
 	Key     int    `json:"key"`
 	KeyName string `json:"keyName,omitempty"`
+	// Certificate is the signer a verified signing certificate names.
+	Certificate *Certificate `json:"certificate,omitempty"`
 	// Verified is true when every check passed.
 	Verified bool `json:"verified"`
+	// Check names the check of a certificate-based signature that failed
+	// (see CheckError); empty otherwise.
+	Check string `json:"check,omitempty"`
 	// Reason says why it was rejected.
 	Reason string `json:"reason,omitempty"`
 }
@@ -116,8 +130,16 @@ func VerifyAttestation(ctx context.Context, src transport.Source, ref string, op
 }
 
 func verify(ctx context.Context, src transport.Source, ref string, opts VerifyOptions, att bool) (*Report, error) {
-	if len(opts.Keys) == 0 {
-		return nil, fmt.Errorf("verify: at least one public key is needed: %w", errdef.ErrInvalid)
+	if len(opts.Keys) == 0 && opts.Certs == nil {
+		return nil, fmt.Errorf("verify: a public key, or a certificate identity, is needed: %w", errdef.ErrInvalid)
+	}
+	if opts.Certs != nil && len(opts.Identities) == 0 {
+		return nil, fmt.Errorf("verify: certificates are only checked against an identity (--certificate-identity and --certificate-oidc-issuer): %w", errdef.ErrInvalid)
+	}
+	for _, id := range opts.Identities {
+		if err := id.Validate(); err != nil {
+			return nil, err
+		}
 	}
 	if _, err := ParseFormat(string(opts.Format), true); err != nil {
 		return nil, err
@@ -148,7 +170,7 @@ func verify(ctx context.Context, src transport.Source, ref string, opts VerifyOp
 				continue // another kind of referrer: not what is asked for
 			}
 			f := Finding{Format: FormatBundle, Manifest: c.Digest, Key: -1}
-			st, err := checkBundle(ctx, src, subj, c, opts.Keys, &f)
+			st, err := checkBundle(ctx, src, subj, c, opts, &f)
 			if err == nil {
 				err = checkPredicate(st, opts, att)
 			}
@@ -173,14 +195,14 @@ func checkLegacy(ctx context.Context, src transport.Source, subj, c oci.Descript
 		f := Finding{Format: FormatLegacy, Manifest: c.Digest, Tag: tag, Layer: l.Digest, Key: -1}
 		switch {
 		case !att && l.MediaType == MediaTypeSimpleSigning:
-			err = checkLegacySig(ctx, src, subj, l, opts.Keys, &f)
+			err = checkLegacySig(ctx, src, subj, l, opts, &f)
 		case att && l.MediaType == MediaTypeDSSE:
 			f.PredicateType = l.Annotations[AnnotationPredicateType]
 			if opts.PredicateType != "" && f.PredicateType != "" && f.PredicateType != opts.PredicateType {
 				continue
 			}
 			var st *statement
-			if st, err = checkLegacyAtt(ctx, src, subj, l, opts.Keys, &f); err == nil {
+			if st, err = checkLegacyAtt(ctx, src, subj, l, opts, &f); err == nil {
 				err = checkPredicate(st, opts, att)
 			}
 		default:
@@ -213,6 +235,10 @@ func finish(f Finding, err error, opts VerifyOptions) Finding {
 	}
 	if err != nil {
 		f.Reason = err.Error()
+		var ce *CheckError
+		if errors.As(err, &ce) {
+			f.Check = ce.Check
+		}
 		return f
 	}
 	keys := make([]string, 0, len(opts.Annotations))

@@ -172,9 +172,9 @@ func TestTamper(t *testing.T) {
 			b.DSSEEnvelope, b.MessageSignature = nil, json.RawMessage(`{}`)
 			attach(t, x, x.image, b, PredicateSign)
 		}, "no DSSE envelope"},
-		{"bundle: old media type", func(t *testing.T, x *lay) {
+		{"bundle: unknown media type", func(t *testing.T, x *lay) {
 			b := sampleBundle(t)
-			b.MediaType = "application/vnd.dev.sigstore.bundle+json;version=0.1"
+			b.MediaType = "application/vnd.dev.sigstore.bundle.v0.4+json"
 			attach(t, x, x.image, b, PredicateSign)
 		}, "bundle media type"},
 		{"legacy: changed payload byte", func(t *testing.T, x *lay) {

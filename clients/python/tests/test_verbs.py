@@ -10,6 +10,7 @@ import tarfile
 import pytest
 
 import stevedore
+from stevedore.v1 import sign_service_pb2 as spb
 
 
 @pytest.fixture
@@ -33,6 +34,16 @@ def test_sign_verify(client, server, scratch):
     assert client.verify(scratch, public_keys=[good.public_key_pem]).verified
     wrong = client.verify(scratch, public_keys=[other.public_key_pem])
     assert not wrong.verified and wrong.findings and wrong.findings[0].reason
+    # Certificate identities reach the server: a key signature is not a
+    # certificate signature, and an identity without an issuer is refused.
+    ident = spb.CertificateIdentity(subject="dev@example.com", issuer="https://accounts.google.com")
+    keyless = client.verify(scratch, certificate_identities=[ident])
+    assert not keyless.verified and "certificate" in keyless.findings[0].reason
+    with pytest.raises(stevedore.InvalidArgumentError):
+        client.verify(scratch, certificate_identities=[spb.CertificateIdentity(subject="dev@example.com")])
+    with pytest.raises(stevedore.InvalidArgumentError):
+        client.verify_attestation(scratch, "https://example.com/test/v1", certificate_identities=[ident],
+                                  certificate_trust=spb.CertificateTrust(trusted_root="{"))
     client.attest(scratch, "py-good", "pw", "https://example.com/test/v1", '{"ok": true}')
     assert client.verify_attestation(scratch, "https://example.com/test/v1", key_ids=["py-good"]).verified
     tree = client.tree(scratch)

@@ -264,8 +264,11 @@ export class StevedoreClient {
   }
 
   /**
-   * Checks req.ref's signatures against the trusted keys. A failed check is
-   * `verified: false` with a finding per signature; errors mean it could not run.
+   * Checks req.ref's signatures against the trusted keys, or, for keyless and
+   * certificate signatures, req.certificateIdentities and req.certificateTrust
+   * (cosign's --certificate-* flags and --trusted-root). A failed check is
+   * `verified: false` with a finding per signature (`check` names what
+   * failed); errors mean it could not run.
    */
   async verify(req: MessageInitShape<typeof VerifyRequestSchema>): Promise<VerifyResponse> {
     return this.unary(() => this.rawSign.verify(req, this.callOptions()));

@@ -5,7 +5,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { existsSync, chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { AlreadyExistsError, createClient, NotFoundError, type StevedoreClient } from "../src/index.js";
+import { AlreadyExistsError, createClient, InvalidArgumentError, NotFoundError, type StevedoreClient } from "../src/index.js";
 import { registryBin, startDistribution, startServer, type Server } from "./server.js";
 
 let srv: Server;
@@ -39,6 +39,17 @@ test("sign and verify", async () => {
   const wrong = await c.verify({ ref, publicKeys: [other.publicKeyPem] });
   assert.equal(wrong.verified, false);
   assert.ok(wrong.findings.length > 0 && wrong.findings[0].reason);
+  // Certificate identities reach the server: a key signature is not a
+  // certificate signature, and an identity without an issuer is refused.
+  const ident = { subject: "dev@example.com", issuer: "https://accounts.google.com" };
+  const keyless = await c.verify({ ref, certificateIdentities: [ident] });
+  assert.equal(keyless.verified, false);
+  assert.match(keyless.findings[0].reason, /certificate/);
+  await assert.rejects(c.verify({ ref, certificateIdentities: [{ subject: "dev@example.com" }] }), InvalidArgumentError);
+  await assert.rejects(
+    c.verifyAttestation({ ref, predicateType: "https://example.com/test/v1", certificateIdentities: [ident], certificateTrust: { trustedRoot: "{" } }),
+    InvalidArgumentError,
+  );
   await c.attest({ ref, keyId: "ts-good", password: "pw", predicateType: "https://example.com/test/v1", predicate: '{"ok":true}' });
   assert.equal((await c.verifyAttestation({ ref, keyIds: ["ts-good"], predicateType: "https://example.com/test/v1" })).verified, true);
   const tree = await c.tree(ref);

@@ -424,7 +424,7 @@ type VerifyRequest struct {
 	// syntax as SignRequest.ref).
 	Ref string `protobuf:"bytes,1,opt,name=ref,proto3" json:"ref,omitempty"`
 	// PublicKeys are trusted public keys as PEM text (`PUBLIC KEY`, ECDSA
-	// P-256). At least one key, here or in key_ids, is required.
+	// P-256). A key (here or in key_ids) or a certificate identity is required.
 	PublicKeys []string `protobuf:"bytes,2,rep,name=public_keys,json=publicKeys,proto3" json:"public_keys,omitempty"`
 	// KeyIds are trusted keys of the server's key directory, by id.
 	KeyIds []string `protobuf:"bytes,3,rep,name=key_ids,json=keyIds,proto3" json:"key_ids,omitempty"`
@@ -432,9 +432,17 @@ type VerifyRequest struct {
 	Format SignatureFormat `protobuf:"varint,4,opt,name=format,proto3,enum=stevedore.v1.SignatureFormat" json:"format,omitempty"`
 	// Annotations must all be among a signature's signed annotations, with
 	// these values, for it to pass (cosign's `-a k=v`).
-	Annotations   map[string]string `protobuf:"bytes,5,rep,name=annotations,proto3" json:"annotations,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Annotations map[string]string `protobuf:"bytes,5,rep,name=annotations,proto3" json:"annotations,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// CertificateIdentities are the signers a signature made with a
+	// certificate (Sigstore keyless, or a private CA) may name; one must
+	// match. Setting any trusts certificates, verified offline against
+	// trusted_root or certificate_chain; a key or an identity is required.
+	CertificateIdentities []*CertificateIdentity `protobuf:"bytes,6,rep,name=certificate_identities,json=certificateIdentities,proto3" json:"certificate_identities,omitempty"`
+	// Certificate trust material and requirements (cosign's `--trusted-root`,
+	// `--certificate-chain`, `--insecure-ignore-tlog`, `--insecure-ignore-sct`).
+	CertificateTrust *CertificateTrust `protobuf:"bytes,7,opt,name=certificate_trust,json=certificateTrust,proto3" json:"certificate_trust,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *VerifyRequest) Reset() {
@@ -502,6 +510,217 @@ func (x *VerifyRequest) GetAnnotations() map[string]string {
 	return nil
 }
 
+func (x *VerifyRequest) GetCertificateIdentities() []*CertificateIdentity {
+	if x != nil {
+		return x.CertificateIdentities
+	}
+	return nil
+}
+
+func (x *VerifyRequest) GetCertificateTrust() *CertificateTrust {
+	if x != nil {
+		return x.CertificateTrust
+	}
+	return nil
+}
+
+// CertificateIdentity is who a signing certificate must name: cosign's
+// `--certificate-identity[-regexp]`, `--certificate-oidc-issuer[-regexp]`
+// and `--certificate-github-workflow-*`. Regular expressions are RE2 and,
+// as in cosign, unanchored. A subject (exact or regexp) and an issuer are
+// required.
+type CertificateIdentity struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Subject is the exact subject alternative name (email, URI).
+	Subject string `protobuf:"bytes,1,opt,name=subject,proto3" json:"subject,omitempty"`
+	// SubjectRegexp is a regexp the SAN must match.
+	SubjectRegexp string `protobuf:"bytes,2,opt,name=subject_regexp,json=subjectRegexp,proto3" json:"subject_regexp,omitempty"`
+	// Issuer is the exact OIDC issuer, e.g. `https://token.actions.githubusercontent.com`.
+	Issuer string `protobuf:"bytes,3,opt,name=issuer,proto3" json:"issuer,omitempty"`
+	// IssuerRegexp is a regexp the OIDC issuer must match.
+	IssuerRegexp string `protobuf:"bytes,4,opt,name=issuer_regexp,json=issuerRegexp,proto3" json:"issuer_regexp,omitempty"`
+	// GithubWorkflowTrigger is the event that ran the signing workflow (`push`, ...).
+	GithubWorkflowTrigger string `protobuf:"bytes,5,opt,name=github_workflow_trigger,json=githubWorkflowTrigger,proto3" json:"github_workflow_trigger,omitempty"`
+	// GithubWorkflowSha is the commit the signing workflow ran at.
+	GithubWorkflowSha string `protobuf:"bytes,6,opt,name=github_workflow_sha,json=githubWorkflowSha,proto3" json:"github_workflow_sha,omitempty"`
+	// GithubWorkflowName is the signing workflow's name.
+	GithubWorkflowName string `protobuf:"bytes,7,opt,name=github_workflow_name,json=githubWorkflowName,proto3" json:"github_workflow_name,omitempty"`
+	// GithubWorkflowRepository is the signing workflow's repository, `OWNER/REPO`.
+	GithubWorkflowRepository string `protobuf:"bytes,8,opt,name=github_workflow_repository,json=githubWorkflowRepository,proto3" json:"github_workflow_repository,omitempty"`
+	// GithubWorkflowRef is the git ref the signing workflow ran on.
+	GithubWorkflowRef string `protobuf:"bytes,9,opt,name=github_workflow_ref,json=githubWorkflowRef,proto3" json:"github_workflow_ref,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *CertificateIdentity) Reset() {
+	*x = CertificateIdentity{}
+	mi := &file_stevedore_v1_sign_service_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CertificateIdentity) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CertificateIdentity) ProtoMessage() {}
+
+func (x *CertificateIdentity) ProtoReflect() protoreflect.Message {
+	mi := &file_stevedore_v1_sign_service_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CertificateIdentity.ProtoReflect.Descriptor instead.
+func (*CertificateIdentity) Descriptor() ([]byte, []int) {
+	return file_stevedore_v1_sign_service_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *CertificateIdentity) GetSubject() string {
+	if x != nil {
+		return x.Subject
+	}
+	return ""
+}
+
+func (x *CertificateIdentity) GetSubjectRegexp() string {
+	if x != nil {
+		return x.SubjectRegexp
+	}
+	return ""
+}
+
+func (x *CertificateIdentity) GetIssuer() string {
+	if x != nil {
+		return x.Issuer
+	}
+	return ""
+}
+
+func (x *CertificateIdentity) GetIssuerRegexp() string {
+	if x != nil {
+		return x.IssuerRegexp
+	}
+	return ""
+}
+
+func (x *CertificateIdentity) GetGithubWorkflowTrigger() string {
+	if x != nil {
+		return x.GithubWorkflowTrigger
+	}
+	return ""
+}
+
+func (x *CertificateIdentity) GetGithubWorkflowSha() string {
+	if x != nil {
+		return x.GithubWorkflowSha
+	}
+	return ""
+}
+
+func (x *CertificateIdentity) GetGithubWorkflowName() string {
+	if x != nil {
+		return x.GithubWorkflowName
+	}
+	return ""
+}
+
+func (x *CertificateIdentity) GetGithubWorkflowRepository() string {
+	if x != nil {
+		return x.GithubWorkflowRepository
+	}
+	return ""
+}
+
+func (x *CertificateIdentity) GetGithubWorkflowRef() string {
+	if x != nil {
+		return x.GithubWorkflowRef
+	}
+	return ""
+}
+
+// CertificateTrust is what certificate signatures are verified against.
+type CertificateTrust struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// TrustedRoot is a Sigstore `trusted_root.json` (its JSON text); empty
+	// means Sigstore's public-good root, built into the server.
+	TrustedRoot string `protobuf:"bytes,1,opt,name=trusted_root,json=trustedRoot,proto3" json:"trusted_root,omitempty"`
+	// CertificateChain is PEM CA certificates (a private CA) certificates
+	// must chain to instead of the trusted root's Fulcio CAs.
+	CertificateChain string `protobuf:"bytes,2,opt,name=certificate_chain,json=certificateChain,proto3" json:"certificate_chain,omitempty"`
+	// InsecureIgnoreTlog does not require a transparency log entry.
+	InsecureIgnoreTlog bool `protobuf:"varint,3,opt,name=insecure_ignore_tlog,json=insecureIgnoreTlog,proto3" json:"insecure_ignore_tlog,omitempty"`
+	// InsecureIgnoreSct does not require a certificate transparency timestamp.
+	InsecureIgnoreSct bool `protobuf:"varint,4,opt,name=insecure_ignore_sct,json=insecureIgnoreSct,proto3" json:"insecure_ignore_sct,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *CertificateTrust) Reset() {
+	*x = CertificateTrust{}
+	mi := &file_stevedore_v1_sign_service_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CertificateTrust) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CertificateTrust) ProtoMessage() {}
+
+func (x *CertificateTrust) ProtoReflect() protoreflect.Message {
+	mi := &file_stevedore_v1_sign_service_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CertificateTrust.ProtoReflect.Descriptor instead.
+func (*CertificateTrust) Descriptor() ([]byte, []int) {
+	return file_stevedore_v1_sign_service_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *CertificateTrust) GetTrustedRoot() string {
+	if x != nil {
+		return x.TrustedRoot
+	}
+	return ""
+}
+
+func (x *CertificateTrust) GetCertificateChain() string {
+	if x != nil {
+		return x.CertificateChain
+	}
+	return ""
+}
+
+func (x *CertificateTrust) GetInsecureIgnoreTlog() bool {
+	if x != nil {
+		return x.InsecureIgnoreTlog
+	}
+	return false
+}
+
+func (x *CertificateTrust) GetInsecureIgnoreSct() bool {
+	if x != nil {
+		return x.InsecureIgnoreSct
+	}
+	return false
+}
+
 // VerifyResponse is the verdict and what it rests on.
 type VerifyResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -517,7 +736,7 @@ type VerifyResponse struct {
 
 func (x *VerifyResponse) Reset() {
 	*x = VerifyResponse{}
-	mi := &file_stevedore_v1_sign_service_proto_msgTypes[6]
+	mi := &file_stevedore_v1_sign_service_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -529,7 +748,7 @@ func (x *VerifyResponse) String() string {
 func (*VerifyResponse) ProtoMessage() {}
 
 func (x *VerifyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_sign_service_proto_msgTypes[6]
+	mi := &file_stevedore_v1_sign_service_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -542,7 +761,7 @@ func (x *VerifyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyResponse.ProtoReflect.Descriptor instead.
 func (*VerifyResponse) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_sign_service_proto_rawDescGZIP(), []int{6}
+	return file_stevedore_v1_sign_service_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *VerifyResponse) GetVerified() bool {
@@ -590,14 +809,20 @@ type Finding struct {
 	// Verified is true when every check passed.
 	Verified bool `protobuf:"varint,9,opt,name=verified,proto3" json:"verified,omitempty"`
 	// Reason says why it was rejected; empty when verified.
-	Reason        string `protobuf:"bytes,10,opt,name=reason,proto3" json:"reason,omitempty"`
+	Reason string `protobuf:"bytes,10,opt,name=reason,proto3" json:"reason,omitempty"`
+	// Certificate is the signer a verified signing certificate names.
+	Certificate *SignerCertificate `protobuf:"bytes,11,opt,name=certificate,proto3" json:"certificate,omitempty"`
+	// Check names the check of a certificate signature that failed:
+	// `bundle`, `payload`, `chain`, `sct`, `tlog`, `timestamp`, `identity`,
+	// `issuer` or `claims`; empty otherwise.
+	Check         string `protobuf:"bytes,12,opt,name=check,proto3" json:"check,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Finding) Reset() {
 	*x = Finding{}
-	mi := &file_stevedore_v1_sign_service_proto_msgTypes[7]
+	mi := &file_stevedore_v1_sign_service_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -609,7 +834,7 @@ func (x *Finding) String() string {
 func (*Finding) ProtoMessage() {}
 
 func (x *Finding) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_sign_service_proto_msgTypes[7]
+	mi := &file_stevedore_v1_sign_service_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -622,7 +847,7 @@ func (x *Finding) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Finding.ProtoReflect.Descriptor instead.
 func (*Finding) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_sign_service_proto_rawDescGZIP(), []int{7}
+	return file_stevedore_v1_sign_service_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Finding) GetFormat() SignatureFormat {
@@ -695,6 +920,129 @@ func (x *Finding) GetReason() string {
 	return ""
 }
 
+func (x *Finding) GetCertificate() *SignerCertificate {
+	if x != nil {
+		return x.Certificate
+	}
+	return nil
+}
+
+func (x *Finding) GetCheck() string {
+	if x != nil {
+		return x.Check
+	}
+	return ""
+}
+
+// SignerCertificate is what a verified signing certificate says.
+type SignerCertificate struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Subject is the subject alternative name.
+	Subject string `protobuf:"bytes,1,opt,name=subject,proto3" json:"subject,omitempty"`
+	// Issuer is the OIDC issuer.
+	Issuer string `protobuf:"bytes,2,opt,name=issuer,proto3" json:"issuer,omitempty"`
+	// Ca is the issuing CA's distinguished name.
+	Ca string `protobuf:"bytes,3,opt,name=ca,proto3" json:"ca,omitempty"`
+	// GitHub Actions claims (Fulcio OIDs 1.3.6.1.4.1.57264.1.2 to .1.6).
+	GithubWorkflowTrigger string `protobuf:"bytes,4,opt,name=github_workflow_trigger,json=githubWorkflowTrigger,proto3" json:"github_workflow_trigger,omitempty"`
+	// GithubWorkflowSha: see github_workflow_trigger.
+	GithubWorkflowSha string `protobuf:"bytes,5,opt,name=github_workflow_sha,json=githubWorkflowSha,proto3" json:"github_workflow_sha,omitempty"`
+	// GithubWorkflowName: see github_workflow_trigger.
+	GithubWorkflowName string `protobuf:"bytes,6,opt,name=github_workflow_name,json=githubWorkflowName,proto3" json:"github_workflow_name,omitempty"`
+	// GithubWorkflowRepository: see github_workflow_trigger.
+	GithubWorkflowRepository string `protobuf:"bytes,7,opt,name=github_workflow_repository,json=githubWorkflowRepository,proto3" json:"github_workflow_repository,omitempty"`
+	// GithubWorkflowRef: see github_workflow_trigger.
+	GithubWorkflowRef string `protobuf:"bytes,8,opt,name=github_workflow_ref,json=githubWorkflowRef,proto3" json:"github_workflow_ref,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *SignerCertificate) Reset() {
+	*x = SignerCertificate{}
+	mi := &file_stevedore_v1_sign_service_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SignerCertificate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SignerCertificate) ProtoMessage() {}
+
+func (x *SignerCertificate) ProtoReflect() protoreflect.Message {
+	mi := &file_stevedore_v1_sign_service_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SignerCertificate.ProtoReflect.Descriptor instead.
+func (*SignerCertificate) Descriptor() ([]byte, []int) {
+	return file_stevedore_v1_sign_service_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *SignerCertificate) GetSubject() string {
+	if x != nil {
+		return x.Subject
+	}
+	return ""
+}
+
+func (x *SignerCertificate) GetIssuer() string {
+	if x != nil {
+		return x.Issuer
+	}
+	return ""
+}
+
+func (x *SignerCertificate) GetCa() string {
+	if x != nil {
+		return x.Ca
+	}
+	return ""
+}
+
+func (x *SignerCertificate) GetGithubWorkflowTrigger() string {
+	if x != nil {
+		return x.GithubWorkflowTrigger
+	}
+	return ""
+}
+
+func (x *SignerCertificate) GetGithubWorkflowSha() string {
+	if x != nil {
+		return x.GithubWorkflowSha
+	}
+	return ""
+}
+
+func (x *SignerCertificate) GetGithubWorkflowName() string {
+	if x != nil {
+		return x.GithubWorkflowName
+	}
+	return ""
+}
+
+func (x *SignerCertificate) GetGithubWorkflowRepository() string {
+	if x != nil {
+		return x.GithubWorkflowRepository
+	}
+	return ""
+}
+
+func (x *SignerCertificate) GetGithubWorkflowRef() string {
+	if x != nil {
+		return x.GithubWorkflowRef
+	}
+	return ""
+}
+
 // AttestRequest names the image, the predicate and the key.
 type AttestRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -719,7 +1067,7 @@ type AttestRequest struct {
 
 func (x *AttestRequest) Reset() {
 	*x = AttestRequest{}
-	mi := &file_stevedore_v1_sign_service_proto_msgTypes[8]
+	mi := &file_stevedore_v1_sign_service_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -731,7 +1079,7 @@ func (x *AttestRequest) String() string {
 func (*AttestRequest) ProtoMessage() {}
 
 func (x *AttestRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_sign_service_proto_msgTypes[8]
+	mi := &file_stevedore_v1_sign_service_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -744,7 +1092,7 @@ func (x *AttestRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AttestRequest.ProtoReflect.Descriptor instead.
 func (*AttestRequest) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_sign_service_proto_rawDescGZIP(), []int{8}
+	return file_stevedore_v1_sign_service_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *AttestRequest) GetRef() string {
@@ -800,7 +1148,7 @@ type AttestResponse struct {
 
 func (x *AttestResponse) Reset() {
 	*x = AttestResponse{}
-	mi := &file_stevedore_v1_sign_service_proto_msgTypes[9]
+	mi := &file_stevedore_v1_sign_service_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -812,7 +1160,7 @@ func (x *AttestResponse) String() string {
 func (*AttestResponse) ProtoMessage() {}
 
 func (x *AttestResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_sign_service_proto_msgTypes[9]
+	mi := &file_stevedore_v1_sign_service_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -825,7 +1173,7 @@ func (x *AttestResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AttestResponse.ProtoReflect.Descriptor instead.
 func (*AttestResponse) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_sign_service_proto_rawDescGZIP(), []int{9}
+	return file_stevedore_v1_sign_service_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *AttestResponse) GetAttestation() *Signature {
@@ -840,8 +1188,8 @@ type VerifyAttestationRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Ref is the image whose attestations to check (same syntax as SignRequest.ref).
 	Ref string `protobuf:"bytes,1,opt,name=ref,proto3" json:"ref,omitempty"`
-	// PublicKeys are trusted public keys as PEM text. At least one key, here
-	// or in key_ids, is required.
+	// PublicKeys are trusted public keys as PEM text. A key (here or in
+	// key_ids) or a certificate identity is required.
 	PublicKeys []string `protobuf:"bytes,2,rep,name=public_keys,json=publicKeys,proto3" json:"public_keys,omitempty"`
 	// KeyIds are trusted keys of the server's key directory, by id.
 	KeyIds []string `protobuf:"bytes,3,rep,name=key_ids,json=keyIds,proto3" json:"key_ids,omitempty"`
@@ -851,13 +1199,17 @@ type VerifyAttestationRequest struct {
 	Annotations map[string]string `protobuf:"bytes,5,rep,name=annotations,proto3" json:"annotations,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	// PredicateType is the type required; empty accepts any but the signature one.
 	PredicateType string `protobuf:"bytes,6,opt,name=predicate_type,json=predicateType,proto3" json:"predicate_type,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// CertificateIdentities are as in VerifyRequest.
+	CertificateIdentities []*CertificateIdentity `protobuf:"bytes,7,rep,name=certificate_identities,json=certificateIdentities,proto3" json:"certificate_identities,omitempty"`
+	// CertificateTrust is as in VerifyRequest.
+	CertificateTrust *CertificateTrust `protobuf:"bytes,8,opt,name=certificate_trust,json=certificateTrust,proto3" json:"certificate_trust,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *VerifyAttestationRequest) Reset() {
 	*x = VerifyAttestationRequest{}
-	mi := &file_stevedore_v1_sign_service_proto_msgTypes[10]
+	mi := &file_stevedore_v1_sign_service_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -869,7 +1221,7 @@ func (x *VerifyAttestationRequest) String() string {
 func (*VerifyAttestationRequest) ProtoMessage() {}
 
 func (x *VerifyAttestationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_sign_service_proto_msgTypes[10]
+	mi := &file_stevedore_v1_sign_service_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -882,7 +1234,7 @@ func (x *VerifyAttestationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyAttestationRequest.ProtoReflect.Descriptor instead.
 func (*VerifyAttestationRequest) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_sign_service_proto_rawDescGZIP(), []int{10}
+	return file_stevedore_v1_sign_service_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *VerifyAttestationRequest) GetRef() string {
@@ -927,6 +1279,20 @@ func (x *VerifyAttestationRequest) GetPredicateType() string {
 	return ""
 }
 
+func (x *VerifyAttestationRequest) GetCertificateIdentities() []*CertificateIdentity {
+	if x != nil {
+		return x.CertificateIdentities
+	}
+	return nil
+}
+
+func (x *VerifyAttestationRequest) GetCertificateTrust() *CertificateTrust {
+	if x != nil {
+		return x.CertificateTrust
+	}
+	return nil
+}
+
 // VerifyAttestationResponse is the verdict and what it rests on.
 type VerifyAttestationResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -942,7 +1308,7 @@ type VerifyAttestationResponse struct {
 
 func (x *VerifyAttestationResponse) Reset() {
 	*x = VerifyAttestationResponse{}
-	mi := &file_stevedore_v1_sign_service_proto_msgTypes[11]
+	mi := &file_stevedore_v1_sign_service_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -954,7 +1320,7 @@ func (x *VerifyAttestationResponse) String() string {
 func (*VerifyAttestationResponse) ProtoMessage() {}
 
 func (x *VerifyAttestationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_sign_service_proto_msgTypes[11]
+	mi := &file_stevedore_v1_sign_service_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -967,7 +1333,7 @@ func (x *VerifyAttestationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyAttestationResponse.ProtoReflect.Descriptor instead.
 func (*VerifyAttestationResponse) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_sign_service_proto_rawDescGZIP(), []int{11}
+	return file_stevedore_v1_sign_service_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *VerifyAttestationResponse) GetVerified() bool {
@@ -1002,7 +1368,7 @@ type TreeRequest struct {
 
 func (x *TreeRequest) Reset() {
 	*x = TreeRequest{}
-	mi := &file_stevedore_v1_sign_service_proto_msgTypes[12]
+	mi := &file_stevedore_v1_sign_service_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1014,7 +1380,7 @@ func (x *TreeRequest) String() string {
 func (*TreeRequest) ProtoMessage() {}
 
 func (x *TreeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_sign_service_proto_msgTypes[12]
+	mi := &file_stevedore_v1_sign_service_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1027,7 +1393,7 @@ func (x *TreeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TreeRequest.ProtoReflect.Descriptor instead.
 func (*TreeRequest) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_sign_service_proto_rawDescGZIP(), []int{12}
+	return file_stevedore_v1_sign_service_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *TreeRequest) GetRef() string {
@@ -1056,7 +1422,7 @@ type TreeResponse struct {
 
 func (x *TreeResponse) Reset() {
 	*x = TreeResponse{}
-	mi := &file_stevedore_v1_sign_service_proto_msgTypes[13]
+	mi := &file_stevedore_v1_sign_service_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1068,7 +1434,7 @@ func (x *TreeResponse) String() string {
 func (*TreeResponse) ProtoMessage() {}
 
 func (x *TreeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_sign_service_proto_msgTypes[13]
+	mi := &file_stevedore_v1_sign_service_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1081,7 +1447,7 @@ func (x *TreeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TreeResponse.ProtoReflect.Descriptor instead.
 func (*TreeResponse) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_sign_service_proto_rawDescGZIP(), []int{13}
+	return file_stevedore_v1_sign_service_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *TreeResponse) GetSubject() *Descriptor {
@@ -1140,7 +1506,7 @@ type TreeEntry struct {
 
 func (x *TreeEntry) Reset() {
 	*x = TreeEntry{}
-	mi := &file_stevedore_v1_sign_service_proto_msgTypes[14]
+	mi := &file_stevedore_v1_sign_service_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1152,7 +1518,7 @@ func (x *TreeEntry) String() string {
 func (*TreeEntry) ProtoMessage() {}
 
 func (x *TreeEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_sign_service_proto_msgTypes[14]
+	mi := &file_stevedore_v1_sign_service_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1165,7 +1531,7 @@ func (x *TreeEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TreeEntry.ProtoReflect.Descriptor instead.
 func (*TreeEntry) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_sign_service_proto_rawDescGZIP(), []int{14}
+	return file_stevedore_v1_sign_service_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *TreeEntry) GetManifest() *Descriptor {
@@ -1240,21 +1606,38 @@ const file_stevedore_v1_sign_service_proto_rawDesc = "" +
 	"\asubject\x18\x01 \x01(\v2\x18.stevedore.v1.DescriptorR\asubject\x124\n" +
 	"\bmanifest\x18\x02 \x01(\v2\x18.stevedore.v1.DescriptorR\bmanifest\x125\n" +
 	"\x06format\x18\x03 \x01(\x0e2\x1d.stevedore.v1.SignatureFormatR\x06format\x12\x10\n" +
-	"\x03tag\x18\x04 \x01(\tR\x03tag\"\xa2\x02\n" +
+	"\x03tag\x18\x04 \x01(\tR\x03tag\"\xc9\x03\n" +
 	"\rVerifyRequest\x12\x10\n" +
 	"\x03ref\x18\x01 \x01(\tR\x03ref\x12\x1f\n" +
 	"\vpublic_keys\x18\x02 \x03(\tR\n" +
 	"publicKeys\x12\x17\n" +
 	"\akey_ids\x18\x03 \x03(\tR\x06keyIds\x125\n" +
 	"\x06format\x18\x04 \x01(\x0e2\x1d.stevedore.v1.SignatureFormatR\x06format\x12N\n" +
-	"\vannotations\x18\x05 \x03(\v2,.stevedore.v1.VerifyRequest.AnnotationsEntryR\vannotations\x1a>\n" +
+	"\vannotations\x18\x05 \x03(\v2,.stevedore.v1.VerifyRequest.AnnotationsEntryR\vannotations\x12X\n" +
+	"\x16certificate_identities\x18\x06 \x03(\v2!.stevedore.v1.CertificateIdentityR\x15certificateIdentities\x12K\n" +
+	"\x11certificate_trust\x18\a \x01(\v2\x1e.stevedore.v1.CertificateTrustR\x10certificateTrust\x1a>\n" +
 	"\x10AnnotationsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x93\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x9b\x03\n" +
+	"\x13CertificateIdentity\x12\x18\n" +
+	"\asubject\x18\x01 \x01(\tR\asubject\x12%\n" +
+	"\x0esubject_regexp\x18\x02 \x01(\tR\rsubjectRegexp\x12\x16\n" +
+	"\x06issuer\x18\x03 \x01(\tR\x06issuer\x12#\n" +
+	"\rissuer_regexp\x18\x04 \x01(\tR\fissuerRegexp\x126\n" +
+	"\x17github_workflow_trigger\x18\x05 \x01(\tR\x15githubWorkflowTrigger\x12.\n" +
+	"\x13github_workflow_sha\x18\x06 \x01(\tR\x11githubWorkflowSha\x120\n" +
+	"\x14github_workflow_name\x18\a \x01(\tR\x12githubWorkflowName\x12<\n" +
+	"\x1agithub_workflow_repository\x18\b \x01(\tR\x18githubWorkflowRepository\x12.\n" +
+	"\x13github_workflow_ref\x18\t \x01(\tR\x11githubWorkflowRef\"\xc4\x01\n" +
+	"\x10CertificateTrust\x12!\n" +
+	"\ftrusted_root\x18\x01 \x01(\tR\vtrustedRoot\x12+\n" +
+	"\x11certificate_chain\x18\x02 \x01(\tR\x10certificateChain\x120\n" +
+	"\x14insecure_ignore_tlog\x18\x03 \x01(\bR\x12insecureIgnoreTlog\x12.\n" +
+	"\x13insecure_ignore_sct\x18\x04 \x01(\bR\x11insecureIgnoreSct\"\x93\x01\n" +
 	"\x0eVerifyResponse\x12\x1a\n" +
 	"\bverified\x18\x01 \x01(\bR\bverified\x122\n" +
 	"\asubject\x18\x02 \x01(\v2\x18.stevedore.v1.DescriptorR\asubject\x121\n" +
-	"\bfindings\x18\x03 \x03(\v2\x15.stevedore.v1.FindingR\bfindings\"\x96\x03\n" +
+	"\bfindings\x18\x03 \x03(\v2\x15.stevedore.v1.FindingR\bfindings\"\xef\x03\n" +
 	"\aFinding\x125\n" +
 	"\x06format\x18\x01 \x01(\x0e2\x1d.stevedore.v1.SignatureFormatR\x06format\x12\x1a\n" +
 	"\bmanifest\x18\x02 \x01(\tR\bmanifest\x12\x10\n" +
@@ -1266,10 +1649,21 @@ const file_stevedore_v1_sign_service_proto_rawDesc = "" +
 	"\x03key\x18\b \x01(\tR\x03key\x12\x1a\n" +
 	"\bverified\x18\t \x01(\bR\bverified\x12\x16\n" +
 	"\x06reason\x18\n" +
-	" \x01(\tR\x06reason\x1a>\n" +
+	" \x01(\tR\x06reason\x12A\n" +
+	"\vcertificate\x18\v \x01(\v2\x1f.stevedore.v1.SignerCertificateR\vcertificate\x12\x14\n" +
+	"\x05check\x18\f \x01(\tR\x05check\x1a>\n" +
 	"\x10AnnotationsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xd0\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xdd\x02\n" +
+	"\x11SignerCertificate\x12\x18\n" +
+	"\asubject\x18\x01 \x01(\tR\asubject\x12\x16\n" +
+	"\x06issuer\x18\x02 \x01(\tR\x06issuer\x12\x0e\n" +
+	"\x02ca\x18\x03 \x01(\tR\x02ca\x126\n" +
+	"\x17github_workflow_trigger\x18\x04 \x01(\tR\x15githubWorkflowTrigger\x12.\n" +
+	"\x13github_workflow_sha\x18\x05 \x01(\tR\x11githubWorkflowSha\x120\n" +
+	"\x14github_workflow_name\x18\x06 \x01(\tR\x12githubWorkflowName\x12<\n" +
+	"\x1agithub_workflow_repository\x18\a \x01(\tR\x18githubWorkflowRepository\x12.\n" +
+	"\x13github_workflow_ref\x18\b \x01(\tR\x11githubWorkflowRef\"\xd0\x01\n" +
 	"\rAttestRequest\x12\x10\n" +
 	"\x03ref\x18\x01 \x01(\tR\x03ref\x12\x15\n" +
 	"\x06key_id\x18\x02 \x01(\tR\x05keyId\x12\x1a\n" +
@@ -1278,7 +1672,7 @@ const file_stevedore_v1_sign_service_proto_rawDesc = "" +
 	"\tpredicate\x18\x05 \x01(\tR\tpredicate\x125\n" +
 	"\x06format\x18\x06 \x01(\x0e2\x1d.stevedore.v1.SignatureFormatR\x06format\"K\n" +
 	"\x0eAttestResponse\x129\n" +
-	"\vattestation\x18\x01 \x01(\v2\x17.stevedore.v1.SignatureR\vattestation\"\xdf\x02\n" +
+	"\vattestation\x18\x01 \x01(\v2\x17.stevedore.v1.SignatureR\vattestation\"\x86\x04\n" +
 	"\x18VerifyAttestationRequest\x12\x10\n" +
 	"\x03ref\x18\x01 \x01(\tR\x03ref\x12\x1f\n" +
 	"\vpublic_keys\x18\x02 \x03(\tR\n" +
@@ -1286,7 +1680,9 @@ const file_stevedore_v1_sign_service_proto_rawDesc = "" +
 	"\akey_ids\x18\x03 \x03(\tR\x06keyIds\x125\n" +
 	"\x06format\x18\x04 \x01(\x0e2\x1d.stevedore.v1.SignatureFormatR\x06format\x12Y\n" +
 	"\vannotations\x18\x05 \x03(\v27.stevedore.v1.VerifyAttestationRequest.AnnotationsEntryR\vannotations\x12%\n" +
-	"\x0epredicate_type\x18\x06 \x01(\tR\rpredicateType\x1a>\n" +
+	"\x0epredicate_type\x18\x06 \x01(\tR\rpredicateType\x12X\n" +
+	"\x16certificate_identities\x18\a \x03(\v2!.stevedore.v1.CertificateIdentityR\x15certificateIdentities\x12K\n" +
+	"\x11certificate_trust\x18\b \x01(\v2\x1e.stevedore.v1.CertificateTrustR\x10certificateTrust\x1a>\n" +
 	"\x10AnnotationsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x9e\x01\n" +
@@ -1336,7 +1732,7 @@ func file_stevedore_v1_sign_service_proto_rawDescGZIP() []byte {
 }
 
 var file_stevedore_v1_sign_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_stevedore_v1_sign_service_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
+var file_stevedore_v1_sign_service_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
 var file_stevedore_v1_sign_service_proto_goTypes = []any{
 	(SignatureFormat)(0),              // 0: stevedore.v1.SignatureFormat
 	(*GenerateKeyPairRequest)(nil),    // 1: stevedore.v1.GenerateKeyPairRequest
@@ -1345,65 +1741,73 @@ var file_stevedore_v1_sign_service_proto_goTypes = []any{
 	(*SignResponse)(nil),              // 4: stevedore.v1.SignResponse
 	(*Signature)(nil),                 // 5: stevedore.v1.Signature
 	(*VerifyRequest)(nil),             // 6: stevedore.v1.VerifyRequest
-	(*VerifyResponse)(nil),            // 7: stevedore.v1.VerifyResponse
-	(*Finding)(nil),                   // 8: stevedore.v1.Finding
-	(*AttestRequest)(nil),             // 9: stevedore.v1.AttestRequest
-	(*AttestResponse)(nil),            // 10: stevedore.v1.AttestResponse
-	(*VerifyAttestationRequest)(nil),  // 11: stevedore.v1.VerifyAttestationRequest
-	(*VerifyAttestationResponse)(nil), // 12: stevedore.v1.VerifyAttestationResponse
-	(*TreeRequest)(nil),               // 13: stevedore.v1.TreeRequest
-	(*TreeResponse)(nil),              // 14: stevedore.v1.TreeResponse
-	(*TreeEntry)(nil),                 // 15: stevedore.v1.TreeEntry
-	nil,                               // 16: stevedore.v1.SignRequest.AnnotationsEntry
-	nil,                               // 17: stevedore.v1.VerifyRequest.AnnotationsEntry
-	nil,                               // 18: stevedore.v1.Finding.AnnotationsEntry
-	nil,                               // 19: stevedore.v1.VerifyAttestationRequest.AnnotationsEntry
-	(*Descriptor)(nil),                // 20: stevedore.v1.Descriptor
+	(*CertificateIdentity)(nil),       // 7: stevedore.v1.CertificateIdentity
+	(*CertificateTrust)(nil),          // 8: stevedore.v1.CertificateTrust
+	(*VerifyResponse)(nil),            // 9: stevedore.v1.VerifyResponse
+	(*Finding)(nil),                   // 10: stevedore.v1.Finding
+	(*SignerCertificate)(nil),         // 11: stevedore.v1.SignerCertificate
+	(*AttestRequest)(nil),             // 12: stevedore.v1.AttestRequest
+	(*AttestResponse)(nil),            // 13: stevedore.v1.AttestResponse
+	(*VerifyAttestationRequest)(nil),  // 14: stevedore.v1.VerifyAttestationRequest
+	(*VerifyAttestationResponse)(nil), // 15: stevedore.v1.VerifyAttestationResponse
+	(*TreeRequest)(nil),               // 16: stevedore.v1.TreeRequest
+	(*TreeResponse)(nil),              // 17: stevedore.v1.TreeResponse
+	(*TreeEntry)(nil),                 // 18: stevedore.v1.TreeEntry
+	nil,                               // 19: stevedore.v1.SignRequest.AnnotationsEntry
+	nil,                               // 20: stevedore.v1.VerifyRequest.AnnotationsEntry
+	nil,                               // 21: stevedore.v1.Finding.AnnotationsEntry
+	nil,                               // 22: stevedore.v1.VerifyAttestationRequest.AnnotationsEntry
+	(*Descriptor)(nil),                // 23: stevedore.v1.Descriptor
 }
 var file_stevedore_v1_sign_service_proto_depIdxs = []int32{
 	0,  // 0: stevedore.v1.SignRequest.format:type_name -> stevedore.v1.SignatureFormat
-	16, // 1: stevedore.v1.SignRequest.annotations:type_name -> stevedore.v1.SignRequest.AnnotationsEntry
+	19, // 1: stevedore.v1.SignRequest.annotations:type_name -> stevedore.v1.SignRequest.AnnotationsEntry
 	5,  // 2: stevedore.v1.SignResponse.signatures:type_name -> stevedore.v1.Signature
-	20, // 3: stevedore.v1.Signature.subject:type_name -> stevedore.v1.Descriptor
-	20, // 4: stevedore.v1.Signature.manifest:type_name -> stevedore.v1.Descriptor
+	23, // 3: stevedore.v1.Signature.subject:type_name -> stevedore.v1.Descriptor
+	23, // 4: stevedore.v1.Signature.manifest:type_name -> stevedore.v1.Descriptor
 	0,  // 5: stevedore.v1.Signature.format:type_name -> stevedore.v1.SignatureFormat
 	0,  // 6: stevedore.v1.VerifyRequest.format:type_name -> stevedore.v1.SignatureFormat
-	17, // 7: stevedore.v1.VerifyRequest.annotations:type_name -> stevedore.v1.VerifyRequest.AnnotationsEntry
-	20, // 8: stevedore.v1.VerifyResponse.subject:type_name -> stevedore.v1.Descriptor
-	8,  // 9: stevedore.v1.VerifyResponse.findings:type_name -> stevedore.v1.Finding
-	0,  // 10: stevedore.v1.Finding.format:type_name -> stevedore.v1.SignatureFormat
-	18, // 11: stevedore.v1.Finding.annotations:type_name -> stevedore.v1.Finding.AnnotationsEntry
-	0,  // 12: stevedore.v1.AttestRequest.format:type_name -> stevedore.v1.SignatureFormat
-	5,  // 13: stevedore.v1.AttestResponse.attestation:type_name -> stevedore.v1.Signature
-	0,  // 14: stevedore.v1.VerifyAttestationRequest.format:type_name -> stevedore.v1.SignatureFormat
-	19, // 15: stevedore.v1.VerifyAttestationRequest.annotations:type_name -> stevedore.v1.VerifyAttestationRequest.AnnotationsEntry
-	20, // 16: stevedore.v1.VerifyAttestationResponse.subject:type_name -> stevedore.v1.Descriptor
-	8,  // 17: stevedore.v1.VerifyAttestationResponse.findings:type_name -> stevedore.v1.Finding
-	20, // 18: stevedore.v1.TreeResponse.subject:type_name -> stevedore.v1.Descriptor
-	15, // 19: stevedore.v1.TreeResponse.signatures:type_name -> stevedore.v1.TreeEntry
-	15, // 20: stevedore.v1.TreeResponse.attestations:type_name -> stevedore.v1.TreeEntry
-	15, // 21: stevedore.v1.TreeResponse.sboms:type_name -> stevedore.v1.TreeEntry
-	15, // 22: stevedore.v1.TreeResponse.other:type_name -> stevedore.v1.TreeEntry
-	20, // 23: stevedore.v1.TreeEntry.manifest:type_name -> stevedore.v1.Descriptor
-	0,  // 24: stevedore.v1.TreeEntry.format:type_name -> stevedore.v1.SignatureFormat
-	20, // 25: stevedore.v1.TreeEntry.layers:type_name -> stevedore.v1.Descriptor
-	1,  // 26: stevedore.v1.SignService.GenerateKeyPair:input_type -> stevedore.v1.GenerateKeyPairRequest
-	3,  // 27: stevedore.v1.SignService.Sign:input_type -> stevedore.v1.SignRequest
-	6,  // 28: stevedore.v1.SignService.Verify:input_type -> stevedore.v1.VerifyRequest
-	9,  // 29: stevedore.v1.SignService.Attest:input_type -> stevedore.v1.AttestRequest
-	11, // 30: stevedore.v1.SignService.VerifyAttestation:input_type -> stevedore.v1.VerifyAttestationRequest
-	13, // 31: stevedore.v1.SignService.Tree:input_type -> stevedore.v1.TreeRequest
-	2,  // 32: stevedore.v1.SignService.GenerateKeyPair:output_type -> stevedore.v1.GenerateKeyPairResponse
-	4,  // 33: stevedore.v1.SignService.Sign:output_type -> stevedore.v1.SignResponse
-	7,  // 34: stevedore.v1.SignService.Verify:output_type -> stevedore.v1.VerifyResponse
-	10, // 35: stevedore.v1.SignService.Attest:output_type -> stevedore.v1.AttestResponse
-	12, // 36: stevedore.v1.SignService.VerifyAttestation:output_type -> stevedore.v1.VerifyAttestationResponse
-	14, // 37: stevedore.v1.SignService.Tree:output_type -> stevedore.v1.TreeResponse
-	32, // [32:38] is the sub-list for method output_type
-	26, // [26:32] is the sub-list for method input_type
-	26, // [26:26] is the sub-list for extension type_name
-	26, // [26:26] is the sub-list for extension extendee
-	0,  // [0:26] is the sub-list for field type_name
+	20, // 7: stevedore.v1.VerifyRequest.annotations:type_name -> stevedore.v1.VerifyRequest.AnnotationsEntry
+	7,  // 8: stevedore.v1.VerifyRequest.certificate_identities:type_name -> stevedore.v1.CertificateIdentity
+	8,  // 9: stevedore.v1.VerifyRequest.certificate_trust:type_name -> stevedore.v1.CertificateTrust
+	23, // 10: stevedore.v1.VerifyResponse.subject:type_name -> stevedore.v1.Descriptor
+	10, // 11: stevedore.v1.VerifyResponse.findings:type_name -> stevedore.v1.Finding
+	0,  // 12: stevedore.v1.Finding.format:type_name -> stevedore.v1.SignatureFormat
+	21, // 13: stevedore.v1.Finding.annotations:type_name -> stevedore.v1.Finding.AnnotationsEntry
+	11, // 14: stevedore.v1.Finding.certificate:type_name -> stevedore.v1.SignerCertificate
+	0,  // 15: stevedore.v1.AttestRequest.format:type_name -> stevedore.v1.SignatureFormat
+	5,  // 16: stevedore.v1.AttestResponse.attestation:type_name -> stevedore.v1.Signature
+	0,  // 17: stevedore.v1.VerifyAttestationRequest.format:type_name -> stevedore.v1.SignatureFormat
+	22, // 18: stevedore.v1.VerifyAttestationRequest.annotations:type_name -> stevedore.v1.VerifyAttestationRequest.AnnotationsEntry
+	7,  // 19: stevedore.v1.VerifyAttestationRequest.certificate_identities:type_name -> stevedore.v1.CertificateIdentity
+	8,  // 20: stevedore.v1.VerifyAttestationRequest.certificate_trust:type_name -> stevedore.v1.CertificateTrust
+	23, // 21: stevedore.v1.VerifyAttestationResponse.subject:type_name -> stevedore.v1.Descriptor
+	10, // 22: stevedore.v1.VerifyAttestationResponse.findings:type_name -> stevedore.v1.Finding
+	23, // 23: stevedore.v1.TreeResponse.subject:type_name -> stevedore.v1.Descriptor
+	18, // 24: stevedore.v1.TreeResponse.signatures:type_name -> stevedore.v1.TreeEntry
+	18, // 25: stevedore.v1.TreeResponse.attestations:type_name -> stevedore.v1.TreeEntry
+	18, // 26: stevedore.v1.TreeResponse.sboms:type_name -> stevedore.v1.TreeEntry
+	18, // 27: stevedore.v1.TreeResponse.other:type_name -> stevedore.v1.TreeEntry
+	23, // 28: stevedore.v1.TreeEntry.manifest:type_name -> stevedore.v1.Descriptor
+	0,  // 29: stevedore.v1.TreeEntry.format:type_name -> stevedore.v1.SignatureFormat
+	23, // 30: stevedore.v1.TreeEntry.layers:type_name -> stevedore.v1.Descriptor
+	1,  // 31: stevedore.v1.SignService.GenerateKeyPair:input_type -> stevedore.v1.GenerateKeyPairRequest
+	3,  // 32: stevedore.v1.SignService.Sign:input_type -> stevedore.v1.SignRequest
+	6,  // 33: stevedore.v1.SignService.Verify:input_type -> stevedore.v1.VerifyRequest
+	12, // 34: stevedore.v1.SignService.Attest:input_type -> stevedore.v1.AttestRequest
+	14, // 35: stevedore.v1.SignService.VerifyAttestation:input_type -> stevedore.v1.VerifyAttestationRequest
+	16, // 36: stevedore.v1.SignService.Tree:input_type -> stevedore.v1.TreeRequest
+	2,  // 37: stevedore.v1.SignService.GenerateKeyPair:output_type -> stevedore.v1.GenerateKeyPairResponse
+	4,  // 38: stevedore.v1.SignService.Sign:output_type -> stevedore.v1.SignResponse
+	9,  // 39: stevedore.v1.SignService.Verify:output_type -> stevedore.v1.VerifyResponse
+	13, // 40: stevedore.v1.SignService.Attest:output_type -> stevedore.v1.AttestResponse
+	15, // 41: stevedore.v1.SignService.VerifyAttestation:output_type -> stevedore.v1.VerifyAttestationResponse
+	17, // 42: stevedore.v1.SignService.Tree:output_type -> stevedore.v1.TreeResponse
+	37, // [37:43] is the sub-list for method output_type
+	31, // [31:37] is the sub-list for method input_type
+	31, // [31:31] is the sub-list for extension type_name
+	31, // [31:31] is the sub-list for extension extendee
+	0,  // [0:31] is the sub-list for field type_name
 }
 
 func init() { file_stevedore_v1_sign_service_proto_init() }
@@ -1418,7 +1822,7 @@ func file_stevedore_v1_sign_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_stevedore_v1_sign_service_proto_rawDesc), len(file_stevedore_v1_sign_service_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   19,
+			NumMessages:   22,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -62,7 +62,9 @@ type SignServiceClient interface {
 	Sign(ctx context.Context, in *SignRequest, opts ...grpc.CallOption) (*SignResponse, error)
 	// Verify finds the signatures of the digest a reference resolves to
 	// (referrers API, referrers tag schema, legacy `.sig` tag) and checks each
-	// against the trusted keys and annotation constraints. Stricter than
+	// against the trusted keys, or, for signatures made with a certificate
+	// (Sigstore keyless, a private CA), against the certificate identities
+	// and trust (offline, with sigstore-go), and the annotation constraints. Stricter than
 	// cosign: a bundle must carry the cosign sign predicate type and exactly
 	// one DSSE signature.
 	//
@@ -190,7 +192,9 @@ type SignServiceServer interface {
 	Sign(context.Context, *SignRequest) (*SignResponse, error)
 	// Verify finds the signatures of the digest a reference resolves to
 	// (referrers API, referrers tag schema, legacy `.sig` tag) and checks each
-	// against the trusted keys and annotation constraints. Stricter than
+	// against the trusted keys, or, for signatures made with a certificate
+	// (Sigstore keyless, a private CA), against the certificate identities
+	// and trust (offline, with sigstore-go), and the annotation constraints. Stricter than
 	// cosign: a bundle must carry the cosign sign predicate type and exactly
 	// one DSSE signature.
 	//

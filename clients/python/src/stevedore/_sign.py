@@ -27,11 +27,19 @@ class _Sign:
         return self._unary(self.sign_stub.Sign, req)  # type: ignore[attr-defined]
 
     def verify(self, ref: str, public_keys: Iterable[str] = (), key_ids: Iterable[str] = (),
+               certificate_identities: Iterable[spb.CertificateIdentity] = (),
+               certificate_trust: Optional[spb.CertificateTrust] = None,
                **fields: object) -> spb.VerifyResponse:
         """Checks ``ref``'s signatures against the trusted keys (PEM text or
-        server key ids). A failed check is ``verified == False`` with a
-        finding per signature saying why; errors mean it could not run."""
-        req = spb.VerifyRequest(ref=ref, public_keys=public_keys, key_ids=key_ids, **fields)  # type: ignore[arg-type]
+        server key ids), or, for keyless and certificate signatures, against
+        ``certificate_identities`` (cosign's ``--certificate-identity`` and
+        ``--certificate-oidc-issuer``) and ``certificate_trust`` (a trusted
+        root or CA chain; default Sigstore's public-good root). A failed
+        check is ``verified == False`` with a finding per signature saying
+        why (``check`` names it); errors mean it could not run."""
+        req = spb.VerifyRequest(ref=ref, public_keys=public_keys, key_ids=key_ids,  # type: ignore[arg-type]
+                                certificate_identities=certificate_identities,
+                                certificate_trust=certificate_trust, **fields)
         return self._unary(self.sign_stub.Verify, req)  # type: ignore[attr-defined]
 
     def attest(self, ref: str, key_id: str, password: str, predicate_type: str, predicate: str,
@@ -42,10 +50,14 @@ class _Sign:
         return self._unary(self.sign_stub.Attest, req)  # type: ignore[attr-defined]
 
     def verify_attestation(self, ref: str, predicate_type: Optional[str] = None, public_keys: Iterable[str] = (),
-                           key_ids: Iterable[str] = (), **fields: object) -> spb.VerifyAttestationResponse:
+                           key_ids: Iterable[str] = (),
+                           certificate_identities: Iterable[spb.CertificateIdentity] = (),
+                           certificate_trust: Optional[spb.CertificateTrust] = None,
+                           **fields: object) -> spb.VerifyAttestationResponse:
         """``verify`` for attestations of ``predicate_type``."""
         req = spb.VerifyAttestationRequest(ref=ref, predicate_type=predicate_type or "", public_keys=public_keys,
-                                           key_ids=key_ids, **fields)  # type: ignore[arg-type]
+                                           key_ids=key_ids, certificate_identities=certificate_identities,
+                                           certificate_trust=certificate_trust, **fields)  # type: ignore[arg-type]
         return self._unary(self.sign_stub.VerifyAttestation, req)  # type: ignore[attr-defined]
 
     def tree(self, ref: str) -> spb.TreeResponse:

@@ -78,7 +78,7 @@ class Signature(_message.Message):
     def __init__(self, subject: _Optional[_Union[_image_service_pb2.Descriptor, _Mapping]] = ..., manifest: _Optional[_Union[_image_service_pb2.Descriptor, _Mapping]] = ..., format: _Optional[_Union[SignatureFormat, str]] = ..., tag: _Optional[str] = ...) -> None: ...
 
 class VerifyRequest(_message.Message):
-    __slots__ = ("ref", "public_keys", "key_ids", "format", "annotations")
+    __slots__ = ("ref", "public_keys", "key_ids", "format", "annotations", "certificate_identities", "certificate_trust")
     class AnnotationsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -91,12 +91,50 @@ class VerifyRequest(_message.Message):
     KEY_IDS_FIELD_NUMBER: _ClassVar[int]
     FORMAT_FIELD_NUMBER: _ClassVar[int]
     ANNOTATIONS_FIELD_NUMBER: _ClassVar[int]
+    CERTIFICATE_IDENTITIES_FIELD_NUMBER: _ClassVar[int]
+    CERTIFICATE_TRUST_FIELD_NUMBER: _ClassVar[int]
     ref: str
     public_keys: _containers.RepeatedScalarFieldContainer[str]
     key_ids: _containers.RepeatedScalarFieldContainer[str]
     format: SignatureFormat
     annotations: _containers.ScalarMap[str, str]
-    def __init__(self, ref: _Optional[str] = ..., public_keys: _Optional[_Iterable[str]] = ..., key_ids: _Optional[_Iterable[str]] = ..., format: _Optional[_Union[SignatureFormat, str]] = ..., annotations: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    certificate_identities: _containers.RepeatedCompositeFieldContainer[CertificateIdentity]
+    certificate_trust: CertificateTrust
+    def __init__(self, ref: _Optional[str] = ..., public_keys: _Optional[_Iterable[str]] = ..., key_ids: _Optional[_Iterable[str]] = ..., format: _Optional[_Union[SignatureFormat, str]] = ..., annotations: _Optional[_Mapping[str, str]] = ..., certificate_identities: _Optional[_Iterable[_Union[CertificateIdentity, _Mapping]]] = ..., certificate_trust: _Optional[_Union[CertificateTrust, _Mapping]] = ...) -> None: ...
+
+class CertificateIdentity(_message.Message):
+    __slots__ = ("subject", "subject_regexp", "issuer", "issuer_regexp", "github_workflow_trigger", "github_workflow_sha", "github_workflow_name", "github_workflow_repository", "github_workflow_ref")
+    SUBJECT_FIELD_NUMBER: _ClassVar[int]
+    SUBJECT_REGEXP_FIELD_NUMBER: _ClassVar[int]
+    ISSUER_FIELD_NUMBER: _ClassVar[int]
+    ISSUER_REGEXP_FIELD_NUMBER: _ClassVar[int]
+    GITHUB_WORKFLOW_TRIGGER_FIELD_NUMBER: _ClassVar[int]
+    GITHUB_WORKFLOW_SHA_FIELD_NUMBER: _ClassVar[int]
+    GITHUB_WORKFLOW_NAME_FIELD_NUMBER: _ClassVar[int]
+    GITHUB_WORKFLOW_REPOSITORY_FIELD_NUMBER: _ClassVar[int]
+    GITHUB_WORKFLOW_REF_FIELD_NUMBER: _ClassVar[int]
+    subject: str
+    subject_regexp: str
+    issuer: str
+    issuer_regexp: str
+    github_workflow_trigger: str
+    github_workflow_sha: str
+    github_workflow_name: str
+    github_workflow_repository: str
+    github_workflow_ref: str
+    def __init__(self, subject: _Optional[str] = ..., subject_regexp: _Optional[str] = ..., issuer: _Optional[str] = ..., issuer_regexp: _Optional[str] = ..., github_workflow_trigger: _Optional[str] = ..., github_workflow_sha: _Optional[str] = ..., github_workflow_name: _Optional[str] = ..., github_workflow_repository: _Optional[str] = ..., github_workflow_ref: _Optional[str] = ...) -> None: ...
+
+class CertificateTrust(_message.Message):
+    __slots__ = ("trusted_root", "certificate_chain", "insecure_ignore_tlog", "insecure_ignore_sct")
+    TRUSTED_ROOT_FIELD_NUMBER: _ClassVar[int]
+    CERTIFICATE_CHAIN_FIELD_NUMBER: _ClassVar[int]
+    INSECURE_IGNORE_TLOG_FIELD_NUMBER: _ClassVar[int]
+    INSECURE_IGNORE_SCT_FIELD_NUMBER: _ClassVar[int]
+    trusted_root: str
+    certificate_chain: str
+    insecure_ignore_tlog: bool
+    insecure_ignore_sct: bool
+    def __init__(self, trusted_root: _Optional[str] = ..., certificate_chain: _Optional[str] = ..., insecure_ignore_tlog: _Optional[bool] = ..., insecure_ignore_sct: _Optional[bool] = ...) -> None: ...
 
 class VerifyResponse(_message.Message):
     __slots__ = ("verified", "subject", "findings")
@@ -109,7 +147,7 @@ class VerifyResponse(_message.Message):
     def __init__(self, verified: _Optional[bool] = ..., subject: _Optional[_Union[_image_service_pb2.Descriptor, _Mapping]] = ..., findings: _Optional[_Iterable[_Union[Finding, _Mapping]]] = ...) -> None: ...
 
 class Finding(_message.Message):
-    __slots__ = ("format", "manifest", "tag", "layer", "predicate_type", "annotations", "key_hint", "key", "verified", "reason")
+    __slots__ = ("format", "manifest", "tag", "layer", "predicate_type", "annotations", "key_hint", "key", "verified", "reason", "certificate", "check")
     class AnnotationsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -127,6 +165,8 @@ class Finding(_message.Message):
     KEY_FIELD_NUMBER: _ClassVar[int]
     VERIFIED_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
+    CERTIFICATE_FIELD_NUMBER: _ClassVar[int]
+    CHECK_FIELD_NUMBER: _ClassVar[int]
     format: SignatureFormat
     manifest: str
     tag: str
@@ -137,7 +177,29 @@ class Finding(_message.Message):
     key: str
     verified: bool
     reason: str
-    def __init__(self, format: _Optional[_Union[SignatureFormat, str]] = ..., manifest: _Optional[str] = ..., tag: _Optional[str] = ..., layer: _Optional[str] = ..., predicate_type: _Optional[str] = ..., annotations: _Optional[_Mapping[str, str]] = ..., key_hint: _Optional[str] = ..., key: _Optional[str] = ..., verified: _Optional[bool] = ..., reason: _Optional[str] = ...) -> None: ...
+    certificate: SignerCertificate
+    check: str
+    def __init__(self, format: _Optional[_Union[SignatureFormat, str]] = ..., manifest: _Optional[str] = ..., tag: _Optional[str] = ..., layer: _Optional[str] = ..., predicate_type: _Optional[str] = ..., annotations: _Optional[_Mapping[str, str]] = ..., key_hint: _Optional[str] = ..., key: _Optional[str] = ..., verified: _Optional[bool] = ..., reason: _Optional[str] = ..., certificate: _Optional[_Union[SignerCertificate, _Mapping]] = ..., check: _Optional[str] = ...) -> None: ...
+
+class SignerCertificate(_message.Message):
+    __slots__ = ("subject", "issuer", "ca", "github_workflow_trigger", "github_workflow_sha", "github_workflow_name", "github_workflow_repository", "github_workflow_ref")
+    SUBJECT_FIELD_NUMBER: _ClassVar[int]
+    ISSUER_FIELD_NUMBER: _ClassVar[int]
+    CA_FIELD_NUMBER: _ClassVar[int]
+    GITHUB_WORKFLOW_TRIGGER_FIELD_NUMBER: _ClassVar[int]
+    GITHUB_WORKFLOW_SHA_FIELD_NUMBER: _ClassVar[int]
+    GITHUB_WORKFLOW_NAME_FIELD_NUMBER: _ClassVar[int]
+    GITHUB_WORKFLOW_REPOSITORY_FIELD_NUMBER: _ClassVar[int]
+    GITHUB_WORKFLOW_REF_FIELD_NUMBER: _ClassVar[int]
+    subject: str
+    issuer: str
+    ca: str
+    github_workflow_trigger: str
+    github_workflow_sha: str
+    github_workflow_name: str
+    github_workflow_repository: str
+    github_workflow_ref: str
+    def __init__(self, subject: _Optional[str] = ..., issuer: _Optional[str] = ..., ca: _Optional[str] = ..., github_workflow_trigger: _Optional[str] = ..., github_workflow_sha: _Optional[str] = ..., github_workflow_name: _Optional[str] = ..., github_workflow_repository: _Optional[str] = ..., github_workflow_ref: _Optional[str] = ...) -> None: ...
 
 class AttestRequest(_message.Message):
     __slots__ = ("ref", "key_id", "password", "predicate_type", "predicate", "format")
@@ -162,7 +224,7 @@ class AttestResponse(_message.Message):
     def __init__(self, attestation: _Optional[_Union[Signature, _Mapping]] = ...) -> None: ...
 
 class VerifyAttestationRequest(_message.Message):
-    __slots__ = ("ref", "public_keys", "key_ids", "format", "annotations", "predicate_type")
+    __slots__ = ("ref", "public_keys", "key_ids", "format", "annotations", "predicate_type", "certificate_identities", "certificate_trust")
     class AnnotationsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -176,13 +238,17 @@ class VerifyAttestationRequest(_message.Message):
     FORMAT_FIELD_NUMBER: _ClassVar[int]
     ANNOTATIONS_FIELD_NUMBER: _ClassVar[int]
     PREDICATE_TYPE_FIELD_NUMBER: _ClassVar[int]
+    CERTIFICATE_IDENTITIES_FIELD_NUMBER: _ClassVar[int]
+    CERTIFICATE_TRUST_FIELD_NUMBER: _ClassVar[int]
     ref: str
     public_keys: _containers.RepeatedScalarFieldContainer[str]
     key_ids: _containers.RepeatedScalarFieldContainer[str]
     format: SignatureFormat
     annotations: _containers.ScalarMap[str, str]
     predicate_type: str
-    def __init__(self, ref: _Optional[str] = ..., public_keys: _Optional[_Iterable[str]] = ..., key_ids: _Optional[_Iterable[str]] = ..., format: _Optional[_Union[SignatureFormat, str]] = ..., annotations: _Optional[_Mapping[str, str]] = ..., predicate_type: _Optional[str] = ...) -> None: ...
+    certificate_identities: _containers.RepeatedCompositeFieldContainer[CertificateIdentity]
+    certificate_trust: CertificateTrust
+    def __init__(self, ref: _Optional[str] = ..., public_keys: _Optional[_Iterable[str]] = ..., key_ids: _Optional[_Iterable[str]] = ..., format: _Optional[_Union[SignatureFormat, str]] = ..., annotations: _Optional[_Mapping[str, str]] = ..., predicate_type: _Optional[str] = ..., certificate_identities: _Optional[_Iterable[_Union[CertificateIdentity, _Mapping]]] = ..., certificate_trust: _Optional[_Union[CertificateTrust, _Mapping]] = ...) -> None: ...
 
 class VerifyAttestationResponse(_message.Message):
     __slots__ = ("verified", "subject", "findings")

@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file stevedore/v1/sign_service.proto.
  */
 export const file_stevedore_v1_sign_service: GenFile = /*@__PURE__*/
-  fileDesc("Ch9zdGV2ZWRvcmUvdjEvc2lnbl9zZXJ2aWNlLnByb3RvEgxzdGV2ZWRvcmUudjEiOgoWR2VuZXJhdGVLZXlQYWlyUmVxdWVzdBIOCgZrZXlfaWQYASABKAkSEAoIcGFzc3dvcmQYAiABKAkiUwoXR2VuZXJhdGVLZXlQYWlyUmVzcG9uc2USDgoGa2V5X2lkGAEgASgJEhYKDnB1YmxpY19rZXlfcGVtGAIgASgJEhAKCGtleV9oaW50GAMgASgJIvMBCgtTaWduUmVxdWVzdBILCgNyZWYYASABKAkSDgoGa2V5X2lkGAIgASgJEhAKCHBhc3N3b3JkGAMgASgJEi0KBmZvcm1hdBgEIAEoDjIdLnN0ZXZlZG9yZS52MS5TaWduYXR1cmVGb3JtYXQSPwoLYW5ub3RhdGlvbnMYBSADKAsyKi5zdGV2ZWRvcmUudjEuU2lnblJlcXVlc3QuQW5ub3RhdGlvbnNFbnRyeRIRCglyZWN1cnNpdmUYBiABKAgaMgoQQW5ub3RhdGlvbnNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIjsKDFNpZ25SZXNwb25zZRIrCgpzaWduYXR1cmVzGAEgAygLMhcuc3RldmVkb3JlLnYxLlNpZ25hdHVyZSKeAQoJU2lnbmF0dXJlEikKB3N1YmplY3QYASABKAsyGC5zdGV2ZWRvcmUudjEuRGVzY3JpcHRvchIqCghtYW5pZmVzdBgCIAEoCzIYLnN0ZXZlZG9yZS52MS5EZXNjcmlwdG9yEi0KBmZvcm1hdBgDIAEoDjIdLnN0ZXZlZG9yZS52MS5TaWduYXR1cmVGb3JtYXQSCwoDdGFnGAQgASgJIugBCg1WZXJpZnlSZXF1ZXN0EgsKA3JlZhgBIAEoCRITCgtwdWJsaWNfa2V5cxgCIAMoCRIPCgdrZXlfaWRzGAMgAygJEi0KBmZvcm1hdBgEIAEoDjIdLnN0ZXZlZG9yZS52MS5TaWduYXR1cmVGb3JtYXQSQQoLYW5ub3RhdGlvbnMYBSADKAsyLC5zdGV2ZWRvcmUudjEuVmVyaWZ5UmVxdWVzdC5Bbm5vdGF0aW9uc0VudHJ5GjIKEEFubm90YXRpb25zRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJ2Cg5WZXJpZnlSZXNwb25zZRIQCgh2ZXJpZmllZBgBIAEoCBIpCgdzdWJqZWN0GAIgASgLMhguc3RldmVkb3JlLnYxLkRlc2NyaXB0b3ISJwoIZmluZGluZ3MYAyADKAsyFS5zdGV2ZWRvcmUudjEuRmluZGluZyKwAgoHRmluZGluZxItCgZmb3JtYXQYASABKA4yHS5zdGV2ZWRvcmUudjEuU2lnbmF0dXJlRm9ybWF0EhAKCG1hbmlmZXN0GAIgASgJEgsKA3RhZxgDIAEoCRINCgVsYXllchgEIAEoCRIWCg5wcmVkaWNhdGVfdHlwZRgFIAEoCRI7Cgthbm5vdGF0aW9ucxgGIAMoCzImLnN0ZXZlZG9yZS52MS5GaW5kaW5nLkFubm90YXRpb25zRW50cnkSEAoIa2V5X2hpbnQYByABKAkSCwoDa2V5GAggASgJEhAKCHZlcmlmaWVkGAkgASgIEg4KBnJlYXNvbhgKIAEoCRoyChBBbm5vdGF0aW9uc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEimAEKDUF0dGVzdFJlcXVlc3QSCwoDcmVmGAEgASgJEg4KBmtleV9pZBgCIAEoCRIQCghwYXNzd29yZBgDIAEoCRIWCg5wcmVkaWNhdGVfdHlwZRgEIAEoCRIRCglwcmVkaWNhdGUYBSABKAkSLQoGZm9ybWF0GAYgASgOMh0uc3RldmVkb3JlLnYxLlNpZ25hdHVyZUZvcm1hdCI+Cg5BdHRlc3RSZXNwb25zZRIsCgthdHRlc3RhdGlvbhgBIAEoCzIXLnN0ZXZlZG9yZS52MS5TaWduYXR1cmUilgIKGFZlcmlmeUF0dGVzdGF0aW9uUmVxdWVzdBILCgNyZWYYASABKAkSEwoLcHVibGljX2tleXMYAiADKAkSDwoHa2V5X2lkcxgDIAMoCRItCgZmb3JtYXQYBCABKA4yHS5zdGV2ZWRvcmUudjEuU2lnbmF0dXJlRm9ybWF0EkwKC2Fubm90YXRpb25zGAUgAygLMjcuc3RldmVkb3JlLnYxLlZlcmlmeUF0dGVzdGF0aW9uUmVxdWVzdC5Bbm5vdGF0aW9uc0VudHJ5EhYKDnByZWRpY2F0ZV90eXBlGAYgASgJGjIKEEFubm90YXRpb25zRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASKBAQoZVmVyaWZ5QXR0ZXN0YXRpb25SZXNwb25zZRIQCgh2ZXJpZmllZBgBIAEoCBIpCgdzdWJqZWN0GAIgASgLMhguc3RldmVkb3JlLnYxLkRlc2NyaXB0b3ISJwoIZmluZGluZ3MYAyADKAsyFS5zdGV2ZWRvcmUudjEuRmluZGluZyIaCgtUcmVlUmVxdWVzdBILCgNyZWYYASABKAki5QEKDFRyZWVSZXNwb25zZRIpCgdzdWJqZWN0GAEgASgLMhguc3RldmVkb3JlLnYxLkRlc2NyaXB0b3ISKwoKc2lnbmF0dXJlcxgCIAMoCzIXLnN0ZXZlZG9yZS52MS5UcmVlRW50cnkSLQoMYXR0ZXN0YXRpb25zGAMgAygLMhcuc3RldmVkb3JlLnYxLlRyZWVFbnRyeRImCgVzYm9tcxgEIAMoCzIXLnN0ZXZlZG9yZS52MS5UcmVlRW50cnkSJgoFb3RoZXIYBSADKAsyFy5zdGV2ZWRvcmUudjEuVHJlZUVudHJ5IswBCglUcmVlRW50cnkSKgoIbWFuaWZlc3QYASABKAsyGC5zdGV2ZWRvcmUudjEuRGVzY3JpcHRvchItCgZmb3JtYXQYAiABKA4yHS5zdGV2ZWRvcmUudjEuU2lnbmF0dXJlRm9ybWF0EgsKA3RhZxgDIAEoCRIVCg1hcnRpZmFjdF90eXBlGAQgASgJEhYKDnByZWRpY2F0ZV90eXBlGAUgASgJEigKBmxheWVycxgGIAMoCzIYLnN0ZXZlZG9yZS52MS5EZXNjcmlwdG9yKm0KD1NpZ25hdHVyZUZvcm1hdBIgChxTSUdOQVRVUkVfRk9STUFUX1VOU1BFQ0lGSUVEEAASGwoXU0lHTkFUVVJFX0ZPUk1BVF9CVU5ETEUQARIbChdTSUdOQVRVUkVfRk9STUFUX0xFR0FDWRACMsAFCgtTaWduU2VydmljZRJzCg9HZW5lcmF0ZUtleVBhaXISJC5zdGV2ZWRvcmUudjEuR2VuZXJhdGVLZXlQYWlyUmVxdWVzdBolLnN0ZXZlZG9yZS52MS5HZW5lcmF0ZUtleVBhaXJSZXNwb25zZSITgtPkkwINOgEqIggvdjEva2V5cxJZCgRTaWduEhkuc3RldmVkb3JlLnYxLlNpZ25SZXF1ZXN0Ghouc3RldmVkb3JlLnYxLlNpZ25SZXNwb25zZSIagtPkkwIUOgEqIg8vdjEvaW1hZ2VzOnNpZ24SdgoGVmVyaWZ5Ehsuc3RldmVkb3JlLnYxLlZlcmlmeVJlcXVlc3QaHC5zdGV2ZWRvcmUudjEuVmVyaWZ5UmVzcG9uc2UiMYLT5JMCKzoBKloTEhEvdjEvaW1hZ2VzOnZlcmlmeSIRL3YxL2ltYWdlczp2ZXJpZnkSYQoGQXR0ZXN0Ehsuc3RldmVkb3JlLnYxLkF0dGVzdFJlcXVlc3QaHC5zdGV2ZWRvcmUudjEuQXR0ZXN0UmVzcG9uc2UiHILT5JMCFjoBKiIRL3YxL2ltYWdlczphdHRlc3QSrQEKEVZlcmlmeUF0dGVzdGF0aW9uEiYuc3RldmVkb3JlLnYxLlZlcmlmeUF0dGVzdGF0aW9uUmVxdWVzdBonLnN0ZXZlZG9yZS52MS5WZXJpZnlBdHRlc3RhdGlvblJlc3BvbnNlIkeC0+STAkE6ASpaHhIcL3YxL2ltYWdlczp2ZXJpZnlBdHRlc3RhdGlvbiIcL3YxL2ltYWdlczp2ZXJpZnlBdHRlc3RhdGlvbhJWCgRUcmVlEhkuc3RldmVkb3JlLnYxLlRyZWVSZXF1ZXN0Ghouc3RldmVkb3JlLnYxLlRyZWVSZXNwb25zZSIXgtPkkwIREg8vdjEvaW1hZ2VzOnRyZWVCQVo/Z2l0aHViLmNvbS9zdGV2ZWRvcmUtZGV2L3N0ZXZlZG9yZS9nZW4vc3RldmVkb3JlL3YxO3N0ZXZlZG9yZXYxYgZwcm90bzM", [file_google_api_annotations, file_stevedore_v1_image_service]);
+  fileDesc("Ch9zdGV2ZWRvcmUvdjEvc2lnbl9zZXJ2aWNlLnByb3RvEgxzdGV2ZWRvcmUudjEiOgoWR2VuZXJhdGVLZXlQYWlyUmVxdWVzdBIOCgZrZXlfaWQYASABKAkSEAoIcGFzc3dvcmQYAiABKAkiUwoXR2VuZXJhdGVLZXlQYWlyUmVzcG9uc2USDgoGa2V5X2lkGAEgASgJEhYKDnB1YmxpY19rZXlfcGVtGAIgASgJEhAKCGtleV9oaW50GAMgASgJIvMBCgtTaWduUmVxdWVzdBILCgNyZWYYASABKAkSDgoGa2V5X2lkGAIgASgJEhAKCHBhc3N3b3JkGAMgASgJEi0KBmZvcm1hdBgEIAEoDjIdLnN0ZXZlZG9yZS52MS5TaWduYXR1cmVGb3JtYXQSPwoLYW5ub3RhdGlvbnMYBSADKAsyKi5zdGV2ZWRvcmUudjEuU2lnblJlcXVlc3QuQW5ub3RhdGlvbnNFbnRyeRIRCglyZWN1cnNpdmUYBiABKAgaMgoQQW5ub3RhdGlvbnNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIjsKDFNpZ25SZXNwb25zZRIrCgpzaWduYXR1cmVzGAEgAygLMhcuc3RldmVkb3JlLnYxLlNpZ25hdHVyZSKeAQoJU2lnbmF0dXJlEikKB3N1YmplY3QYASABKAsyGC5zdGV2ZWRvcmUudjEuRGVzY3JpcHRvchIqCghtYW5pZmVzdBgCIAEoCzIYLnN0ZXZlZG9yZS52MS5EZXNjcmlwdG9yEi0KBmZvcm1hdBgDIAEoDjIdLnN0ZXZlZG9yZS52MS5TaWduYXR1cmVGb3JtYXQSCwoDdGFnGAQgASgJIuYCCg1WZXJpZnlSZXF1ZXN0EgsKA3JlZhgBIAEoCRITCgtwdWJsaWNfa2V5cxgCIAMoCRIPCgdrZXlfaWRzGAMgAygJEi0KBmZvcm1hdBgEIAEoDjIdLnN0ZXZlZG9yZS52MS5TaWduYXR1cmVGb3JtYXQSQQoLYW5ub3RhdGlvbnMYBSADKAsyLC5zdGV2ZWRvcmUudjEuVmVyaWZ5UmVxdWVzdC5Bbm5vdGF0aW9uc0VudHJ5EkEKFmNlcnRpZmljYXRlX2lkZW50aXRpZXMYBiADKAsyIS5zdGV2ZWRvcmUudjEuQ2VydGlmaWNhdGVJZGVudGl0eRI5ChFjZXJ0aWZpY2F0ZV90cnVzdBgHIAEoCzIeLnN0ZXZlZG9yZS52MS5DZXJ0aWZpY2F0ZVRydXN0GjIKEEFubm90YXRpb25zRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASKCAgoTQ2VydGlmaWNhdGVJZGVudGl0eRIPCgdzdWJqZWN0GAEgASgJEhYKDnN1YmplY3RfcmVnZXhwGAIgASgJEg4KBmlzc3VlchgDIAEoCRIVCg1pc3N1ZXJfcmVnZXhwGAQgASgJEh8KF2dpdGh1Yl93b3JrZmxvd190cmlnZ2VyGAUgASgJEhsKE2dpdGh1Yl93b3JrZmxvd19zaGEYBiABKAkSHAoUZ2l0aHViX3dvcmtmbG93X25hbWUYByABKAkSIgoaZ2l0aHViX3dvcmtmbG93X3JlcG9zaXRvcnkYCCABKAkSGwoTZ2l0aHViX3dvcmtmbG93X3JlZhgJIAEoCSJ+ChBDZXJ0aWZpY2F0ZVRydXN0EhQKDHRydXN0ZWRfcm9vdBgBIAEoCRIZChFjZXJ0aWZpY2F0ZV9jaGFpbhgCIAEoCRIcChRpbnNlY3VyZV9pZ25vcmVfdGxvZxgDIAEoCBIbChNpbnNlY3VyZV9pZ25vcmVfc2N0GAQgASgIInYKDlZlcmlmeVJlc3BvbnNlEhAKCHZlcmlmaWVkGAEgASgIEikKB3N1YmplY3QYAiABKAsyGC5zdGV2ZWRvcmUudjEuRGVzY3JpcHRvchInCghmaW5kaW5ncxgDIAMoCzIVLnN0ZXZlZG9yZS52MS5GaW5kaW5nIvUCCgdGaW5kaW5nEi0KBmZvcm1hdBgBIAEoDjIdLnN0ZXZlZG9yZS52MS5TaWduYXR1cmVGb3JtYXQSEAoIbWFuaWZlc3QYAiABKAkSCwoDdGFnGAMgASgJEg0KBWxheWVyGAQgASgJEhYKDnByZWRpY2F0ZV90eXBlGAUgASgJEjsKC2Fubm90YXRpb25zGAYgAygLMiYuc3RldmVkb3JlLnYxLkZpbmRpbmcuQW5ub3RhdGlvbnNFbnRyeRIQCghrZXlfaGludBgHIAEoCRILCgNrZXkYCCABKAkSEAoIdmVyaWZpZWQYCSABKAgSDgoGcmVhc29uGAogASgJEjQKC2NlcnRpZmljYXRlGAsgASgLMh8uc3RldmVkb3JlLnYxLlNpZ25lckNlcnRpZmljYXRlEg0KBWNoZWNrGAwgASgJGjIKEEFubm90YXRpb25zRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASLdAQoRU2lnbmVyQ2VydGlmaWNhdGUSDwoHc3ViamVjdBgBIAEoCRIOCgZpc3N1ZXIYAiABKAkSCgoCY2EYAyABKAkSHwoXZ2l0aHViX3dvcmtmbG93X3RyaWdnZXIYBCABKAkSGwoTZ2l0aHViX3dvcmtmbG93X3NoYRgFIAEoCRIcChRnaXRodWJfd29ya2Zsb3dfbmFtZRgGIAEoCRIiChpnaXRodWJfd29ya2Zsb3dfcmVwb3NpdG9yeRgHIAEoCRIbChNnaXRodWJfd29ya2Zsb3dfcmVmGAggASgJIpgBCg1BdHRlc3RSZXF1ZXN0EgsKA3JlZhgBIAEoCRIOCgZrZXlfaWQYAiABKAkSEAoIcGFzc3dvcmQYAyABKAkSFgoOcHJlZGljYXRlX3R5cGUYBCABKAkSEQoJcHJlZGljYXRlGAUgASgJEi0KBmZvcm1hdBgGIAEoDjIdLnN0ZXZlZG9yZS52MS5TaWduYXR1cmVGb3JtYXQiPgoOQXR0ZXN0UmVzcG9uc2USLAoLYXR0ZXN0YXRpb24YASABKAsyFy5zdGV2ZWRvcmUudjEuU2lnbmF0dXJlIpQDChhWZXJpZnlBdHRlc3RhdGlvblJlcXVlc3QSCwoDcmVmGAEgASgJEhMKC3B1YmxpY19rZXlzGAIgAygJEg8KB2tleV9pZHMYAyADKAkSLQoGZm9ybWF0GAQgASgOMh0uc3RldmVkb3JlLnYxLlNpZ25hdHVyZUZvcm1hdBJMCgthbm5vdGF0aW9ucxgFIAMoCzI3LnN0ZXZlZG9yZS52MS5WZXJpZnlBdHRlc3RhdGlvblJlcXVlc3QuQW5ub3RhdGlvbnNFbnRyeRIWCg5wcmVkaWNhdGVfdHlwZRgGIAEoCRJBChZjZXJ0aWZpY2F0ZV9pZGVudGl0aWVzGAcgAygLMiEuc3RldmVkb3JlLnYxLkNlcnRpZmljYXRlSWRlbnRpdHkSOQoRY2VydGlmaWNhdGVfdHJ1c3QYCCABKAsyHi5zdGV2ZWRvcmUudjEuQ2VydGlmaWNhdGVUcnVzdBoyChBBbm5vdGF0aW9uc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEigQEKGVZlcmlmeUF0dGVzdGF0aW9uUmVzcG9uc2USEAoIdmVyaWZpZWQYASABKAgSKQoHc3ViamVjdBgCIAEoCzIYLnN0ZXZlZG9yZS52MS5EZXNjcmlwdG9yEicKCGZpbmRpbmdzGAMgAygLMhUuc3RldmVkb3JlLnYxLkZpbmRpbmciGgoLVHJlZVJlcXVlc3QSCwoDcmVmGAEgASgJIuUBCgxUcmVlUmVzcG9uc2USKQoHc3ViamVjdBgBIAEoCzIYLnN0ZXZlZG9yZS52MS5EZXNjcmlwdG9yEisKCnNpZ25hdHVyZXMYAiADKAsyFy5zdGV2ZWRvcmUudjEuVHJlZUVudHJ5Ei0KDGF0dGVzdGF0aW9ucxgDIAMoCzIXLnN0ZXZlZG9yZS52MS5UcmVlRW50cnkSJgoFc2JvbXMYBCADKAsyFy5zdGV2ZWRvcmUudjEuVHJlZUVudHJ5EiYKBW90aGVyGAUgAygLMhcuc3RldmVkb3JlLnYxLlRyZWVFbnRyeSLMAQoJVHJlZUVudHJ5EioKCG1hbmlmZXN0GAEgASgLMhguc3RldmVkb3JlLnYxLkRlc2NyaXB0b3ISLQoGZm9ybWF0GAIgASgOMh0uc3RldmVkb3JlLnYxLlNpZ25hdHVyZUZvcm1hdBILCgN0YWcYAyABKAkSFQoNYXJ0aWZhY3RfdHlwZRgEIAEoCRIWCg5wcmVkaWNhdGVfdHlwZRgFIAEoCRIoCgZsYXllcnMYBiADKAsyGC5zdGV2ZWRvcmUudjEuRGVzY3JpcHRvciptCg9TaWduYXR1cmVGb3JtYXQSIAocU0lHTkFUVVJFX0ZPUk1BVF9VTlNQRUNJRklFRBAAEhsKF1NJR05BVFVSRV9GT1JNQVRfQlVORExFEAESGwoXU0lHTkFUVVJFX0ZPUk1BVF9MRUdBQ1kQAjLABQoLU2lnblNlcnZpY2UScwoPR2VuZXJhdGVLZXlQYWlyEiQuc3RldmVkb3JlLnYxLkdlbmVyYXRlS2V5UGFpclJlcXVlc3QaJS5zdGV2ZWRvcmUudjEuR2VuZXJhdGVLZXlQYWlyUmVzcG9uc2UiE4LT5JMCDToBKiIIL3YxL2tleXMSWQoEU2lnbhIZLnN0ZXZlZG9yZS52MS5TaWduUmVxdWVzdBoaLnN0ZXZlZG9yZS52MS5TaWduUmVzcG9uc2UiGoLT5JMCFDoBKiIPL3YxL2ltYWdlczpzaWduEnYKBlZlcmlmeRIbLnN0ZXZlZG9yZS52MS5WZXJpZnlSZXF1ZXN0Ghwuc3RldmVkb3JlLnYxLlZlcmlmeVJlc3BvbnNlIjGC0+STAis6ASpaExIRL3YxL2ltYWdlczp2ZXJpZnkiES92MS9pbWFnZXM6dmVyaWZ5EmEKBkF0dGVzdBIbLnN0ZXZlZG9yZS52MS5BdHRlc3RSZXF1ZXN0Ghwuc3RldmVkb3JlLnYxLkF0dGVzdFJlc3BvbnNlIhyC0+STAhY6ASoiES92MS9pbWFnZXM6YXR0ZXN0Eq0BChFWZXJpZnlBdHRlc3RhdGlvbhImLnN0ZXZlZG9yZS52MS5WZXJpZnlBdHRlc3RhdGlvblJlcXVlc3QaJy5zdGV2ZWRvcmUudjEuVmVyaWZ5QXR0ZXN0YXRpb25SZXNwb25zZSJHgtPkkwJBOgEqWh4SHC92MS9pbWFnZXM6dmVyaWZ5QXR0ZXN0YXRpb24iHC92MS9pbWFnZXM6dmVyaWZ5QXR0ZXN0YXRpb24SVgoEVHJlZRIZLnN0ZXZlZG9yZS52MS5UcmVlUmVxdWVzdBoaLnN0ZXZlZG9yZS52MS5UcmVlUmVzcG9uc2UiF4LT5JMCERIPL3YxL2ltYWdlczp0cmVlQkFaP2dpdGh1Yi5jb20vc3RldmVkb3JlLWRldi9zdGV2ZWRvcmUvZ2VuL3N0ZXZlZG9yZS92MTtzdGV2ZWRvcmV2MWIGcHJvdG8z", [file_google_api_annotations, file_stevedore_v1_image_service]);
 
 /**
  * GenerateKeyPairRequest names the key pair to create.
@@ -222,7 +222,7 @@ export type VerifyRequest = Message<"stevedore.v1.VerifyRequest"> & {
 
   /**
    * PublicKeys are trusted public keys as PEM text (`PUBLIC KEY`, ECDSA
-   * P-256). At least one key, here or in key_ids, is required.
+   * P-256). A key (here or in key_ids) or a certificate identity is required.
    *
    * @generated from field: repeated string public_keys = 2;
    */
@@ -249,6 +249,24 @@ export type VerifyRequest = Message<"stevedore.v1.VerifyRequest"> & {
    * @generated from field: map<string, string> annotations = 5;
    */
   annotations: { [key: string]: string };
+
+  /**
+   * CertificateIdentities are the signers a signature made with a
+   * certificate (Sigstore keyless, or a private CA) may name; one must
+   * match. Setting any trusts certificates, verified offline against
+   * trusted_root or certificate_chain; a key or an identity is required.
+   *
+   * @generated from field: repeated stevedore.v1.CertificateIdentity certificate_identities = 6;
+   */
+  certificateIdentities: CertificateIdentity[];
+
+  /**
+   * Certificate trust material and requirements (cosign's `--trusted-root`,
+   * `--certificate-chain`, `--insecure-ignore-tlog`, `--insecure-ignore-sct`).
+   *
+   * @generated from field: stevedore.v1.CertificateTrust certificate_trust = 7;
+   */
+  certificateTrust?: CertificateTrust | undefined;
 };
 
 /**
@@ -257,6 +275,131 @@ export type VerifyRequest = Message<"stevedore.v1.VerifyRequest"> & {
  */
 export const VerifyRequestSchema: GenMessage<VerifyRequest> = /*@__PURE__*/
   messageDesc(file_stevedore_v1_sign_service, 5);
+
+/**
+ * CertificateIdentity is who a signing certificate must name: cosign's
+ * `--certificate-identity[-regexp]`, `--certificate-oidc-issuer[-regexp]`
+ * and `--certificate-github-workflow-*`. Regular expressions are RE2 and,
+ * as in cosign, unanchored. A subject (exact or regexp) and an issuer are
+ * required.
+ *
+ * @generated from message stevedore.v1.CertificateIdentity
+ */
+export type CertificateIdentity = Message<"stevedore.v1.CertificateIdentity"> & {
+  /**
+   * Subject is the exact subject alternative name (email, URI).
+   *
+   * @generated from field: string subject = 1;
+   */
+  subject: string;
+
+  /**
+   * SubjectRegexp is a regexp the SAN must match.
+   *
+   * @generated from field: string subject_regexp = 2;
+   */
+  subjectRegexp: string;
+
+  /**
+   * Issuer is the exact OIDC issuer, e.g. `https://token.actions.githubusercontent.com`.
+   *
+   * @generated from field: string issuer = 3;
+   */
+  issuer: string;
+
+  /**
+   * IssuerRegexp is a regexp the OIDC issuer must match.
+   *
+   * @generated from field: string issuer_regexp = 4;
+   */
+  issuerRegexp: string;
+
+  /**
+   * GithubWorkflowTrigger is the event that ran the signing workflow (`push`, ...).
+   *
+   * @generated from field: string github_workflow_trigger = 5;
+   */
+  githubWorkflowTrigger: string;
+
+  /**
+   * GithubWorkflowSha is the commit the signing workflow ran at.
+   *
+   * @generated from field: string github_workflow_sha = 6;
+   */
+  githubWorkflowSha: string;
+
+  /**
+   * GithubWorkflowName is the signing workflow's name.
+   *
+   * @generated from field: string github_workflow_name = 7;
+   */
+  githubWorkflowName: string;
+
+  /**
+   * GithubWorkflowRepository is the signing workflow's repository, `OWNER/REPO`.
+   *
+   * @generated from field: string github_workflow_repository = 8;
+   */
+  githubWorkflowRepository: string;
+
+  /**
+   * GithubWorkflowRef is the git ref the signing workflow ran on.
+   *
+   * @generated from field: string github_workflow_ref = 9;
+   */
+  githubWorkflowRef: string;
+};
+
+/**
+ * Describes the message stevedore.v1.CertificateIdentity.
+ * Use `create(CertificateIdentitySchema)` to create a new message.
+ */
+export const CertificateIdentitySchema: GenMessage<CertificateIdentity> = /*@__PURE__*/
+  messageDesc(file_stevedore_v1_sign_service, 6);
+
+/**
+ * CertificateTrust is what certificate signatures are verified against.
+ *
+ * @generated from message stevedore.v1.CertificateTrust
+ */
+export type CertificateTrust = Message<"stevedore.v1.CertificateTrust"> & {
+  /**
+   * TrustedRoot is a Sigstore `trusted_root.json` (its JSON text); empty
+   * means Sigstore's public-good root, built into the server.
+   *
+   * @generated from field: string trusted_root = 1;
+   */
+  trustedRoot: string;
+
+  /**
+   * CertificateChain is PEM CA certificates (a private CA) certificates
+   * must chain to instead of the trusted root's Fulcio CAs.
+   *
+   * @generated from field: string certificate_chain = 2;
+   */
+  certificateChain: string;
+
+  /**
+   * InsecureIgnoreTlog does not require a transparency log entry.
+   *
+   * @generated from field: bool insecure_ignore_tlog = 3;
+   */
+  insecureIgnoreTlog: boolean;
+
+  /**
+   * InsecureIgnoreSct does not require a certificate transparency timestamp.
+   *
+   * @generated from field: bool insecure_ignore_sct = 4;
+   */
+  insecureIgnoreSct: boolean;
+};
+
+/**
+ * Describes the message stevedore.v1.CertificateTrust.
+ * Use `create(CertificateTrustSchema)` to create a new message.
+ */
+export const CertificateTrustSchema: GenMessage<CertificateTrust> = /*@__PURE__*/
+  messageDesc(file_stevedore_v1_sign_service, 7);
 
 /**
  * VerifyResponse is the verdict and what it rests on.
@@ -291,7 +434,7 @@ export type VerifyResponse = Message<"stevedore.v1.VerifyResponse"> & {
  * Use `create(VerifyResponseSchema)` to create a new message.
  */
 export const VerifyResponseSchema: GenMessage<VerifyResponse> = /*@__PURE__*/
-  messageDesc(file_stevedore_v1_sign_service, 6);
+  messageDesc(file_stevedore_v1_sign_service, 8);
 
 /**
  * Finding is one signature or attestation found, and what came of checking it.
@@ -370,6 +513,22 @@ export type Finding = Message<"stevedore.v1.Finding"> & {
    * @generated from field: string reason = 10;
    */
   reason: string;
+
+  /**
+   * Certificate is the signer a verified signing certificate names.
+   *
+   * @generated from field: stevedore.v1.SignerCertificate certificate = 11;
+   */
+  certificate?: SignerCertificate | undefined;
+
+  /**
+   * Check names the check of a certificate signature that failed:
+   * `bundle`, `payload`, `chain`, `sct`, `tlog`, `timestamp`, `identity`,
+   * `issuer` or `claims`; empty otherwise.
+   *
+   * @generated from field: string check = 12;
+   */
+  check: string;
 };
 
 /**
@@ -377,7 +536,77 @@ export type Finding = Message<"stevedore.v1.Finding"> & {
  * Use `create(FindingSchema)` to create a new message.
  */
 export const FindingSchema: GenMessage<Finding> = /*@__PURE__*/
-  messageDesc(file_stevedore_v1_sign_service, 7);
+  messageDesc(file_stevedore_v1_sign_service, 9);
+
+/**
+ * SignerCertificate is what a verified signing certificate says.
+ *
+ * @generated from message stevedore.v1.SignerCertificate
+ */
+export type SignerCertificate = Message<"stevedore.v1.SignerCertificate"> & {
+  /**
+   * Subject is the subject alternative name.
+   *
+   * @generated from field: string subject = 1;
+   */
+  subject: string;
+
+  /**
+   * Issuer is the OIDC issuer.
+   *
+   * @generated from field: string issuer = 2;
+   */
+  issuer: string;
+
+  /**
+   * Ca is the issuing CA's distinguished name.
+   *
+   * @generated from field: string ca = 3;
+   */
+  ca: string;
+
+  /**
+   * GitHub Actions claims (Fulcio OIDs 1.3.6.1.4.1.57264.1.2 to .1.6).
+   *
+   * @generated from field: string github_workflow_trigger = 4;
+   */
+  githubWorkflowTrigger: string;
+
+  /**
+   * GithubWorkflowSha: see github_workflow_trigger.
+   *
+   * @generated from field: string github_workflow_sha = 5;
+   */
+  githubWorkflowSha: string;
+
+  /**
+   * GithubWorkflowName: see github_workflow_trigger.
+   *
+   * @generated from field: string github_workflow_name = 6;
+   */
+  githubWorkflowName: string;
+
+  /**
+   * GithubWorkflowRepository: see github_workflow_trigger.
+   *
+   * @generated from field: string github_workflow_repository = 7;
+   */
+  githubWorkflowRepository: string;
+
+  /**
+   * GithubWorkflowRef: see github_workflow_trigger.
+   *
+   * @generated from field: string github_workflow_ref = 8;
+   */
+  githubWorkflowRef: string;
+};
+
+/**
+ * Describes the message stevedore.v1.SignerCertificate.
+ * Use `create(SignerCertificateSchema)` to create a new message.
+ */
+export const SignerCertificateSchema: GenMessage<SignerCertificate> = /*@__PURE__*/
+  messageDesc(file_stevedore_v1_sign_service, 10);
 
 /**
  * AttestRequest names the image, the predicate and the key.
@@ -436,7 +665,7 @@ export type AttestRequest = Message<"stevedore.v1.AttestRequest"> & {
  * Use `create(AttestRequestSchema)` to create a new message.
  */
 export const AttestRequestSchema: GenMessage<AttestRequest> = /*@__PURE__*/
-  messageDesc(file_stevedore_v1_sign_service, 8);
+  messageDesc(file_stevedore_v1_sign_service, 11);
 
 /**
  * AttestResponse describes the attestation written.
@@ -457,7 +686,7 @@ export type AttestResponse = Message<"stevedore.v1.AttestResponse"> & {
  * Use `create(AttestResponseSchema)` to create a new message.
  */
 export const AttestResponseSchema: GenMessage<AttestResponse> = /*@__PURE__*/
-  messageDesc(file_stevedore_v1_sign_service, 9);
+  messageDesc(file_stevedore_v1_sign_service, 12);
 
 /**
  * VerifyAttestationRequest names the image, the predicate type and what to trust.
@@ -473,8 +702,8 @@ export type VerifyAttestationRequest = Message<"stevedore.v1.VerifyAttestationRe
   ref: string;
 
   /**
-   * PublicKeys are trusted public keys as PEM text. At least one key, here
-   * or in key_ids, is required.
+   * PublicKeys are trusted public keys as PEM text. A key (here or in
+   * key_ids) or a certificate identity is required.
    *
    * @generated from field: repeated string public_keys = 2;
    */
@@ -507,6 +736,20 @@ export type VerifyAttestationRequest = Message<"stevedore.v1.VerifyAttestationRe
    * @generated from field: string predicate_type = 6;
    */
   predicateType: string;
+
+  /**
+   * CertificateIdentities are as in VerifyRequest.
+   *
+   * @generated from field: repeated stevedore.v1.CertificateIdentity certificate_identities = 7;
+   */
+  certificateIdentities: CertificateIdentity[];
+
+  /**
+   * CertificateTrust is as in VerifyRequest.
+   *
+   * @generated from field: stevedore.v1.CertificateTrust certificate_trust = 8;
+   */
+  certificateTrust?: CertificateTrust | undefined;
 };
 
 /**
@@ -514,7 +757,7 @@ export type VerifyAttestationRequest = Message<"stevedore.v1.VerifyAttestationRe
  * Use `create(VerifyAttestationRequestSchema)` to create a new message.
  */
 export const VerifyAttestationRequestSchema: GenMessage<VerifyAttestationRequest> = /*@__PURE__*/
-  messageDesc(file_stevedore_v1_sign_service, 10);
+  messageDesc(file_stevedore_v1_sign_service, 13);
 
 /**
  * VerifyAttestationResponse is the verdict and what it rests on.
@@ -549,7 +792,7 @@ export type VerifyAttestationResponse = Message<"stevedore.v1.VerifyAttestationR
  * Use `create(VerifyAttestationResponseSchema)` to create a new message.
  */
 export const VerifyAttestationResponseSchema: GenMessage<VerifyAttestationResponse> = /*@__PURE__*/
-  messageDesc(file_stevedore_v1_sign_service, 11);
+  messageDesc(file_stevedore_v1_sign_service, 14);
 
 /**
  * TreeRequest names the image.
@@ -570,7 +813,7 @@ export type TreeRequest = Message<"stevedore.v1.TreeRequest"> & {
  * Use `create(TreeRequestSchema)` to create a new message.
  */
 export const TreeRequestSchema: GenMessage<TreeRequest> = /*@__PURE__*/
-  messageDesc(file_stevedore_v1_sign_service, 12);
+  messageDesc(file_stevedore_v1_sign_service, 15);
 
 /**
  * TreeResponse lists what refers to an image, by kind.
@@ -619,7 +862,7 @@ export type TreeResponse = Message<"stevedore.v1.TreeResponse"> & {
  * Use `create(TreeResponseSchema)` to create a new message.
  */
 export const TreeResponseSchema: GenMessage<TreeResponse> = /*@__PURE__*/
-  messageDesc(file_stevedore_v1_sign_service, 13);
+  messageDesc(file_stevedore_v1_sign_service, 16);
 
 /**
  * TreeEntry is one artifact attached to an image.
@@ -675,7 +918,7 @@ export type TreeEntry = Message<"stevedore.v1.TreeEntry"> & {
  * Use `create(TreeEntrySchema)` to create a new message.
  */
 export const TreeEntrySchema: GenMessage<TreeEntry> = /*@__PURE__*/
-  messageDesc(file_stevedore_v1_sign_service, 14);
+  messageDesc(file_stevedore_v1_sign_service, 17);
 
 /**
  * SignatureFormat is how a signature or attestation is stored.
@@ -767,7 +1010,9 @@ export const SignService: GenService<{
   /**
    * Verify finds the signatures of the digest a reference resolves to
    * (referrers API, referrers tag schema, legacy `.sig` tag) and checks each
-   * against the trusted keys and annotation constraints. Stricter than
+   * against the trusted keys, or, for signatures made with a certificate
+   * (Sigstore keyless, a private CA), against the certificate identities
+   * and trust (offline, with sigstore-go), and the annotation constraints. Stricter than
    * cosign: a bundle must carry the cosign sign predicate type and exactly
    * one DSSE signature.
    *

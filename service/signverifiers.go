@@ -1,0 +1,10 @@
+package service
+
+import (
+	"github.com/stevedore-dev/stevedore/engine/policy"
+	"github.com/stevedore-dev/stevedore/keyless"
+)
+
+// PolicyVerifiers are what trust policies verify certificate signatures
+// with: sigstore-go, through package keyless (outside engine/, see its doc).
+var PolicyVerifiers = policy.Verifiers{Certs: keyless.Load}
