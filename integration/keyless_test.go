@@ -8,8 +8,8 @@ import (
 	"testing"
 
 	"github.com/stevedore-dev/stevedore/engine/sign"
-	"github.com/stevedore-dev/stevedore/keyless"
-	"github.com/stevedore-dev/stevedore/keyless/keylesstest"
+	"github.com/stevedore-dev/stevedore/engine/sign/keyless"
+	"github.com/stevedore-dev/stevedore/engine/sign/keyless/keylesstest"
 )
 
 // needCosign fails the test when cosign is missing: the interop rows are

@@ -14,7 +14,7 @@ import (
 	"github.com/stevedore-dev/stevedore/engine/sign"
 	"github.com/stevedore-dev/stevedore/engine/transport"
 	stevedorev1 "github.com/stevedore-dev/stevedore/gen/stevedore/v1"
-	"github.com/stevedore-dev/stevedore/keyless"
+	"github.com/stevedore-dev/stevedore/engine/sign/keyless"
 )
 
 // maxDecrypts bounds the private keys being decrypted at once: each scrypt

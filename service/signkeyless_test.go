@@ -9,7 +9,7 @@ import (
 	"google.golang.org/grpc/codes"
 
 	stevedorev1 "github.com/stevedore-dev/stevedore/gen/stevedore/v1"
-	"github.com/stevedore-dev/stevedore/keyless/keylesstest"
+	"github.com/stevedore-dev/stevedore/engine/sign/keyless/keylesstest"
 )
 
 // TestVerifyKeyless: Verify and VerifyAttestation take certificate

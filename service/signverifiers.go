@@ -2,7 +2,7 @@ package service
 
 import (
 	"github.com/stevedore-dev/stevedore/engine/policy"
-	"github.com/stevedore-dev/stevedore/keyless"
+	"github.com/stevedore-dev/stevedore/engine/sign/keyless"
 )
 
 // PolicyVerifiers are what trust policies verify certificate signatures

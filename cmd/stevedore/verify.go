@@ -10,7 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/stevedore-dev/stevedore/engine/sign"
-	"github.com/stevedore-dev/stevedore/keyless"
+	"github.com/stevedore-dev/stevedore/engine/sign/keyless"
 )
 
 // verifyFlags are shared by verify and verify-attestation.

@@ -9,8 +9,8 @@ import (
 	"testing"
 
 	"github.com/stevedore-dev/stevedore/engine/sign"
-	"github.com/stevedore-dev/stevedore/keyless"
-	"github.com/stevedore-dev/stevedore/keyless/keylesstest"
+	"github.com/stevedore-dev/stevedore/engine/sign/keyless"
+	"github.com/stevedore-dev/stevedore/engine/sign/keyless/keylesstest"
 )
 
 // TestCertificateSigning: an image signed with a private CA's certificate

@@ -12,8 +12,8 @@ import (
 	"github.com/stevedore-dev/stevedore/engine/sign"
 	"github.com/stevedore-dev/stevedore/engine/store"
 	"github.com/stevedore-dev/stevedore/engine/transport/layout"
-	"github.com/stevedore-dev/stevedore/keyless"
-	"github.com/stevedore-dev/stevedore/keyless/keylesstest"
+	"github.com/stevedore-dev/stevedore/engine/sign/keyless"
+	"github.com/stevedore-dev/stevedore/engine/sign/keyless/keylesstest"
 )
 
 func openLayout(t *testing.T, dir string) *layout.Layout {
