@@ -52,7 +52,7 @@ func (e *Engine) Delete(ctx context.Context, r transport.Ref, opts DeleteOptions
 	if name, ok, err := e.served(r); err != nil {
 		return fail(err)
 	} else if ok {
-		if err := e.allow(name, ActionDelete); err != nil {
+		if err := e.servedDelete(name); err != nil {
 			return fail(err)
 		}
 		t = served.NewRepo(e.opts.Served, name)

@@ -35,6 +35,12 @@ type Options struct {
 	// registry (its listen address, localhost:PORT, a proxy's name),
 	// compared case-insensitively.
 	ServedHosts []string
+	// DisableDelete refuses every delete in the served store (serve
+	// --disable-delete), as the registry port does.
+	DisableDelete bool
+	// GCGrace is RunGC's grace period when the caller gives none; <= 0
+	// means served.DefaultGCGrace.
+	GCGrace time.Duration
 
 	// Remote, when set, guards every connection to a registry (see
 	// netguard): an engine acting for remote callers must not reach the

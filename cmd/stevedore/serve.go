@@ -169,11 +169,13 @@ func serve(ctx context.Context, o serveOptions, logTo io.Writer) error {
 	// writes the registry's own storage directly, as the caller.
 	servedHosts := servedHosts(regLis.Addr().String(), o.registryAddr, o.security.registryHosts)
 	eng := engine.New(engine.Options{
-		Registry:    regclient.Options{Insecure: o.engine.insecure},
-		Served:      backend,
-		ServedHosts: servedHosts,
-		Remote:      sec.remote,
-		Local:       sec.local,
+		Registry:      regclient.Options{Insecure: o.engine.insecure},
+		Served:        backend,
+		ServedHosts:   servedHosts,
+		DisableDelete: o.security.disableDelete,
+		GCGrace:       o.gcGrace,
+		Remote:        sec.remote,
+		Local:         sec.local,
 	})
 	signSrv := service.NewSignServer(eng, o.keyDir)
 	grpcSrv, health := service.NewGRPCServerFor(service.NewImageServer(eng).WithSigning(signSrv), log.Named("grpc"), append(grpcMetrics, sec.grpcOpts...)...)
