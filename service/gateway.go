@@ -52,6 +52,10 @@ func NewGateway(ctx context.Context, target string, opts ...grpc.DialOption) (*G
 			return nil, err
 		}
 	}
+	if err := g.registerUploads(); err != nil {
+		conn.Close()
+		return nil, err
+	}
 	for path, h := range map[string]http.HandlerFunc{"/openapi.json": serveOpenAPI, "/healthz": g.serveHealthz} {
 		if err := g.mux.HandlePath(http.MethodGet, path, func(w http.ResponseWriter, r *http.Request, _ map[string]string) { h(w, r) }); err != nil {
 			conn.Close()

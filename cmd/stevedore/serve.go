@@ -190,7 +190,7 @@ func serve(ctx context.Context, o serveOptions, logTo io.Writer) error {
 	// and rebound DNS names off them (docs/SECURITY.md).
 	restGuard := service.HTTPGuard{
 		Listen: httpLis.Addr().String(), Hosts: o.security.httpHosts, AnyHost: !loopback(httpLis.Addr()),
-		Origins: o.security.corsOrigins, CSRF: true,
+		Origins: o.security.corsOrigins, CSRF: true, Uploads: service.UploadPaths(),
 	}
 	httpSrv := &http.Server{Handler: restGuard.Wrap(withMetricsEndpoint(gw, promhttp.HandlerFor(metrics, promhttp.HandlerOpts{}))), ReadHeaderTimeout: 10 * time.Second}
 	var regHandler http.Handler = registry
