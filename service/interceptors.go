@@ -81,8 +81,13 @@ type countingStream struct {
 
 func (s *countingStream) SendMsg(m any) error {
 	err := s.ServerStream.SendMsg(m)
-	if pm, ok := m.(proto.Message); ok && err == nil {
-		s.bytes += int64(proto.Size(pm))
+	if err == nil {
+		switch m := m.(type) {
+		case proto.Message:
+			s.bytes += int64(proto.Size(m))
+		case interface{ Len() int }:
+			s.bytes += int64(m.Len())
+		}
 	}
 	return err
 }

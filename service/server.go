@@ -28,7 +28,7 @@ func NewGRPCServerFor(img *ImageServer, log *zap.Logger, opts ...grpc.ServerOpti
 		// Logging outermost, so it records the Internal a recovered panic becomes.
 		grpc.ChainUnaryInterceptor(logUnary(log), recoverUnary(log)),
 		grpc.ChainStreamInterceptor(logStream(log), recoverStream(log)),
-	}, opts...)
+	}, append(transportOptions(), opts...)...)
 	s := grpc.NewServer(opts...)
 	stevedorev1.RegisterImageServiceServer(s, img)
 
@@ -38,4 +38,27 @@ func NewGRPCServerFor(img *ImageServer, log *zap.Logger, opts ...grpc.ServerOpti
 	healthpb.RegisterHealthServer(s, hs)
 	reflection.Register(s)
 	return s, hs
+}
+
+// Transport sizes for blob streams. HTTP/2 frames are at most 16 KiB, so
+// gRPC's 32 KiB default write buffer makes a write(2) per two frames; 1 MiB
+// buffers make it one per 64, on both directions. Windows of 8 MiB per
+// stream and 16 MiB per connection let an upload (Append, PushArtifact)
+// stream without waiting for window updates; a download is paced by the
+// client's windows (the Go client sets the same).
+const (
+	bufferSize       = 1 << 20
+	streamWindowSize = 8 << 20
+	connWindowSize   = 16 << 20
+)
+
+// transportOptions are the sizes above as server options.
+func transportOptions() []grpc.ServerOption {
+	return []grpc.ServerOption{
+		grpc.WriteBufferSize(bufferSize),
+		grpc.ReadBufferSize(bufferSize),
+		grpc.InitialWindowSize(streamWindowSize),
+		grpc.InitialConnWindowSize(connWindowSize),
+		withBlobCodec(),
+	}
 }

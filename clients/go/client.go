@@ -32,7 +32,15 @@ type Client struct {
 func Dial(target string, opts ...grpc.DialOption) (*Client, error) {
 	opts = append([]grpc.DialOption{
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(MaxMessageSize)),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(MaxMessageSize), withBlobCodec()),
+		// Blobs stream at the speed of the wire only when the receive
+		// windows hold several 1 MiB chunks and reads and writes move
+		// many 16 KiB frames at a time (gRPC's defaults: 64 KiB windows
+		// grown by estimate, 32 KiB buffers).
+		grpc.WithInitialWindowSize(8 << 20),
+		grpc.WithInitialConnWindowSize(16 << 20),
+		grpc.WithReadBufferSize(1 << 20),
+		grpc.WithWriteBufferSize(1 << 20),
 	}, opts...)
 	conn, err := grpc.NewClient(target, opts...)
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/stevedore-dev/stevedore/clients/go/internal/fixture"
 	"github.com/stevedore-dev/stevedore/engine"
+	"github.com/stevedore-dev/stevedore/engine/served"
 	stevedorev1 "github.com/stevedore-dev/stevedore/gen/stevedore/v1"
 	"github.com/stevedore-dev/stevedore/service"
 )
@@ -70,7 +71,17 @@ func serve(opts ...grpc.ServerOption) (string, func(), error) {
 	if err != nil {
 		return "", nil, err
 	}
-	eng := engine.New(engine.Options{})
+	// The server serves a store of its own, as `stevedore serve` does, for
+	// store: references and the management calls.
+	data, err := os.MkdirTemp("", "stevedoreclient-data-")
+	if err != nil {
+		return "", nil, err
+	}
+	root, err := served.OpenRoot(data)
+	if err != nil {
+		return "", nil, err
+	}
+	eng := engine.New(engine.Options{Served: root.Backend()})
 	srv, _ := service.NewGRPCServer(eng, zap.NewNop(), opts...)
 	// SignService keys live in a directory of their own per server, as
 	// `serve --key-dir` gives it.
@@ -81,7 +92,7 @@ func serve(opts ...grpc.ServerOption) (string, func(), error) {
 	stevedorev1.RegisterSignServiceServer(srv, service.NewSignServer(eng, keyDir))
 	done := make(chan struct{})
 	go func() { defer close(done); _ = srv.Serve(lis) }()
-	return lis.Addr().String(), func() { srv.Stop(); <-done; os.RemoveAll(keyDir) }, nil
+	return lis.Addr().String(), func() { srv.Stop(); <-done; os.RemoveAll(keyDir); os.RemoveAll(data) }, nil
 }
 
 // startServer is serve for one test.

@@ -101,6 +101,7 @@ func newRootCmd() *cobra.Command {
 		newLogoutCmd(),
 	)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	addProfiling(root)
 	markUsageErrors(root)
 	return root
 }
