@@ -46,7 +46,9 @@ type Signer struct {
 }
 
 // Identity is the trusted identity (x509.subject) the leaf matches.
-func (s *Signer) Identity() string { return "x509.subject: C=US, ST=WA, O=stevedore test, CN=" + s.Name }
+func (s *Signer) Identity() string {
+	return "x509.subject: C=US, ST=WA, O=stevedore test, CN=" + s.Name
+}
 
 // Subject is the leaf's subject as verification reports it.
 func (s *Signer) Subject() string { return s.Chain[0].Subject.String() }
