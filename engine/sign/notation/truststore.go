@@ -31,6 +31,10 @@ var _ truststore.X509TrustStore = (*TrustStore)(nil)
 // storeName is notation's grammar for a named store.
 var storeName = regexp.MustCompile(`^[a-zA-Z0-9_.-]+$`)
 
+// errNoStore ends the error of a trust store the policy names but the store
+// lacks (classify tells the policy check by it).
+const errNoStore = "does not exist or holds no certificate"
+
 // maxCertFile bounds one certificate file; a chain is a few kilobytes.
 const maxCertFile = 1 << 20
 
@@ -121,7 +125,7 @@ func (s *TrustStore) Add(typ, name string, file []byte) error {
 func (s *TrustStore) GetCertificates(_ context.Context, typ truststore.Type, name string) ([]*x509.Certificate, error) {
 	certs := s.stores[string(typ)+":"+name]
 	if len(certs) == 0 {
-		return nil, truststore.TrustStoreError{Msg: fmt.Sprintf("the trust store %q of type %q does not exist or holds no certificate", name, typ)}
+		return nil, truststore.TrustStoreError{Msg: fmt.Sprintf("the trust store %q of type %q %s", name, typ, errNoStore)}
 	}
 	return certs, nil
 }

@@ -151,9 +151,10 @@ func classify(out *notation.VerificationOutcome, err error) error {
 }
 
 // checkOf maps a notation validation type to the check it is. notation
-// reports two checks under another type, told apart by their messages: a
+// reports three checks under another type, told apart by their messages: a
 // broken certificate chain under integrity, a trusted identity mismatch
-// under authenticity (verifier.verifyX509TrustedIdentities).
+// (verifier.verifyX509TrustedIdentities) and a trust store the policy names
+// but the store lacks (TrustStore.GetCertificates) under authenticity.
 func checkOf(r *notation.ValidationResult) string {
 	switch r.Type {
 	case trustpolicy.TypeIntegrity:
@@ -164,8 +165,11 @@ func checkOf(r *notation.ValidationResult) string {
 		}
 		return sign.CheckPayload
 	case trustpolicy.TypeAuthenticity:
-		if strings.Contains(r.Error.Error(), "trusted identities") {
+		switch msg := r.Error.Error(); {
+		case strings.Contains(msg, "trusted identities"):
 			return sign.CheckIdentity
+		case strings.Contains(msg, errNoStore):
+			return sign.CheckPolicy
 		}
 		return sign.CheckChain
 	case trustpolicy.TypeAuthenticTimestamp:
