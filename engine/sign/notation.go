@@ -18,8 +18,8 @@ import (
 // (its artifact type) is ArtifactTypeNotation, with one layer, the JWS or
 // COSE envelope, and the signed subject.
 //
-// Notary Project signature specification v1.1.0 §Storage:
-// https://github.com/notaryproject/specifications/blob/v1.1.0/specs/signature-specification.md#storage
+// Notary Project signature specification v1.1.0 §Signature (storage):
+// https://github.com/notaryproject/specifications/blob/v1.1.0/specs/signature-specification.md#signature
 const (
 	// ArtifactTypeNotation is the artifact type (config media type) of a
 	// notation signature manifest.
@@ -96,8 +96,8 @@ type NotationEnvelope struct {
 // artifact type as its media type, the envelope as the only layer, the
 // chain thumbprints and creation time as annotations.
 //
-// Notary Project signature specification v1.1.0 §Storage:
-// https://github.com/notaryproject/specifications/blob/v1.1.0/specs/signature-specification.md#storage
+// Notary Project signature specification v1.1.0 §Signature (storage):
+// https://github.com/notaryproject/specifications/blob/v1.1.0/specs/signature-specification.md#signature
 func pushNotation(ctx context.Context, dst Repo, subj oci.Descriptor, s NotationSigner, annotations map[string]string) (oci.Descriptor, error) {
 	env, err := s.SignNotation(ctx, subj, annotations)
 	if err != nil {
