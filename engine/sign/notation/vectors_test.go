@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"os"
 	"testing"
@@ -24,7 +23,7 @@ var (
 	docker = oci.Descriptor{MediaType: "application/vnd.docker.distribution.manifest.v2+json", Digest: "sha256:c0669ef34cdc14332c0f1ab0c2c01acb91d96014b172f1a76f3a39e63d1f0bda", Size: 528}
 )
 
-func testVerifier(t *testing.T) *Verifier {
+func testVerifier(t testing.TB) *Verifier {
 	t.Helper()
 	store, err := LoadTrustStore("testdata/truststore")
 	if err != nil {
@@ -41,7 +40,7 @@ func testVerifier(t *testing.T) *Verifier {
 	return v
 }
 
-func read(t *testing.T, name string) []byte {
+func read(t testing.TB, name string) []byte {
 	t.Helper()
 	raw, err := os.ReadFile("testdata/" + name)
 	if err != nil {
@@ -154,4 +153,3 @@ func expectCheck(t *testing.T, what string, err error, check string) {
 	}
 }
 
-var _ = json.Marshal
