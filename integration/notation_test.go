@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -165,4 +166,40 @@ func TestNotationPolicy(t *testing.T) {
 			t.Errorf("copy --verify-policy of %s: exit %d, stderr %s; want a refusal saying %q", tc.src, r.Code, r.Stderr, tc.why)
 		}
 	}
+}
+
+// TestNotationPullPolicy: serve --pull-policy with a notation rule serves a
+// manifest notation-signed by the trusted signer, answers 403 for one
+// signed by another or unsigned, and notation-go verifies the served image.
+func TestNotationPullPolicy(t *testing.T) {
+	oracle := notationOracle(t)
+	fx := sharedFixtures(t)
+	alice, mallory := notationtest.NewSigner(t, "alice"), notationtest.NewSigner(t, "mallory")
+	dir := t.TempDir()
+	af := alice.Write(t, dir, "*")
+	mf := mallory.Write(t, t.TempDir(), "*")
+	pol := filepath.Join(dir, "policy.yaml")
+	doc := "repositories:\n  - pattern: '*/notary/**'\n    notation: {trustPolicy: trustpolicy.json, trustStore: truststore}\n"
+	if err := os.WriteFile(pol, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, err := startStevedore(t, "stevedore-notation-pull-policy", serveOptions{Args: []string{"--pull-policy", pol}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := fx.image(t, "oci").Ref()
+	digests := map[string]string{}
+	for name, f := range map[string]*notationtest.Files{"alice": &af, "mallory": &mf, "unsigned": nil} {
+		repo := s.Registry + "/notary/" + name
+		digests[name] = sdCopy(t, src, repo+":v1").Result.Digest
+		if f != nil {
+			sd(t, "sign", "--format", "notation", "--key", f.Key, "--certificate-chain", f.Chain, repo+":v1")
+		}
+	}
+	for name, want := range map[string]int{"alice": http.StatusOK, "mallory": http.StatusForbidden, "unsigned": http.StatusForbidden} {
+		if got := httpGet(t, "http://"+s.Registry+"/v2/notary/"+name+"/manifests/v1"); got != want {
+			t.Errorf("GET notary/%s: %d, want %d", name, got, want)
+		}
+	}
+	checkVerdict(t, nil, oracle, []string{"verify", "-trust-policy", af.TrustPolicy, "-trust-store", af.TrustStore, s.Registry + "/notary/alice@" + digests["alice"]}, true)
 }
