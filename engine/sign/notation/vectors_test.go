@@ -152,4 +152,3 @@ func expectCheck(t *testing.T, what string, err error, check string) {
 		t.Errorf("%s: check %q failed (%v), want %q", what, ce.Check, err, check)
 	}
 }
-
