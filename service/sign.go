@@ -12,9 +12,10 @@ import (
 	"github.com/stevedore-dev/stevedore/engine"
 	"github.com/stevedore-dev/stevedore/engine/errdef"
 	"github.com/stevedore-dev/stevedore/engine/sign"
+	"github.com/stevedore-dev/stevedore/engine/sign/keyless"
+	"github.com/stevedore-dev/stevedore/engine/sign/notation"
 	"github.com/stevedore-dev/stevedore/engine/transport"
 	stevedorev1 "github.com/stevedore-dev/stevedore/gen/stevedore/v1"
-	"github.com/stevedore-dev/stevedore/engine/sign/keyless"
 )
 
 // maxDecrypts bounds the private keys being decrypted at once: each scrypt
@@ -63,7 +64,7 @@ func (s *SignServer) GenerateKeyPair(ctx context.Context, req *stevedorev1.Gener
 
 // Sign signs the image req.Ref names.
 func (s *SignServer) Sign(ctx context.Context, req *stevedorev1.SignRequest) (*stevedorev1.SignResponse, error) {
-	f, err := formatFromProto(req.GetFormat(), sign.FormatBundle)
+	f, err := signFormat(req.GetFormat())
 	if err != nil {
 		return nil, err
 	}
@@ -88,7 +89,7 @@ func (s *SignServer) Sign(ctx context.Context, req *stevedorev1.SignRequest) (*s
 
 // Attest attaches a signed statement carrying req.Predicate to the image.
 func (s *SignServer) Attest(ctx context.Context, req *stevedorev1.AttestRequest) (*stevedorev1.AttestResponse, error) {
-	f, err := formatFromProto(req.GetFormat(), sign.FormatBundle)
+	f, err := signFormat(req.GetFormat())
 	if err != nil {
 		return nil, err
 	}
@@ -126,7 +127,7 @@ type verifyRequest interface {
 // Verify checks the signatures of the image req.Ref names. The verdict is
 // in the response; only a failure to look is an error.
 func (s *SignServer) Verify(ctx context.Context, req *stevedorev1.VerifyRequest) (*stevedorev1.VerifyResponse, error) {
-	rep, err := s.verify(ctx, req, false, "")
+	rep, err := s.verify(ctx, req, false, "", req.GetNotationTrust())
 	if err != nil {
 		return nil, err
 	}
@@ -135,14 +136,14 @@ func (s *SignServer) Verify(ctx context.Context, req *stevedorev1.VerifyRequest)
 
 // VerifyAttestation checks the attestations of the image req.Ref names.
 func (s *SignServer) VerifyAttestation(ctx context.Context, req *stevedorev1.VerifyAttestationRequest) (*stevedorev1.VerifyAttestationResponse, error) {
-	rep, err := s.verify(ctx, req, true, req.GetPredicateType())
+	rep, err := s.verify(ctx, req, true, req.GetPredicateType(), nil)
 	if err != nil {
 		return nil, err
 	}
 	return &stevedorev1.VerifyAttestationResponse{Verified: rep.Verified, Subject: descriptor(rep.Subject), Findings: findingsProto(rep.Findings)}, nil
 }
 
-func (s *SignServer) verify(ctx context.Context, req verifyRequest, att bool, predicateType string) (*sign.Report, error) {
+func (s *SignServer) verify(ctx context.Context, req verifyRequest, att bool, predicateType string, nt *stevedorev1.NotationTrust) (*sign.Report, error) {
 	f, err := formatFromProto(req.GetFormat(), sign.FormatAny)
 	if err != nil {
 		return nil, err
@@ -187,12 +188,30 @@ func (s *SignServer) verify(ctx context.Context, req verifyRequest, att bool, pr
 	} else if tr != nil {
 		return nil, status.Error(codes.InvalidArgument, "certificate_trust without certificate_identities: certificates are only trusted for an identity")
 	}
-	if len(opts.Keys) == 0 && opts.Certs == nil {
-		return nil, status.Error(codes.InvalidArgument, "nothing trusted: set public_keys, key_ids or certificate_identities")
+	if nt != nil {
+		if opts.Notation, err = notationVerifier(nt); err != nil {
+			return nil, err
+		}
+	}
+	if len(opts.Keys) == 0 && opts.Certs == nil && opts.Notation == nil {
+		what := "public_keys, key_ids or certificate_identities"
+		if !att {
+			what += ", or notation_trust"
+		}
+		return nil, status.Error(codes.InvalidArgument, "nothing trusted: set "+what)
 	}
 	src, id, err := s.openSource(ctx, req.GetRef())
 	if err != nil {
 		return nil, err
+	}
+	if opts.Notation != nil {
+		if opts.Scope = nt.GetScope(); opts.Scope == "" {
+			r, _ := transport.ParseRef(req.GetRef()) // parsed by openSource
+			if r.Transport != transport.Docker {
+				return nil, status.Error(codes.InvalidArgument, "notation_trust.scope is needed for a layout or archive: the trust policy's registryScopes entry to apply")
+			}
+			opts.Scope = r.Image.Name()
+		}
 	}
 	verifyFn := sign.Verify
 	if att {
@@ -294,6 +313,16 @@ func keyStatus(err error) error {
 	return status.Error(st.Code(), st.Message())
 }
 
+// signFormat is the format Sign and Attest write: bundle or legacy. The key
+// directory holds cosign keys without certificate chains, so the notation
+// format is the CLI's only.
+func signFormat(f stevedorev1.SignatureFormat) (sign.Format, error) {
+	if f == stevedorev1.SignatureFormat_SIGNATURE_FORMAT_NOTATION {
+		return "", status.Error(codes.InvalidArgument, "SIGNATURE_FORMAT_NOTATION is verify-only here: the key directory holds no certificate chains (sign with `stevedore sign --format notation`)")
+	}
+	return formatFromProto(f, sign.FormatBundle)
+}
+
 // formatFromProto maps the wire format; unspecified means def.
 func formatFromProto(f stevedorev1.SignatureFormat, def sign.Format) (sign.Format, error) {
 	switch f {
@@ -303,6 +332,8 @@ func formatFromProto(f stevedorev1.SignatureFormat, def sign.Format) (sign.Forma
 		return sign.FormatBundle, nil
 	case stevedorev1.SignatureFormat_SIGNATURE_FORMAT_LEGACY:
 		return sign.FormatLegacy, nil
+	case stevedorev1.SignatureFormat_SIGNATURE_FORMAT_NOTATION:
+		return sign.FormatNotation, nil
 	}
 	return "", status.Errorf(codes.InvalidArgument, "unknown signature format %d", f)
 }
@@ -313,6 +344,8 @@ func formatProto(f sign.Format) stevedorev1.SignatureFormat {
 		return stevedorev1.SignatureFormat_SIGNATURE_FORMAT_BUNDLE
 	case sign.FormatLegacy:
 		return stevedorev1.SignatureFormat_SIGNATURE_FORMAT_LEGACY
+	case sign.FormatNotation:
+		return stevedorev1.SignatureFormat_SIGNATURE_FORMAT_NOTATION
 	}
 	return stevedorev1.SignatureFormat_SIGNATURE_FORMAT_UNSPECIFIED
 }
@@ -337,6 +370,7 @@ func findingsProto(fs []sign.Finding) []*stevedorev1.Finding {
 			Reason:        f.Reason,
 			Certificate:   certificateProto(f.Certificate),
 			Check:         f.Check,
+			TrustPolicy:   f.TrustPolicy,
 		})
 	}
 	return out
@@ -345,6 +379,28 @@ func findingsProto(fs []sign.Finding) []*stevedorev1.Finding {
 // maxTrustFile bounds a request's trusted root or CA chain (the public-good
 // trusted_root.json is about 7 KiB).
 const maxTrustFile = 1 << 20
+
+// notationVerifier builds the verifier of a request's notation trust; the
+// policy and each store are bounded like the certificate trust files.
+func notationVerifier(nt *stevedorev1.NotationTrust) (sign.NotationVerifier, error) {
+	if len(nt.GetTrustPolicy()) > maxTrustFile {
+		return nil, status.Errorf(codes.InvalidArgument, "notation_trust.trust_policy is bounded to %d bytes", maxTrustFile)
+	}
+	store := notation.NewTrustStore()
+	for i, ts := range nt.GetTrustStore() {
+		if len(ts.GetCertificates()) > maxTrustFile {
+			return nil, status.Errorf(codes.InvalidArgument, "notation_trust.trust_store[%d].certificates is bounded to %d bytes", i, maxTrustFile)
+		}
+		if err := store.Add(ts.GetType(), ts.GetName(), []byte(ts.GetCertificates())); err != nil {
+			return nil, status.Errorf(codes.InvalidArgument, "notation_trust.trust_store[%d]: %v", i, err)
+		}
+	}
+	v, err := notation.New(notation.Options{TrustPolicy: []byte(nt.GetTrustPolicy()), TrustStore: store})
+	if err != nil {
+		return nil, status.Errorf(codes.InvalidArgument, "notation_trust: %v", err)
+	}
+	return v, nil
+}
 
 func identityFromProto(id *stevedorev1.CertificateIdentity) sign.Identity {
 	return sign.Identity{

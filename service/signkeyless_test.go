@@ -8,8 +8,8 @@ import (
 
 	"google.golang.org/grpc/codes"
 
-	stevedorev1 "github.com/stevedore-dev/stevedore/gen/stevedore/v1"
 	"github.com/stevedore-dev/stevedore/engine/sign/keyless/keylesstest"
+	stevedorev1 "github.com/stevedore-dev/stevedore/gen/stevedore/v1"
 )
 
 // TestVerifyKeyless: Verify and VerifyAttestation take certificate

@@ -21,8 +21,9 @@ func (c *Client) Sign(ctx context.Context, req *stevedorev1.SignRequest) (*steve
 
 // Verify checks the signatures of req.Ref against the trusted keys, or, for
 // keyless and certificate signatures, req.CertificateIdentities and
-// req.CertificateTrust (cosign's --certificate-* flags and --trusted-root).
-// A failed verification is a report with Verified false (each finding's
+// req.CertificateTrust (cosign's --certificate-* flags and --trusted-root),
+// or, for Notary Project signatures, req.NotationTrust (notation's trust
+// policy and trust store). A failed verification is a report with Verified false (each finding's
 // Check names what failed), not an error; errors mean the check could not
 // run.
 func (c *Client) Verify(ctx context.Context, req *stevedorev1.VerifyRequest) (*stevedorev1.VerifyResponse, error) {

@@ -74,11 +74,12 @@ func newSignCmd() *cobra.Command {
 	var pf passwordFlags
 	var key, format string
 	var cf signCertFlags
+	var nf notationSignFlags
 	var ann []string
 	var recursive, asJSON bool
 	cmd := &cobra.Command{
-		Use:   "sign --key FILE REF",
-		Short: "Sign an image with a cosign key, in cosign's bundle (default) or legacy format",
+		Use:   "sign --key FILE [--format bundle|legacy|notation] REF",
+		Short: "Sign an image with a cosign key (cosign's bundle or legacy format) or a key and certificate chain (Notary Project)",
 		Long: `Sign an image's digest as cosign sign --key ... --tlog-upload=false does (no
 transparency log, no certificate). A tag is resolved to its digest first; the
 digest is what is signed.
@@ -97,12 +98,23 @@ are printed on stdout.
 the signature, as cosign does: verifiers then check it against a CA
 (stevedore/cosign verify --certificate-chain CA.pem --certificate-identity ...
 --certificate-oidc-issuer ... --insecure-ignore-tlog --insecure-ignore-sct)
-rather than trusting the key itself.`,
+rather than trusting the key itself.
+
+--format notation signs as the Notary Project's notation does, with a local
+key (--key: notation's unencrypted PEM key, or a cosign key) and its
+certificate chain (--certificate-chain: leaf first, as notation's certificate
+file; or the issuers, with the leaf in --certificate): a JWS envelope
+(--signature-format cose for COSE) over the digest, with the -a annotations
+as signed user metadata, pushed as an OCI 1.1 referrer (tag schema on
+registries without the referrers API). notation and stevedore verify it
+against a trust policy and trust store.`,
 		Example: `  COSIGN_PASSWORD=secret stevedore sign --key cosign.key 127.0.0.1:5000/app:v1
   stevedore sign --key cosign.key --format legacy -a team=web 127.0.0.1:5000/app@sha256:...
   stevedore sign --key cosign.key --recursive 127.0.0.1:5000/multi:v1
   stevedore sign --key cosign.key oci:./layout:v1
-  stevedore sign --key cosign.key --certificate signer.pem --certificate-chain ca-chain.pem 127.0.0.1:5000/app:v1`,
+  stevedore sign --key cosign.key --certificate signer.pem --certificate-chain ca-chain.pem 127.0.0.1:5000/app:v1
+  stevedore sign --format notation --key notation.key --certificate-chain notation.crt 127.0.0.1:5000/app:v1
+  stevedore sign --format notation --signature-format cose --expiry 2160h --key notation.key --certificate-chain notation.crt oci:./layout:v1`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f, err := sign.ParseFormat(format, false)
@@ -113,11 +125,16 @@ rather than trusting the key itself.`,
 			if err != nil {
 				return err
 			}
-			signer, err := loadSigner(cmd, key, &pf)
-			if err != nil {
-				return err
+			var signer crypto.Signer
+			var cert *sign.SigningCert
+			var ns sign.NotationSigner
+			if f == sign.FormatNotation {
+				ns, err = nf.signer(cmd, key, &pf, &cf)
+			} else if cmd.Flags().Changed("signature-format") || nf.expiry != 0 {
+				err = usageError{errors.New("--signature-format and --expiry apply to --format notation")}
+			} else if signer, err = loadSigner(cmd, key, &pf); err == nil {
+				cert, err = cf.load(signer)
 			}
-			cert, err := cf.load(signer)
 			if err != nil {
 				return err
 			}
@@ -125,7 +142,7 @@ rather than trusting the key itself.`,
 			if err != nil {
 				return err
 			}
-			res, err := sign.Sign(cmd.Context(), repo, id, signer, sign.SignOptions{Format: f, Annotations: annotations, Recursive: recursive, Identity: name, Cert: cert})
+			res, err := sign.Sign(cmd.Context(), repo, id, signer, sign.SignOptions{Format: f, Annotations: annotations, Recursive: recursive, Identity: name, Cert: cert, Notation: ns})
 			if err != nil {
 				return fmt.Errorf("sign %s: %w", args[0], err)
 			}
@@ -145,11 +162,12 @@ rather than trusting the key itself.`,
 	}
 	ef.register(cmd)
 	pf.register(cmd)
-	cmd.Flags().StringVar(&key, "key", "", "cosign private key file (ENCRYPTED SIGSTORE PRIVATE KEY)")
-	cmd.Flags().StringVar(&format, "format", "bundle", "signature format: bundle (OCI 1.1 referrer, cosign v3) or legacy (sha256-<hex>.sig tag)")
+	cmd.Flags().StringVar(&key, "key", "", "private key file: cosign's (ENCRYPTED SIGSTORE PRIVATE KEY), or with --format notation notation's PEM key")
+	cmd.Flags().StringVar(&format, "format", "bundle", "signature format: bundle (OCI 1.1 referrer, cosign v3), legacy (sha256-<hex>.sig tag) or notation (Notary Project referrer)")
 	cmd.Flags().StringArrayVarP(&ann, "annotations", "a", nil, "sign this KEY=VALUE annotation with the digest (repeatable)")
 	cmd.Flags().BoolVar(&recursive, "recursive", false, "when REF is an index, sign each of its manifests too")
 	cf.register(cmd)
+	nf.register(cmd)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print what was signed as JSON")
 	return cmd
 }

@@ -19,7 +19,8 @@ func newTreeCmd() *cobra.Command {
 		Short: "List the signatures, attestations, SBOMs and other artifacts attached to an image",
 		Long: `List what refers to REF's digest, as cosign tree does: OCI 1.1 referrers
 (referrers API or tag schema) and the legacy cosign tags sha256-<hex>.sig,
-.att and .sbom, sorted by kind. Nothing is verified.`,
+.att and .sbom, sorted by kind. Notary Project signatures are listed with the
+signatures. Nothing is verified.`,
 		Example: `  stevedore tree 127.0.0.1:5000/app:v1
   stevedore tree --json oci:./layout:v1`,
 		Args: cobra.ExactArgs(1),
@@ -64,6 +65,9 @@ func printSignTree(w io.Writer, ref string, t *sign.Tree) {
 			what := "referrer " + e.Manifest.Digest.String()
 			if e.Tag != "" {
 				what = "tag " + e.Tag
+			}
+			if e.Format == sign.FormatNotation {
+				what = "notation " + what
 			}
 			kind := e.PredicateType
 			if kind == "" {

@@ -20,11 +20,12 @@ type verifyFlags struct {
 	ann    []string
 	asJSON bool
 	cert   certFlags
+	nota   notationVerifyFlags // registered by verify only
 }
 
 func (v *verifyFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringArrayVar(&v.keys, "key", nil, "trusted public key file (PUBLIC KEY PEM); repeat to trust several")
-	cmd.Flags().StringVar(&v.format, "format", "any", "which signatures count: bundle, legacy or any")
+	cmd.Flags().StringVar(&v.format, "format", "any", "which signatures count: bundle, legacy, notation (verify only) or any")
 	cmd.Flags().StringArrayVarP(&v.ann, "annotations", "a", nil, "require this signed KEY=VALUE annotation (repeatable)")
 	cmd.Flags().BoolVar(&v.asJSON, "json", false, "print the report as JSON on stdout")
 	v.cert.register(cmd)
@@ -101,18 +102,26 @@ func (v *verifyFlags) run(cmd *cobra.Command, ef *engineFlags, ref string, att b
 	if err != nil {
 		return err
 	}
-	if len(v.keys) == 0 && certs == nil {
-		return usageError{errors.New("--key, or --certificate-identity[-regexp] with --certificate-oidc-issuer[-regexp], is required")}
-	}
 	keys, err := loadPublicKeys(v.keys)
 	if err != nil {
 		return err
 	}
-	repo, id, _, err := openSigned(cmd.Context(), ef, ref)
+	repo, id, name, err := openSigned(cmd.Context(), ef, ref)
 	if err != nil {
 		return err
 	}
-	opts := sign.VerifyOptions{Keys: keys, KeyNames: v.keys, Format: f, Annotations: annotations, PredicateType: predicateType, Certs: certs, Identities: ids}
+	nv, scope, err := v.nota.verifier(name, isLayout(ref))
+	if err != nil {
+		return err
+	}
+	if len(v.keys) == 0 && certs == nil && nv == nil {
+		what := "--key, or --certificate-identity[-regexp] with --certificate-oidc-issuer[-regexp]"
+		if !att {
+			what += ", or --trust-policy with --trust-store"
+		}
+		return usageError{errors.New(what + ", is required")}
+	}
+	opts := sign.VerifyOptions{Keys: keys, KeyNames: v.keys, Format: f, Annotations: annotations, PredicateType: predicateType, Certs: certs, Identities: ids, Notation: nv, Scope: scope}
 	verifyFn := sign.Verify
 	if att {
 		verifyFn = sign.VerifyAttestation
@@ -142,12 +151,14 @@ func printReport(w io.Writer, rep *sign.Report) {
 			where = "tag " + f.Tag + " layer " + f.Layer.String()
 		}
 		switch {
+		case f.Verified && f.Format == sign.FormatNotation:
+			fmt.Fprintf(w, "OK      %-8s %s  certificate %s (trust policy %s)\n", f.Format, where, f.Certificate.Subject, f.TrustPolicy)
 		case f.Verified && f.Certificate != nil:
-			fmt.Fprintf(w, "OK      %-6s %s  certificate %s (issuer %s)  %s\n", f.Format, where, f.Certificate.Subject, f.Certificate.Issuer, f.PredicateType)
+			fmt.Fprintf(w, "OK      %-8s %s  certificate %s (issuer %s)  %s\n", f.Format, where, f.Certificate.Subject, f.Certificate.Issuer, f.PredicateType)
 		case f.Verified:
-			fmt.Fprintf(w, "OK      %-6s %s  key %s  %s\n", f.Format, where, keyLabel(f), f.PredicateType)
+			fmt.Fprintf(w, "OK      %-8s %s  key %s  %s\n", f.Format, where, keyLabel(f), f.PredicateType)
 		default:
-			fmt.Fprintf(w, "FAILED  %-6s %s: %s\n", f.Format, where, f.Reason)
+			fmt.Fprintf(w, "FAILED  %-8s %s: %s\n", f.Format, where, f.Reason)
 		}
 	}
 	verdict := "not verified"
@@ -168,8 +179,8 @@ func newVerifyCmd() *cobra.Command {
 	var ef engineFlags
 	var vf verifyFlags
 	cmd := &cobra.Command{
-		Use:   "verify (--key FILE | --certificate-identity ID --certificate-oidc-issuer URL) REF",
-		Short: "Verify an image's cosign signatures, key-based or keyless; exit 0 only when one verifies",
+		Use:   "verify (--key FILE | --certificate-identity ID --certificate-oidc-issuer URL | --trust-policy FILE --trust-store DIR) REF",
+		Short: "Verify an image's cosign signatures (key-based or keyless) or Notary Project signatures; exit 0 only when one verifies",
 		Long: `Find the signatures of REF's digest (OCI 1.1 referrers through the referrers
 API or the sha256-<hex> tag schema, and the legacy sha256-<hex>.sig tag) and
 check each: the signature, that it signs this digest, and the -a annotations.
@@ -185,6 +196,14 @@ embedded) or --certificate-chain, and must name the signer given by
 the --certificate-github-workflow-* claims, when given). A failure says which
 check failed: payload, chain, sct, tlog, timestamp, identity, issuer, claims.
 
+Notary Project signatures (notation's JWS and COSE envelopes, found as
+referrers) are checked with notation-go against a notation trust policy
+(--trust-policy, notation's trustpolicy.json) and trust store (--trust-store,
+laid out as notation's: x509/{ca,signingAuthority,tsa}/NAME/*.pem); the
+statement applied is the one whose registryScopes name HOST/REPO (or
+--scope). Offline: certificate revocation is not looked up. A failure names
+the check: payload, chain, identity, timestamp, expiry, policy.
+
 Stricter than cosign: a bundle must carry the cosign sign predicate type
 (an attestation is not a signature) and exactly one DSSE signature. Works on
 registries and on oci:DIR layouts.`,
@@ -196,7 +215,9 @@ registries and on oci:DIR layouts.`,
   stevedore verify --certificate-identity-regexp '^.*@example\.com$' --certificate-oidc-issuer https://accounts.google.com \
       --trusted-root trusted_root.json 127.0.0.1:5000/app:v1
   stevedore verify --certificate-chain ca.pem --certificate-identity dev@example.com --certificate-oidc-issuer-regexp '.*' \
-      --insecure-ignore-tlog --insecure-ignore-sct 127.0.0.1:5000/app:v1`,
+      --insecure-ignore-tlog --insecure-ignore-sct 127.0.0.1:5000/app:v1
+  stevedore verify --trust-policy trustpolicy.json --trust-store truststore 127.0.0.1:5000/app:v1
+  stevedore verify --trust-policy trustpolicy.json --trust-store truststore --scope local/app oci:./layout:v1`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return vf.run(cmd, &ef, args[0], false, "")
@@ -204,5 +225,6 @@ registries and on oci:DIR layouts.`,
 	}
 	ef.register(cmd)
 	vf.register(cmd)
+	vf.nota.register(cmd)
 	return cmd
 }

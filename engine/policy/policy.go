@@ -16,6 +16,7 @@ import (
 	"github.com/stevedore-dev/stevedore/engine/errdef"
 	"github.com/stevedore-dev/stevedore/engine/oci"
 	"github.com/stevedore-dev/stevedore/engine/sign"
+	"github.com/stevedore-dev/stevedore/engine/sign/notation"
 	"github.com/stevedore-dev/stevedore/engine/transport"
 )
 
@@ -79,9 +80,25 @@ type Rule struct {
 	// and certificate transparency requirements (a private CA has neither).
 	InsecureIgnoreTlog bool `yaml:"insecureIgnoreTlog"`
 	InsecureIgnoreSCT  bool `yaml:"insecureIgnoreSCT"`
+	// Notation accepts Notary Project signatures that a notation trust
+	// policy and trust store verify, as a signer beside the keys and
+	// identities.
+	Notation *NotationTrust `yaml:"notation"`
 
-	keys  []crypto.PublicKey
-	certs sign.CertVerifier
+	keys     []crypto.PublicKey
+	certs    sign.CertVerifier
+	notation sign.NotationVerifier
+}
+
+// NotationTrust names notation's own configuration files, relative to the
+// policy file: its statements are selected by the repository checked
+// (registryScopes HOST/REPO).
+type NotationTrust struct {
+	// TrustPolicy is a notation trustpolicy.json.
+	TrustPolicy string `yaml:"trustPolicy"`
+	// TrustStore is a directory laid out as notation's trust store:
+	// x509/{ca,signingAuthority,tsa}/NAME/*.pem.
+	TrustStore string `yaml:"trustStore"`
 }
 
 // Verifiers build what rules need beyond public keys; the CLI and the
@@ -169,8 +186,8 @@ func (r *Rule) load(dir string, v Verifiers) error {
 		r.Require = RequireAny
 	case RequireAny, RequireAll:
 	case RequireNone:
-		if len(r.Keys) > 0 || len(r.Identities) > 0 {
-			return fmt.Errorf("require: none takes no keys or identities: %w", errdef.ErrInvalid)
+		if len(r.Keys) > 0 || len(r.Identities) > 0 || r.Notation != nil {
+			return fmt.Errorf("require: none takes no keys, identities or notation: %w", errdef.ErrInvalid)
 		}
 		return nil
 	default:
@@ -179,10 +196,13 @@ func (r *Rule) load(dir string, v Verifiers) error {
 	if _, err := sign.ParseFormat(string(r.Format), true); err != nil {
 		return err
 	}
-	if len(r.Keys) == 0 && len(r.Identities) == 0 {
-		return fmt.Errorf("no keys or identities (a rule needing no signature says require: none): %w", errdef.ErrInvalid)
+	if len(r.Keys) == 0 && len(r.Identities) == 0 && r.Notation == nil {
+		return fmt.Errorf("no keys, identities or notation (a rule needing no signature says require: none): %w", errdef.ErrInvalid)
 	}
 	if err := r.loadCerts(dir, v); err != nil {
+		return err
+	}
+	if err := r.loadNotation(dir); err != nil {
 		return err
 	}
 	for _, k := range r.Keys {
@@ -231,6 +251,35 @@ func (r *Rule) loadCerts(dir string, v Verifiers) error {
 	return err
 }
 
+// loadNotation builds the notation verifier of a rule that accepts Notary
+// Project signatures.
+func (r *Rule) loadNotation(dir string) error {
+	n := r.Notation
+	if n == nil {
+		return nil
+	}
+	if n.TrustPolicy == "" || n.TrustStore == "" {
+		return fmt.Errorf("notation: trustPolicy and trustStore are both required: %w", errdef.ErrInvalid)
+	}
+	if r.PredicateType != "" {
+		return fmt.Errorf("notation: Notary Project signatures are not attestations; a rule with predicateType cannot accept them: %w", errdef.ErrInvalid)
+	}
+	doc, err := os.ReadFile(relTo(dir, n.TrustPolicy))
+	if err != nil {
+		return fmt.Errorf("notation: %w", err)
+	}
+	store, err := notation.LoadTrustStore(relTo(dir, n.TrustStore))
+	if err != nil {
+		return fmt.Errorf("notation: %w", err)
+	}
+	v, err := notation.New(notation.Options{TrustPolicy: doc, TrustStore: store})
+	if err != nil {
+		return fmt.Errorf("notation: %w", err)
+	}
+	r.notation = v
+	return nil
+}
+
 // relTo resolves a file name of the policy relative to its directory.
 func relTo(dir, p string) string {
 	if filepath.IsAbs(p) {
@@ -275,7 +324,7 @@ func (p *Policy) Check(ctx context.Context, src transport.Source, ref, name stri
 		verify = sign.VerifyAttestation
 	}
 	rep, err := verify(ctx, src, ref, sign.VerifyOptions{Keys: rule.keys, KeyNames: rule.Keys, Format: rule.Format, Annotations: rule.Annotations,
-		Certs: rule.certs, Identities: rule.Identities, PredicateType: rule.PredicateType})
+		Certs: rule.certs, Identities: rule.Identities, PredicateType: rule.PredicateType, Notation: rule.notation, Scope: name})
 	if err != nil {
 		return oci.Descriptor{}, err
 	}
@@ -303,11 +352,24 @@ func (p *Policy) Check(ctx context.Context, src transport.Source, ref, name stri
 				missing = append(missing, id.String())
 			}
 		}
+		if rule.notation != nil && !notarized(rep) {
+			missing = append(missing, "a notation signature")
+		}
 		if len(missing) > 0 {
 			return refuse(fmt.Sprintf("%s is not signed by %s (require: all)", rep.Subject.Digest, strings.Join(missing, ", ")))
 		}
 	}
 	return rep.Subject, nil
+}
+
+// notarized reports whether a Notary Project signature of rep verified.
+func notarized(rep *sign.Report) bool {
+	for _, f := range rep.Findings {
+		if f.Verified && f.Format == sign.FormatNotation {
+			return true
+		}
+	}
+	return false
 }
 
 // signedBy reports whether a verified certificate signature of rep names id.

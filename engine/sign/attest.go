@@ -35,6 +35,9 @@ func Attest(ctx context.Context, repo Repo, ref string, signer crypto.Signer, op
 	if _, err := ParseFormat(string(opts.Format), false); err != nil {
 		return nil, err
 	}
+	if opts.Format == FormatNotation {
+		return nil, fmt.Errorf("attest: the Notary Project signs artifacts, it has no attestation format (use bundle or legacy): %w", errdef.ErrInvalid)
+	}
 	if opts.PredicateType == "" {
 		return nil, fmt.Errorf("attest: a predicate type is needed: %w", errdef.ErrInvalid)
 	}

@@ -80,7 +80,10 @@ type Certificate struct {
 
 // Timestamp is one verified observation of a signature.
 type Timestamp struct {
-	// Kind is "tlog", "tsa" or "now".
+	// Kind is "tlog", "tsa" or "now"; for a Notary Project signature
+	// "signed": the signing time the signer states (authentic for the
+	// signingAuthority scheme, otherwise vouched for only by any RFC 3161
+	// timestamp the trust policy verified).
 	Kind string `json:"kind"`
 	// Time is when it was observed.
 	Time time.Time `json:"time"`

@@ -20,6 +20,9 @@ const (
 	FormatBundle Format = "bundle"
 	// FormatLegacy: cosign's simple-signing manifest at the tag sha256-<hex>.sig (.att).
 	FormatLegacy Format = "legacy"
+	// FormatNotation: a Notary Project signature (JWS or COSE envelope) as
+	// an OCI 1.1 referrer.
+	FormatNotation Format = "notation"
 	// FormatAny accepts either when verifying.
 	FormatAny Format = "any"
 )
@@ -27,20 +30,20 @@ const (
 // ParseFormat checks a --format value; "" is returned as is.
 func ParseFormat(s string, allowAny bool) (Format, error) {
 	switch f := Format(s); f {
-	case "", FormatBundle, FormatLegacy:
+	case "", FormatBundle, FormatLegacy, FormatNotation:
 		return f, nil
 	case FormatAny:
 		if allowAny {
 			return f, nil
 		}
 	}
-	return "", fmt.Errorf("format %q (want bundle or legacy%s): %w", s, map[bool]string{true: " or any"}[allowAny], errdef.ErrInvalid)
+	return "", fmt.Errorf("format %q (want bundle, legacy or notation%s): %w", s, map[bool]string{true: " or any"}[allowAny], errdef.ErrInvalid)
 }
 
 // SignOptions configure Sign. The zero value signs in the bundle format,
 // the named manifest only.
 type SignOptions struct {
-	// Format is FormatBundle ("" too) or FormatLegacy.
+	// Format is FormatBundle ("" too), FormatLegacy or FormatNotation.
 	Format Format
 	// Annotations are signed with the image digest (cosign's -a k=v): the
 	// statement subject's annotations, or the legacy payload's optional.
@@ -55,6 +58,9 @@ type SignOptions struct {
 	// Cert, when set, is the signing key's certificate, stored with the
 	// signature (cosign --certificate).
 	Cert *SigningCert
+	// Notation makes the envelopes of FormatNotation (which needs no
+	// crypto.Signer: the key is the NotationSigner's).
+	Notation NotationSigner
 }
 
 // Signed describes one signature or attestation written.
@@ -74,9 +80,15 @@ type Signed struct {
 // to a digest and signs that digest with signer (ECDSA P-256), as
 // `cosign sign --key --tlog-upload=false` does: it never signs a tag. With
 // opts.Recursive the manifests of an index are signed too, index first.
+// FormatNotation signs with opts.Notation instead of signer, as notation
+// does: the envelope names the digest, and the annotations are its signed
+// user metadata.
 func Sign(ctx context.Context, repo Repo, ref string, signer crypto.Signer, opts SignOptions) ([]Signed, error) {
 	if _, err := ParseFormat(string(opts.Format), false); err != nil {
 		return nil, err
+	}
+	if (opts.Format == FormatNotation) != (opts.Notation != nil) {
+		return nil, fmt.Errorf("sign: the notation format takes a notation signer, and only it does: %w", errdef.ErrInvalid)
 	}
 	root, err := repo.Resolve(ctx, ref)
 	if err != nil {
@@ -96,10 +108,14 @@ func Sign(ctx context.Context, repo Repo, ref string, signer crypto.Signer, opts
 	for _, s := range subjects {
 		s = oci.Descriptor{MediaType: s.MediaType, Digest: s.Digest, Size: s.Size}
 		res := Signed{Subject: s, Format: FormatBundle}
-		if opts.Format == FormatLegacy {
+		switch opts.Format {
+		case FormatLegacy:
 			res.Format = FormatLegacy
 			res.Signature, res.Tag, err = signLegacy(ctx, repo, s, signer, opts.Cert, opts.Identity, opts.Annotations)
-		} else {
+		case FormatNotation:
+			res.Format = FormatNotation
+			res.Signature, err = pushNotation(ctx, repo, s, opts.Notation, opts.Annotations)
+		default:
 			var stmt []byte
 			if stmt, err = signStatement(s.Digest, opts.Annotations); err == nil {
 				res.Signature, err = pushBundle(ctx, repo, s, signer, opts.Cert, stmt, PredicateSign, now())

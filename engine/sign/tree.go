@@ -13,7 +13,8 @@ import (
 type TreeEntry struct {
 	// Manifest is the referrer or legacy tag manifest.
 	Manifest oci.Descriptor `json:"manifest"`
-	// Format is FormatBundle for a referrer, FormatLegacy for a cosign tag.
+	// Format is FormatBundle for a cosign referrer, FormatNotation for a
+	// Notary Project signature, FormatLegacy for a cosign tag.
 	Format Format `json:"format"`
 	// Tag is the legacy tag; empty for a referrer.
 	Tag string `json:"tag,omitempty"`
@@ -36,7 +37,8 @@ type Tree struct {
 }
 
 // ListTree resolves ref in src and sorts the referrers and legacy cosign
-// tags of its digest into signatures, attestations, SBOMs and the rest.
+// tags of its digest into signatures (cosign's and the Notary Project's),
+// attestations, SBOMs and the rest.
 func ListTree(ctx context.Context, src transport.Source, ref string) (*Tree, error) {
 	subj, err := src.Resolve(ctx, ref)
 	if err != nil {
@@ -57,14 +59,19 @@ func ListTree(ctx context.Context, src transport.Source, ref string) (*Tree, err
 		}
 		e.Layers = m.Layers
 		if e.ArtifactType == "" {
-			e.ArtifactType = m.ArtifactType
+			e.ArtifactType = transport.ReferrerDescriptor(c, m).ArtifactType
 		}
 		e.PredicateType = m.Annotations[AnnotationBundlePredicateType]
 		if e.Tag != "" {
 			e.Format = FormatLegacy
 			e.ArtifactType = ""
 		}
+		if e.ArtifactType == ArtifactTypeNotation {
+			e.Format = FormatNotation
+		}
 		switch {
+		case e.Format == FormatNotation:
+			t.Signatures = append(t.Signatures, e)
 		case strings.HasSuffix(e.Tag, ".sig"), e.Tag == "" && IsBundleType(e.ArtifactType) && e.PredicateType == PredicateSign:
 			t.Signatures = append(t.Signatures, e)
 		case strings.HasSuffix(e.Tag, ".att"), e.Tag == "" && IsBundleType(e.ArtifactType):

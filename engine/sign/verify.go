@@ -20,7 +20,7 @@ import (
 var ErrUnverified = errors.New("not verified")
 
 // VerifyOptions configure Verify and VerifyAttestation. At least one key,
-// or a CertVerifier with identities, is required.
+// a CertVerifier with identities, or a NotationVerifier is required.
 type VerifyOptions struct {
 	// Keys are the trusted public keys (ECDSA P-256); one must have made a
 	// signature for it to pass.
@@ -29,7 +29,7 @@ type VerifyOptions struct {
 	// names, key ids).
 	KeyNames []string
 	// Format restricts which signatures count: FormatBundle, FormatLegacy,
-	// or FormatAny ("" too).
+	// FormatNotation, or FormatAny ("" too).
 	Format Format
 	// Annotations must all be present, with these values, in a signature's
 	// signed annotations for it to pass (cosign's -a k=v).
@@ -45,6 +45,12 @@ type VerifyOptions struct {
 	// Identities are the signers Certs-verified certificates may name; one
 	// must match. Required with Certs.
 	Identities []Identity
+	// Notation verifies Notary Project signatures (Verify only: notation
+	// has no attestations); nil ignores them.
+	Notation NotationVerifier
+	// Scope is the repository (HOST/REPO) notation trust policies are
+	// selected by (their registryScopes). Required with Notation.
+	Scope string
 }
 
 // Finding is one signature or attestation found for the image, and what
@@ -71,6 +77,9 @@ type Finding struct {
 	KeyName string `json:"keyName,omitempty"`
 	// Certificate is the signer a verified signing certificate names.
 	Certificate *Certificate `json:"certificate,omitempty"`
+	// TrustPolicy is the notation trust policy statement a Notary Project
+	// signature was verified under.
+	TrustPolicy string `json:"trustPolicy,omitempty"`
 	// Verified is true when every check passed.
 	Verified bool `json:"verified"`
 	// Check names the check of a certificate-based signature that failed
@@ -107,8 +116,9 @@ func (r *Report) Err() error {
 }
 
 // Verify resolves ref in src and checks the image signatures found for its
-// digest: bundle referrers (referrers API or tag schema) and the legacy
-// sha256-<hex>.sig tag. It is stricter than cosign: a bundle must carry the
+// digest: bundle referrers (referrers API or tag schema), the legacy
+// sha256-<hex>.sig tag, and, with opts.Notation, Notary Project signature
+// referrers. It is stricter than cosign: a bundle must carry the
 // cosign sign predicate type, and a bundle's DSSE envelope exactly one
 // signature. A nil error means the search ran; the verdict is in the
 // report (see Report.Err).
@@ -130,8 +140,14 @@ func VerifyAttestation(ctx context.Context, src transport.Source, ref string, op
 }
 
 func verify(ctx context.Context, src transport.Source, ref string, opts VerifyOptions, att bool) (*Report, error) {
-	if len(opts.Keys) == 0 && opts.Certs == nil {
-		return nil, fmt.Errorf("verify: a public key, or a certificate identity, is needed: %w", errdef.ErrInvalid)
+	if len(opts.Keys) == 0 && opts.Certs == nil && opts.Notation == nil {
+		return nil, fmt.Errorf("verify: a public key, a certificate identity, or a notation trust policy is needed: %w", errdef.ErrInvalid)
+	}
+	if opts.Notation != nil && att {
+		return nil, fmt.Errorf("verify: notation signatures are not attestations; a notation trust policy applies to Verify only: %w", errdef.ErrInvalid)
+	}
+	if opts.Notation != nil && opts.Scope == "" {
+		return nil, fmt.Errorf("verify: notation trust policies are selected by repository: a scope is needed: %w", errdef.ErrInvalid)
 	}
 	if opts.Certs != nil && len(opts.Identities) == 0 {
 		return nil, fmt.Errorf("verify: certificates are only checked against an identity (--certificate-identity and --certificate-oidc-issuer): %w", errdef.ErrInvalid)
@@ -174,6 +190,10 @@ func verify(ctx context.Context, src transport.Source, ref string, opts VerifyOp
 			if err == nil {
 				err = checkPredicate(st, opts, att)
 			}
+			rep.Findings = append(rep.Findings, finish(f, err, opts))
+		case tag == "" && want(FormatNotation) && opts.Notation != nil && c.ArtifactType == ArtifactTypeNotation:
+			f := Finding{Format: FormatNotation, Manifest: c.Digest, Key: -1}
+			err := checkNotation(ctx, src, subj, c, opts, &f)
 			rep.Findings = append(rep.Findings, finish(f, err, opts))
 		}
 	}

@@ -266,8 +266,9 @@ export class StevedoreClient {
   /**
    * Checks req.ref's signatures against the trusted keys, or, for keyless and
    * certificate signatures, req.certificateIdentities and req.certificateTrust
-   * (cosign's --certificate-* flags and --trusted-root). A failed check is
-   * `verified: false` with a finding per signature (`check` names what
+   * (cosign's --certificate-* flags and --trusted-root), or, for Notary
+   * Project signatures, req.notationTrust (notation's trust policy and trust
+   * store). A failed check is `verified: false` with a finding per signature (`check` names what
    * failed); errors mean it could not run.
    */
   async verify(req: MessageInitShape<typeof VerifyRequestSchema>): Promise<VerifyResponse> {

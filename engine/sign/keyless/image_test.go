@@ -10,10 +10,10 @@ import (
 	"testing"
 
 	"github.com/stevedore-dev/stevedore/engine/sign"
-	"github.com/stevedore-dev/stevedore/engine/store"
-	"github.com/stevedore-dev/stevedore/engine/transport/layout"
 	"github.com/stevedore-dev/stevedore/engine/sign/keyless"
 	"github.com/stevedore-dev/stevedore/engine/sign/keyless/keylesstest"
+	"github.com/stevedore-dev/stevedore/engine/store"
+	"github.com/stevedore-dev/stevedore/engine/transport/layout"
 )
 
 func openLayout(t *testing.T, dir string) *layout.Layout {

@@ -36,6 +36,10 @@ const (
 	// SIGNATURE_FORMAT_LEGACY: cosign's simple-signing manifest at the tag
 	// `sha256-<hex>.sig` (`.att` for attestations), one layer per signature.
 	SignatureFormat_SIGNATURE_FORMAT_LEGACY SignatureFormat = 2
+	// SIGNATURE_FORMAT_NOTATION: a Notary Project signature (a JWS or COSE
+	// envelope) stored as an OCI 1.1 referrer. Verify only: the server's key
+	// directory holds no certificate chains to sign with.
+	SignatureFormat_SIGNATURE_FORMAT_NOTATION SignatureFormat = 3
 )
 
 // Enum value maps for SignatureFormat.
@@ -44,11 +48,13 @@ var (
 		0: "SIGNATURE_FORMAT_UNSPECIFIED",
 		1: "SIGNATURE_FORMAT_BUNDLE",
 		2: "SIGNATURE_FORMAT_LEGACY",
+		3: "SIGNATURE_FORMAT_NOTATION",
 	}
 	SignatureFormat_value = map[string]int32{
 		"SIGNATURE_FORMAT_UNSPECIFIED": 0,
 		"SIGNATURE_FORMAT_BUNDLE":      1,
 		"SIGNATURE_FORMAT_LEGACY":      2,
+		"SIGNATURE_FORMAT_NOTATION":    3,
 	}
 )
 
@@ -441,8 +447,11 @@ type VerifyRequest struct {
 	// Certificate trust material and requirements (cosign's `--trusted-root`,
 	// `--certificate-chain`, `--insecure-ignore-tlog`, `--insecure-ignore-sct`).
 	CertificateTrust *CertificateTrust `protobuf:"bytes,7,opt,name=certificate_trust,json=certificateTrust,proto3" json:"certificate_trust,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// NotationTrust, when set, verifies Notary Project signatures under a
+	// notation trust policy and trust store (notation's files, sent inline).
+	NotationTrust *NotationTrust `protobuf:"bytes,8,opt,name=notation_trust,json=notationTrust,proto3" json:"notation_trust,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *VerifyRequest) Reset() {
@@ -524,6 +533,143 @@ func (x *VerifyRequest) GetCertificateTrust() *CertificateTrust {
 	return nil
 }
 
+func (x *VerifyRequest) GetNotationTrust() *NotationTrust {
+	if x != nil {
+		return x.NotationTrust
+	}
+	return nil
+}
+
+// NotationTrust is a notation trust policy and the trust store it names.
+type NotationTrust struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// TrustPolicy is a notation `trustpolicy.json` (its JSON text, version 1.0).
+	TrustPolicy string `protobuf:"bytes,1,opt,name=trust_policy,json=trustPolicy,proto3" json:"trust_policy,omitempty"`
+	// TrustStore holds the named stores its `trustStores` entries name.
+	TrustStore []*NotationTrustStore `protobuf:"bytes,2,rep,name=trust_store,json=trustStore,proto3" json:"trust_store,omitempty"`
+	// Scope selects the trust policy statement (a `registryScopes` value);
+	// empty means the reference's HOST/REPO.
+	Scope         string `protobuf:"bytes,3,opt,name=scope,proto3" json:"scope,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NotationTrust) Reset() {
+	*x = NotationTrust{}
+	mi := &file_stevedore_v1_sign_service_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NotationTrust) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NotationTrust) ProtoMessage() {}
+
+func (x *NotationTrust) ProtoReflect() protoreflect.Message {
+	mi := &file_stevedore_v1_sign_service_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NotationTrust.ProtoReflect.Descriptor instead.
+func (*NotationTrust) Descriptor() ([]byte, []int) {
+	return file_stevedore_v1_sign_service_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *NotationTrust) GetTrustPolicy() string {
+	if x != nil {
+		return x.TrustPolicy
+	}
+	return ""
+}
+
+func (x *NotationTrust) GetTrustStore() []*NotationTrustStore {
+	if x != nil {
+		return x.TrustStore
+	}
+	return nil
+}
+
+func (x *NotationTrust) GetScope() string {
+	if x != nil {
+		return x.Scope
+	}
+	return ""
+}
+
+// NotationTrustStore is one named store of a notation trust store (the
+// directory `x509/TYPE/NAME`).
+type NotationTrustStore struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Type is `ca`, `signingAuthority` or `tsa`.
+	Type string `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
+	// Name is the store's name, as in `ca:NAME`.
+	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// Certificates are PEM certificates.
+	Certificates  string `protobuf:"bytes,3,opt,name=certificates,proto3" json:"certificates,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NotationTrustStore) Reset() {
+	*x = NotationTrustStore{}
+	mi := &file_stevedore_v1_sign_service_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NotationTrustStore) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NotationTrustStore) ProtoMessage() {}
+
+func (x *NotationTrustStore) ProtoReflect() protoreflect.Message {
+	mi := &file_stevedore_v1_sign_service_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NotationTrustStore.ProtoReflect.Descriptor instead.
+func (*NotationTrustStore) Descriptor() ([]byte, []int) {
+	return file_stevedore_v1_sign_service_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *NotationTrustStore) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *NotationTrustStore) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *NotationTrustStore) GetCertificates() string {
+	if x != nil {
+		return x.Certificates
+	}
+	return ""
+}
+
 // CertificateIdentity is who a signing certificate must name: cosign's
 // `--certificate-identity[-regexp]`, `--certificate-oidc-issuer[-regexp]`
 // and `--certificate-github-workflow-*`. Regular expressions are RE2 and,
@@ -555,7 +701,7 @@ type CertificateIdentity struct {
 
 func (x *CertificateIdentity) Reset() {
 	*x = CertificateIdentity{}
-	mi := &file_stevedore_v1_sign_service_proto_msgTypes[6]
+	mi := &file_stevedore_v1_sign_service_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -567,7 +713,7 @@ func (x *CertificateIdentity) String() string {
 func (*CertificateIdentity) ProtoMessage() {}
 
 func (x *CertificateIdentity) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_sign_service_proto_msgTypes[6]
+	mi := &file_stevedore_v1_sign_service_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -580,7 +726,7 @@ func (x *CertificateIdentity) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CertificateIdentity.ProtoReflect.Descriptor instead.
 func (*CertificateIdentity) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_sign_service_proto_rawDescGZIP(), []int{6}
+	return file_stevedore_v1_sign_service_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *CertificateIdentity) GetSubject() string {
@@ -665,7 +811,7 @@ type CertificateTrust struct {
 
 func (x *CertificateTrust) Reset() {
 	*x = CertificateTrust{}
-	mi := &file_stevedore_v1_sign_service_proto_msgTypes[7]
+	mi := &file_stevedore_v1_sign_service_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -677,7 +823,7 @@ func (x *CertificateTrust) String() string {
 func (*CertificateTrust) ProtoMessage() {}
 
 func (x *CertificateTrust) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_sign_service_proto_msgTypes[7]
+	mi := &file_stevedore_v1_sign_service_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -690,7 +836,7 @@ func (x *CertificateTrust) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CertificateTrust.ProtoReflect.Descriptor instead.
 func (*CertificateTrust) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_sign_service_proto_rawDescGZIP(), []int{7}
+	return file_stevedore_v1_sign_service_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *CertificateTrust) GetTrustedRoot() string {
@@ -736,7 +882,7 @@ type VerifyResponse struct {
 
 func (x *VerifyResponse) Reset() {
 	*x = VerifyResponse{}
-	mi := &file_stevedore_v1_sign_service_proto_msgTypes[8]
+	mi := &file_stevedore_v1_sign_service_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -748,7 +894,7 @@ func (x *VerifyResponse) String() string {
 func (*VerifyResponse) ProtoMessage() {}
 
 func (x *VerifyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_sign_service_proto_msgTypes[8]
+	mi := &file_stevedore_v1_sign_service_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -761,7 +907,7 @@ func (x *VerifyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyResponse.ProtoReflect.Descriptor instead.
 func (*VerifyResponse) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_sign_service_proto_rawDescGZIP(), []int{8}
+	return file_stevedore_v1_sign_service_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *VerifyResponse) GetVerified() bool {
@@ -814,15 +960,19 @@ type Finding struct {
 	Certificate *SignerCertificate `protobuf:"bytes,11,opt,name=certificate,proto3" json:"certificate,omitempty"`
 	// Check names the check of a certificate signature that failed:
 	// `bundle`, `payload`, `chain`, `sct`, `tlog`, `timestamp`, `identity`,
-	// `issuer` or `claims`; empty otherwise.
-	Check         string `protobuf:"bytes,12,opt,name=check,proto3" json:"check,omitempty"`
+	// `issuer` or `claims`, and for a notation signature also `expiry`,
+	// `revocation` or `policy`; empty otherwise.
+	Check string `protobuf:"bytes,12,opt,name=check,proto3" json:"check,omitempty"`
+	// TrustPolicy is the notation trust policy statement a Notary Project
+	// signature was verified under.
+	TrustPolicy   string `protobuf:"bytes,13,opt,name=trust_policy,json=trustPolicy,proto3" json:"trust_policy,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Finding) Reset() {
 	*x = Finding{}
-	mi := &file_stevedore_v1_sign_service_proto_msgTypes[9]
+	mi := &file_stevedore_v1_sign_service_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -834,7 +984,7 @@ func (x *Finding) String() string {
 func (*Finding) ProtoMessage() {}
 
 func (x *Finding) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_sign_service_proto_msgTypes[9]
+	mi := &file_stevedore_v1_sign_service_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -847,7 +997,7 @@ func (x *Finding) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Finding.ProtoReflect.Descriptor instead.
 func (*Finding) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_sign_service_proto_rawDescGZIP(), []int{9}
+	return file_stevedore_v1_sign_service_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Finding) GetFormat() SignatureFormat {
@@ -934,6 +1084,13 @@ func (x *Finding) GetCheck() string {
 	return ""
 }
 
+func (x *Finding) GetTrustPolicy() string {
+	if x != nil {
+		return x.TrustPolicy
+	}
+	return ""
+}
+
 // SignerCertificate is what a verified signing certificate says.
 type SignerCertificate struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -959,7 +1116,7 @@ type SignerCertificate struct {
 
 func (x *SignerCertificate) Reset() {
 	*x = SignerCertificate{}
-	mi := &file_stevedore_v1_sign_service_proto_msgTypes[10]
+	mi := &file_stevedore_v1_sign_service_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -971,7 +1128,7 @@ func (x *SignerCertificate) String() string {
 func (*SignerCertificate) ProtoMessage() {}
 
 func (x *SignerCertificate) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_sign_service_proto_msgTypes[10]
+	mi := &file_stevedore_v1_sign_service_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -984,7 +1141,7 @@ func (x *SignerCertificate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignerCertificate.ProtoReflect.Descriptor instead.
 func (*SignerCertificate) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_sign_service_proto_rawDescGZIP(), []int{10}
+	return file_stevedore_v1_sign_service_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *SignerCertificate) GetSubject() string {
@@ -1067,7 +1224,7 @@ type AttestRequest struct {
 
 func (x *AttestRequest) Reset() {
 	*x = AttestRequest{}
-	mi := &file_stevedore_v1_sign_service_proto_msgTypes[11]
+	mi := &file_stevedore_v1_sign_service_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1079,7 +1236,7 @@ func (x *AttestRequest) String() string {
 func (*AttestRequest) ProtoMessage() {}
 
 func (x *AttestRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_sign_service_proto_msgTypes[11]
+	mi := &file_stevedore_v1_sign_service_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1092,7 +1249,7 @@ func (x *AttestRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AttestRequest.ProtoReflect.Descriptor instead.
 func (*AttestRequest) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_sign_service_proto_rawDescGZIP(), []int{11}
+	return file_stevedore_v1_sign_service_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *AttestRequest) GetRef() string {
@@ -1148,7 +1305,7 @@ type AttestResponse struct {
 
 func (x *AttestResponse) Reset() {
 	*x = AttestResponse{}
-	mi := &file_stevedore_v1_sign_service_proto_msgTypes[12]
+	mi := &file_stevedore_v1_sign_service_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1160,7 +1317,7 @@ func (x *AttestResponse) String() string {
 func (*AttestResponse) ProtoMessage() {}
 
 func (x *AttestResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_sign_service_proto_msgTypes[12]
+	mi := &file_stevedore_v1_sign_service_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1173,7 +1330,7 @@ func (x *AttestResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AttestResponse.ProtoReflect.Descriptor instead.
 func (*AttestResponse) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_sign_service_proto_rawDescGZIP(), []int{12}
+	return file_stevedore_v1_sign_service_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *AttestResponse) GetAttestation() *Signature {
@@ -1209,7 +1366,7 @@ type VerifyAttestationRequest struct {
 
 func (x *VerifyAttestationRequest) Reset() {
 	*x = VerifyAttestationRequest{}
-	mi := &file_stevedore_v1_sign_service_proto_msgTypes[13]
+	mi := &file_stevedore_v1_sign_service_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1221,7 +1378,7 @@ func (x *VerifyAttestationRequest) String() string {
 func (*VerifyAttestationRequest) ProtoMessage() {}
 
 func (x *VerifyAttestationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_sign_service_proto_msgTypes[13]
+	mi := &file_stevedore_v1_sign_service_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1234,7 +1391,7 @@ func (x *VerifyAttestationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyAttestationRequest.ProtoReflect.Descriptor instead.
 func (*VerifyAttestationRequest) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_sign_service_proto_rawDescGZIP(), []int{13}
+	return file_stevedore_v1_sign_service_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *VerifyAttestationRequest) GetRef() string {
@@ -1308,7 +1465,7 @@ type VerifyAttestationResponse struct {
 
 func (x *VerifyAttestationResponse) Reset() {
 	*x = VerifyAttestationResponse{}
-	mi := &file_stevedore_v1_sign_service_proto_msgTypes[14]
+	mi := &file_stevedore_v1_sign_service_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1320,7 +1477,7 @@ func (x *VerifyAttestationResponse) String() string {
 func (*VerifyAttestationResponse) ProtoMessage() {}
 
 func (x *VerifyAttestationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_sign_service_proto_msgTypes[14]
+	mi := &file_stevedore_v1_sign_service_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1333,7 +1490,7 @@ func (x *VerifyAttestationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyAttestationResponse.ProtoReflect.Descriptor instead.
 func (*VerifyAttestationResponse) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_sign_service_proto_rawDescGZIP(), []int{14}
+	return file_stevedore_v1_sign_service_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *VerifyAttestationResponse) GetVerified() bool {
@@ -1368,7 +1525,7 @@ type TreeRequest struct {
 
 func (x *TreeRequest) Reset() {
 	*x = TreeRequest{}
-	mi := &file_stevedore_v1_sign_service_proto_msgTypes[15]
+	mi := &file_stevedore_v1_sign_service_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1380,7 +1537,7 @@ func (x *TreeRequest) String() string {
 func (*TreeRequest) ProtoMessage() {}
 
 func (x *TreeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_sign_service_proto_msgTypes[15]
+	mi := &file_stevedore_v1_sign_service_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1393,7 +1550,7 @@ func (x *TreeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TreeRequest.ProtoReflect.Descriptor instead.
 func (*TreeRequest) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_sign_service_proto_rawDescGZIP(), []int{15}
+	return file_stevedore_v1_sign_service_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *TreeRequest) GetRef() string {
@@ -1422,7 +1579,7 @@ type TreeResponse struct {
 
 func (x *TreeResponse) Reset() {
 	*x = TreeResponse{}
-	mi := &file_stevedore_v1_sign_service_proto_msgTypes[16]
+	mi := &file_stevedore_v1_sign_service_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1434,7 +1591,7 @@ func (x *TreeResponse) String() string {
 func (*TreeResponse) ProtoMessage() {}
 
 func (x *TreeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_sign_service_proto_msgTypes[16]
+	mi := &file_stevedore_v1_sign_service_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1447,7 +1604,7 @@ func (x *TreeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TreeResponse.ProtoReflect.Descriptor instead.
 func (*TreeResponse) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_sign_service_proto_rawDescGZIP(), []int{16}
+	return file_stevedore_v1_sign_service_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *TreeResponse) GetSubject() *Descriptor {
@@ -1506,7 +1663,7 @@ type TreeEntry struct {
 
 func (x *TreeEntry) Reset() {
 	*x = TreeEntry{}
-	mi := &file_stevedore_v1_sign_service_proto_msgTypes[17]
+	mi := &file_stevedore_v1_sign_service_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1518,7 +1675,7 @@ func (x *TreeEntry) String() string {
 func (*TreeEntry) ProtoMessage() {}
 
 func (x *TreeEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_sign_service_proto_msgTypes[17]
+	mi := &file_stevedore_v1_sign_service_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1531,7 +1688,7 @@ func (x *TreeEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TreeEntry.ProtoReflect.Descriptor instead.
 func (*TreeEntry) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_sign_service_proto_rawDescGZIP(), []int{17}
+	return file_stevedore_v1_sign_service_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *TreeEntry) GetManifest() *Descriptor {
@@ -1606,7 +1763,7 @@ const file_stevedore_v1_sign_service_proto_rawDesc = "" +
 	"\asubject\x18\x01 \x01(\v2\x18.stevedore.v1.DescriptorR\asubject\x124\n" +
 	"\bmanifest\x18\x02 \x01(\v2\x18.stevedore.v1.DescriptorR\bmanifest\x125\n" +
 	"\x06format\x18\x03 \x01(\x0e2\x1d.stevedore.v1.SignatureFormatR\x06format\x12\x10\n" +
-	"\x03tag\x18\x04 \x01(\tR\x03tag\"\xc9\x03\n" +
+	"\x03tag\x18\x04 \x01(\tR\x03tag\"\x8d\x04\n" +
 	"\rVerifyRequest\x12\x10\n" +
 	"\x03ref\x18\x01 \x01(\tR\x03ref\x12\x1f\n" +
 	"\vpublic_keys\x18\x02 \x03(\tR\n" +
@@ -1615,10 +1772,20 @@ const file_stevedore_v1_sign_service_proto_rawDesc = "" +
 	"\x06format\x18\x04 \x01(\x0e2\x1d.stevedore.v1.SignatureFormatR\x06format\x12N\n" +
 	"\vannotations\x18\x05 \x03(\v2,.stevedore.v1.VerifyRequest.AnnotationsEntryR\vannotations\x12X\n" +
 	"\x16certificate_identities\x18\x06 \x03(\v2!.stevedore.v1.CertificateIdentityR\x15certificateIdentities\x12K\n" +
-	"\x11certificate_trust\x18\a \x01(\v2\x1e.stevedore.v1.CertificateTrustR\x10certificateTrust\x1a>\n" +
+	"\x11certificate_trust\x18\a \x01(\v2\x1e.stevedore.v1.CertificateTrustR\x10certificateTrust\x12B\n" +
+	"\x0enotation_trust\x18\b \x01(\v2\x1b.stevedore.v1.NotationTrustR\rnotationTrust\x1a>\n" +
 	"\x10AnnotationsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x9b\x03\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x8b\x01\n" +
+	"\rNotationTrust\x12!\n" +
+	"\ftrust_policy\x18\x01 \x01(\tR\vtrustPolicy\x12A\n" +
+	"\vtrust_store\x18\x02 \x03(\v2 .stevedore.v1.NotationTrustStoreR\n" +
+	"trustStore\x12\x14\n" +
+	"\x05scope\x18\x03 \x01(\tR\x05scope\"`\n" +
+	"\x12NotationTrustStore\x12\x12\n" +
+	"\x04type\x18\x01 \x01(\tR\x04type\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\"\n" +
+	"\fcertificates\x18\x03 \x01(\tR\fcertificates\"\x9b\x03\n" +
 	"\x13CertificateIdentity\x12\x18\n" +
 	"\asubject\x18\x01 \x01(\tR\asubject\x12%\n" +
 	"\x0esubject_regexp\x18\x02 \x01(\tR\rsubjectRegexp\x12\x16\n" +
@@ -1637,7 +1804,7 @@ const file_stevedore_v1_sign_service_proto_rawDesc = "" +
 	"\x0eVerifyResponse\x12\x1a\n" +
 	"\bverified\x18\x01 \x01(\bR\bverified\x122\n" +
 	"\asubject\x18\x02 \x01(\v2\x18.stevedore.v1.DescriptorR\asubject\x121\n" +
-	"\bfindings\x18\x03 \x03(\v2\x15.stevedore.v1.FindingR\bfindings\"\xef\x03\n" +
+	"\bfindings\x18\x03 \x03(\v2\x15.stevedore.v1.FindingR\bfindings\"\x92\x04\n" +
 	"\aFinding\x125\n" +
 	"\x06format\x18\x01 \x01(\x0e2\x1d.stevedore.v1.SignatureFormatR\x06format\x12\x1a\n" +
 	"\bmanifest\x18\x02 \x01(\tR\bmanifest\x12\x10\n" +
@@ -1651,7 +1818,8 @@ const file_stevedore_v1_sign_service_proto_rawDesc = "" +
 	"\x06reason\x18\n" +
 	" \x01(\tR\x06reason\x12A\n" +
 	"\vcertificate\x18\v \x01(\v2\x1f.stevedore.v1.SignerCertificateR\vcertificate\x12\x14\n" +
-	"\x05check\x18\f \x01(\tR\x05check\x1a>\n" +
+	"\x05check\x18\f \x01(\tR\x05check\x12!\n" +
+	"\ftrust_policy\x18\r \x01(\tR\vtrustPolicy\x1a>\n" +
 	"\x10AnnotationsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xdd\x02\n" +
@@ -1706,11 +1874,12 @@ const file_stevedore_v1_sign_service_proto_rawDesc = "" +
 	"\x03tag\x18\x03 \x01(\tR\x03tag\x12#\n" +
 	"\rartifact_type\x18\x04 \x01(\tR\fartifactType\x12%\n" +
 	"\x0epredicate_type\x18\x05 \x01(\tR\rpredicateType\x120\n" +
-	"\x06layers\x18\x06 \x03(\v2\x18.stevedore.v1.DescriptorR\x06layers*m\n" +
+	"\x06layers\x18\x06 \x03(\v2\x18.stevedore.v1.DescriptorR\x06layers*\x8c\x01\n" +
 	"\x0fSignatureFormat\x12 \n" +
 	"\x1cSIGNATURE_FORMAT_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17SIGNATURE_FORMAT_BUNDLE\x10\x01\x12\x1b\n" +
-	"\x17SIGNATURE_FORMAT_LEGACY\x10\x022\xc0\x05\n" +
+	"\x17SIGNATURE_FORMAT_LEGACY\x10\x02\x12\x1d\n" +
+	"\x19SIGNATURE_FORMAT_NOTATION\x10\x032\xc0\x05\n" +
 	"\vSignService\x12s\n" +
 	"\x0fGenerateKeyPair\x12$.stevedore.v1.GenerateKeyPairRequest\x1a%.stevedore.v1.GenerateKeyPairResponse\"\x13\x82\xd3\xe4\x93\x02\r:\x01*\"\b/v1/keys\x12Y\n" +
 	"\x04Sign\x12\x19.stevedore.v1.SignRequest\x1a\x1a.stevedore.v1.SignResponse\"\x1a\x82\xd3\xe4\x93\x02\x14:\x01*\"\x0f/v1/images:sign\x12v\n" +
@@ -1732,7 +1901,7 @@ func file_stevedore_v1_sign_service_proto_rawDescGZIP() []byte {
 }
 
 var file_stevedore_v1_sign_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_stevedore_v1_sign_service_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
+var file_stevedore_v1_sign_service_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
 var file_stevedore_v1_sign_service_proto_goTypes = []any{
 	(SignatureFormat)(0),              // 0: stevedore.v1.SignatureFormat
 	(*GenerateKeyPairRequest)(nil),    // 1: stevedore.v1.GenerateKeyPairRequest
@@ -1741,73 +1910,77 @@ var file_stevedore_v1_sign_service_proto_goTypes = []any{
 	(*SignResponse)(nil),              // 4: stevedore.v1.SignResponse
 	(*Signature)(nil),                 // 5: stevedore.v1.Signature
 	(*VerifyRequest)(nil),             // 6: stevedore.v1.VerifyRequest
-	(*CertificateIdentity)(nil),       // 7: stevedore.v1.CertificateIdentity
-	(*CertificateTrust)(nil),          // 8: stevedore.v1.CertificateTrust
-	(*VerifyResponse)(nil),            // 9: stevedore.v1.VerifyResponse
-	(*Finding)(nil),                   // 10: stevedore.v1.Finding
-	(*SignerCertificate)(nil),         // 11: stevedore.v1.SignerCertificate
-	(*AttestRequest)(nil),             // 12: stevedore.v1.AttestRequest
-	(*AttestResponse)(nil),            // 13: stevedore.v1.AttestResponse
-	(*VerifyAttestationRequest)(nil),  // 14: stevedore.v1.VerifyAttestationRequest
-	(*VerifyAttestationResponse)(nil), // 15: stevedore.v1.VerifyAttestationResponse
-	(*TreeRequest)(nil),               // 16: stevedore.v1.TreeRequest
-	(*TreeResponse)(nil),              // 17: stevedore.v1.TreeResponse
-	(*TreeEntry)(nil),                 // 18: stevedore.v1.TreeEntry
-	nil,                               // 19: stevedore.v1.SignRequest.AnnotationsEntry
-	nil,                               // 20: stevedore.v1.VerifyRequest.AnnotationsEntry
-	nil,                               // 21: stevedore.v1.Finding.AnnotationsEntry
-	nil,                               // 22: stevedore.v1.VerifyAttestationRequest.AnnotationsEntry
-	(*Descriptor)(nil),                // 23: stevedore.v1.Descriptor
+	(*NotationTrust)(nil),             // 7: stevedore.v1.NotationTrust
+	(*NotationTrustStore)(nil),        // 8: stevedore.v1.NotationTrustStore
+	(*CertificateIdentity)(nil),       // 9: stevedore.v1.CertificateIdentity
+	(*CertificateTrust)(nil),          // 10: stevedore.v1.CertificateTrust
+	(*VerifyResponse)(nil),            // 11: stevedore.v1.VerifyResponse
+	(*Finding)(nil),                   // 12: stevedore.v1.Finding
+	(*SignerCertificate)(nil),         // 13: stevedore.v1.SignerCertificate
+	(*AttestRequest)(nil),             // 14: stevedore.v1.AttestRequest
+	(*AttestResponse)(nil),            // 15: stevedore.v1.AttestResponse
+	(*VerifyAttestationRequest)(nil),  // 16: stevedore.v1.VerifyAttestationRequest
+	(*VerifyAttestationResponse)(nil), // 17: stevedore.v1.VerifyAttestationResponse
+	(*TreeRequest)(nil),               // 18: stevedore.v1.TreeRequest
+	(*TreeResponse)(nil),              // 19: stevedore.v1.TreeResponse
+	(*TreeEntry)(nil),                 // 20: stevedore.v1.TreeEntry
+	nil,                               // 21: stevedore.v1.SignRequest.AnnotationsEntry
+	nil,                               // 22: stevedore.v1.VerifyRequest.AnnotationsEntry
+	nil,                               // 23: stevedore.v1.Finding.AnnotationsEntry
+	nil,                               // 24: stevedore.v1.VerifyAttestationRequest.AnnotationsEntry
+	(*Descriptor)(nil),                // 25: stevedore.v1.Descriptor
 }
 var file_stevedore_v1_sign_service_proto_depIdxs = []int32{
 	0,  // 0: stevedore.v1.SignRequest.format:type_name -> stevedore.v1.SignatureFormat
-	19, // 1: stevedore.v1.SignRequest.annotations:type_name -> stevedore.v1.SignRequest.AnnotationsEntry
+	21, // 1: stevedore.v1.SignRequest.annotations:type_name -> stevedore.v1.SignRequest.AnnotationsEntry
 	5,  // 2: stevedore.v1.SignResponse.signatures:type_name -> stevedore.v1.Signature
-	23, // 3: stevedore.v1.Signature.subject:type_name -> stevedore.v1.Descriptor
-	23, // 4: stevedore.v1.Signature.manifest:type_name -> stevedore.v1.Descriptor
+	25, // 3: stevedore.v1.Signature.subject:type_name -> stevedore.v1.Descriptor
+	25, // 4: stevedore.v1.Signature.manifest:type_name -> stevedore.v1.Descriptor
 	0,  // 5: stevedore.v1.Signature.format:type_name -> stevedore.v1.SignatureFormat
 	0,  // 6: stevedore.v1.VerifyRequest.format:type_name -> stevedore.v1.SignatureFormat
-	20, // 7: stevedore.v1.VerifyRequest.annotations:type_name -> stevedore.v1.VerifyRequest.AnnotationsEntry
-	7,  // 8: stevedore.v1.VerifyRequest.certificate_identities:type_name -> stevedore.v1.CertificateIdentity
-	8,  // 9: stevedore.v1.VerifyRequest.certificate_trust:type_name -> stevedore.v1.CertificateTrust
-	23, // 10: stevedore.v1.VerifyResponse.subject:type_name -> stevedore.v1.Descriptor
-	10, // 11: stevedore.v1.VerifyResponse.findings:type_name -> stevedore.v1.Finding
-	0,  // 12: stevedore.v1.Finding.format:type_name -> stevedore.v1.SignatureFormat
-	21, // 13: stevedore.v1.Finding.annotations:type_name -> stevedore.v1.Finding.AnnotationsEntry
-	11, // 14: stevedore.v1.Finding.certificate:type_name -> stevedore.v1.SignerCertificate
-	0,  // 15: stevedore.v1.AttestRequest.format:type_name -> stevedore.v1.SignatureFormat
-	5,  // 16: stevedore.v1.AttestResponse.attestation:type_name -> stevedore.v1.Signature
-	0,  // 17: stevedore.v1.VerifyAttestationRequest.format:type_name -> stevedore.v1.SignatureFormat
-	22, // 18: stevedore.v1.VerifyAttestationRequest.annotations:type_name -> stevedore.v1.VerifyAttestationRequest.AnnotationsEntry
-	7,  // 19: stevedore.v1.VerifyAttestationRequest.certificate_identities:type_name -> stevedore.v1.CertificateIdentity
-	8,  // 20: stevedore.v1.VerifyAttestationRequest.certificate_trust:type_name -> stevedore.v1.CertificateTrust
-	23, // 21: stevedore.v1.VerifyAttestationResponse.subject:type_name -> stevedore.v1.Descriptor
-	10, // 22: stevedore.v1.VerifyAttestationResponse.findings:type_name -> stevedore.v1.Finding
-	23, // 23: stevedore.v1.TreeResponse.subject:type_name -> stevedore.v1.Descriptor
-	18, // 24: stevedore.v1.TreeResponse.signatures:type_name -> stevedore.v1.TreeEntry
-	18, // 25: stevedore.v1.TreeResponse.attestations:type_name -> stevedore.v1.TreeEntry
-	18, // 26: stevedore.v1.TreeResponse.sboms:type_name -> stevedore.v1.TreeEntry
-	18, // 27: stevedore.v1.TreeResponse.other:type_name -> stevedore.v1.TreeEntry
-	23, // 28: stevedore.v1.TreeEntry.manifest:type_name -> stevedore.v1.Descriptor
-	0,  // 29: stevedore.v1.TreeEntry.format:type_name -> stevedore.v1.SignatureFormat
-	23, // 30: stevedore.v1.TreeEntry.layers:type_name -> stevedore.v1.Descriptor
-	1,  // 31: stevedore.v1.SignService.GenerateKeyPair:input_type -> stevedore.v1.GenerateKeyPairRequest
-	3,  // 32: stevedore.v1.SignService.Sign:input_type -> stevedore.v1.SignRequest
-	6,  // 33: stevedore.v1.SignService.Verify:input_type -> stevedore.v1.VerifyRequest
-	12, // 34: stevedore.v1.SignService.Attest:input_type -> stevedore.v1.AttestRequest
-	14, // 35: stevedore.v1.SignService.VerifyAttestation:input_type -> stevedore.v1.VerifyAttestationRequest
-	16, // 36: stevedore.v1.SignService.Tree:input_type -> stevedore.v1.TreeRequest
-	2,  // 37: stevedore.v1.SignService.GenerateKeyPair:output_type -> stevedore.v1.GenerateKeyPairResponse
-	4,  // 38: stevedore.v1.SignService.Sign:output_type -> stevedore.v1.SignResponse
-	9,  // 39: stevedore.v1.SignService.Verify:output_type -> stevedore.v1.VerifyResponse
-	13, // 40: stevedore.v1.SignService.Attest:output_type -> stevedore.v1.AttestResponse
-	15, // 41: stevedore.v1.SignService.VerifyAttestation:output_type -> stevedore.v1.VerifyAttestationResponse
-	17, // 42: stevedore.v1.SignService.Tree:output_type -> stevedore.v1.TreeResponse
-	37, // [37:43] is the sub-list for method output_type
-	31, // [31:37] is the sub-list for method input_type
-	31, // [31:31] is the sub-list for extension type_name
-	31, // [31:31] is the sub-list for extension extendee
-	0,  // [0:31] is the sub-list for field type_name
+	22, // 7: stevedore.v1.VerifyRequest.annotations:type_name -> stevedore.v1.VerifyRequest.AnnotationsEntry
+	9,  // 8: stevedore.v1.VerifyRequest.certificate_identities:type_name -> stevedore.v1.CertificateIdentity
+	10, // 9: stevedore.v1.VerifyRequest.certificate_trust:type_name -> stevedore.v1.CertificateTrust
+	7,  // 10: stevedore.v1.VerifyRequest.notation_trust:type_name -> stevedore.v1.NotationTrust
+	8,  // 11: stevedore.v1.NotationTrust.trust_store:type_name -> stevedore.v1.NotationTrustStore
+	25, // 12: stevedore.v1.VerifyResponse.subject:type_name -> stevedore.v1.Descriptor
+	12, // 13: stevedore.v1.VerifyResponse.findings:type_name -> stevedore.v1.Finding
+	0,  // 14: stevedore.v1.Finding.format:type_name -> stevedore.v1.SignatureFormat
+	23, // 15: stevedore.v1.Finding.annotations:type_name -> stevedore.v1.Finding.AnnotationsEntry
+	13, // 16: stevedore.v1.Finding.certificate:type_name -> stevedore.v1.SignerCertificate
+	0,  // 17: stevedore.v1.AttestRequest.format:type_name -> stevedore.v1.SignatureFormat
+	5,  // 18: stevedore.v1.AttestResponse.attestation:type_name -> stevedore.v1.Signature
+	0,  // 19: stevedore.v1.VerifyAttestationRequest.format:type_name -> stevedore.v1.SignatureFormat
+	24, // 20: stevedore.v1.VerifyAttestationRequest.annotations:type_name -> stevedore.v1.VerifyAttestationRequest.AnnotationsEntry
+	9,  // 21: stevedore.v1.VerifyAttestationRequest.certificate_identities:type_name -> stevedore.v1.CertificateIdentity
+	10, // 22: stevedore.v1.VerifyAttestationRequest.certificate_trust:type_name -> stevedore.v1.CertificateTrust
+	25, // 23: stevedore.v1.VerifyAttestationResponse.subject:type_name -> stevedore.v1.Descriptor
+	12, // 24: stevedore.v1.VerifyAttestationResponse.findings:type_name -> stevedore.v1.Finding
+	25, // 25: stevedore.v1.TreeResponse.subject:type_name -> stevedore.v1.Descriptor
+	20, // 26: stevedore.v1.TreeResponse.signatures:type_name -> stevedore.v1.TreeEntry
+	20, // 27: stevedore.v1.TreeResponse.attestations:type_name -> stevedore.v1.TreeEntry
+	20, // 28: stevedore.v1.TreeResponse.sboms:type_name -> stevedore.v1.TreeEntry
+	20, // 29: stevedore.v1.TreeResponse.other:type_name -> stevedore.v1.TreeEntry
+	25, // 30: stevedore.v1.TreeEntry.manifest:type_name -> stevedore.v1.Descriptor
+	0,  // 31: stevedore.v1.TreeEntry.format:type_name -> stevedore.v1.SignatureFormat
+	25, // 32: stevedore.v1.TreeEntry.layers:type_name -> stevedore.v1.Descriptor
+	1,  // 33: stevedore.v1.SignService.GenerateKeyPair:input_type -> stevedore.v1.GenerateKeyPairRequest
+	3,  // 34: stevedore.v1.SignService.Sign:input_type -> stevedore.v1.SignRequest
+	6,  // 35: stevedore.v1.SignService.Verify:input_type -> stevedore.v1.VerifyRequest
+	14, // 36: stevedore.v1.SignService.Attest:input_type -> stevedore.v1.AttestRequest
+	16, // 37: stevedore.v1.SignService.VerifyAttestation:input_type -> stevedore.v1.VerifyAttestationRequest
+	18, // 38: stevedore.v1.SignService.Tree:input_type -> stevedore.v1.TreeRequest
+	2,  // 39: stevedore.v1.SignService.GenerateKeyPair:output_type -> stevedore.v1.GenerateKeyPairResponse
+	4,  // 40: stevedore.v1.SignService.Sign:output_type -> stevedore.v1.SignResponse
+	11, // 41: stevedore.v1.SignService.Verify:output_type -> stevedore.v1.VerifyResponse
+	15, // 42: stevedore.v1.SignService.Attest:output_type -> stevedore.v1.AttestResponse
+	17, // 43: stevedore.v1.SignService.VerifyAttestation:output_type -> stevedore.v1.VerifyAttestationResponse
+	19, // 44: stevedore.v1.SignService.Tree:output_type -> stevedore.v1.TreeResponse
+	39, // [39:45] is the sub-list for method output_type
+	33, // [33:39] is the sub-list for method input_type
+	33, // [33:33] is the sub-list for extension type_name
+	33, // [33:33] is the sub-list for extension extendee
+	0,  // [0:33] is the sub-list for field type_name
 }
 
 func init() { file_stevedore_v1_sign_service_proto_init() }
@@ -1822,7 +1995,7 @@ func file_stevedore_v1_sign_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_stevedore_v1_sign_service_proto_rawDesc), len(file_stevedore_v1_sign_service_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   22,
+			NumMessages:   24,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -66,7 +66,9 @@ type SignServiceClient interface {
 	// (Sigstore keyless, a private CA), against the certificate identities
 	// and trust (offline, with sigstore-go), and the annotation constraints. Stricter than
 	// cosign: a bundle must carry the cosign sign predicate type and exactly
-	// one DSSE signature.
+	// one DSSE signature. With notation_trust, Notary Project signatures
+	// (referrers) are checked too, with notation-go, offline (revocation is
+	// not looked up).
 	//
 	// REST: `POST /v1/images:verify` with a JSON VerifyRequest body, or
 	// `GET /v1/images:verify?ref=REF&keyIds=ID[&format=SIGNATURE_FORMAT_BUNDLE]`.
@@ -196,7 +198,9 @@ type SignServiceServer interface {
 	// (Sigstore keyless, a private CA), against the certificate identities
 	// and trust (offline, with sigstore-go), and the annotation constraints. Stricter than
 	// cosign: a bundle must carry the cosign sign predicate type and exactly
-	// one DSSE signature.
+	// one DSSE signature. With notation_trust, Notary Project signatures
+	// (referrers) are checked too, with notation-go, offline (revocation is
+	// not looked up).
 	//
 	// REST: `POST /v1/images:verify` with a JSON VerifyRequest body, or
 	// `GET /v1/images:verify?ref=REF&keyIds=ID[&format=SIGNATURE_FORMAT_BUNDLE]`.

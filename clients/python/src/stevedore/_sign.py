@@ -29,17 +29,20 @@ class _Sign:
     def verify(self, ref: str, public_keys: Iterable[str] = (), key_ids: Iterable[str] = (),
                certificate_identities: Iterable[spb.CertificateIdentity] = (),
                certificate_trust: Optional[spb.CertificateTrust] = None,
+               notation_trust: Optional[spb.NotationTrust] = None,
                **fields: object) -> spb.VerifyResponse:
         """Checks ``ref``'s signatures against the trusted keys (PEM text or
         server key ids), or, for keyless and certificate signatures, against
         ``certificate_identities`` (cosign's ``--certificate-identity`` and
         ``--certificate-oidc-issuer``) and ``certificate_trust`` (a trusted
-        root or CA chain; default Sigstore's public-good root). A failed
-        check is ``verified == False`` with a finding per signature saying
-        why (``check`` names it); errors mean it could not run."""
+        root or CA chain; default Sigstore's public-good root), or, for
+        Notary Project signatures, against ``notation_trust`` (notation's
+        trust policy and trust store). A failed check is ``verified ==
+        False`` with a finding per signature saying why (``check`` names
+        it); errors mean it could not run."""
         req = spb.VerifyRequest(ref=ref, public_keys=public_keys, key_ids=key_ids,  # type: ignore[arg-type]
                                 certificate_identities=certificate_identities,
-                                certificate_trust=certificate_trust, **fields)
+                                certificate_trust=certificate_trust, notation_trust=notation_trust, **fields)
         return self._unary(self.sign_stub.Verify, req)  # type: ignore[attr-defined]
 
     def attest(self, ref: str, key_id: str, password: str, predicate_type: str, predicate: str,

@@ -14,9 +14,11 @@ class SignatureFormat(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     SIGNATURE_FORMAT_UNSPECIFIED: _ClassVar[SignatureFormat]
     SIGNATURE_FORMAT_BUNDLE: _ClassVar[SignatureFormat]
     SIGNATURE_FORMAT_LEGACY: _ClassVar[SignatureFormat]
+    SIGNATURE_FORMAT_NOTATION: _ClassVar[SignatureFormat]
 SIGNATURE_FORMAT_UNSPECIFIED: SignatureFormat
 SIGNATURE_FORMAT_BUNDLE: SignatureFormat
 SIGNATURE_FORMAT_LEGACY: SignatureFormat
+SIGNATURE_FORMAT_NOTATION: SignatureFormat
 
 class GenerateKeyPairRequest(_message.Message):
     __slots__ = ("key_id", "password")
@@ -78,7 +80,7 @@ class Signature(_message.Message):
     def __init__(self, subject: _Optional[_Union[_image_service_pb2.Descriptor, _Mapping]] = ..., manifest: _Optional[_Union[_image_service_pb2.Descriptor, _Mapping]] = ..., format: _Optional[_Union[SignatureFormat, str]] = ..., tag: _Optional[str] = ...) -> None: ...
 
 class VerifyRequest(_message.Message):
-    __slots__ = ("ref", "public_keys", "key_ids", "format", "annotations", "certificate_identities", "certificate_trust")
+    __slots__ = ("ref", "public_keys", "key_ids", "format", "annotations", "certificate_identities", "certificate_trust", "notation_trust")
     class AnnotationsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -93,6 +95,7 @@ class VerifyRequest(_message.Message):
     ANNOTATIONS_FIELD_NUMBER: _ClassVar[int]
     CERTIFICATE_IDENTITIES_FIELD_NUMBER: _ClassVar[int]
     CERTIFICATE_TRUST_FIELD_NUMBER: _ClassVar[int]
+    NOTATION_TRUST_FIELD_NUMBER: _ClassVar[int]
     ref: str
     public_keys: _containers.RepeatedScalarFieldContainer[str]
     key_ids: _containers.RepeatedScalarFieldContainer[str]
@@ -100,7 +103,28 @@ class VerifyRequest(_message.Message):
     annotations: _containers.ScalarMap[str, str]
     certificate_identities: _containers.RepeatedCompositeFieldContainer[CertificateIdentity]
     certificate_trust: CertificateTrust
-    def __init__(self, ref: _Optional[str] = ..., public_keys: _Optional[_Iterable[str]] = ..., key_ids: _Optional[_Iterable[str]] = ..., format: _Optional[_Union[SignatureFormat, str]] = ..., annotations: _Optional[_Mapping[str, str]] = ..., certificate_identities: _Optional[_Iterable[_Union[CertificateIdentity, _Mapping]]] = ..., certificate_trust: _Optional[_Union[CertificateTrust, _Mapping]] = ...) -> None: ...
+    notation_trust: NotationTrust
+    def __init__(self, ref: _Optional[str] = ..., public_keys: _Optional[_Iterable[str]] = ..., key_ids: _Optional[_Iterable[str]] = ..., format: _Optional[_Union[SignatureFormat, str]] = ..., annotations: _Optional[_Mapping[str, str]] = ..., certificate_identities: _Optional[_Iterable[_Union[CertificateIdentity, _Mapping]]] = ..., certificate_trust: _Optional[_Union[CertificateTrust, _Mapping]] = ..., notation_trust: _Optional[_Union[NotationTrust, _Mapping]] = ...) -> None: ...
+
+class NotationTrust(_message.Message):
+    __slots__ = ("trust_policy", "trust_store", "scope")
+    TRUST_POLICY_FIELD_NUMBER: _ClassVar[int]
+    TRUST_STORE_FIELD_NUMBER: _ClassVar[int]
+    SCOPE_FIELD_NUMBER: _ClassVar[int]
+    trust_policy: str
+    trust_store: _containers.RepeatedCompositeFieldContainer[NotationTrustStore]
+    scope: str
+    def __init__(self, trust_policy: _Optional[str] = ..., trust_store: _Optional[_Iterable[_Union[NotationTrustStore, _Mapping]]] = ..., scope: _Optional[str] = ...) -> None: ...
+
+class NotationTrustStore(_message.Message):
+    __slots__ = ("type", "name", "certificates")
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    CERTIFICATES_FIELD_NUMBER: _ClassVar[int]
+    type: str
+    name: str
+    certificates: str
+    def __init__(self, type: _Optional[str] = ..., name: _Optional[str] = ..., certificates: _Optional[str] = ...) -> None: ...
 
 class CertificateIdentity(_message.Message):
     __slots__ = ("subject", "subject_regexp", "issuer", "issuer_regexp", "github_workflow_trigger", "github_workflow_sha", "github_workflow_name", "github_workflow_repository", "github_workflow_ref")
@@ -147,7 +171,7 @@ class VerifyResponse(_message.Message):
     def __init__(self, verified: _Optional[bool] = ..., subject: _Optional[_Union[_image_service_pb2.Descriptor, _Mapping]] = ..., findings: _Optional[_Iterable[_Union[Finding, _Mapping]]] = ...) -> None: ...
 
 class Finding(_message.Message):
-    __slots__ = ("format", "manifest", "tag", "layer", "predicate_type", "annotations", "key_hint", "key", "verified", "reason", "certificate", "check")
+    __slots__ = ("format", "manifest", "tag", "layer", "predicate_type", "annotations", "key_hint", "key", "verified", "reason", "certificate", "check", "trust_policy")
     class AnnotationsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -167,6 +191,7 @@ class Finding(_message.Message):
     REASON_FIELD_NUMBER: _ClassVar[int]
     CERTIFICATE_FIELD_NUMBER: _ClassVar[int]
     CHECK_FIELD_NUMBER: _ClassVar[int]
+    TRUST_POLICY_FIELD_NUMBER: _ClassVar[int]
     format: SignatureFormat
     manifest: str
     tag: str
@@ -179,7 +204,8 @@ class Finding(_message.Message):
     reason: str
     certificate: SignerCertificate
     check: str
-    def __init__(self, format: _Optional[_Union[SignatureFormat, str]] = ..., manifest: _Optional[str] = ..., tag: _Optional[str] = ..., layer: _Optional[str] = ..., predicate_type: _Optional[str] = ..., annotations: _Optional[_Mapping[str, str]] = ..., key_hint: _Optional[str] = ..., key: _Optional[str] = ..., verified: _Optional[bool] = ..., reason: _Optional[str] = ..., certificate: _Optional[_Union[SignerCertificate, _Mapping]] = ..., check: _Optional[str] = ...) -> None: ...
+    trust_policy: str
+    def __init__(self, format: _Optional[_Union[SignatureFormat, str]] = ..., manifest: _Optional[str] = ..., tag: _Optional[str] = ..., layer: _Optional[str] = ..., predicate_type: _Optional[str] = ..., annotations: _Optional[_Mapping[str, str]] = ..., key_hint: _Optional[str] = ..., key: _Optional[str] = ..., verified: _Optional[bool] = ..., reason: _Optional[str] = ..., certificate: _Optional[_Union[SignerCertificate, _Mapping]] = ..., check: _Optional[str] = ..., trust_policy: _Optional[str] = ...) -> None: ...
 
 class SignerCertificate(_message.Message):
     __slots__ = ("subject", "issuer", "ca", "github_workflow_trigger", "github_workflow_sha", "github_workflow_name", "github_workflow_repository", "github_workflow_ref")

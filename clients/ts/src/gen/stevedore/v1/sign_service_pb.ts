@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file stevedore/v1/sign_service.proto.
  */
 export const file_stevedore_v1_sign_service: GenFile = /*@__PURE__*/
-  fileDesc("Ch9zdGV2ZWRvcmUvdjEvc2lnbl9zZXJ2aWNlLnByb3RvEgxzdGV2ZWRvcmUudjEiOgoWR2VuZXJhdGVLZXlQYWlyUmVxdWVzdBIOCgZrZXlfaWQYASABKAkSEAoIcGFzc3dvcmQYAiABKAkiUwoXR2VuZXJhdGVLZXlQYWlyUmVzcG9uc2USDgoGa2V5X2lkGAEgASgJEhYKDnB1YmxpY19rZXlfcGVtGAIgASgJEhAKCGtleV9oaW50GAMgASgJIvMBCgtTaWduUmVxdWVzdBILCgNyZWYYASABKAkSDgoGa2V5X2lkGAIgASgJEhAKCHBhc3N3b3JkGAMgASgJEi0KBmZvcm1hdBgEIAEoDjIdLnN0ZXZlZG9yZS52MS5TaWduYXR1cmVGb3JtYXQSPwoLYW5ub3RhdGlvbnMYBSADKAsyKi5zdGV2ZWRvcmUudjEuU2lnblJlcXVlc3QuQW5ub3RhdGlvbnNFbnRyeRIRCglyZWN1cnNpdmUYBiABKAgaMgoQQW5ub3RhdGlvbnNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIjsKDFNpZ25SZXNwb25zZRIrCgpzaWduYXR1cmVzGAEgAygLMhcuc3RldmVkb3JlLnYxLlNpZ25hdHVyZSKeAQoJU2lnbmF0dXJlEikKB3N1YmplY3QYASABKAsyGC5zdGV2ZWRvcmUudjEuRGVzY3JpcHRvchIqCghtYW5pZmVzdBgCIAEoCzIYLnN0ZXZlZG9yZS52MS5EZXNjcmlwdG9yEi0KBmZvcm1hdBgDIAEoDjIdLnN0ZXZlZG9yZS52MS5TaWduYXR1cmVGb3JtYXQSCwoDdGFnGAQgASgJIuYCCg1WZXJpZnlSZXF1ZXN0EgsKA3JlZhgBIAEoCRITCgtwdWJsaWNfa2V5cxgCIAMoCRIPCgdrZXlfaWRzGAMgAygJEi0KBmZvcm1hdBgEIAEoDjIdLnN0ZXZlZG9yZS52MS5TaWduYXR1cmVGb3JtYXQSQQoLYW5ub3RhdGlvbnMYBSADKAsyLC5zdGV2ZWRvcmUudjEuVmVyaWZ5UmVxdWVzdC5Bbm5vdGF0aW9uc0VudHJ5EkEKFmNlcnRpZmljYXRlX2lkZW50aXRpZXMYBiADKAsyIS5zdGV2ZWRvcmUudjEuQ2VydGlmaWNhdGVJZGVudGl0eRI5ChFjZXJ0aWZpY2F0ZV90cnVzdBgHIAEoCzIeLnN0ZXZlZG9yZS52MS5DZXJ0aWZpY2F0ZVRydXN0GjIKEEFubm90YXRpb25zRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASKCAgoTQ2VydGlmaWNhdGVJZGVudGl0eRIPCgdzdWJqZWN0GAEgASgJEhYKDnN1YmplY3RfcmVnZXhwGAIgASgJEg4KBmlzc3VlchgDIAEoCRIVCg1pc3N1ZXJfcmVnZXhwGAQgASgJEh8KF2dpdGh1Yl93b3JrZmxvd190cmlnZ2VyGAUgASgJEhsKE2dpdGh1Yl93b3JrZmxvd19zaGEYBiABKAkSHAoUZ2l0aHViX3dvcmtmbG93X25hbWUYByABKAkSIgoaZ2l0aHViX3dvcmtmbG93X3JlcG9zaXRvcnkYCCABKAkSGwoTZ2l0aHViX3dvcmtmbG93X3JlZhgJIAEoCSJ+ChBDZXJ0aWZpY2F0ZVRydXN0EhQKDHRydXN0ZWRfcm9vdBgBIAEoCRIZChFjZXJ0aWZpY2F0ZV9jaGFpbhgCIAEoCRIcChRpbnNlY3VyZV9pZ25vcmVfdGxvZxgDIAEoCBIbChNpbnNlY3VyZV9pZ25vcmVfc2N0GAQgASgIInYKDlZlcmlmeVJlc3BvbnNlEhAKCHZlcmlmaWVkGAEgASgIEikKB3N1YmplY3QYAiABKAsyGC5zdGV2ZWRvcmUudjEuRGVzY3JpcHRvchInCghmaW5kaW5ncxgDIAMoCzIVLnN0ZXZlZG9yZS52MS5GaW5kaW5nIvUCCgdGaW5kaW5nEi0KBmZvcm1hdBgBIAEoDjIdLnN0ZXZlZG9yZS52MS5TaWduYXR1cmVGb3JtYXQSEAoIbWFuaWZlc3QYAiABKAkSCwoDdGFnGAMgASgJEg0KBWxheWVyGAQgASgJEhYKDnByZWRpY2F0ZV90eXBlGAUgASgJEjsKC2Fubm90YXRpb25zGAYgAygLMiYuc3RldmVkb3JlLnYxLkZpbmRpbmcuQW5ub3RhdGlvbnNFbnRyeRIQCghrZXlfaGludBgHIAEoCRILCgNrZXkYCCABKAkSEAoIdmVyaWZpZWQYCSABKAgSDgoGcmVhc29uGAogASgJEjQKC2NlcnRpZmljYXRlGAsgASgLMh8uc3RldmVkb3JlLnYxLlNpZ25lckNlcnRpZmljYXRlEg0KBWNoZWNrGAwgASgJGjIKEEFubm90YXRpb25zRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASLdAQoRU2lnbmVyQ2VydGlmaWNhdGUSDwoHc3ViamVjdBgBIAEoCRIOCgZpc3N1ZXIYAiABKAkSCgoCY2EYAyABKAkSHwoXZ2l0aHViX3dvcmtmbG93X3RyaWdnZXIYBCABKAkSGwoTZ2l0aHViX3dvcmtmbG93X3NoYRgFIAEoCRIcChRnaXRodWJfd29ya2Zsb3dfbmFtZRgGIAEoCRIiChpnaXRodWJfd29ya2Zsb3dfcmVwb3NpdG9yeRgHIAEoCRIbChNnaXRodWJfd29ya2Zsb3dfcmVmGAggASgJIpgBCg1BdHRlc3RSZXF1ZXN0EgsKA3JlZhgBIAEoCRIOCgZrZXlfaWQYAiABKAkSEAoIcGFzc3dvcmQYAyABKAkSFgoOcHJlZGljYXRlX3R5cGUYBCABKAkSEQoJcHJlZGljYXRlGAUgASgJEi0KBmZvcm1hdBgGIAEoDjIdLnN0ZXZlZG9yZS52MS5TaWduYXR1cmVGb3JtYXQiPgoOQXR0ZXN0UmVzcG9uc2USLAoLYXR0ZXN0YXRpb24YASABKAsyFy5zdGV2ZWRvcmUudjEuU2lnbmF0dXJlIpQDChhWZXJpZnlBdHRlc3RhdGlvblJlcXVlc3QSCwoDcmVmGAEgASgJEhMKC3B1YmxpY19rZXlzGAIgAygJEg8KB2tleV9pZHMYAyADKAkSLQoGZm9ybWF0GAQgASgOMh0uc3RldmVkb3JlLnYxLlNpZ25hdHVyZUZvcm1hdBJMCgthbm5vdGF0aW9ucxgFIAMoCzI3LnN0ZXZlZG9yZS52MS5WZXJpZnlBdHRlc3RhdGlvblJlcXVlc3QuQW5ub3RhdGlvbnNFbnRyeRIWCg5wcmVkaWNhdGVfdHlwZRgGIAEoCRJBChZjZXJ0aWZpY2F0ZV9pZGVudGl0aWVzGAcgAygLMiEuc3RldmVkb3JlLnYxLkNlcnRpZmljYXRlSWRlbnRpdHkSOQoRY2VydGlmaWNhdGVfdHJ1c3QYCCABKAsyHi5zdGV2ZWRvcmUudjEuQ2VydGlmaWNhdGVUcnVzdBoyChBBbm5vdGF0aW9uc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEigQEKGVZlcmlmeUF0dGVzdGF0aW9uUmVzcG9uc2USEAoIdmVyaWZpZWQYASABKAgSKQoHc3ViamVjdBgCIAEoCzIYLnN0ZXZlZG9yZS52MS5EZXNjcmlwdG9yEicKCGZpbmRpbmdzGAMgAygLMhUuc3RldmVkb3JlLnYxLkZpbmRpbmciGgoLVHJlZVJlcXVlc3QSCwoDcmVmGAEgASgJIuUBCgxUcmVlUmVzcG9uc2USKQoHc3ViamVjdBgBIAEoCzIYLnN0ZXZlZG9yZS52MS5EZXNjcmlwdG9yEisKCnNpZ25hdHVyZXMYAiADKAsyFy5zdGV2ZWRvcmUudjEuVHJlZUVudHJ5Ei0KDGF0dGVzdGF0aW9ucxgDIAMoCzIXLnN0ZXZlZG9yZS52MS5UcmVlRW50cnkSJgoFc2JvbXMYBCADKAsyFy5zdGV2ZWRvcmUudjEuVHJlZUVudHJ5EiYKBW90aGVyGAUgAygLMhcuc3RldmVkb3JlLnYxLlRyZWVFbnRyeSLMAQoJVHJlZUVudHJ5EioKCG1hbmlmZXN0GAEgASgLMhguc3RldmVkb3JlLnYxLkRlc2NyaXB0b3ISLQoGZm9ybWF0GAIgASgOMh0uc3RldmVkb3JlLnYxLlNpZ25hdHVyZUZvcm1hdBILCgN0YWcYAyABKAkSFQoNYXJ0aWZhY3RfdHlwZRgEIAEoCRIWCg5wcmVkaWNhdGVfdHlwZRgFIAEoCRIoCgZsYXllcnMYBiADKAsyGC5zdGV2ZWRvcmUudjEuRGVzY3JpcHRvciptCg9TaWduYXR1cmVGb3JtYXQSIAocU0lHTkFUVVJFX0ZPUk1BVF9VTlNQRUNJRklFRBAAEhsKF1NJR05BVFVSRV9GT1JNQVRfQlVORExFEAESGwoXU0lHTkFUVVJFX0ZPUk1BVF9MRUdBQ1kQAjLABQoLU2lnblNlcnZpY2UScwoPR2VuZXJhdGVLZXlQYWlyEiQuc3RldmVkb3JlLnYxLkdlbmVyYXRlS2V5UGFpclJlcXVlc3QaJS5zdGV2ZWRvcmUudjEuR2VuZXJhdGVLZXlQYWlyUmVzcG9uc2UiE4LT5JMCDToBKiIIL3YxL2tleXMSWQoEU2lnbhIZLnN0ZXZlZG9yZS52MS5TaWduUmVxdWVzdBoaLnN0ZXZlZG9yZS52MS5TaWduUmVzcG9uc2UiGoLT5JMCFDoBKiIPL3YxL2ltYWdlczpzaWduEnYKBlZlcmlmeRIbLnN0ZXZlZG9yZS52MS5WZXJpZnlSZXF1ZXN0Ghwuc3RldmVkb3JlLnYxLlZlcmlmeVJlc3BvbnNlIjGC0+STAis6ASpaExIRL3YxL2ltYWdlczp2ZXJpZnkiES92MS9pbWFnZXM6dmVyaWZ5EmEKBkF0dGVzdBIbLnN0ZXZlZG9yZS52MS5BdHRlc3RSZXF1ZXN0Ghwuc3RldmVkb3JlLnYxLkF0dGVzdFJlc3BvbnNlIhyC0+STAhY6ASoiES92MS9pbWFnZXM6YXR0ZXN0Eq0BChFWZXJpZnlBdHRlc3RhdGlvbhImLnN0ZXZlZG9yZS52MS5WZXJpZnlBdHRlc3RhdGlvblJlcXVlc3QaJy5zdGV2ZWRvcmUudjEuVmVyaWZ5QXR0ZXN0YXRpb25SZXNwb25zZSJHgtPkkwJBOgEqWh4SHC92MS9pbWFnZXM6dmVyaWZ5QXR0ZXN0YXRpb24iHC92MS9pbWFnZXM6dmVyaWZ5QXR0ZXN0YXRpb24SVgoEVHJlZRIZLnN0ZXZlZG9yZS52MS5UcmVlUmVxdWVzdBoaLnN0ZXZlZG9yZS52MS5UcmVlUmVzcG9uc2UiF4LT5JMCERIPL3YxL2ltYWdlczp0cmVlQkFaP2dpdGh1Yi5jb20vc3RldmVkb3JlLWRldi9zdGV2ZWRvcmUvZ2VuL3N0ZXZlZG9yZS92MTtzdGV2ZWRvcmV2MWIGcHJvdG8z", [file_google_api_annotations, file_stevedore_v1_image_service]);
+  fileDesc("Ch9zdGV2ZWRvcmUvdjEvc2lnbl9zZXJ2aWNlLnByb3RvEgxzdGV2ZWRvcmUudjEiOgoWR2VuZXJhdGVLZXlQYWlyUmVxdWVzdBIOCgZrZXlfaWQYASABKAkSEAoIcGFzc3dvcmQYAiABKAkiUwoXR2VuZXJhdGVLZXlQYWlyUmVzcG9uc2USDgoGa2V5X2lkGAEgASgJEhYKDnB1YmxpY19rZXlfcGVtGAIgASgJEhAKCGtleV9oaW50GAMgASgJIvMBCgtTaWduUmVxdWVzdBILCgNyZWYYASABKAkSDgoGa2V5X2lkGAIgASgJEhAKCHBhc3N3b3JkGAMgASgJEi0KBmZvcm1hdBgEIAEoDjIdLnN0ZXZlZG9yZS52MS5TaWduYXR1cmVGb3JtYXQSPwoLYW5ub3RhdGlvbnMYBSADKAsyKi5zdGV2ZWRvcmUudjEuU2lnblJlcXVlc3QuQW5ub3RhdGlvbnNFbnRyeRIRCglyZWN1cnNpdmUYBiABKAgaMgoQQW5ub3RhdGlvbnNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIjsKDFNpZ25SZXNwb25zZRIrCgpzaWduYXR1cmVzGAEgAygLMhcuc3RldmVkb3JlLnYxLlNpZ25hdHVyZSKeAQoJU2lnbmF0dXJlEikKB3N1YmplY3QYASABKAsyGC5zdGV2ZWRvcmUudjEuRGVzY3JpcHRvchIqCghtYW5pZmVzdBgCIAEoCzIYLnN0ZXZlZG9yZS52MS5EZXNjcmlwdG9yEi0KBmZvcm1hdBgDIAEoDjIdLnN0ZXZlZG9yZS52MS5TaWduYXR1cmVGb3JtYXQSCwoDdGFnGAQgASgJIpsDCg1WZXJpZnlSZXF1ZXN0EgsKA3JlZhgBIAEoCRITCgtwdWJsaWNfa2V5cxgCIAMoCRIPCgdrZXlfaWRzGAMgAygJEi0KBmZvcm1hdBgEIAEoDjIdLnN0ZXZlZG9yZS52MS5TaWduYXR1cmVGb3JtYXQSQQoLYW5ub3RhdGlvbnMYBSADKAsyLC5zdGV2ZWRvcmUudjEuVmVyaWZ5UmVxdWVzdC5Bbm5vdGF0aW9uc0VudHJ5EkEKFmNlcnRpZmljYXRlX2lkZW50aXRpZXMYBiADKAsyIS5zdGV2ZWRvcmUudjEuQ2VydGlmaWNhdGVJZGVudGl0eRI5ChFjZXJ0aWZpY2F0ZV90cnVzdBgHIAEoCzIeLnN0ZXZlZG9yZS52MS5DZXJ0aWZpY2F0ZVRydXN0EjMKDm5vdGF0aW9uX3RydXN0GAggASgLMhsuc3RldmVkb3JlLnYxLk5vdGF0aW9uVHJ1c3QaMgoQQW5ub3RhdGlvbnNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBImsKDU5vdGF0aW9uVHJ1c3QSFAoMdHJ1c3RfcG9saWN5GAEgASgJEjUKC3RydXN0X3N0b3JlGAIgAygLMiAuc3RldmVkb3JlLnYxLk5vdGF0aW9uVHJ1c3RTdG9yZRINCgVzY29wZRgDIAEoCSJGChJOb3RhdGlvblRydXN0U3RvcmUSDAoEdHlwZRgBIAEoCRIMCgRuYW1lGAIgASgJEhQKDGNlcnRpZmljYXRlcxgDIAEoCSKCAgoTQ2VydGlmaWNhdGVJZGVudGl0eRIPCgdzdWJqZWN0GAEgASgJEhYKDnN1YmplY3RfcmVnZXhwGAIgASgJEg4KBmlzc3VlchgDIAEoCRIVCg1pc3N1ZXJfcmVnZXhwGAQgASgJEh8KF2dpdGh1Yl93b3JrZmxvd190cmlnZ2VyGAUgASgJEhsKE2dpdGh1Yl93b3JrZmxvd19zaGEYBiABKAkSHAoUZ2l0aHViX3dvcmtmbG93X25hbWUYByABKAkSIgoaZ2l0aHViX3dvcmtmbG93X3JlcG9zaXRvcnkYCCABKAkSGwoTZ2l0aHViX3dvcmtmbG93X3JlZhgJIAEoCSJ+ChBDZXJ0aWZpY2F0ZVRydXN0EhQKDHRydXN0ZWRfcm9vdBgBIAEoCRIZChFjZXJ0aWZpY2F0ZV9jaGFpbhgCIAEoCRIcChRpbnNlY3VyZV9pZ25vcmVfdGxvZxgDIAEoCBIbChNpbnNlY3VyZV9pZ25vcmVfc2N0GAQgASgIInYKDlZlcmlmeVJlc3BvbnNlEhAKCHZlcmlmaWVkGAEgASgIEikKB3N1YmplY3QYAiABKAsyGC5zdGV2ZWRvcmUudjEuRGVzY3JpcHRvchInCghmaW5kaW5ncxgDIAMoCzIVLnN0ZXZlZG9yZS52MS5GaW5kaW5nIosDCgdGaW5kaW5nEi0KBmZvcm1hdBgBIAEoDjIdLnN0ZXZlZG9yZS52MS5TaWduYXR1cmVGb3JtYXQSEAoIbWFuaWZlc3QYAiABKAkSCwoDdGFnGAMgASgJEg0KBWxheWVyGAQgASgJEhYKDnByZWRpY2F0ZV90eXBlGAUgASgJEjsKC2Fubm90YXRpb25zGAYgAygLMiYuc3RldmVkb3JlLnYxLkZpbmRpbmcuQW5ub3RhdGlvbnNFbnRyeRIQCghrZXlfaGludBgHIAEoCRILCgNrZXkYCCABKAkSEAoIdmVyaWZpZWQYCSABKAgSDgoGcmVhc29uGAogASgJEjQKC2NlcnRpZmljYXRlGAsgASgLMh8uc3RldmVkb3JlLnYxLlNpZ25lckNlcnRpZmljYXRlEg0KBWNoZWNrGAwgASgJEhQKDHRydXN0X3BvbGljeRgNIAEoCRoyChBBbm5vdGF0aW9uc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEi3QEKEVNpZ25lckNlcnRpZmljYXRlEg8KB3N1YmplY3QYASABKAkSDgoGaXNzdWVyGAIgASgJEgoKAmNhGAMgASgJEh8KF2dpdGh1Yl93b3JrZmxvd190cmlnZ2VyGAQgASgJEhsKE2dpdGh1Yl93b3JrZmxvd19zaGEYBSABKAkSHAoUZ2l0aHViX3dvcmtmbG93X25hbWUYBiABKAkSIgoaZ2l0aHViX3dvcmtmbG93X3JlcG9zaXRvcnkYByABKAkSGwoTZ2l0aHViX3dvcmtmbG93X3JlZhgIIAEoCSKYAQoNQXR0ZXN0UmVxdWVzdBILCgNyZWYYASABKAkSDgoGa2V5X2lkGAIgASgJEhAKCHBhc3N3b3JkGAMgASgJEhYKDnByZWRpY2F0ZV90eXBlGAQgASgJEhEKCXByZWRpY2F0ZRgFIAEoCRItCgZmb3JtYXQYBiABKA4yHS5zdGV2ZWRvcmUudjEuU2lnbmF0dXJlRm9ybWF0Ij4KDkF0dGVzdFJlc3BvbnNlEiwKC2F0dGVzdGF0aW9uGAEgASgLMhcuc3RldmVkb3JlLnYxLlNpZ25hdHVyZSKUAwoYVmVyaWZ5QXR0ZXN0YXRpb25SZXF1ZXN0EgsKA3JlZhgBIAEoCRITCgtwdWJsaWNfa2V5cxgCIAMoCRIPCgdrZXlfaWRzGAMgAygJEi0KBmZvcm1hdBgEIAEoDjIdLnN0ZXZlZG9yZS52MS5TaWduYXR1cmVGb3JtYXQSTAoLYW5ub3RhdGlvbnMYBSADKAsyNy5zdGV2ZWRvcmUudjEuVmVyaWZ5QXR0ZXN0YXRpb25SZXF1ZXN0LkFubm90YXRpb25zRW50cnkSFgoOcHJlZGljYXRlX3R5cGUYBiABKAkSQQoWY2VydGlmaWNhdGVfaWRlbnRpdGllcxgHIAMoCzIhLnN0ZXZlZG9yZS52MS5DZXJ0aWZpY2F0ZUlkZW50aXR5EjkKEWNlcnRpZmljYXRlX3RydXN0GAggASgLMh4uc3RldmVkb3JlLnYxLkNlcnRpZmljYXRlVHJ1c3QaMgoQQW5ub3RhdGlvbnNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIoEBChlWZXJpZnlBdHRlc3RhdGlvblJlc3BvbnNlEhAKCHZlcmlmaWVkGAEgASgIEikKB3N1YmplY3QYAiABKAsyGC5zdGV2ZWRvcmUudjEuRGVzY3JpcHRvchInCghmaW5kaW5ncxgDIAMoCzIVLnN0ZXZlZG9yZS52MS5GaW5kaW5nIhoKC1RyZWVSZXF1ZXN0EgsKA3JlZhgBIAEoCSLlAQoMVHJlZVJlc3BvbnNlEikKB3N1YmplY3QYASABKAsyGC5zdGV2ZWRvcmUudjEuRGVzY3JpcHRvchIrCgpzaWduYXR1cmVzGAIgAygLMhcuc3RldmVkb3JlLnYxLlRyZWVFbnRyeRItCgxhdHRlc3RhdGlvbnMYAyADKAsyFy5zdGV2ZWRvcmUudjEuVHJlZUVudHJ5EiYKBXNib21zGAQgAygLMhcuc3RldmVkb3JlLnYxLlRyZWVFbnRyeRImCgVvdGhlchgFIAMoCzIXLnN0ZXZlZG9yZS52MS5UcmVlRW50cnkizAEKCVRyZWVFbnRyeRIqCghtYW5pZmVzdBgBIAEoCzIYLnN0ZXZlZG9yZS52MS5EZXNjcmlwdG9yEi0KBmZvcm1hdBgCIAEoDjIdLnN0ZXZlZG9yZS52MS5TaWduYXR1cmVGb3JtYXQSCwoDdGFnGAMgASgJEhUKDWFydGlmYWN0X3R5cGUYBCABKAkSFgoOcHJlZGljYXRlX3R5cGUYBSABKAkSKAoGbGF5ZXJzGAYgAygLMhguc3RldmVkb3JlLnYxLkRlc2NyaXB0b3IqjAEKD1NpZ25hdHVyZUZvcm1hdBIgChxTSUdOQVRVUkVfRk9STUFUX1VOU1BFQ0lGSUVEEAASGwoXU0lHTkFUVVJFX0ZPUk1BVF9CVU5ETEUQARIbChdTSUdOQVRVUkVfRk9STUFUX0xFR0FDWRACEh0KGVNJR05BVFVSRV9GT1JNQVRfTk9UQVRJT04QAzLABQoLU2lnblNlcnZpY2UScwoPR2VuZXJhdGVLZXlQYWlyEiQuc3RldmVkb3JlLnYxLkdlbmVyYXRlS2V5UGFpclJlcXVlc3QaJS5zdGV2ZWRvcmUudjEuR2VuZXJhdGVLZXlQYWlyUmVzcG9uc2UiE4LT5JMCDToBKiIIL3YxL2tleXMSWQoEU2lnbhIZLnN0ZXZlZG9yZS52MS5TaWduUmVxdWVzdBoaLnN0ZXZlZG9yZS52MS5TaWduUmVzcG9uc2UiGoLT5JMCFDoBKiIPL3YxL2ltYWdlczpzaWduEnYKBlZlcmlmeRIbLnN0ZXZlZG9yZS52MS5WZXJpZnlSZXF1ZXN0Ghwuc3RldmVkb3JlLnYxLlZlcmlmeVJlc3BvbnNlIjGC0+STAis6ASpaExIRL3YxL2ltYWdlczp2ZXJpZnkiES92MS9pbWFnZXM6dmVyaWZ5EmEKBkF0dGVzdBIbLnN0ZXZlZG9yZS52MS5BdHRlc3RSZXF1ZXN0Ghwuc3RldmVkb3JlLnYxLkF0dGVzdFJlc3BvbnNlIhyC0+STAhY6ASoiES92MS9pbWFnZXM6YXR0ZXN0Eq0BChFWZXJpZnlBdHRlc3RhdGlvbhImLnN0ZXZlZG9yZS52MS5WZXJpZnlBdHRlc3RhdGlvblJlcXVlc3QaJy5zdGV2ZWRvcmUudjEuVmVyaWZ5QXR0ZXN0YXRpb25SZXNwb25zZSJHgtPkkwJBOgEqWh4SHC92MS9pbWFnZXM6dmVyaWZ5QXR0ZXN0YXRpb24iHC92MS9pbWFnZXM6dmVyaWZ5QXR0ZXN0YXRpb24SVgoEVHJlZRIZLnN0ZXZlZG9yZS52MS5UcmVlUmVxdWVzdBoaLnN0ZXZlZG9yZS52MS5UcmVlUmVzcG9uc2UiF4LT5JMCERIPL3YxL2ltYWdlczp0cmVlQkFaP2dpdGh1Yi5jb20vc3RldmVkb3JlLWRldi9zdGV2ZWRvcmUvZ2VuL3N0ZXZlZG9yZS92MTtzdGV2ZWRvcmV2MWIGcHJvdG8z", [file_google_api_annotations, file_stevedore_v1_image_service]);
 
 /**
  * GenerateKeyPairRequest names the key pair to create.
@@ -267,6 +267,14 @@ export type VerifyRequest = Message<"stevedore.v1.VerifyRequest"> & {
    * @generated from field: stevedore.v1.CertificateTrust certificate_trust = 7;
    */
   certificateTrust?: CertificateTrust | undefined;
+
+  /**
+   * NotationTrust, when set, verifies Notary Project signatures under a
+   * notation trust policy and trust store (notation's files, sent inline).
+   *
+   * @generated from field: stevedore.v1.NotationTrust notation_trust = 8;
+   */
+  notationTrust?: NotationTrust | undefined;
 };
 
 /**
@@ -275,6 +283,78 @@ export type VerifyRequest = Message<"stevedore.v1.VerifyRequest"> & {
  */
 export const VerifyRequestSchema: GenMessage<VerifyRequest> = /*@__PURE__*/
   messageDesc(file_stevedore_v1_sign_service, 5);
+
+/**
+ * NotationTrust is a notation trust policy and the trust store it names.
+ *
+ * @generated from message stevedore.v1.NotationTrust
+ */
+export type NotationTrust = Message<"stevedore.v1.NotationTrust"> & {
+  /**
+   * TrustPolicy is a notation `trustpolicy.json` (its JSON text, version 1.0).
+   *
+   * @generated from field: string trust_policy = 1;
+   */
+  trustPolicy: string;
+
+  /**
+   * TrustStore holds the named stores its `trustStores` entries name.
+   *
+   * @generated from field: repeated stevedore.v1.NotationTrustStore trust_store = 2;
+   */
+  trustStore: NotationTrustStore[];
+
+  /**
+   * Scope selects the trust policy statement (a `registryScopes` value);
+   * empty means the reference's HOST/REPO.
+   *
+   * @generated from field: string scope = 3;
+   */
+  scope: string;
+};
+
+/**
+ * Describes the message stevedore.v1.NotationTrust.
+ * Use `create(NotationTrustSchema)` to create a new message.
+ */
+export const NotationTrustSchema: GenMessage<NotationTrust> = /*@__PURE__*/
+  messageDesc(file_stevedore_v1_sign_service, 6);
+
+/**
+ * NotationTrustStore is one named store of a notation trust store (the
+ * directory `x509/TYPE/NAME`).
+ *
+ * @generated from message stevedore.v1.NotationTrustStore
+ */
+export type NotationTrustStore = Message<"stevedore.v1.NotationTrustStore"> & {
+  /**
+   * Type is `ca`, `signingAuthority` or `tsa`.
+   *
+   * @generated from field: string type = 1;
+   */
+  type: string;
+
+  /**
+   * Name is the store's name, as in `ca:NAME`.
+   *
+   * @generated from field: string name = 2;
+   */
+  name: string;
+
+  /**
+   * Certificates are PEM certificates.
+   *
+   * @generated from field: string certificates = 3;
+   */
+  certificates: string;
+};
+
+/**
+ * Describes the message stevedore.v1.NotationTrustStore.
+ * Use `create(NotationTrustStoreSchema)` to create a new message.
+ */
+export const NotationTrustStoreSchema: GenMessage<NotationTrustStore> = /*@__PURE__*/
+  messageDesc(file_stevedore_v1_sign_service, 7);
 
 /**
  * CertificateIdentity is who a signing certificate must name: cosign's
@@ -355,7 +435,7 @@ export type CertificateIdentity = Message<"stevedore.v1.CertificateIdentity"> & 
  * Use `create(CertificateIdentitySchema)` to create a new message.
  */
 export const CertificateIdentitySchema: GenMessage<CertificateIdentity> = /*@__PURE__*/
-  messageDesc(file_stevedore_v1_sign_service, 6);
+  messageDesc(file_stevedore_v1_sign_service, 8);
 
 /**
  * CertificateTrust is what certificate signatures are verified against.
@@ -399,7 +479,7 @@ export type CertificateTrust = Message<"stevedore.v1.CertificateTrust"> & {
  * Use `create(CertificateTrustSchema)` to create a new message.
  */
 export const CertificateTrustSchema: GenMessage<CertificateTrust> = /*@__PURE__*/
-  messageDesc(file_stevedore_v1_sign_service, 7);
+  messageDesc(file_stevedore_v1_sign_service, 9);
 
 /**
  * VerifyResponse is the verdict and what it rests on.
@@ -434,7 +514,7 @@ export type VerifyResponse = Message<"stevedore.v1.VerifyResponse"> & {
  * Use `create(VerifyResponseSchema)` to create a new message.
  */
 export const VerifyResponseSchema: GenMessage<VerifyResponse> = /*@__PURE__*/
-  messageDesc(file_stevedore_v1_sign_service, 8);
+  messageDesc(file_stevedore_v1_sign_service, 10);
 
 /**
  * Finding is one signature or attestation found, and what came of checking it.
@@ -524,11 +604,20 @@ export type Finding = Message<"stevedore.v1.Finding"> & {
   /**
    * Check names the check of a certificate signature that failed:
    * `bundle`, `payload`, `chain`, `sct`, `tlog`, `timestamp`, `identity`,
-   * `issuer` or `claims`; empty otherwise.
+   * `issuer` or `claims`, and for a notation signature also `expiry`,
+   * `revocation` or `policy`; empty otherwise.
    *
    * @generated from field: string check = 12;
    */
   check: string;
+
+  /**
+   * TrustPolicy is the notation trust policy statement a Notary Project
+   * signature was verified under.
+   *
+   * @generated from field: string trust_policy = 13;
+   */
+  trustPolicy: string;
 };
 
 /**
@@ -536,7 +625,7 @@ export type Finding = Message<"stevedore.v1.Finding"> & {
  * Use `create(FindingSchema)` to create a new message.
  */
 export const FindingSchema: GenMessage<Finding> = /*@__PURE__*/
-  messageDesc(file_stevedore_v1_sign_service, 9);
+  messageDesc(file_stevedore_v1_sign_service, 11);
 
 /**
  * SignerCertificate is what a verified signing certificate says.
@@ -606,7 +695,7 @@ export type SignerCertificate = Message<"stevedore.v1.SignerCertificate"> & {
  * Use `create(SignerCertificateSchema)` to create a new message.
  */
 export const SignerCertificateSchema: GenMessage<SignerCertificate> = /*@__PURE__*/
-  messageDesc(file_stevedore_v1_sign_service, 10);
+  messageDesc(file_stevedore_v1_sign_service, 12);
 
 /**
  * AttestRequest names the image, the predicate and the key.
@@ -665,7 +754,7 @@ export type AttestRequest = Message<"stevedore.v1.AttestRequest"> & {
  * Use `create(AttestRequestSchema)` to create a new message.
  */
 export const AttestRequestSchema: GenMessage<AttestRequest> = /*@__PURE__*/
-  messageDesc(file_stevedore_v1_sign_service, 11);
+  messageDesc(file_stevedore_v1_sign_service, 13);
 
 /**
  * AttestResponse describes the attestation written.
@@ -686,7 +775,7 @@ export type AttestResponse = Message<"stevedore.v1.AttestResponse"> & {
  * Use `create(AttestResponseSchema)` to create a new message.
  */
 export const AttestResponseSchema: GenMessage<AttestResponse> = /*@__PURE__*/
-  messageDesc(file_stevedore_v1_sign_service, 12);
+  messageDesc(file_stevedore_v1_sign_service, 14);
 
 /**
  * VerifyAttestationRequest names the image, the predicate type and what to trust.
@@ -757,7 +846,7 @@ export type VerifyAttestationRequest = Message<"stevedore.v1.VerifyAttestationRe
  * Use `create(VerifyAttestationRequestSchema)` to create a new message.
  */
 export const VerifyAttestationRequestSchema: GenMessage<VerifyAttestationRequest> = /*@__PURE__*/
-  messageDesc(file_stevedore_v1_sign_service, 13);
+  messageDesc(file_stevedore_v1_sign_service, 15);
 
 /**
  * VerifyAttestationResponse is the verdict and what it rests on.
@@ -792,7 +881,7 @@ export type VerifyAttestationResponse = Message<"stevedore.v1.VerifyAttestationR
  * Use `create(VerifyAttestationResponseSchema)` to create a new message.
  */
 export const VerifyAttestationResponseSchema: GenMessage<VerifyAttestationResponse> = /*@__PURE__*/
-  messageDesc(file_stevedore_v1_sign_service, 14);
+  messageDesc(file_stevedore_v1_sign_service, 16);
 
 /**
  * TreeRequest names the image.
@@ -813,7 +902,7 @@ export type TreeRequest = Message<"stevedore.v1.TreeRequest"> & {
  * Use `create(TreeRequestSchema)` to create a new message.
  */
 export const TreeRequestSchema: GenMessage<TreeRequest> = /*@__PURE__*/
-  messageDesc(file_stevedore_v1_sign_service, 15);
+  messageDesc(file_stevedore_v1_sign_service, 17);
 
 /**
  * TreeResponse lists what refers to an image, by kind.
@@ -862,7 +951,7 @@ export type TreeResponse = Message<"stevedore.v1.TreeResponse"> & {
  * Use `create(TreeResponseSchema)` to create a new message.
  */
 export const TreeResponseSchema: GenMessage<TreeResponse> = /*@__PURE__*/
-  messageDesc(file_stevedore_v1_sign_service, 16);
+  messageDesc(file_stevedore_v1_sign_service, 18);
 
 /**
  * TreeEntry is one artifact attached to an image.
@@ -918,7 +1007,7 @@ export type TreeEntry = Message<"stevedore.v1.TreeEntry"> & {
  * Use `create(TreeEntrySchema)` to create a new message.
  */
 export const TreeEntrySchema: GenMessage<TreeEntry> = /*@__PURE__*/
-  messageDesc(file_stevedore_v1_sign_service, 17);
+  messageDesc(file_stevedore_v1_sign_service, 19);
 
 /**
  * SignatureFormat is how a signature or attestation is stored.
@@ -950,6 +1039,15 @@ export enum SignatureFormat {
    * @generated from enum value: SIGNATURE_FORMAT_LEGACY = 2;
    */
   LEGACY = 2,
+
+  /**
+   * SIGNATURE_FORMAT_NOTATION: a Notary Project signature (a JWS or COSE
+   * envelope) stored as an OCI 1.1 referrer. Verify only: the server's key
+   * directory holds no certificate chains to sign with.
+   *
+   * @generated from enum value: SIGNATURE_FORMAT_NOTATION = 3;
+   */
+  NOTATION = 3,
 }
 
 /**
@@ -1014,7 +1112,9 @@ export const SignService: GenService<{
    * (Sigstore keyless, a private CA), against the certificate identities
    * and trust (offline, with sigstore-go), and the annotation constraints. Stricter than
    * cosign: a bundle must carry the cosign sign predicate type and exactly
-   * one DSSE signature.
+   * one DSSE signature. With notation_trust, Notary Project signatures
+   * (referrers) are checked too, with notation-go, offline (revocation is
+   * not looked up).
    *
    * REST: `POST /v1/images:verify` with a JSON VerifyRequest body, or
    * `GET /v1/images:verify?ref=REF&keyIds=ID[&format=SIGNATURE_FORMAT_BUNDLE]`.
