@@ -19,7 +19,7 @@ var generatedDoc []byte
 // uploadsDoc describes the multipart routes of the client-streaming RPCs
 // (uploads_rest.go), which have no google.api.http rule to generate from.
 //
-//go:embed openapi/uploads.json
+//go:embed openapi_uploads.json
 var uploadsDoc []byte
 
 // openAPIDoc is the document /openapi.json serves: the generated one with
