@@ -6,9 +6,9 @@ import (
 
 	"google.golang.org/grpc/codes"
 
+	"github.com/stevedore-dev/stevedore/engine"
 	"github.com/stevedore-dev/stevedore/engine/layer"
 	"github.com/stevedore-dev/stevedore/engine/mutate"
-	"github.com/stevedore-dev/stevedore/engine/store"
 	"github.com/stevedore-dev/stevedore/engine/transport"
 	stevedorev1 "github.com/stevedore-dev/stevedore/gen/stevedore/v1"
 )
@@ -338,32 +338,18 @@ func (s *ImageServer) Tag(ctx context.Context, req *stevedorev1.TagRequest) (*st
 	return &stevedorev1.TagResponse{Result: res}, nil
 }
 
-// Untag removes the tag req.Ref names; the manifest stays.
+// Untag removes the tag req.Ref names; the manifest stays. It is the
+// engine's tag-only delete: the served store wants the delete right, and
+// deletes may be disabled there.
 func (s *ImageServer) Untag(ctx context.Context, req *stevedorev1.UntagRequest) (*stevedorev1.UntagResponse, error) {
-	if err := checkRef(req.GetRef(), false); err != nil {
+	r, err := parseRef(req.GetRef(), false)
+	if err != nil {
 		return nil, err
 	}
-	r, _ := transport.ParseRef(req.GetRef())
-	tag := r.TagName()
-	if tag == "" || r.Digest != "" || r.Image.Digest != "" {
+	if r.TagName() == "" || r.Digest != "" || r.Image.Digest != "" {
 		return nil, newStatus(codes.InvalidArgument, codeNameInvalid, "untag needs ref to name a tag: "+req.GetRef())
 	}
-	var t any
-	var err error
-	switch r.Transport {
-	case transport.OCI:
-		// Opened, not created: removing a tag from a layout that is not
-		// there is NOT_FOUND, not an empty layout left behind.
-		t, err = store.OpenFS(r.Path)
-	case transport.Docker:
-		t, err = s.engine(ctx).OpenTarget(ctx, r)
-	default:
-		return nil, newStatus(codes.Unimplemented, codeUnsupported, "removing tags from "+r.Transport)
-	}
-	if err != nil {
-		return nil, toStatus(err, subjectRepository)
-	}
-	if err := mutate.Untag(ctx, t, tag); err != nil {
+	if _, err := s.engine(ctx).Delete(ctx, r, engine.DeleteOptions{TagOnly: true}); err != nil {
 		return nil, toStatus(err, subjectManifest)
 	}
 	return &stevedorev1.UntagResponse{}, nil

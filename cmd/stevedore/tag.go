@@ -5,9 +5,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/stevedore-dev/stevedore/engine"
 	"github.com/stevedore-dev/stevedore/engine/errdef"
 	"github.com/stevedore-dev/stevedore/engine/mutate"
-	"github.com/stevedore-dev/stevedore/engine/store"
 	"github.com/stevedore-dev/stevedore/engine/transport"
 )
 
@@ -42,20 +42,8 @@ registries support this (a registry gets DELETE /v2/NAME/manifests/TAG).`,
 				if tag == "" || r.Digest != "" || r.Image.Digest != "" {
 					return usageError{fmt.Errorf("--delete needs REF to name a tag")}
 				}
-				var t any
-				switch r.Transport {
-				case transport.OCI:
-					if t, err = store.OpenFS(r.Path); err != nil {
-						return err
-					}
-				case transport.Docker:
-					if t, err = ef.engine().OpenTarget(ctx, r); err != nil {
-						return err
-					}
-				default:
-					return fmt.Errorf("removing tags from %s: %w", r.Transport, errdef.ErrUnsupported)
-				}
-				return mutate.Untag(ctx, t, tag)
+				_, err := ef.engine().Delete(ctx, r, engine.DeleteOptions{TagOnly: true})
+				return err
 			}
 			if r.Transport == transport.OCIArchive || r.Transport == transport.DockerArchive {
 				return fmt.Errorf("tagging inside %s (copy to a new archive instead): %w", r.Transport, errdef.ErrUnsupported)
