@@ -34,6 +34,9 @@ type serveOptions struct {
 	// also reach the loopback registries the tests start and the temp
 	// directories they use (testAccess).
 	Default bool
+	// Wrap runs the server through a command: Wrap[0] with Wrap[1:], then
+	// the stevedore binary and its arguments (as "$0" "$@" of a shell).
+	Wrap []string
 }
 
 // testAccess lets a test server's API reach what the tests set up beside
@@ -62,8 +65,12 @@ func startStevedore(o owner, name string, opts serveOptions) (*stevedoreServer, 
 		args = append(args, testAccess...)
 	}
 	args = append(args, opts.Args...)
+	bin := stevedoreBin
+	if len(opts.Wrap) > 0 {
+		bin, args = opts.Wrap[0], append(append(append([]string{}, opts.Wrap[1:]...), stevedoreBin), args...)
+	}
 	var err error
-	if s.proc, err = startProc(o, name, opts.Env, stevedoreBin, args...); err != nil {
+	if s.proc, err = startProc(o, name, opts.Env, bin, args...); err != nil {
 		return nil, err
 	}
 	if s.Conn, err = grpc.NewClient(s.GRPC, grpc.WithTransportCredentials(insecure.NewCredentials())); err != nil {
