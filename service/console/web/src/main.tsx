@@ -2,7 +2,7 @@
 // route names. Entry point of the bundle (esbuild, build.mjs).
 
 import { render } from "preact";
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import "./styles.css";
 import { authorization, onAuthChange, signOut, user } from "./auth";
 import { config } from "./config";
@@ -54,15 +54,21 @@ function App() {
   }, []);
   const [page, ...args] = route.parts;
 
-  // Move focus to the new page's heading, so keyboard and screen reader
-  // users land on what changed.
+  // After a navigation (not the first load, where the skip link comes
+  // first), move focus to the new page's heading, so keyboard and screen
+  // reader users land on what changed.
+  const where = route.parts.join("/");
+  const last = useRef(where);
   useEffect(() => {
+    if (last.current === where) return;
+    last.current = where;
     document.querySelector<HTMLElement>("main h1")?.focus({ preventScroll: true });
-  }, [route.parts.join("/")]);
+  }, [where]);
 
   if (err) return <ErrorBox error={err} />;
-  if (!cfg) return <Loading />;
-  const needLogin = cfg.auth && !authorization();
+  // The repository list needs nothing from /console.json, so it loads
+  // alongside it: one round trip less on the first page.
+  const needLogin = !!cfg?.auth && !authorization();
   const nav: [string, string, string][] = [
     ["", "Repositories", href([])],
     ["storage", "Storage", href(["storage"])],
@@ -72,12 +78,10 @@ function App() {
 
   let body;
   if (needLogin) body = <LoginPage />;
+  else if (page === undefined || page === "") body = <ReposPage route={route} />;
+  else if (!cfg) body = <Loading />;
   else
     switch (page) {
-      case undefined:
-      case "":
-        body = <ReposPage cfg={cfg} route={route} />;
-        break;
       case "r":
         body = <RepoPage cfg={cfg} name={args[0] ?? ""} />;
         break;
@@ -128,7 +132,7 @@ function App() {
         )}
         <div class="session">
           <ThemeSwitch />
-          {cfg.auth && user() && (
+          {cfg?.auth && user() && (
             <>
               <span class="user">{user()}</span>
               <button type="button" class="small" onClick={signOut}>

@@ -2,7 +2,7 @@
 // headers, bar charts, JSON.
 
 import type { ComponentChildren } from "preact";
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiError } from "./api";
 import { short } from "./format";
 
@@ -20,9 +20,14 @@ export interface Async<T> {
 export function useAsync<T>(load: (signal: AbortSignal) => Promise<T>, deps: unknown[]): Async<T> & { reload: () => void } {
   const [state, setState] = useState<Async<T>>({ loading: true });
   const [n, setN] = useState(0);
+  const lastN = useRef(n);
   useEffect(() => {
     const abort = new AbortController();
-    setState((s) => ({ data: s.data, loading: true }));
+    // A reload keeps showing the old data until the new arrives; other
+    // inputs mean other data: never show the old under the new title.
+    const reloading = lastN.current !== n;
+    lastN.current = n;
+    setState((s) => ({ data: reloading ? s.data : undefined, loading: true }));
     load(abort.signal).then(
       (data) => !abort.signal.aborted && setState({ data, loading: false }),
       (error) => !abort.signal.aborted && setState({ error, loading: false }),

@@ -65,7 +65,15 @@ export function DiffPage({ name, a, b, route }: { name: string; a: string; b: st
               <dd>{r.sharedLayers}</dd>
               <dt>Files</dt>
               <dd>
-                <span class="add">+{count(r.added.length)}</span> <span class="del">−{count(r.removed.length)}</span> <span class="chg">~{count(r.changed.length)}</span>
+                <span class="add" data-added={r.added.length}>
+                  +{count(r.added.length)}
+                </span>{" "}
+                <span class="del" data-removed={r.removed.length}>
+                  −{count(r.removed.length)}
+                </span>{" "}
+                <span class="chg" data-changed={r.changed.length}>
+                  ~{count(r.changed.length)}
+                </span>
               </dd>
             </dl>
             {r.a === r.b && <p>Both tags name the same manifest.</p>}

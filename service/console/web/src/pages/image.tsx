@@ -503,7 +503,7 @@ function LayersTab({ img }: { img: Image }) {
                 </thead>
                 <tbody>
                   {s.layers.map((l) => (
-                    <tr key={l.layer}>
+                    <tr key={l.layer} data-layer={l.layer} data-compressed={num(l.compressed)} data-uncompressed={num(l.uncompressed)} data-wasted={num(l.wasted)}>
                       <td>{l.layer}</td>
                       <td>
                         <code title={`${l.digest} ${l.mediaType}`}>{short(l.digest)}</code>

@@ -104,7 +104,7 @@ function Node({ img, node, f }: { img: Image; node: ReferrerNode; f: Facts }) {
   return (
     <Entry img={img} kind={k?.kind ?? "other"} entry={k?.entry} desc={node.descriptor} findings={f.findings.get(node.descriptor.digest) ?? []} keys={f.keys}>
       {node.referrers.length > 0 && (
-        <ul>
+        <ul class="children">
           {node.referrers.map((c) => (
             <Node key={c.descriptor.digest} img={img} node={c} f={f} />
           ))}

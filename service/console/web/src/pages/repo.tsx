@@ -219,10 +219,13 @@ function TagTable({ cfg, name, tags, rights, onChange }: { cfg: ConsoleConfig; n
                 ) : (
                   <>
                     <td class="wide">{date(r.created)}</td>
-                    <td class="wide">{r.digest ? <code title={r.digest}>{short(r.digest)}</code> : <span class="muted">…</span>}</td>
-                    <td class="num">{r.size === undefined ? "" : size(r.size)}</td>
+                    <td class="wide" data-digest={r.digest}>
+                      {r.digest ? <code title={r.digest}>{short(r.digest)}</code> : <span class="muted">…</span>}</td>
+                    <td class="num" data-bytes={r.size}>
+                      {r.size === undefined ? "" : size(r.size)}
+                    </td>
                     <td>{r.platforms}</td>
-                    <td class="signed">
+                    <td class="signed" data-signed={r.signed?.state}>
                       <SignedBadge s={r.signed} />
                     </td>
                   </>

@@ -5,14 +5,17 @@ import { useEffect, useState } from "preact/hooks";
 import { get } from "../api";
 import { count, num, size } from "../format";
 import { go, href, type Route } from "../router";
-import type { ConsoleConfig, ListRepositoriesResponse } from "../types";
+import type { ListRepositoriesResponse } from "../types";
 import { Show, useAsync } from "../ui";
 
 const sizes = [50, 100, 500, 1000];
 
-export function ReposPage({ route }: { cfg: ConsoleConfig; route: Route }) {
+/** defaultSize keeps the first page fast: the server sums each listed repository's blobs. */
+const defaultSize = 50;
+
+export function ReposPage({ route }: { route: Route }) {
   const q = route.query.get("q") ?? "";
-  const pageSize = Number(route.query.get("size")) || 100;
+  const pageSize = Number(route.query.get("size")) || defaultSize;
   const after = route.query.get("after") ?? "";
   const [input, setInput] = useState(q);
   // Earlier pages' tokens, to step back; reset by a new search.
@@ -24,7 +27,7 @@ export function ReposPage({ route }: { cfg: ConsoleConfig; route: Route }) {
     [q, pageSize, after],
   );
   const link = (o: { q?: string; size?: number; after?: string }) =>
-    href([], { q: o.q ?? q, size: String(o.size ?? pageSize) === "100" ? undefined : String(o.size ?? pageSize), after: o.after });
+    href([], { q: o.q ?? q, size: (o.size ?? pageSize) === defaultSize ? undefined : String(o.size ?? pageSize), after: o.after });
 
   return (
     <section>
@@ -84,12 +87,14 @@ export function ReposPage({ route }: { cfg: ConsoleConfig; route: Route }) {
                   </thead>
                   <tbody>
                     {d.repositories.map((r) => (
-                      <tr key={r.name}>
+                      <tr key={r.name} data-repo={r.name}>
                         <th scope="row">
                           <a href={href(["r", r.name])}>{r.name}</a>
                         </th>
-                        <td class="num">{count(r.tagCount)}</td>
-                        <td class="num" title={`${count(num(r.storedBytes))} bytes`}>
+                        <td class="num" data-tags={r.tagCount}>
+                          {count(r.tagCount)}
+                        </td>
+                        <td class="num" title={`${count(num(r.storedBytes))} bytes`} data-bytes={num(r.storedBytes)}>
                           {size(r.storedBytes)}
                         </td>
                       </tr>

@@ -57,7 +57,9 @@ function Usage({ d }: { d: StorageUsageResponse }) {
   return (
     <>
       <dl class="facts totals">
-        <Field name="On disk">{`${size(d.totalBytes)} (${count(num(d.totalBytes))} bytes)`}</Field>
+        <Field name="On disk">
+          <span data-bytes={num(d.totalBytes)}>{`${size(d.totalBytes)} (${count(num(d.totalBytes))} bytes)`}</span>
+        </Field>
         <Field name="Shared">{`${size(d.sharedBytes)} held by more than one repository`}</Field>
         <Field name="Repositories">{count(d.repositories.length)}</Field>
       </dl>
@@ -93,7 +95,7 @@ function Usage({ d }: { d: StorageUsageResponse }) {
               </thead>
               <tbody>
                 {shown.map((r) => (
-                  <tr key={r.name}>
+                  <tr key={r.name} data-repo={r.name}>
                     <th scope="row">
                       <a href={href(["r", r.name])}>{r.name}</a>
                     </th>
