@@ -58,6 +58,8 @@ type Console struct {
 // page runs only its own script and styles, talks only to its own origin,
 // and cannot be framed. No inline script or style is allowed; the console
 // sets element styles through the CSSOM only.
+//
+// CSP Level 3 §6.4.2 frame-ancestors: https://www.w3.org/TR/2024/WD-CSP3-20241014/#directive-frame-ancestors
 const consoleCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
 	"connect-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 

@@ -48,7 +48,9 @@ export function mode(type: string, m: Int64): string {
   return t + s;
 }
 
+const counter = new Intl.NumberFormat("en-US");
+
 /** count formats an integer with thousands separators. */
 export function count(n: number): string {
-  return n.toLocaleString("en-US");
+  return counter.format(n);
 }

@@ -43,6 +43,9 @@ function ThemeSwitch() {
   );
 }
 
+// Asked for at once, beside the first page's own call.
+config().catch(() => {});
+
 function App() {
   const route = useRoute();
   const [cfg, setCfg] = useState<ConsoleConfig>();

@@ -2,7 +2,7 @@
 // headers, bar charts, JSON.
 
 import type { ComponentChildren } from "preact";
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useLayoutEffect, useRef, useState } from "preact/hooks";
 import { ApiError } from "./api";
 import { short } from "./format";
 
@@ -15,13 +15,14 @@ export interface Async<T> {
 
 /**
  * useAsync runs load whenever deps change, cancelling (through the signal)
- * a load still running, and returns its state.
+ * a load still running, and returns its state. It starts the load as the
+ * page renders (a layout effect), not a frame later.
  */
 export function useAsync<T>(load: (signal: AbortSignal) => Promise<T>, deps: unknown[]): Async<T> & { reload: () => void } {
   const [state, setState] = useState<Async<T>>({ loading: true });
   const [n, setN] = useState(0);
   const lastN = useRef(n);
-  useEffect(() => {
+  useLayoutEffect(() => {
     const abort = new AbortController();
     // A reload keeps showing the old data until the new arrives; other
     // inputs mean other data: never show the old under the new title.

@@ -9,6 +9,7 @@ import { useState } from "preact/hooks";
 import { bytes, call, get, readBlob, save, text } from "../api";
 import { date, num, short, size } from "../format";
 import { storeRef } from "../refs";
+import { href } from "../router";
 import type { Descriptor, DiscoverReferrersResponse, Finding, ReferrerNode, TreeEntry, TreeResponse, VerifyResponse } from "../types";
 import { ErrorBox, Json, Show, useAsync } from "../ui";
 import { maxShown, type Image } from "./image";
@@ -138,7 +139,10 @@ function Entry({
   return (
     <li class={`referrer kind-${kind}`} data-kind={kind} data-digest={desc.digest}>
       <div class="referrer-head">
-        <span class={`badge kind ${kind}`}>{kindLabel[kind]}</span> <code title={desc.digest}>{short(desc.digest)}</code>{" "}
+        <span class={`badge kind ${kind}`}>{kindLabel[kind]}</span>{" "}
+        <a href={href(["i", img.name, desc.digest, "manifest"])}>
+          <code title={desc.digest}>{short(desc.digest)}</code>
+        </a>{" "}
         <span class="muted">
           {entry?.tag ? `tag ${entry.tag} · ` : ""}
           {type}

@@ -1,7 +1,8 @@
 // Pull commands for the image, for the clients people have.
 
 import { user } from "../auth";
-import { registryRef } from "../refs";
+import { registryRef, storeRef } from "../refs";
+import { href } from "../router";
 import type { ConsoleConfig } from "../types";
 import { CopyButton } from "../ui";
 
@@ -38,6 +39,9 @@ export function Snippets({ cfg, repo, reference }: { cfg: ConsoleConfig; repo: s
           </div>
         ))}
       </dl>
+      <p>
+        <a href={href(["activity"], { source: storeRef(repo, reference) })}>Copy it elsewhere…</a>
+      </p>
     </aside>
   );
 }
