@@ -143,6 +143,26 @@ func TestConsole(t *testing.T) {
 	}
 }
 
+// TestConsoleOff checks that `serve --ui=false` serves the API only, and
+// that with the console on, its page and the API share the REST port.
+func TestConsoleOff(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		page int
+	}{{nil, http.StatusOK}, {[]string{"--ui=false"}, http.StatusNotFound}} {
+		s, err := startStevedore(t, "stevedore-ui", serveOptions{Args: tc.args})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		for path, want := range map[string]int{"/": tc.page, "/console.json": tc.page, "/assets/app.js": tc.page, "/v1/repositories": http.StatusOK} {
+			if err := httpStatusIs(ctx, "http://"+s.HTTP+path, want); err != nil {
+				t.Errorf("%v: %v", tc.args, err)
+			}
+		}
+	}
+}
+
 // consoleDeps installs the console's npm packages (playwright-core among
 // them, which never downloads a browser) unless they are there.
 func consoleDeps(t *testing.T) {

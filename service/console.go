@@ -60,8 +60,8 @@ type Console struct {
 // sets element styles through the CSSOM only.
 //
 // CSP Level 3 §6.4.2 frame-ancestors: https://www.w3.org/TR/2024/WD-CSP3-20241014/#directive-frame-ancestors
-const consoleCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
-	"connect-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+const consoleCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; " +
+	"connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
 // NewConsole returns the console for cfg. token, when not nil, is the
 // registry's token endpoint (auth.Authority.Wrap), mounted at /token so the
