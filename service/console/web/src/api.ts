@@ -131,7 +131,11 @@ export function bytes(b64: string): Uint8Array {
   return out;
 }
 
-/** readBlob reads a blob of the served store, at most limit bytes. */
+/**
+ * readBlob reads a blob of the served store, at most limit bytes. A whole
+ * sha256 blob is checked against its digest where the browser offers
+ * WebCrypto (secure contexts: https, or loopback).
+ */
 export async function readBlob(repo: string, digest: string, limit?: number, signal?: AbortSignal): Promise<Uint8Array[]> {
   const parts: Uint8Array[] = [];
   for await (const c of stream<{ data: string }>("/v1/blobs", {
@@ -139,6 +143,14 @@ export async function readBlob(repo: string, digest: string, limit?: number, sig
     signal,
   })) {
     if (c.data) parts.push(bytes(c.data));
+  }
+  if (limit === undefined && digest.startsWith("sha256:") && globalThis.crypto?.subtle) {
+    const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    let at = 0;
+    for (const p of parts) all.set(p, (at += p.length) - p.length);
+    const sum = new Uint8Array(await crypto.subtle.digest("SHA-256", all));
+    const hex = Array.from(sum, (b) => b.toString(16).padStart(2, "0")).join("");
+    if (`sha256:${hex}` !== digest) throw new ApiError(`blob ${digest} arrived as sha256:${hex}`, 200, "DIGEST_INVALID");
   }
   return parts;
 }

@@ -88,7 +88,7 @@ export function RepoPage({ cfg, name }: { cfg: ConsoleConfig; name: string }) {
       )}
       <p class="hint">Created is when each image was built (its config says); the store records no push time.</p>
       <Show a={tags} what="Loading tags">
-        {(d) => <TagTable cfg={cfg} name={name} tags={d.tags ?? []} rights={rights} onChange={(msg) => (setNotice(msg), tags.reload())} />}
+        {(d) => <TagTable key={name} cfg={cfg} name={name} tags={d.tags ?? []} rights={rights} onChange={(msg) => (setNotice(msg), tags.reload())} />}
       </Show>
       {rights?.delete && (
         <section class="danger">

@@ -10,7 +10,7 @@ import { BarChart, compare, Field, Legend, Show, SortHeader, useAsync, type Sort
 
 /** charted is how many repositories the chart shows; the rest are summed. */
 const charted = 20;
-const perPage = 100;
+const perPage = 50;
 
 type Key = "name" | "bytes" | "shared" | "blobs";
 
