@@ -569,7 +569,7 @@ function HistoryTab({ img }: { img: Image }) {
   );
 }
 
-/** OtherTags lists a repository's tags, for the diff picker. */
+/** useTags lists a repository's tags, for the diff picker. */
 export function useTags(name: string) {
   return useAsync((signal) => get<ListTagsResponse>("/v1/tags", { repository: `store:${name}` }, signal), [name]);
 }
