@@ -80,7 +80,7 @@ func NewConsole(cfg ConsoleConfig, token http.Handler) (*Console, error) {
 		}
 		sum := sha256.Sum256(b)
 		url := strings.TrimPrefix(p, "console/dist")
-		c.assets[url] = consoleAsset{body: b, contentType: contentType(p), etag: `"` + hex.EncodeToString(sum[:16]) + `"`}
+		c.assets[url] = consoleAsset{body: b, contentType: assetType(p), etag: `"` + hex.EncodeToString(sum[:16]) + `"`}
 		return nil
 	})
 	if err != nil {
@@ -92,8 +92,8 @@ func NewConsole(cfg ConsoleConfig, token http.Handler) (*Console, error) {
 	return c, nil
 }
 
-// contentType names the type of an asset by its extension.
-func contentType(p string) string {
+// assetType names the type of an asset by its extension.
+func assetType(p string) string {
 	switch path.Ext(p) {
 	case ".html":
 		return "text/html; charset=utf-8"
@@ -127,9 +127,9 @@ func (c *Console) Wrap(api http.Handler) http.Handler {
 	})
 }
 
-// setHeaders marks a console response: strict CSP, no sniffing, no
+// setConsoleHeaders marks a console response: strict CSP, no sniffing, no
 // framing, no referrer leaking repository names to other sites.
-func setHeaders(h http.Header) {
+func setConsoleHeaders(h http.Header) {
 	h.Set("Content-Security-Policy", consoleCSP)
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Frame-Options", "DENY")
@@ -139,7 +139,7 @@ func setHeaders(h http.Header) {
 }
 
 func (c *Console) serveAsset(w http.ResponseWriter, r *http.Request) {
-	setHeaders(w.Header())
+	setConsoleHeaders(w.Header())
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
@@ -178,7 +178,7 @@ type consoleInfo struct {
 }
 
 func (c *Console) serveConfig(w http.ResponseWriter, r *http.Request) {
-	setHeaders(w.Header())
+	setConsoleHeaders(w.Header())
 	if r.Method != http.MethodGet {
 		w.Header().Set("Allow", "GET")
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
