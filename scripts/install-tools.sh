@@ -50,6 +50,13 @@ if ! command -v skopeo >/dev/null 2>&1; then
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq skopeo) >&2
 fi
 
+# chromium drives the console's browser tests (integration/console_test.go,
+# through playwright-core, which is pointed at it and never downloads one).
+if [ ! -x /usr/bin/chromium ]; then
+  echo "install-tools: apt-get install chromium" >&2
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >&2
+fi
+
 # wrk (manifest GETs at 64 connections in the registry benchmark) comes from Debian.
 if ! command -v wrk >/dev/null 2>&1; then
   echo "install-tools: apt-get install wrk" >&2

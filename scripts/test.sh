@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command (`make test`). On a fresh Debian machine with Go, Node and
 # Python it installs what the tests need, then runs, in order: generated-code
-# freshness, gofmt, go vet, unit tests, integration tests. Any failure fails the
+# freshness, console assets freshness, gofmt, go vet, unit tests, integration
+# tests (the console's browser suite among them). Any failure fails the
 # run; every stage still runs so one report shows everything that is wrong.
 #
 #   QUICK=1   skip slow tests (go test -short): the 1 GiB streaming test etc.
@@ -62,6 +63,22 @@ if [ -f scripts/gen.sh ]; then
     echo "buf breaking against $against"
     "$(scripts/install-buf.sh)" breaking --against ".git#ref=$against" || fail "buf breaking against $against"
   fi
+fi
+
+section "console assets are current (service/console/web: npm ci, npm run build)"
+# The console's built files are committed (go build needs no Node); a
+# rebuild from the locked dependencies must give the same bytes.
+if (cd service/console/web && npm ci --no-audit --no-fund && npm run build); then
+  stale="$(git status --porcelain -- service/console/dist)"
+  if [ -n "$stale" ]; then
+    echo "$stale"
+    git diff --stat -- service/console/dist || true
+    fail "console assets were stale: run npm run build in service/console/web and commit service/console/dist"
+  else
+    echo "console assets are current"
+  fi
+else
+  fail "console build (service/console/web)"
 fi
 
 section "gofmt"

@@ -43,6 +43,7 @@ type serveOptions struct {
 	logLevel                         string
 	uploadTTL                        time.Duration
 	gcInterval, gcGrace              time.Duration
+	ui                               bool
 	engine                           engineFlags
 	security                         securityFlags
 	storage                          storageFlags
@@ -79,6 +80,7 @@ SIGINT or SIGTERM shuts down gracefully.`,
 	f.DurationVar(&o.gcGrace, "gc-grace", served.DefaultGCGrace, "with --gc-interval: keep unreferenced content changed more recently than this")
 	f.StringVar(&o.keyDir, "key-dir", "", "SignService key directory, ID.key and ID.pub in cosign's format (default DATA/keys)")
 	f.StringVar(&o.pullPolicy, "pull-policy", "", "trust policy file (see stevedore copy --verify-policy): manifest GETs from the repositories it protects answer 403 DENIED unless signed as it requires; patterns match REGISTRY-ADDR/NAME (default: no enforcement)")
+	f.BoolVar(&o.ui, "ui", true, "serve the web console at / on the REST port (--ui=false: the API only)")
 	o.engine.registerNetwork(cmd)
 	o.security.register(cmd)
 	o.storage.register(cmd, true)
@@ -192,7 +194,24 @@ func serve(ctx context.Context, o serveOptions, logTo io.Writer) error {
 		Listen: httpLis.Addr().String(), Hosts: o.security.httpHosts, AnyHost: !loopback(httpLis.Addr()),
 		Origins: o.security.corsOrigins, CSRF: true, Uploads: service.UploadPaths(),
 	}
-	httpSrv := &http.Server{Handler: restGuard.Wrap(withMetricsEndpoint(gw, promhttp.HandlerFor(metrics, promhttp.HandlerOpts{}))), ReadHeaderTimeout: 10 * time.Second}
+	rest := withMetricsEndpoint(gw, promhttp.HandlerFor(metrics, promhttp.HandlerOpts{}))
+	if o.ui {
+		// The console's pull commands name the registry by its public name
+		// when one is given.
+		pullHost := regLis.Addr().String()
+		if len(o.security.registryHosts) > 0 {
+			pullHost = o.security.registryHosts[0]
+		}
+		console, err := service.NewConsole(service.ConsoleConfig{
+			Auth: o.security.htpasswd != "", Registry: pullHost,
+			TLS: sec.tls != nil, DeleteDisabled: o.security.disableDelete, KeyDir: o.keyDir,
+		}, sec.token)
+		if err != nil {
+			return err
+		}
+		rest = console.Wrap(rest)
+	}
+	httpSrv := &http.Server{Handler: restGuard.Wrap(rest), ReadHeaderTimeout: 10 * time.Second}
 	var regHandler http.Handler = registry
 	if pullPolicy != nil {
 		// The listener's address names this registry in the policy: the Host

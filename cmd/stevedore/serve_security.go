@@ -58,6 +58,7 @@ type security struct {
 	tls          *service.TLS // nil: plaintext
 	remote       *netguard.Policy
 	local        *engine.LocalPolicy
+	token        http.Handler // the token endpoint, for the console; nil without --htpasswd
 }
 
 // build checks the flags and loads the files they name.
@@ -76,6 +77,7 @@ func (f *securityFlags) build(dataDir string, log *zap.Logger) (*security, error
 			return nil, err
 		}
 		s.wrapRegistry = a.Wrap
+		s.token = a.Wrap(http.NotFoundHandler())
 		s.grpcOpts = append(s.grpcOpts, service.WithAuth(func(ctx context.Context, h string) (service.Caller, error) {
 			c, err := a.AuthenticateRPC(ctx, h)
 			if err != nil {
