@@ -10,6 +10,7 @@ import (
 
 	"github.com/stevedore-dev/stevedore/engine/errdef"
 	"github.com/stevedore-dev/stevedore/engine/served"
+	"golang.org/x/sync/errgroup"
 )
 
 // The served store's management: what a registry operator asks of it. Each
@@ -67,20 +68,40 @@ func (e *Engine) ListRepositories(ctx context.Context, opts ListOptions) (*Repos
 	if start < len(names) && names[start] == after && after != "" {
 		start++
 	}
-	page := &RepositoryPage{Repositories: []served.RepoSummary{}}
-	for _, name := range names[start:] {
-		if len(page.Repositories) == size {
-			page.NextPageToken = base64.RawURLEncoding.EncodeToString([]byte(page.Repositories[size-1].Name))
-			break
+	names, next := names[start:], ""
+	if len(names) > size {
+		names = names[:size]
+		next = base64.RawURLEncoding.EncodeToString([]byte(names[size-1]))
+	}
+	return e.summarize(ctx, names, next)
+}
+
+// summarize counts the tags and bytes of each repository, several at a time
+// (each is a directory walk or a listing), keeping their order; one deleted
+// since the listing is left out.
+func (e *Engine) summarize(ctx context.Context, names []string, next string) (*RepositoryPage, error) {
+	sums := make([]served.RepoSummary, len(names))
+	found := make([]bool, len(names))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(8)
+	for i, name := range names {
+		g.Go(func() error {
+			s, err := served.Summarize(gctx, e.opts.Served, name)
+			if errors.Is(err, errdef.ErrNotFound) {
+				return nil
+			}
+			sums[i], found[i] = s, err == nil
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, &Error{Op: "list-repositories", Ref: "store:", Err: err}
+	}
+	page := &RepositoryPage{Repositories: []served.RepoSummary{}, NextPageToken: next}
+	for i, ok := range found {
+		if ok {
+			page.Repositories = append(page.Repositories, sums[i])
 		}
-		s, err := served.Summarize(ctx, e.opts.Served, name)
-		if errors.Is(err, errdef.ErrNotFound) {
-			continue // deleted since the listing
-		}
-		if err != nil {
-			return fail(err)
-		}
-		page.Repositories = append(page.Repositories, s)
 	}
 	return page, nil
 }
