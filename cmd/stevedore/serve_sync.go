@@ -157,7 +157,8 @@ func (s *syncRunner) Run(ctx context.Context, job *mirror.Job, trigger string, p
 	}
 	st := job.Status()
 	s.metrics.syncFinished(job.Name, st.Last)
-	fields := []zap.Field{zap.String("job", job.Name), zap.String("trigger", trigger), zap.Duration("duration", st.Last.Finished.Sub(st.Last.Started))}
+	fields := []zap.Field{zap.String("job", job.Name), zap.String("trigger", trigger),
+		zap.Time("started", st.Last.Started), zap.Time("finished", st.Last.Finished), zap.Duration("duration", st.Last.Finished.Sub(st.Last.Started))}
 	if rep != nil {
 		fields = append(fields, zap.Int("images", rep.Summary.Images), zap.Int("copied", rep.Summary.Copied),
 			zap.Int("skipped", rep.Summary.Skipped), zap.Int("failed", rep.Summary.Failed), zap.Int64("bytes", rep.Summary.Bytes))
