@@ -88,6 +88,7 @@ type QuotaBackend struct {
 	names   []string // every repository, as last listed
 	namesAt time.Time
 	pending map[string]bool // "repo@digest" charges not yet settled
+	active  map[string]int  // per repository: handles open and commits under way
 }
 
 // repoSize is one repository's measured size plus what is on its way in.
@@ -111,7 +112,7 @@ func WithQuotas(b Backend, quotas []Quota, opts QuotaOptions) (*QuotaBackend, er
 	}
 	return &QuotaBackend{
 		Backend: b, quotas: slices.Clone(quotas), opts: opts, now: time.Now,
-		repos: map[string]*repoSize{}, pending: map[string]bool{},
+		repos: map[string]*repoSize{}, pending: map[string]bool{}, active: map[string]int{},
 	}, nil
 }
 
@@ -150,8 +151,16 @@ func (b *QuotaBackend) Usage(ctx context.Context) ([]QuotaUsage, error) {
 // from it. The backend's methods unwrap it before the storage sees it.
 type quotaRepo struct {
 	Repository
-	b    *QuotaBackend
-	name string
+	b     *QuotaBackend
+	name  string
+	close sync.Once
+}
+
+// Close closes the repository and ends its use.
+func (r *quotaRepo) Close() error {
+	err := r.Repository.Close()
+	r.close.Do(func() { r.b.leave(r.name) })
+	return err
 }
 
 // quotaLocatorRepo keeps a repository's presigned URLs (BlobLocator).
@@ -190,10 +199,29 @@ func unwrap(repo Repository) (Repository, string) {
 	return repo, ""
 }
 
+// enter counts a use of repository name (an open handle, a commit under
+// way) before it begins, so that a refusal never removes a repository
+// someone else is writing; leave ends it.
+func (b *QuotaBackend) enter(name string) {
+	b.mu.Lock()
+	b.active[name]++
+	b.mu.Unlock()
+}
+
+func (b *QuotaBackend) leave(name string) {
+	b.mu.Lock()
+	if b.active[name]--; b.active[name] <= 0 {
+		delete(b.active, name)
+	}
+	b.mu.Unlock()
+}
+
 // Repo opens repository name.
 func (b *QuotaBackend) Repo(ctx context.Context, name string) (Repository, error) {
+	b.enter(name)
 	repo, err := b.Backend.Repo(ctx, name)
 	if err != nil {
+		b.leave(name)
 		return nil, err
 	}
 	return b.wrap(name, repo), nil
@@ -202,6 +230,7 @@ func (b *QuotaBackend) Repo(ctx context.Context, name string) (Repository, error
 // CreateRepo opens repository name, creating it if the quotas leave room
 // for one more repository.
 func (b *QuotaBackend) CreateRepo(ctx context.Context, name string) (Repository, error) {
+	b.enter(name)
 	if b.countsRepos(name) {
 		repo, err := b.Backend.Repo(ctx, name)
 		if err == nil {
@@ -211,21 +240,58 @@ func (b *QuotaBackend) CreateRepo(ctx context.Context, name string) (Repository,
 		// instant) means the repository is not new.
 		if errors.Is(err, errdef.ErrNotFound) {
 			if err := b.checkNewRepo(ctx, name); err != nil {
+				b.leave(name)
 				return nil, err
 			}
 		}
 	}
 	repo, err := b.Backend.CreateRepo(ctx, name)
 	if err != nil {
+		b.leave(name)
 		return nil, err
 	}
+	b.noteRepo(name)
+	return b.wrap(name, repo), nil
+}
+
+// noteRepo adds repository name, which exists now, to the listing.
+func (b *QuotaBackend) noteRepo(name string) {
 	b.mu.Lock()
 	if !b.namesAt.IsZero() && !slices.Contains(b.names, name) {
 		b.names = append(b.names, name)
 	}
 	b.mu.Unlock()
-	return b.wrap(name, repo), nil
 }
+
+// refused returns err, a refusal of a write into repository name by the
+// one use of it under way, after removing the repository if it holds
+// nothing: the push that created it a moment ago (a mount's target, the
+// API's first blob) leaves no trace then. A repository anyone else is
+// using meanwhile is left alone.
+func (b *QuotaBackend) refused(ctx context.Context, name string, repo Repository, err error) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.active[name] != 1 {
+		return err
+	}
+	empty := true
+	if werr := repo.WalkBlobs(ctx, func(digest.Digest, int64) error {
+		empty = false
+		return errStopWalk
+	}); werr != nil && !errors.Is(werr, errStopWalk) {
+		return err
+	}
+	if tags, terr := repo.Tags(ctx); terr != nil || len(tags) > 0 {
+		empty = false
+	}
+	if empty && b.Backend.DeleteRepo(ctx, name) == nil {
+		delete(b.repos, name)
+		b.names = slices.DeleteFunc(b.names, func(n string) bool { return n == name })
+	}
+	return err
+}
+
+var errStopWalk = errors.New("stop")
 
 // DeleteRepo removes repository name and forgets its size.
 func (b *QuotaBackend) DeleteRepo(ctx context.Context, name string) error {
@@ -243,7 +309,7 @@ func (b *QuotaBackend) Put(ctx context.Context, repo Repository, desc oci.Descri
 	inner, name := unwrap(repo)
 	settle, err := b.charge(ctx, name, inner, desc.Digest, desc.Size)
 	if err != nil {
-		return err
+		return b.refused(ctx, name, inner, err)
 	}
 	err = b.Backend.Put(ctx, inner, desc, r)
 	settle(err == nil)
@@ -265,7 +331,7 @@ func (b *QuotaBackend) Mount(ctx context.Context, repo Repository, d digest.Dige
 		}
 		settle, err := b.charge(ctx, name, inner, d, size)
 		if err != nil {
-			return 0, err
+			return 0, b.refused(ctx, name, inner, err)
 		}
 		n, err := b.Backend.Mount(ctx, inner, d, src)
 		settle(err == nil)
@@ -278,7 +344,10 @@ func (b *QuotaBackend) Mount(ctx context.Context, repo Repository, d digest.Dige
 	if err != nil {
 		return n, err
 	}
-	return n, b.admitAfter(ctx, name, inner, d, n)
+	if err := b.admitAfter(ctx, name, inner, d, n); err != nil {
+		return 0, b.refused(ctx, name, inner, err)
+	}
+	return n, nil
 }
 
 // StartUpload opens a session, refused when the repository would be one
@@ -313,8 +382,14 @@ func (b *QuotaBackend) WriteUpload(ctx context.Context, repo, id string, start, 
 // after, and given back when over. A refused session is cancelled, so
 // nothing of the push stays in storage.
 func (b *QuotaBackend) CommitUpload(ctx context.Context, repo, id string, d digest.Digest, start, size int64, body io.Reader) (int64, error) {
+	b.enter(repo)
+	defer b.leave(repo)
 	if !b.covered(repo, true) {
-		return b.Backend.CommitUpload(ctx, repo, id, d, start, size, body)
+		n, err := b.Backend.CommitUpload(ctx, repo, id, d, start, size, body)
+		if err == nil {
+			b.noteRepo(repo)
+		}
+		return n, err
 	}
 	if body == nil || size >= 0 {
 		up, err := b.Backend.UploadStatus(ctx, repo, id)
@@ -341,18 +416,25 @@ func (b *QuotaBackend) CommitUpload(ctx context.Context, repo, id string, d dige
 		}
 		n, err := b.Backend.CommitUpload(ctx, repo, id, d, start, size, body)
 		settle(err == nil)
+		if err == nil {
+			b.noteRepo(repo)
+		}
 		return n, err
 	}
 	n, err := b.Backend.CommitUpload(ctx, repo, id, d, start, size, body)
 	if err != nil {
 		return n, err
 	}
+	b.noteRepo(repo)
 	inner, err := b.Backend.Repo(ctx, repo)
 	if err != nil {
 		return n, err
 	}
 	defer inner.Close()
-	return n, b.admitAfter(ctx, repo, inner, d, n)
+	if err := b.admitAfter(ctx, repo, inner, d, n); err != nil {
+		return 0, b.refused(ctx, repo, inner, err)
+	}
+	return n, nil
 }
 
 // GC collects garbage; every measured size is stale after it.
