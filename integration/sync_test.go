@@ -274,4 +274,3 @@ func getJSON(t *testing.T, url string, v any) {
 		t.Fatalf("GET %s: %v\n%s", url, err, b)
 	}
 }
-
