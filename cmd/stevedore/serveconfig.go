@@ -287,7 +287,7 @@ func masked(n *yaml.Node) *yaml.Node {
 // with its line: a typo in a section must fail as loudly as one at the top.
 // Types that decode themselves (yaml.Unmarshaler) are taken as they are.
 func decodeStrict(n *yaml.Node, v any) error {
-	if err := checkKeys(n, reflect.TypeOf(v), ""); err != nil {
+	if err := checkFields(n, reflect.TypeOf(v), ""); err != nil {
 		return err
 	}
 	return n.Decode(v)
@@ -295,7 +295,7 @@ func decodeStrict(n *yaml.Node, v any) error {
 
 var unmarshalerType = reflect.TypeFor[yaml.Unmarshaler]()
 
-func checkKeys(n *yaml.Node, t reflect.Type, at string) error {
+func checkFields(n *yaml.Node, t reflect.Type, at string) error {
 	for t.Kind() == reflect.Pointer {
 		if t.Implements(unmarshalerType) {
 			return nil
@@ -326,14 +326,14 @@ func checkKeys(n *yaml.Node, t reflect.Type, at string) error {
 				slices.Sort(known)
 				return nodeError(k, "%sunknown key %q (known: %s)", prefix(at), k.Value, strings.Join(known, ", "))
 			}
-			if err := checkKeys(n.Content[i+1], ft, join(at, k.Value)); err != nil {
+			if err := checkFields(n.Content[i+1], ft, join(at, k.Value)); err != nil {
 				return err
 			}
 		}
 	case reflect.Slice, reflect.Array:
 		if n.Kind == yaml.SequenceNode {
 			for i, item := range n.Content {
-				if err := checkKeys(item, t.Elem(), fmt.Sprintf("%s[%d]", at, i)); err != nil {
+				if err := checkFields(item, t.Elem(), fmt.Sprintf("%s[%d]", at, i)); err != nil {
 					return err
 				}
 			}
@@ -341,7 +341,7 @@ func checkKeys(n *yaml.Node, t reflect.Type, at string) error {
 	case reflect.Map:
 		if n.Kind == yaml.MappingNode {
 			for i := 0; i+1 < len(n.Content); i += 2 {
-				if err := checkKeys(n.Content[i+1], t.Elem(), join(at, n.Content[i].Value)); err != nil {
+				if err := checkFields(n.Content[i+1], t.Elem(), join(at, n.Content[i].Value)); err != nil {
 					return err
 				}
 			}
