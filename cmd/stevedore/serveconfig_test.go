@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -209,5 +210,41 @@ func TestParseByteSizeAndDuration(t *testing.T) {
 	}
 	if d, err := parseDuration("90m"); err != nil || d.Minutes() != 90 {
 		t.Errorf("90m = %v, %v", d, err)
+	}
+}
+
+// TestExamplesConfig: the complete stevedore.yaml of docs/EXAMPLES.md is
+// a valid config (its upstreams: section once the pull-through cache's
+// decoder is registered).
+func TestExamplesConfig(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/EXAMPLES.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(doc), "# stevedore.yaml\n")
+	if !ok {
+		t.Fatal("docs/EXAMPLES.md has no # stevedore.yaml block")
+	}
+	text, _, _ := strings.Cut(rest, "```")
+	var root yaml.Node
+	if err := yaml.Unmarshal([]byte(text), &root); err != nil {
+		t.Fatal(err)
+	}
+	m := root.Content[0]
+	for _, section := range []string{"upstreams", "sync", "retention", "quotas"} {
+		i := slices.IndexFunc(m.Content, func(n *yaml.Node) bool { return n.Value == section })
+		if i < 0 || i%2 != 0 {
+			t.Fatalf("the example has no %s section", section)
+		}
+		if _, ok := serveSections[section]; !ok {
+			m.Content = slices.Delete(m.Content, i, i+2)
+		}
+	}
+	out, err := yaml.Marshal(&root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, code, stderr := printConfig(t, "--config", writeConfig(t, string(out))); code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
 	}
 }
