@@ -190,6 +190,20 @@ retention:
 	if err != nil || len(again.GetRemoved()) != 0 {
 		t.Errorf("dry run after the run: %v, %v", again.GetRemoved(), err)
 	}
+	// The same over REST.
+	resp, err := http.Post("http://"+s.HTTP+"/v1/retention:run", "application/json", strings.NewReader(`{"dry_run": true}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rest struct {
+		DryRun  bool              `json:"dryRun"`
+		Removed []json.RawMessage `json:"removed"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&rest)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK || !rest.DryRun || len(rest.Removed) != 0 {
+		t.Errorf("POST /v1/retention:run: %s %+v %v", resp.Status, rest, err)
+	}
 	if v := metricValue(t, s.HTTP, `stevedore_retention_removed_total{kind="tag"}`); v != 2 {
 		t.Errorf("stevedore_retention_removed_total{kind=tag} = %v, want 2", v)
 	}
