@@ -87,7 +87,9 @@ func TestScheduledAccess(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := NewImageServer(eng).WithScheduled(jobs, ret)
-	as := func(c rightsCaller) context.Context { return context.WithValue(context.Background(), callerKey{}, Caller(c)) }
+	as := func(c rightsCaller) context.Context {
+		return context.WithValue(context.Background(), callerKey{}, Caller(c))
+	}
 	pull := rightsCaller{"mirror/a": {engine.ActionPull}}
 	push := rightsCaller{"mirror/a": {engine.ActionPull, engine.ActionPush}}
 	del := rightsCaller{"mirror/a": {engine.ActionPull, engine.ActionDelete}}
