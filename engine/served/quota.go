@@ -640,7 +640,9 @@ func (b *QuotaBackend) usedLocked(ctx context.Context, q Quota) (int64, int, err
 	}
 	var used int64
 	n := 0
+	listed := make(map[string]bool, len(names))
 	for _, name := range names {
+		listed[name] = true
 		if !glob.Match(q.Repositories, name) {
 			continue
 		}
@@ -655,7 +657,7 @@ func (b *QuotaBackend) usedLocked(ctx context.Context, q Quota) (int64, int, err
 		used += s.bytes + s.pending
 	}
 	for name, s := range b.repos {
-		if glob.Match(q.Repositories, name) && !slices.Contains(names, name) {
+		if !listed[name] && glob.Match(q.Repositories, name) {
 			used += s.bytes + s.pending
 		}
 	}
