@@ -75,7 +75,7 @@ func TestRetention(t *testing.T) {
 	cfg := writeServeConfig(t, `
 gc-grace: 1s
 retention:
-  pullGrace: 3s
+  pullGrace: 10m
   policies:
     - repositories: "ret/**"
       keepLast: 2
@@ -93,6 +93,7 @@ retention:
 
 	// Oldest first: t1, keep-me, t2, t3, t4, t5.
 	digests := map[string]string{}
+	sizes := map[string]int{}
 	layers := map[string]string{}
 	for _, tag := range []string{"t1", "keep-me", "t2", "t3", "t4", "t5"} {
 		config, layer := uniqueImage(t, tag, 256<<10)
@@ -100,7 +101,7 @@ retention:
 		if err != nil {
 			t.Fatal(err)
 		}
-		digests[tag], layers[tag] = d, sha256Of(layer)
+		digests[tag], layers[tag], sizes[tag] = d, sha256Of(layer), len(imageManifest(config, layer))
 		time.Sleep(20 * time.Millisecond) // distinct push times
 	}
 	// An untagged image nothing reaches, pushed by digest.
@@ -114,23 +115,30 @@ retention:
 	if err := p.do(http.MethodPut, "/manifests/"+sha256Of(orphan), "application/vnd.oci.image.manifest.v1+json", orphan, http.StatusCreated); err != nil {
 		t.Fatal(err)
 	}
-	// Signatures (OCI 1.1 referrers, untagged) of t5, kept, and t1, not.
+	// Signatures (OCI 1.1 referrers, pushed by digest, untagged) of t5, kept,
+	// and t1, not. Pushed by hand: a tool would read t1 and t5 first, which
+	// the registry counts as pulls (and keeps them for the pull grace).
 	attach := func(tag string) string {
-		file := filepath.Join(t.TempDir(), "sig.txt")
-		if err := os.WriteFile(file, []byte("signature of "+tag), 0o644); err != nil {
+		empty, sig := []byte("{}"), []byte("signature of "+tag)
+		for _, b := range [][]byte{empty, sig} {
+			if err := p.do(http.MethodPost, "/blobs/uploads/?digest="+sha256Of(b), "application/octet-stream", b, http.StatusCreated); err != nil {
+				t.Fatal(err)
+			}
+		}
+		subject, _ := json.Marshal(map[string]any{"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": digests[tag], "size": sizes[tag]})
+		raw := fmt.Appendf(nil, `{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","artifactType":"application/vnd.test.sig",`+
+			`"config":{"mediaType":"application/vnd.oci.empty.v1+json","digest":%q,"size":2},`+
+			`"layers":[{"mediaType":"text/plain","digest":%q,"size":%d}],"subject":%s}`, sha256Of(empty), sha256Of(sig), len(sig), subject)
+		if err := p.do(http.MethodPut, "/manifests/"+sha256Of(raw), "application/vnd.oci.image.manifest.v1+json", raw, http.StatusCreated); err != nil {
 			t.Fatal(err)
 		}
-		out := mustRun(t, nil, "oras", "attach", "--plain-http", "--disable-path-validation", "--artifact-type", "application/vnd.test.sig",
-			"--format", "go-template", "--template", "{{.digest}}", repo+":"+tag, file)
-		return strings.TrimSpace(string(out))
+		return sha256Of(raw)
 	}
 	sigT5, sigT1 := attach("t5"), attach("t1")
 
-	// Attaching read t1 and t5 (a pull, as far as the registry can tell):
-	// wait out the pull grace, and the collector's. Then t2 is being
-	// pulled: its manifest was read a moment ago.
-	time.Sleep(3100 * time.Millisecond)
+	// t2 is being pulled: its manifest was read a moment ago.
 	crane(t, "manifest", repo+":t2")
+	time.Sleep(1100 * time.Millisecond) // what goes is past the collector's grace
 
 	want := []string{
 		"ret/app:t1", "ret/app:t3",

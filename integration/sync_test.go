@@ -112,7 +112,7 @@ func TestSyncJob(t *testing.T) {
 		t.Fatal(err)
 	}
 	crane(t, "copy", f.image(t, "oci").Ref(), upstream.Host+"/lib/app:v1")
-	slow := slowUpstream(t, upstream.Host, 700*time.Millisecond)
+	slow := slowUpstream(t, upstream.Host, 1200*time.Millisecond)
 	cfg := writeServeConfig(t, `
 gc-grace: 1m
 sync:
@@ -152,8 +152,8 @@ sync:
 
 	// A new upstream tag arrives within an interval and a run.
 	crane(t, "copy", f.image(t, "docker").Ref(), upstream.Host+"/lib/app:v2")
-	took := waitFor("v2 mirrored", 10*time.Second, hasTag("v2"))
-	t.Logf("a tag pushed upstream was served %v later (interval 2s, each run ≥ 0.7s)", took.Round(10*time.Millisecond))
+	took := waitFor("v2 mirrored", 15*time.Second, hasTag("v2"))
+	t.Logf("a tag pushed upstream was served %v later (interval 2s, each run ≥ 1.2s)", took.Round(10*time.Millisecond))
 	for _, tag := range []string{"v1", "v2"} {
 		if got, want := craneSees(t, dst+":"+tag).Digest, craneSees(t, upstream.Host+"/lib/app:"+tag).Digest; got != want {
 			t.Errorf("%s: digest %s, upstream %s", tag, got, want)
