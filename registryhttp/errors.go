@@ -41,6 +41,7 @@ var rejectCodes = map[string]*apiError{
 	served.CodeManifestBlobUnknown: errManifestBlobUnknown,
 	served.CodeDigestInvalid:       errDigestInvalid,
 	served.CodeNameInvalid:         errNameInvalid,
+	served.CodeDenied:              errDenied, // a quota (served.QuotaBackend)
 }
 
 // apiError is one entry of the error envelope plus the status it is sent with.

@@ -37,6 +37,14 @@ func (reg *Registry) routeManifest(w http.ResponseWriter, r *http.Request, name,
 	if r.Method == http.MethodDelete {
 		return reg.deleteManifest(w, r, name, repo, ref)
 	}
+	if reg.opts.Pulls != nil {
+		forget := reg.opts.Pulls.RecordPull(name, ref)
+		err := reg.getManifest(w, r, repo, ref)
+		if err != nil {
+			forget()
+		}
+		return err
+	}
 	return reg.getManifest(w, r, repo, ref)
 }
 

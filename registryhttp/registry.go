@@ -29,6 +29,16 @@ type Options struct {
 	// storage signs, when the repository offers one (served.BlobLocator), so
 	// the bytes go from the object store to the client directly.
 	BlobRedirect bool
+	// Pulls, when set, is told of every manifest GET and HEAD, before the
+	// manifest is read (retention's last-pull times).
+	Pulls PullRecorder
+}
+
+// PullRecorder notes manifest pulls (engine/retention.PullLog). A pull that
+// finds nothing is undone with forget, so that unknown names never grow
+// the record.
+type PullRecorder interface {
+	RecordPull(repo, ref string) (forget func())
 }
 
 // New returns the handler serving the repositories of the data directory

@@ -15,6 +15,10 @@ type ImageServer struct {
 	// signing, when set (WithSigning), lends Copy and Mirror the server's
 	// key directory: policy keys by id and sign-during-copy.
 	signing *SignServer
+	// syncJobs and retention, when set (WithScheduled), are what the
+	// server runs on its own.
+	syncJobs  SyncJobs
+	retention Retention
 }
 
 var _ stevedorev1.ImageServiceServer = (*ImageServer)(nil)

@@ -44,6 +44,12 @@ func (s *ImageServer) StorageUsage(ctx context.Context, req *stevedorev1.Storage
 	for _, r := range u.Repositories {
 		resp.Repositories = append(resp.Repositories, &stevedorev1.RepositoryUsage{Name: r.Name, Blobs: int32(r.Blobs), Bytes: r.Bytes, SharedBytes: r.SharedBytes})
 	}
+	for _, q := range u.Quotas {
+		resp.Quotas = append(resp.Quotas, &stevedorev1.QuotaUsage{
+			Name: q.Label(), Repositories: q.Repositories, MaxBytes: q.MaxBytes, UsedBytes: q.UsedBytes,
+			MaxRepositories: int32(q.MaxRepositories), RepositoryCount: int32(q.RepositoryCount),
+		})
+	}
 	return resp, nil
 }
 

@@ -59,19 +59,7 @@ func (s *ImageServer) Mirror(req *stevedorev1.MirrorRequest, stream stevedorev1.
 	if sendErr != nil {
 		return sendErr
 	}
-	sum := rep.Summary
-	return stream.Send(&stevedorev1.MirrorResponse{Summary: &stevedorev1.MirrorSummary{
-		DryRun:       rep.DryRun,
-		Images:       int32(sum.Images),
-		Copied:       int32(sum.Copied),
-		Skipped:      int32(sum.Skipped),
-		Failed:       int32(sum.Failed),
-		WouldCopy:    int32(sum.WouldCopy),
-		Bytes:        sum.Bytes,
-		BlobsCopied:  int32(sum.BlobsCopied),
-		BlobsSkipped: int32(sum.BlobsSkipped),
-		Seconds:      rep.Seconds,
-	}})
+	return stream.Send(&stevedorev1.MirrorResponse{Summary: mirrorSummary(rep)})
 }
 
 // mirrorImage converts one image's report to its wire form.

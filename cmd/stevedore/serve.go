@@ -20,6 +20,7 @@ import (
 	"github.com/spf13/cobra"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
+	"go.yaml.in/yaml/v3"
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
@@ -47,6 +48,14 @@ type serveOptions struct {
 	engine                           engineFlags
 	security                         securityFlags
 	storage                          storageFlags
+
+	// The config file (serveconfig.go) and what its sections say.
+	config      string
+	printConfig bool
+	sections    map[string]*yaml.Node // as the file gives them, for --print-config
+	syncJobs    []syncJobConfig
+	retention   *retentionConfig
+	quotas      []served.Quota
 }
 
 // shutdownTimeout bounds how long in-flight requests may run after SIGTERM
@@ -67,9 +76,19 @@ SIGINT or SIGTERM shuts down gracefully.`,
 		Example: `  stevedore serve --data /var/lib/stevedore
   curl 'http://127.0.0.1:8080/v1/images:inspect?ref=127.0.0.1:5000/app:v1'`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return serve(cmd.Context(), o, cmd.ErrOrStderr()) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := loadServeConfig(cmd, &o); err != nil {
+				return err
+			}
+			if o.printConfig {
+				return printServeConfig(cmd.OutOrStdout(), cmd, &o)
+			}
+			return serve(cmd.Context(), o, cmd.ErrOrStderr())
+		},
 	}
 	f := cmd.Flags()
+	f.StringVar(&o.config, "config", os.Getenv("STEVEDORE_CONFIG"), "YAML config file: every flag as a key of the same name, plus the sync, retention and quotas sections; flags and STEVEDORE_<FLAG> variables override it (env STEVEDORE_CONFIG)")
+	f.BoolVar(&o.printConfig, "print-config", false, "print the effective config (defaults, --config, environment and flags merged) as YAML and exit")
 	f.StringVar(&o.grpcAddr, "grpc-addr", envOr("STEVEDORE_GRPC_ADDR", "127.0.0.1:9090"), "gRPC listen address (env STEVEDORE_GRPC_ADDR)")
 	f.StringVar(&o.httpAddr, "http-addr", envOr("STEVEDORE_HTTP_ADDR", "127.0.0.1:8080"), "REST listen address (env STEVEDORE_HTTP_ADDR)")
 	f.StringVar(&o.registryAddr, "registry-addr", envOr("STEVEDORE_REGISTRY_ADDR", "127.0.0.1:5000"), "OCI registry listen address (env STEVEDORE_REGISTRY_ADDR)")
@@ -105,6 +124,15 @@ func serve(ctx context.Context, o serveOptions, logTo io.Writer) error {
 	log := newLogger(logTo, level)
 	defer func() { _ = log.Sync() }()
 
+	// Metrics live in a registry of this server's own (not Prometheus's
+	// global one) and are served at /metrics on the REST port.
+	metrics := prometheus.NewRegistry()
+	metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	ops, err := newOpsMetrics(metrics)
+	if err != nil {
+		return err
+	}
+
 	if err := os.MkdirAll(o.dataDir, 0o755); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
@@ -112,7 +140,28 @@ func serve(ctx context.Context, o serveOptions, logTo io.Writer) error {
 	if err != nil {
 		return err
 	}
-	registry := registryhttp.NewBackend(backend, log.Named("registry"), registryhttp.Options{BlobRedirect: o.storage.blobRedirect})
+	if len(o.quotas) > 0 {
+		// Every writer below — the registry port, the API's store: refs,
+		// sync jobs — gets the backend with the quotas in front.
+		qb, err := served.WithQuotas(backend, o.quotas, served.QuotaOptions{Denied: ops.quotaDeniedHook})
+		if err != nil {
+			return usageError{err}
+		}
+		backend = qb
+		metrics.MustRegister(newQuotaCollector(qb, ops))
+	}
+	regOpts := registryhttp.Options{BlobRedirect: o.storage.blobRedirect}
+	var ret *retentionSetup
+	if o.retention != nil {
+		if o.security.disableDelete {
+			return usageError{errors.New("retention removes tags and manifests, which --disable-delete forbids: drop one of them")}
+		}
+		if ret, err = newRetention(o.retention, backend, o.dataDir, o.gcGrace, ops, log.Named("retention")); err != nil {
+			return err
+		}
+		regOpts.Pulls = ret.pulls
+	}
+	registry := registryhttp.NewBackend(backend, log.Named("registry"), regOpts)
 	if o.gcInterval < 0 || o.gcGrace <= 0 {
 		return usageError{fmt.Errorf("--gc-interval must not be negative and --gc-grace must be positive, got %v and %v", o.gcInterval, o.gcGrace)}
 	}
@@ -152,10 +201,6 @@ func serve(ctx context.Context, o serveOptions, logTo io.Writer) error {
 		httpLis, regLis = tls.NewListener(httpLis, sec.tls.HTTP), tls.NewListener(regLis, sec.tls.HTTP)
 	}
 
-	// Metrics live in a registry of this server's own (not Prometheus's
-	// global one) and are served at /metrics on the REST port.
-	metrics := prometheus.NewRegistry()
-	metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	regMetrics, err := registryhttp.NewMetrics(metrics, registry.Backend())
 	if err != nil {
 		return err
@@ -179,8 +224,29 @@ func serve(ctx context.Context, o serveOptions, logTo io.Writer) error {
 		Remote:        sec.remote,
 		Local:         sec.local,
 	})
+	// What the operator's config runs (sync jobs) runs with an engine of
+	// the server's own: not a caller's, so not held to --allow-remote,
+	// which keeps callers off the server's network.
+	opEng := engine.New(engine.Options{
+		Registry: regclient.Options{Insecure: o.engine.insecure}, Served: backend, ServedHosts: servedHosts, GCGrace: o.gcGrace,
+	})
+	jobs, err := buildSyncJobs(o.syncJobs, o.config, regLis.Addr().String(), opEng.ServedHost, time.Now())
+	if err != nil {
+		return err
+	}
+	ops.syncJobs(jobs)
+	syncJobs := &syncRunner{jobs: jobs, eng: opEng, metrics: ops, log: log.Named("sync")}
+	var apiJobs service.SyncJobs // an interface holding a nil pointer is not nil
+	var apiRetention service.Retention
+	if len(jobs) > 0 {
+		apiJobs = syncJobs
+	}
+	if ret != nil {
+		apiRetention = ret
+	}
+	imageSrv := service.NewImageServer(eng).WithScheduled(apiJobs, apiRetention)
 	signSrv := service.NewSignServer(eng, o.keyDir)
-	grpcSrv, health := service.NewGRPCServerFor(service.NewImageServer(eng).WithSigning(signSrv), log.Named("grpc"), append(grpcMetrics, sec.grpcOpts...)...)
+	grpcSrv, health := service.NewGRPCServerFor(imageSrv.WithSigning(signSrv), log.Named("grpc"), append(grpcMetrics, sec.grpcOpts...)...)
 	stevedorev1.RegisterSignServiceServer(grpcSrv, signSrv)
 	health.SetServingStatus(stevedorev1.SignService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
 	gw, err := service.NewGateway(ctx, grpcLis.Addr().String(), sec.gatewayDial...)
@@ -237,6 +303,12 @@ func serve(ctx context.Context, o serveOptions, logTo io.Writer) error {
 			return nil
 		})
 	}
+	for _, j := range jobs {
+		g.Go(func() error { syncJobs.loop(gctx, j); return nil })
+	}
+	if ret != nil {
+		g.Go(func() error { ret.loop(gctx); return nil })
+	}
 	g.Go(func() error {
 		<-gctx.Done()
 		log.Info("shutting down")
@@ -255,7 +327,11 @@ func serve(ctx context.Context, o serveOptions, logTo io.Writer) error {
 		zap.String("data", o.dataDir),
 		zap.Strings("allowLocal", sec.local.Roots),
 		zap.Strings("allowRemote", sec.remote.Allow),
-		zap.String("storage", o.storage.describe()))
+		zap.String("storage", o.storage.describe()),
+		zap.String("config", o.config),
+		zap.Int("syncJobs", len(jobs)),
+		zap.Bool("retention", ret != nil),
+		zap.Int("quotas", len(o.quotas)))
 	if err := g.Wait(); err != nil {
 		return err
 	}

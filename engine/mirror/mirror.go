@@ -227,7 +227,7 @@ func (r *runner) source(ctx context.Context, ref oci.Reference) (repoClient, err
 	if err != nil {
 		return nil, err
 	}
-	rc, ok := s.(repoClient)
+	rc, ok := asRepoClient(s)
 	if !ok {
 		return nil, fmt.Errorf("%s: source client lacks registry capabilities: %w", ref.Name(), errdef.ErrUnsupported)
 	}
@@ -246,7 +246,7 @@ func (r *runner) destination(ctx context.Context, ref oci.Reference) (*destRepo,
 	if err != nil {
 		return nil, err
 	}
-	rc, ok := t.(repoClient)
+	rc, ok := asRepoClient(t)
 	if !ok {
 		return nil, fmt.Errorf("%s: destination client lacks registry capabilities: %w", ref.Name(), errdef.ErrUnsupported)
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/opencontainers/go-digest"
 
 	"github.com/stevedore-dev/stevedore/engine/errdef"
+	"github.com/stevedore-dev/stevedore/engine/glob"
 )
 
 // RepoUsage is what one repository holds.
@@ -28,6 +29,9 @@ type Usage struct {
 	// SharedBytes is the part of TotalBytes more than one repository holds.
 	SharedBytes  int64       `json:"sharedBytes"`
 	Repositories []RepoUsage `json:"repositories"`
+	// Quotas are the quotas of a QuotaBackend, their use summed over the
+	// reported repositories.
+	Quotas []QuotaUsage `json:"quotas,omitempty"`
 }
 
 // StorageUsage measures the repositories names of b (blobs are stored once
@@ -75,6 +79,18 @@ func StorageUsage(ctx context.Context, b Backend, names []string) (*Usage, error
 					ru.SharedBytes += sizes[d]
 				}
 			}
+		}
+	}
+	if qb, ok := b.(interface{ Quotas() []Quota }); ok {
+		for _, q := range qb.Quotas() {
+			qu := QuotaUsage{Quota: q}
+			for _, ru := range u.Repositories {
+				if glob.Match(q.Repositories, ru.Name) {
+					qu.UsedBytes += ru.Bytes
+					qu.RepositoryCount++
+				}
+			}
+			u.Quotas = append(u.Quotas, qu)
 		}
 	}
 	return u, nil

@@ -15,13 +15,17 @@ import {
   type DiffResponse,
   type FileInfo,
   type GetManifestResponse,
+  type GetSyncStatusResponse,
   type HistoryEntry,
   type InspectResponse,
   type MirrorResponse,
   type MutateRequestSchema,
   type PushArtifactRequestSchema,
   type ReferrerNode,
+  type RunRetentionResponse,
+  type RunSyncNowResponse,
   type SizeResponse,
+  type SyncJob,
   type ValidateResponse,
   type WriteResult,
 } from "./gen/stevedore/v1/image_service_pb.js";
@@ -423,6 +427,32 @@ export class StevedoreClient {
   async discoverReferrers(ref: string, options: { artifactType?: string; maxDepth?: number } = {}): Promise<ReferrerNode | undefined> {
     const req = { ref, artifactType: options.artifactType ?? "", maxDepth: Math.max(options.maxDepth ?? 0, 0) };
     return (await this.unary(() => this.raw.discoverReferrers(req, this.callOptions()))).root;
+  }
+
+  // --- What the server runs on its own: the sync jobs and retention of `serve --config` ---
+
+  /** The sync jobs the caller may see, with their schedules, next runs and last runs. */
+  async listSyncJobs(): Promise<SyncJob[]> {
+    return (await this.unary(() => this.raw.listSyncJobs({}, this.callOptions()))).jobs;
+  }
+
+  /** Sync job name with the per-image results of its last run. */
+  async syncStatus(name: string): Promise<GetSyncStatusResponse> {
+    return this.unary(() => this.raw.getSyncStatus({ name }, this.callOptions()));
+  }
+
+  /**
+   * Runs sync job name now: a message per image as it finishes, then the
+   * summary. A job already running throws UnavailableError: runs of a job
+   * never overlap. Aborting the signal cancels the run.
+   */
+  async *runSyncNow(name: string, options: { signal?: AbortSignal } = {}): AsyncGenerator<RunSyncNowResponse, void, undefined> {
+    yield* this.stream(this.raw.runSyncNow({ name }, { signal: options.signal }));
+  }
+
+  /** Applies the server's retention policies and collects garbage; with dryRun only lists what a run would remove. */
+  async runRetention(options: { dryRun?: boolean } = {}): Promise<RunRetentionResponse> {
+    return this.unary(() => this.raw.runRetention({ dryRun: options.dryRun ?? false }, this.callOptions()));
   }
 
   private callOptions(): { timeoutMs?: number } {

@@ -65,7 +65,7 @@ function goBuild(pkg: string, out: string): string {
 }
 
 /** Starts the server and waits until it answers. */
-export async function startServer(options: { fixtureSize?: number } = {}): Promise<Server> {
+export async function startServer(options: { fixtureSize?: number; args?: string[] } = {}): Promise<Server> {
   const tmp = mkdtempSync(join(tmpdir(), "stevedore-ts-"));
   const bin = process.env.STEVEDORE_BIN || goBuild("./cmd/stevedore", join(tmp, "stevedore"));
   const mk = process.env.STEVEDORE_MKFIXTURE || goBuild("./clients/go/internal/mkfixture", join(tmp, "mkfixture"));
@@ -80,7 +80,7 @@ export async function startServer(options: { fixtureSize?: number } = {}): Promi
     // The fixture layout and registries are on this machine, which a
     // default serve keeps the API away from.
     ["serve", "--grpc-addr", grpc, "--http-addr", http, "--registry-addr", registry, "--data", join(tmp, "data"),
-      "--allow-local", "any", "--allow-remote", "127.0.0.1:*"],
+      "--allow-local", "any", "--allow-remote", "127.0.0.1:*", ...(options.args ?? [])],
     { stdio: ["ignore", fd, fd] },
   );
   let exited = false;

@@ -520,7 +520,11 @@ type StorageUsageResponse struct {
 	// SharedBytes is the part of TotalBytes held by more than one repository.
 	SharedBytes int64 `protobuf:"varint,2,opt,name=shared_bytes,json=sharedBytes,proto3" json:"shared_bytes,omitempty"`
 	// Repositories, in lexical order.
-	Repositories  []*RepositoryUsage `protobuf:"bytes,3,rep,name=repositories,proto3" json:"repositories,omitempty"`
+	Repositories []*RepositoryUsage `protobuf:"bytes,3,rep,name=repositories,proto3" json:"repositories,omitempty"`
+	// Quotas are the server's quotas (`quotas:` of `serve --config`), their
+	// use summed over the reported repositories (all of them when the caller
+	// may pull every repository and gives no prefix).
+	Quotas        []*QuotaUsage `protobuf:"bytes,4,rep,name=quotas,proto3" json:"quotas,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -576,6 +580,105 @@ func (x *StorageUsageResponse) GetRepositories() []*RepositoryUsage {
 	return nil
 }
 
+func (x *StorageUsageResponse) GetQuotas() []*QuotaUsage {
+	if x != nil {
+		return x.Quotas
+	}
+	return nil
+}
+
+// QuotaUsage is a quota and what its repositories hold.
+type QuotaUsage struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Name labels the quota (its pattern when the config names none).
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Repositories is the glob of repository names it covers.
+	Repositories string `protobuf:"bytes,2,opt,name=repositories,proto3" json:"repositories,omitempty"`
+	// MaxBytes bounds the bytes they hold together, each repository counting
+	// every blob it holds once; 0 means no bound.
+	MaxBytes int64 `protobuf:"varint,3,opt,name=max_bytes,json=maxBytes,proto3" json:"max_bytes,omitempty"`
+	// UsedBytes is what they hold, counted the same way.
+	UsedBytes int64 `protobuf:"varint,4,opt,name=used_bytes,json=usedBytes,proto3" json:"used_bytes,omitempty"`
+	// MaxRepositories bounds how many there may be; 0 means no bound.
+	MaxRepositories int32 `protobuf:"varint,5,opt,name=max_repositories,json=maxRepositories,proto3" json:"max_repositories,omitempty"`
+	// RepositoryCount is how many there are.
+	RepositoryCount int32 `protobuf:"varint,6,opt,name=repository_count,json=repositoryCount,proto3" json:"repository_count,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *QuotaUsage) Reset() {
+	*x = QuotaUsage{}
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *QuotaUsage) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*QuotaUsage) ProtoMessage() {}
+
+func (x *QuotaUsage) ProtoReflect() protoreflect.Message {
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use QuotaUsage.ProtoReflect.Descriptor instead.
+func (*QuotaUsage) Descriptor() ([]byte, []int) {
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *QuotaUsage) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *QuotaUsage) GetRepositories() string {
+	if x != nil {
+		return x.Repositories
+	}
+	return ""
+}
+
+func (x *QuotaUsage) GetMaxBytes() int64 {
+	if x != nil {
+		return x.MaxBytes
+	}
+	return 0
+}
+
+func (x *QuotaUsage) GetUsedBytes() int64 {
+	if x != nil {
+		return x.UsedBytes
+	}
+	return 0
+}
+
+func (x *QuotaUsage) GetMaxRepositories() int32 {
+	if x != nil {
+		return x.MaxRepositories
+	}
+	return 0
+}
+
+func (x *QuotaUsage) GetRepositoryCount() int32 {
+	if x != nil {
+		return x.RepositoryCount
+	}
+	return 0
+}
+
 // RunGCRequest configures a collection.
 type RunGCRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -590,7 +693,7 @@ type RunGCRequest struct {
 
 func (x *RunGCRequest) Reset() {
 	*x = RunGCRequest{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[8]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -602,7 +705,7 @@ func (x *RunGCRequest) String() string {
 func (*RunGCRequest) ProtoMessage() {}
 
 func (x *RunGCRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[8]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -615,7 +718,7 @@ func (x *RunGCRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunGCRequest.ProtoReflect.Descriptor instead.
 func (*RunGCRequest) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{8}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *RunGCRequest) GetDryRun() bool {
@@ -645,7 +748,7 @@ type GCSkip struct {
 
 func (x *GCSkip) Reset() {
 	*x = GCSkip{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[9]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -657,7 +760,7 @@ func (x *GCSkip) String() string {
 func (*GCSkip) ProtoMessage() {}
 
 func (x *GCSkip) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[9]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -670,7 +773,7 @@ func (x *GCSkip) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GCSkip.ProtoReflect.Descriptor instead.
 func (*GCSkip) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{9}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *GCSkip) GetRepository() string {
@@ -714,7 +817,7 @@ type RunGCResponse struct {
 
 func (x *RunGCResponse) Reset() {
 	*x = RunGCResponse{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[10]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -726,7 +829,7 @@ func (x *RunGCResponse) String() string {
 func (*RunGCResponse) ProtoMessage() {}
 
 func (x *RunGCResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[10]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -739,7 +842,7 @@ func (x *RunGCResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunGCResponse.ProtoReflect.Descriptor instead.
 func (*RunGCResponse) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{10}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *RunGCResponse) GetDryRun() bool {
@@ -815,7 +918,7 @@ type InspectRequest struct {
 
 func (x *InspectRequest) Reset() {
 	*x = InspectRequest{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[11]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -827,7 +930,7 @@ func (x *InspectRequest) String() string {
 func (*InspectRequest) ProtoMessage() {}
 
 func (x *InspectRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[11]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -840,7 +943,7 @@ func (x *InspectRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InspectRequest.ProtoReflect.Descriptor instead.
 func (*InspectRequest) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{11}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *InspectRequest) GetRef() string {
@@ -886,7 +989,7 @@ type InspectResponse struct {
 
 func (x *InspectResponse) Reset() {
 	*x = InspectResponse{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[12]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -898,7 +1001,7 @@ func (x *InspectResponse) String() string {
 func (*InspectResponse) ProtoMessage() {}
 
 func (x *InspectResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[12]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -911,7 +1014,7 @@ func (x *InspectResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InspectResponse.ProtoReflect.Descriptor instead.
 func (*InspectResponse) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{12}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *InspectResponse) GetRef() string {
@@ -997,7 +1100,7 @@ type Platform struct {
 
 func (x *Platform) Reset() {
 	*x = Platform{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[13]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1009,7 +1112,7 @@ func (x *Platform) String() string {
 func (*Platform) ProtoMessage() {}
 
 func (x *Platform) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[13]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1022,7 +1125,7 @@ func (x *Platform) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Platform.ProtoReflect.Descriptor instead.
 func (*Platform) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{13}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Platform) GetOs() string {
@@ -1094,7 +1197,7 @@ type ImageConfig struct {
 
 func (x *ImageConfig) Reset() {
 	*x = ImageConfig{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[14]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1106,7 +1209,7 @@ func (x *ImageConfig) String() string {
 func (*ImageConfig) ProtoMessage() {}
 
 func (x *ImageConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[14]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1119,7 +1222,7 @@ func (x *ImageConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImageConfig.ProtoReflect.Descriptor instead.
 func (*ImageConfig) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{14}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ImageConfig) GetCreated() *timestamppb.Timestamp {
@@ -1228,7 +1331,7 @@ type Descriptor struct {
 
 func (x *Descriptor) Reset() {
 	*x = Descriptor{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[15]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1240,7 +1343,7 @@ func (x *Descriptor) String() string {
 func (*Descriptor) ProtoMessage() {}
 
 func (x *Descriptor) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[15]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1253,7 +1356,7 @@ func (x *Descriptor) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Descriptor.ProtoReflect.Descriptor instead.
 func (*Descriptor) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{15}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Descriptor) GetMediaType() string {
@@ -1309,7 +1412,7 @@ type GetManifestRequest struct {
 
 func (x *GetManifestRequest) Reset() {
 	*x = GetManifestRequest{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[16]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1321,7 +1424,7 @@ func (x *GetManifestRequest) String() string {
 func (*GetManifestRequest) ProtoMessage() {}
 
 func (x *GetManifestRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[16]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1334,7 +1437,7 @@ func (x *GetManifestRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetManifestRequest.ProtoReflect.Descriptor instead.
 func (*GetManifestRequest) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{16}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *GetManifestRequest) GetRef() string {
@@ -1359,7 +1462,7 @@ type GetManifestResponse struct {
 
 func (x *GetManifestResponse) Reset() {
 	*x = GetManifestResponse{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[17]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1371,7 +1474,7 @@ func (x *GetManifestResponse) String() string {
 func (*GetManifestResponse) ProtoMessage() {}
 
 func (x *GetManifestResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[17]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1384,7 +1487,7 @@ func (x *GetManifestResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetManifestResponse.ProtoReflect.Descriptor instead.
 func (*GetManifestResponse) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{17}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *GetManifestResponse) GetDigest() string {
@@ -1420,7 +1523,7 @@ type ListTagsRequest struct {
 
 func (x *ListTagsRequest) Reset() {
 	*x = ListTagsRequest{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[18]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1432,7 +1535,7 @@ func (x *ListTagsRequest) String() string {
 func (*ListTagsRequest) ProtoMessage() {}
 
 func (x *ListTagsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[18]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1445,7 +1548,7 @@ func (x *ListTagsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTagsRequest.ProtoReflect.Descriptor instead.
 func (*ListTagsRequest) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{18}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ListTagsRequest) GetRepository() string {
@@ -1466,7 +1569,7 @@ type ListTagsResponse struct {
 
 func (x *ListTagsResponse) Reset() {
 	*x = ListTagsResponse{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[19]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1478,7 +1581,7 @@ func (x *ListTagsResponse) String() string {
 func (*ListTagsResponse) ProtoMessage() {}
 
 func (x *ListTagsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[19]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1491,7 +1594,7 @@ func (x *ListTagsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTagsResponse.ProtoReflect.Descriptor instead.
 func (*ListTagsResponse) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{19}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ListTagsResponse) GetTags() []string {
@@ -1522,7 +1625,7 @@ type GetBlobRequest struct {
 
 func (x *GetBlobRequest) Reset() {
 	*x = GetBlobRequest{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[20]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1534,7 +1637,7 @@ func (x *GetBlobRequest) String() string {
 func (*GetBlobRequest) ProtoMessage() {}
 
 func (x *GetBlobRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[20]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1547,7 +1650,7 @@ func (x *GetBlobRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBlobRequest.ProtoReflect.Descriptor instead.
 func (*GetBlobRequest) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{20}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *GetBlobRequest) GetRef() string {
@@ -1594,7 +1697,7 @@ type GetBlobResponse struct {
 
 func (x *GetBlobResponse) Reset() {
 	*x = GetBlobResponse{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[21]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1606,7 +1709,7 @@ func (x *GetBlobResponse) String() string {
 func (*GetBlobResponse) ProtoMessage() {}
 
 func (x *GetBlobResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[21]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1619,7 +1722,7 @@ func (x *GetBlobResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBlobResponse.ProtoReflect.Descriptor instead.
 func (*GetBlobResponse) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{21}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *GetBlobResponse) GetOffset() int64 {
@@ -1714,7 +1817,7 @@ type CopyRequest struct {
 
 func (x *CopyRequest) Reset() {
 	*x = CopyRequest{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[22]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1726,7 +1829,7 @@ func (x *CopyRequest) String() string {
 func (*CopyRequest) ProtoMessage() {}
 
 func (x *CopyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[22]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1739,7 +1842,7 @@ func (x *CopyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CopyRequest.ProtoReflect.Descriptor instead.
 func (*CopyRequest) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{22}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *CopyRequest) GetSource() string {
@@ -1867,7 +1970,7 @@ type CopyResponse struct {
 
 func (x *CopyResponse) Reset() {
 	*x = CopyResponse{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[23]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1879,7 +1982,7 @@ func (x *CopyResponse) String() string {
 func (*CopyResponse) ProtoMessage() {}
 
 func (x *CopyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[23]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1892,7 +1995,7 @@ func (x *CopyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CopyResponse.ProtoReflect.Descriptor instead.
 func (*CopyResponse) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{23}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *CopyResponse) GetKind() CopyEventKind {
@@ -1964,7 +2067,7 @@ type CopyResult struct {
 
 func (x *CopyResult) Reset() {
 	*x = CopyResult{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[24]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1976,7 +2079,7 @@ func (x *CopyResult) String() string {
 func (*CopyResult) ProtoMessage() {}
 
 func (x *CopyResult) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[24]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1989,7 +2092,7 @@ func (x *CopyResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CopyResult.ProtoReflect.Descriptor instead.
 func (*CopyResult) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{24}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *CopyResult) GetSource() string {
@@ -2117,7 +2220,7 @@ type MirrorRequest struct {
 
 func (x *MirrorRequest) Reset() {
 	*x = MirrorRequest{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[25]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2129,7 +2232,7 @@ func (x *MirrorRequest) String() string {
 func (*MirrorRequest) ProtoMessage() {}
 
 func (x *MirrorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[25]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2142,7 +2245,7 @@ func (x *MirrorRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MirrorRequest.ProtoReflect.Descriptor instead.
 func (*MirrorRequest) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{25}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *MirrorRequest) GetConfig() string {
@@ -2194,7 +2297,7 @@ type MirrorResponse struct {
 
 func (x *MirrorResponse) Reset() {
 	*x = MirrorResponse{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[26]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2206,7 +2309,7 @@ func (x *MirrorResponse) String() string {
 func (*MirrorResponse) ProtoMessage() {}
 
 func (x *MirrorResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[26]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2219,7 +2322,7 @@ func (x *MirrorResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MirrorResponse.ProtoReflect.Descriptor instead.
 func (*MirrorResponse) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{26}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *MirrorResponse) GetImage() *MirrorImage {
@@ -2286,7 +2389,7 @@ type MirrorImage struct {
 
 func (x *MirrorImage) Reset() {
 	*x = MirrorImage{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[27]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2298,7 +2401,7 @@ func (x *MirrorImage) String() string {
 func (*MirrorImage) ProtoMessage() {}
 
 func (x *MirrorImage) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[27]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2311,7 +2414,7 @@ func (x *MirrorImage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MirrorImage.ProtoReflect.Descriptor instead.
 func (*MirrorImage) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{27}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *MirrorImage) GetSource() string {
@@ -2462,7 +2565,7 @@ type MirrorSummary struct {
 
 func (x *MirrorSummary) Reset() {
 	*x = MirrorSummary{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[28]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2474,7 +2577,7 @@ func (x *MirrorSummary) String() string {
 func (*MirrorSummary) ProtoMessage() {}
 
 func (x *MirrorSummary) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[28]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2487,7 +2590,7 @@ func (x *MirrorSummary) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MirrorSummary.ProtoReflect.Descriptor instead.
 func (*MirrorSummary) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{28}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *MirrorSummary) GetDryRun() bool {
@@ -2560,6 +2663,770 @@ func (x *MirrorSummary) GetSeconds() float64 {
 	return 0
 }
 
+// ListSyncJobsRequest asks for every sync job the caller may see.
+type ListSyncJobsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSyncJobsRequest) Reset() {
+	*x = ListSyncJobsRequest{}
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSyncJobsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSyncJobsRequest) ProtoMessage() {}
+
+func (x *ListSyncJobsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSyncJobsRequest.ProtoReflect.Descriptor instead.
+func (*ListSyncJobsRequest) Descriptor() ([]byte, []int) {
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{30}
+}
+
+// ListSyncJobsResponse lists sync jobs in config order.
+type ListSyncJobsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Jobs in the order the config gives them.
+	Jobs          []*SyncJob `protobuf:"bytes,1,rep,name=jobs,proto3" json:"jobs,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSyncJobsResponse) Reset() {
+	*x = ListSyncJobsResponse{}
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSyncJobsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSyncJobsResponse) ProtoMessage() {}
+
+func (x *ListSyncJobsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSyncJobsResponse.ProtoReflect.Descriptor instead.
+func (*ListSyncJobsResponse) Descriptor() ([]byte, []int) {
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *ListSyncJobsResponse) GetJobs() []*SyncJob {
+	if x != nil {
+		return x.Jobs
+	}
+	return nil
+}
+
+// SyncJob is a sync job of the server's config and its state.
+type SyncJob struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Name identifies the job.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Schedule is `every DURATION`, `cron EXPRESSION` or `on demand`.
+	Schedule string `protobuf:"bytes,2,opt,name=schedule,proto3" json:"schedule,omitempty"`
+	// Running is set while a run is in progress.
+	Running bool `protobuf:"varint,3,opt,name=running,proto3" json:"running,omitempty"`
+	// RunningSince is when the run in progress started.
+	RunningSince *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=running_since,json=runningSince,proto3" json:"running_since,omitempty"`
+	// NextRun is when the job runs on its own next; unset for a job run on
+	// demand only.
+	NextRun *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=next_run,json=nextRun,proto3" json:"next_run,omitempty"`
+	// Runs counts the runs since the server started.
+	Runs int32 `protobuf:"varint,6,opt,name=runs,proto3" json:"runs,omitempty"`
+	// Failures counts the runs that failed, as a whole or for an image.
+	Failures int32 `protobuf:"varint,7,opt,name=failures,proto3" json:"failures,omitempty"`
+	// LastRun is the last run that ended; unset before the first.
+	LastRun *SyncRun `protobuf:"bytes,8,opt,name=last_run,json=lastRun,proto3" json:"last_run,omitempty"`
+	// Destinations are the repositories of the served store the job writes.
+	Destinations  []string `protobuf:"bytes,9,rep,name=destinations,proto3" json:"destinations,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SyncJob) Reset() {
+	*x = SyncJob{}
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SyncJob) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SyncJob) ProtoMessage() {}
+
+func (x *SyncJob) ProtoReflect() protoreflect.Message {
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SyncJob.ProtoReflect.Descriptor instead.
+func (*SyncJob) Descriptor() ([]byte, []int) {
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *SyncJob) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *SyncJob) GetSchedule() string {
+	if x != nil {
+		return x.Schedule
+	}
+	return ""
+}
+
+func (x *SyncJob) GetRunning() bool {
+	if x != nil {
+		return x.Running
+	}
+	return false
+}
+
+func (x *SyncJob) GetRunningSince() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RunningSince
+	}
+	return nil
+}
+
+func (x *SyncJob) GetNextRun() *timestamppb.Timestamp {
+	if x != nil {
+		return x.NextRun
+	}
+	return nil
+}
+
+func (x *SyncJob) GetRuns() int32 {
+	if x != nil {
+		return x.Runs
+	}
+	return 0
+}
+
+func (x *SyncJob) GetFailures() int32 {
+	if x != nil {
+		return x.Failures
+	}
+	return 0
+}
+
+func (x *SyncJob) GetLastRun() *SyncRun {
+	if x != nil {
+		return x.LastRun
+	}
+	return nil
+}
+
+func (x *SyncJob) GetDestinations() []string {
+	if x != nil {
+		return x.Destinations
+	}
+	return nil
+}
+
+// SyncRun is one run of a sync job.
+type SyncRun struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Trigger is `schedule` or `api`.
+	Trigger string `protobuf:"bytes,1,opt,name=trigger,proto3" json:"trigger,omitempty"`
+	// Started is when the run started.
+	Started *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=started,proto3" json:"started,omitempty"`
+	// Finished is when it ended.
+	Finished *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=finished,proto3" json:"finished,omitempty"`
+	// Summary totals the run's mirror report; unset when it could not start.
+	Summary *MirrorSummary `protobuf:"bytes,4,opt,name=summary,proto3" json:"summary,omitempty"`
+	// Error says why the run failed as a whole; image failures are in the
+	// report.
+	Error         string `protobuf:"bytes,5,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SyncRun) Reset() {
+	*x = SyncRun{}
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SyncRun) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SyncRun) ProtoMessage() {}
+
+func (x *SyncRun) ProtoReflect() protoreflect.Message {
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SyncRun.ProtoReflect.Descriptor instead.
+func (*SyncRun) Descriptor() ([]byte, []int) {
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *SyncRun) GetTrigger() string {
+	if x != nil {
+		return x.Trigger
+	}
+	return ""
+}
+
+func (x *SyncRun) GetStarted() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Started
+	}
+	return nil
+}
+
+func (x *SyncRun) GetFinished() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Finished
+	}
+	return nil
+}
+
+func (x *SyncRun) GetSummary() *MirrorSummary {
+	if x != nil {
+		return x.Summary
+	}
+	return nil
+}
+
+func (x *SyncRun) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+// GetSyncStatusRequest names a sync job.
+type GetSyncStatusRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Name is the job's name.
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetSyncStatusRequest) Reset() {
+	*x = GetSyncStatusRequest{}
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetSyncStatusRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetSyncStatusRequest) ProtoMessage() {}
+
+func (x *GetSyncStatusRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetSyncStatusRequest.ProtoReflect.Descriptor instead.
+func (*GetSyncStatusRequest) Descriptor() ([]byte, []int) {
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *GetSyncStatusRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// GetSyncStatusResponse is a sync job with its last run's report.
+type GetSyncStatusResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Job is the job and its state.
+	Job *SyncJob `protobuf:"bytes,1,opt,name=job,proto3" json:"job,omitempty"`
+	// Images are the per-image results of the last run, in config order.
+	Images        []*MirrorImage `protobuf:"bytes,2,rep,name=images,proto3" json:"images,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetSyncStatusResponse) Reset() {
+	*x = GetSyncStatusResponse{}
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetSyncStatusResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetSyncStatusResponse) ProtoMessage() {}
+
+func (x *GetSyncStatusResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetSyncStatusResponse.ProtoReflect.Descriptor instead.
+func (*GetSyncStatusResponse) Descriptor() ([]byte, []int) {
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *GetSyncStatusResponse) GetJob() *SyncJob {
+	if x != nil {
+		return x.Job
+	}
+	return nil
+}
+
+func (x *GetSyncStatusResponse) GetImages() []*MirrorImage {
+	if x != nil {
+		return x.Images
+	}
+	return nil
+}
+
+// RunSyncNowRequest names the sync job to run.
+type RunSyncNowRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Name is the job's name.
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RunSyncNowRequest) Reset() {
+	*x = RunSyncNowRequest{}
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RunSyncNowRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RunSyncNowRequest) ProtoMessage() {}
+
+func (x *RunSyncNowRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RunSyncNowRequest.ProtoReflect.Descriptor instead.
+func (*RunSyncNowRequest) Descriptor() ([]byte, []int) {
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *RunSyncNowRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// RunSyncNowResponse is one message of a run's stream: an image's outcome
+// or, last, the summary of the run.
+type RunSyncNowResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Image is the outcome of one image; unset in the summary message.
+	Image *MirrorImage `protobuf:"bytes,1,opt,name=image,proto3" json:"image,omitempty"`
+	// Summary totals the run; set only in the last message.
+	Summary       *MirrorSummary `protobuf:"bytes,2,opt,name=summary,proto3" json:"summary,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RunSyncNowResponse) Reset() {
+	*x = RunSyncNowResponse{}
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RunSyncNowResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RunSyncNowResponse) ProtoMessage() {}
+
+func (x *RunSyncNowResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RunSyncNowResponse.ProtoReflect.Descriptor instead.
+func (*RunSyncNowResponse) Descriptor() ([]byte, []int) {
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *RunSyncNowResponse) GetImage() *MirrorImage {
+	if x != nil {
+		return x.Image
+	}
+	return nil
+}
+
+func (x *RunSyncNowResponse) GetSummary() *MirrorSummary {
+	if x != nil {
+		return x.Summary
+	}
+	return nil
+}
+
+// RunRetentionRequest configures a retention run.
+type RunRetentionRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// DryRun lists what would be removed and removes nothing.
+	DryRun        bool `protobuf:"varint,1,opt,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RunRetentionRequest) Reset() {
+	*x = RunRetentionRequest{}
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RunRetentionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RunRetentionRequest) ProtoMessage() {}
+
+func (x *RunRetentionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RunRetentionRequest.ProtoReflect.Descriptor instead.
+func (*RunRetentionRequest) Descriptor() ([]byte, []int) {
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *RunRetentionRequest) GetDryRun() bool {
+	if x != nil {
+		return x.DryRun
+	}
+	return false
+}
+
+// RetentionAction is one removal: a tag, or an untagged manifest.
+type RetentionAction struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Repository is the repository name.
+	Repository string `protobuf:"bytes,1,opt,name=repository,proto3" json:"repository,omitempty"`
+	// Tag is the tag removed; empty for an untagged manifest.
+	Tag string `protobuf:"bytes,2,opt,name=tag,proto3" json:"tag,omitempty"`
+	// Digest is the manifest the tag named, or the untagged manifest.
+	Digest string `protobuf:"bytes,3,opt,name=digest,proto3" json:"digest,omitempty"`
+	// Reason says why it goes (in `kept`: why it stayed).
+	Reason        string `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RetentionAction) Reset() {
+	*x = RetentionAction{}
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RetentionAction) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RetentionAction) ProtoMessage() {}
+
+func (x *RetentionAction) ProtoReflect() protoreflect.Message {
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RetentionAction.ProtoReflect.Descriptor instead.
+func (*RetentionAction) Descriptor() ([]byte, []int) {
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *RetentionAction) GetRepository() string {
+	if x != nil {
+		return x.Repository
+	}
+	return ""
+}
+
+func (x *RetentionAction) GetTag() string {
+	if x != nil {
+		return x.Tag
+	}
+	return ""
+}
+
+func (x *RetentionAction) GetDigest() string {
+	if x != nil {
+		return x.Digest
+	}
+	return ""
+}
+
+func (x *RetentionAction) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// RetentionSkip is a repository retention left alone, and why.
+type RetentionSkip struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Repository is its name.
+	Repository string `protobuf:"bytes,1,opt,name=repository,proto3" json:"repository,omitempty"`
+	// Error says why its tags could not be read.
+	Error         string `protobuf:"bytes,2,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RetentionSkip) Reset() {
+	*x = RetentionSkip{}
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RetentionSkip) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RetentionSkip) ProtoMessage() {}
+
+func (x *RetentionSkip) ProtoReflect() protoreflect.Message {
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RetentionSkip.ProtoReflect.Descriptor instead.
+func (*RetentionSkip) Descriptor() ([]byte, []int) {
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *RetentionSkip) GetRepository() string {
+	if x != nil {
+		return x.Repository
+	}
+	return ""
+}
+
+func (x *RetentionSkip) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+// RunRetentionResponse reports a retention run.
+type RunRetentionResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// DryRun is set when nothing was removed.
+	DryRun bool `protobuf:"varint,1,opt,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	// Removed lists what was removed (in a dry run: what would be), per
+	// repository, tags first.
+	Removed []*RetentionAction `protobuf:"bytes,2,rep,name=removed,proto3" json:"removed,omitempty"`
+	// Kept lists removals the run planned but did not carry out, each with
+	// the reason found at the last moment.
+	Kept []*RetentionAction `protobuf:"bytes,3,rep,name=kept,proto3" json:"kept,omitempty"`
+	// Repositories counts the repositories a policy covers.
+	Repositories int32 `protobuf:"varint,4,opt,name=repositories,proto3" json:"repositories,omitempty"`
+	// TagsKept counts the tags of those repositories that stay.
+	TagsKept int32 `protobuf:"varint,5,opt,name=tags_kept,json=tagsKept,proto3" json:"tags_kept,omitempty"`
+	// Skipped lists repositories left alone.
+	Skipped []*RetentionSkip `protobuf:"bytes,6,rep,name=skipped,proto3" json:"skipped,omitempty"`
+	// GC reports the collection that followed; unset in a dry run.
+	Gc            *RunGCResponse `protobuf:"bytes,7,opt,name=gc,proto3" json:"gc,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RunRetentionResponse) Reset() {
+	*x = RunRetentionResponse{}
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RunRetentionResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RunRetentionResponse) ProtoMessage() {}
+
+func (x *RunRetentionResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RunRetentionResponse.ProtoReflect.Descriptor instead.
+func (*RunRetentionResponse) Descriptor() ([]byte, []int) {
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *RunRetentionResponse) GetDryRun() bool {
+	if x != nil {
+		return x.DryRun
+	}
+	return false
+}
+
+func (x *RunRetentionResponse) GetRemoved() []*RetentionAction {
+	if x != nil {
+		return x.Removed
+	}
+	return nil
+}
+
+func (x *RunRetentionResponse) GetKept() []*RetentionAction {
+	if x != nil {
+		return x.Kept
+	}
+	return nil
+}
+
+func (x *RunRetentionResponse) GetRepositories() int32 {
+	if x != nil {
+		return x.Repositories
+	}
+	return 0
+}
+
+func (x *RunRetentionResponse) GetTagsKept() int32 {
+	if x != nil {
+		return x.TagsKept
+	}
+	return 0
+}
+
+func (x *RunRetentionResponse) GetSkipped() []*RetentionSkip {
+	if x != nil {
+		return x.Skipped
+	}
+	return nil
+}
+
+func (x *RunRetentionResponse) GetGc() *RunGCResponse {
+	if x != nil {
+		return x.Gc
+	}
+	return nil
+}
+
 // ListFilesRequest names the image whose files to list.
 type ListFilesRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -2577,7 +3444,7 @@ type ListFilesRequest struct {
 
 func (x *ListFilesRequest) Reset() {
 	*x = ListFilesRequest{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[29]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2589,7 +3456,7 @@ func (x *ListFilesRequest) String() string {
 func (*ListFilesRequest) ProtoMessage() {}
 
 func (x *ListFilesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[29]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2602,7 +3469,7 @@ func (x *ListFilesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListFilesRequest.ProtoReflect.Descriptor instead.
 func (*ListFilesRequest) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{29}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *ListFilesRequest) GetRef() string {
@@ -2637,7 +3504,7 @@ type ListFilesResponse struct {
 
 func (x *ListFilesResponse) Reset() {
 	*x = ListFilesResponse{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[30]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2649,7 +3516,7 @@ func (x *ListFilesResponse) String() string {
 func (*ListFilesResponse) ProtoMessage() {}
 
 func (x *ListFilesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[30]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2662,7 +3529,7 @@ func (x *ListFilesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListFilesResponse.ProtoReflect.Descriptor instead.
 func (*ListFilesResponse) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{30}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *ListFilesResponse) GetFiles() []*FileInfo {
@@ -2703,7 +3570,7 @@ type FileInfo struct {
 
 func (x *FileInfo) Reset() {
 	*x = FileInfo{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[31]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2715,7 +3582,7 @@ func (x *FileInfo) String() string {
 func (*FileInfo) ProtoMessage() {}
 
 func (x *FileInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[31]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2728,7 +3595,7 @@ func (x *FileInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FileInfo.ProtoReflect.Descriptor instead.
 func (*FileInfo) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{31}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *FileInfo) GetPath() string {
@@ -2816,7 +3683,7 @@ type ReadFileRequest struct {
 
 func (x *ReadFileRequest) Reset() {
 	*x = ReadFileRequest{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[32]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2828,7 +3695,7 @@ func (x *ReadFileRequest) String() string {
 func (*ReadFileRequest) ProtoMessage() {}
 
 func (x *ReadFileRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[32]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2841,7 +3708,7 @@ func (x *ReadFileRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadFileRequest.ProtoReflect.Descriptor instead.
 func (*ReadFileRequest) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{32}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *ReadFileRequest) GetRef() string {
@@ -2878,7 +3745,7 @@ type ReadFileResponse struct {
 
 func (x *ReadFileResponse) Reset() {
 	*x = ReadFileResponse{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[33]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2890,7 +3757,7 @@ func (x *ReadFileResponse) String() string {
 func (*ReadFileResponse) ProtoMessage() {}
 
 func (x *ReadFileResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[33]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2903,7 +3770,7 @@ func (x *ReadFileResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadFileResponse.ProtoReflect.Descriptor instead.
 func (*ReadFileResponse) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{33}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *ReadFileResponse) GetOffset() int64 {
@@ -2933,7 +3800,7 @@ type ExportRequest struct {
 
 func (x *ExportRequest) Reset() {
 	*x = ExportRequest{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[34]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2945,7 +3812,7 @@ func (x *ExportRequest) String() string {
 func (*ExportRequest) ProtoMessage() {}
 
 func (x *ExportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[34]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2958,7 +3825,7 @@ func (x *ExportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportRequest.ProtoReflect.Descriptor instead.
 func (*ExportRequest) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{34}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *ExportRequest) GetRef() string {
@@ -2988,7 +3855,7 @@ type ExportResponse struct {
 
 func (x *ExportResponse) Reset() {
 	*x = ExportResponse{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[35]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3000,7 +3867,7 @@ func (x *ExportResponse) String() string {
 func (*ExportResponse) ProtoMessage() {}
 
 func (x *ExportResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[35]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3013,7 +3880,7 @@ func (x *ExportResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportResponse.ProtoReflect.Descriptor instead.
 func (*ExportResponse) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{35}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *ExportResponse) GetOffset() int64 {
@@ -3042,7 +3909,7 @@ type ValidateRequest struct {
 
 func (x *ValidateRequest) Reset() {
 	*x = ValidateRequest{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[36]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3054,7 +3921,7 @@ func (x *ValidateRequest) String() string {
 func (*ValidateRequest) ProtoMessage() {}
 
 func (x *ValidateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[36]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3067,7 +3934,7 @@ func (x *ValidateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ValidateRequest.ProtoReflect.Descriptor instead.
 func (*ValidateRequest) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{36}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *ValidateRequest) GetRef() string {
@@ -3096,7 +3963,7 @@ type ValidateResponse struct {
 
 func (x *ValidateResponse) Reset() {
 	*x = ValidateResponse{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[37]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3108,7 +3975,7 @@ func (x *ValidateResponse) String() string {
 func (*ValidateResponse) ProtoMessage() {}
 
 func (x *ValidateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[37]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3121,7 +3988,7 @@ func (x *ValidateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ValidateResponse.ProtoReflect.Descriptor instead.
 func (*ValidateResponse) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{37}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *ValidateResponse) GetDigest() string {
@@ -3174,7 +4041,7 @@ type ValidationProblem struct {
 
 func (x *ValidationProblem) Reset() {
 	*x = ValidationProblem{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[38]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3186,7 +4053,7 @@ func (x *ValidationProblem) String() string {
 func (*ValidationProblem) ProtoMessage() {}
 
 func (x *ValidationProblem) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[38]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3199,7 +4066,7 @@ func (x *ValidationProblem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ValidationProblem.ProtoReflect.Descriptor instead.
 func (*ValidationProblem) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{38}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *ValidationProblem) GetDigest() string {
@@ -3238,7 +4105,7 @@ type DiffRequest struct {
 
 func (x *DiffRequest) Reset() {
 	*x = DiffRequest{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[39]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3250,7 +4117,7 @@ func (x *DiffRequest) String() string {
 func (*DiffRequest) ProtoMessage() {}
 
 func (x *DiffRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[39]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3263,7 +4130,7 @@ func (x *DiffRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DiffRequest.ProtoReflect.Descriptor instead.
 func (*DiffRequest) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{39}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *DiffRequest) GetRef() string {
@@ -3310,7 +4177,7 @@ type DiffResponse struct {
 
 func (x *DiffResponse) Reset() {
 	*x = DiffResponse{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[40]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3322,7 +4189,7 @@ func (x *DiffResponse) String() string {
 func (*DiffResponse) ProtoMessage() {}
 
 func (x *DiffResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[40]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3335,7 +4202,7 @@ func (x *DiffResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DiffResponse.ProtoReflect.Descriptor instead.
 func (*DiffResponse) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{40}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *DiffResponse) GetA() string {
@@ -3402,7 +4269,7 @@ type ConfigFieldDiff struct {
 
 func (x *ConfigFieldDiff) Reset() {
 	*x = ConfigFieldDiff{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[41]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3414,7 +4281,7 @@ func (x *ConfigFieldDiff) String() string {
 func (*ConfigFieldDiff) ProtoMessage() {}
 
 func (x *ConfigFieldDiff) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[41]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3427,7 +4294,7 @@ func (x *ConfigFieldDiff) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigFieldDiff.ProtoReflect.Descriptor instead.
 func (*ConfigFieldDiff) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{41}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *ConfigFieldDiff) GetField() string {
@@ -3468,7 +4335,7 @@ type FileChange struct {
 
 func (x *FileChange) Reset() {
 	*x = FileChange{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[42]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3480,7 +4347,7 @@ func (x *FileChange) String() string {
 func (*FileChange) ProtoMessage() {}
 
 func (x *FileChange) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[42]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3493,7 +4360,7 @@ func (x *FileChange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FileChange.ProtoReflect.Descriptor instead.
 func (*FileChange) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{42}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *FileChange) GetPath() string {
@@ -3537,7 +4404,7 @@ type SizeRequest struct {
 
 func (x *SizeRequest) Reset() {
 	*x = SizeRequest{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[43]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3549,7 +4416,7 @@ func (x *SizeRequest) String() string {
 func (*SizeRequest) ProtoMessage() {}
 
 func (x *SizeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[43]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3562,7 +4429,7 @@ func (x *SizeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SizeRequest.ProtoReflect.Descriptor instead.
 func (*SizeRequest) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{43}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *SizeRequest) GetRef() string {
@@ -3598,7 +4465,7 @@ type SizeResponse struct {
 
 func (x *SizeResponse) Reset() {
 	*x = SizeResponse{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[44]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3610,7 +4477,7 @@ func (x *SizeResponse) String() string {
 func (*SizeResponse) ProtoMessage() {}
 
 func (x *SizeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[44]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3623,7 +4490,7 @@ func (x *SizeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SizeResponse.ProtoReflect.Descriptor instead.
 func (*SizeResponse) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{44}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *SizeResponse) GetDigest() string {
@@ -3684,7 +4551,7 @@ type LayerSize struct {
 
 func (x *LayerSize) Reset() {
 	*x = LayerSize{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[45]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3696,7 +4563,7 @@ func (x *LayerSize) String() string {
 func (*LayerSize) ProtoMessage() {}
 
 func (x *LayerSize) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[45]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3709,7 +4576,7 @@ func (x *LayerSize) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LayerSize.ProtoReflect.Descriptor instead.
 func (*LayerSize) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{45}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *LayerSize) GetLayer() int32 {
@@ -3774,7 +4641,7 @@ type HistoryRequest struct {
 
 func (x *HistoryRequest) Reset() {
 	*x = HistoryRequest{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[46]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3786,7 +4653,7 @@ func (x *HistoryRequest) String() string {
 func (*HistoryRequest) ProtoMessage() {}
 
 func (x *HistoryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[46]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3799,7 +4666,7 @@ func (x *HistoryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HistoryRequest.ProtoReflect.Descriptor instead.
 func (*HistoryRequest) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{46}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *HistoryRequest) GetRef() string {
@@ -3827,7 +4694,7 @@ type HistoryResponse struct {
 
 func (x *HistoryResponse) Reset() {
 	*x = HistoryResponse{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[47]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3839,7 +4706,7 @@ func (x *HistoryResponse) String() string {
 func (*HistoryResponse) ProtoMessage() {}
 
 func (x *HistoryResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[47]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3852,7 +4719,7 @@ func (x *HistoryResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HistoryResponse.ProtoReflect.Descriptor instead.
 func (*HistoryResponse) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{47}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *HistoryResponse) GetEntries() []*HistoryEntry {
@@ -3889,7 +4756,7 @@ type HistoryEntry struct {
 
 func (x *HistoryEntry) Reset() {
 	*x = HistoryEntry{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[48]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3901,7 +4768,7 @@ func (x *HistoryEntry) String() string {
 func (*HistoryEntry) ProtoMessage() {}
 
 func (x *HistoryEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[48]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3914,7 +4781,7 @@ func (x *HistoryEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HistoryEntry.ProtoReflect.Descriptor instead.
 func (*HistoryEntry) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{48}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *HistoryEntry) GetCreated() *timestamppb.Timestamp {
@@ -4002,7 +4869,7 @@ type WriteResult struct {
 
 func (x *WriteResult) Reset() {
 	*x = WriteResult{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[49]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4014,7 +4881,7 @@ func (x *WriteResult) String() string {
 func (*WriteResult) ProtoMessage() {}
 
 func (x *WriteResult) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[49]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4027,7 +4894,7 @@ func (x *WriteResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WriteResult.ProtoReflect.Descriptor instead.
 func (*WriteResult) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{49}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *WriteResult) GetDigest() string {
@@ -4084,7 +4951,7 @@ type StringList struct {
 
 func (x *StringList) Reset() {
 	*x = StringList{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[50]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4096,7 +4963,7 @@ func (x *StringList) String() string {
 func (*StringList) ProtoMessage() {}
 
 func (x *StringList) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[50]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4109,7 +4976,7 @@ func (x *StringList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StringList.ProtoReflect.Descriptor instead.
 func (*StringList) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{50}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *StringList) GetValues() []string {
@@ -4183,7 +5050,7 @@ type MutateRequest struct {
 
 func (x *MutateRequest) Reset() {
 	*x = MutateRequest{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[51]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4195,7 +5062,7 @@ func (x *MutateRequest) String() string {
 func (*MutateRequest) ProtoMessage() {}
 
 func (x *MutateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[51]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4208,7 +5075,7 @@ func (x *MutateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MutateRequest.ProtoReflect.Descriptor instead.
 func (*MutateRequest) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{51}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *MutateRequest) GetRef() string {
@@ -4397,7 +5264,7 @@ type MutateResponse struct {
 
 func (x *MutateResponse) Reset() {
 	*x = MutateResponse{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[52]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4409,7 +5276,7 @@ func (x *MutateResponse) String() string {
 func (*MutateResponse) ProtoMessage() {}
 
 func (x *MutateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[52]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4422,7 +5289,7 @@ func (x *MutateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MutateResponse.ProtoReflect.Descriptor instead.
 func (*MutateResponse) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{52}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *MutateResponse) GetResult() *WriteResult {
@@ -4452,7 +5319,7 @@ type RebaseRequest struct {
 
 func (x *RebaseRequest) Reset() {
 	*x = RebaseRequest{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[53]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4464,7 +5331,7 @@ func (x *RebaseRequest) String() string {
 func (*RebaseRequest) ProtoMessage() {}
 
 func (x *RebaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[53]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4477,7 +5344,7 @@ func (x *RebaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RebaseRequest.ProtoReflect.Descriptor instead.
 func (*RebaseRequest) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{53}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *RebaseRequest) GetRef() string {
@@ -4526,7 +5393,7 @@ type RebaseResponse struct {
 
 func (x *RebaseResponse) Reset() {
 	*x = RebaseResponse{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[54]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4538,7 +5405,7 @@ func (x *RebaseResponse) String() string {
 func (*RebaseResponse) ProtoMessage() {}
 
 func (x *RebaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[54]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4551,7 +5418,7 @@ func (x *RebaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RebaseResponse.ProtoReflect.Descriptor instead.
 func (*RebaseResponse) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{54}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *RebaseResponse) GetResult() *WriteResult {
@@ -4578,7 +5445,7 @@ type CreateIndexRequest struct {
 
 func (x *CreateIndexRequest) Reset() {
 	*x = CreateIndexRequest{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[55]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4590,7 +5457,7 @@ func (x *CreateIndexRequest) String() string {
 func (*CreateIndexRequest) ProtoMessage() {}
 
 func (x *CreateIndexRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[55]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4603,7 +5470,7 @@ func (x *CreateIndexRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateIndexRequest.ProtoReflect.Descriptor instead.
 func (*CreateIndexRequest) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{55}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{68}
 }
 
 func (x *CreateIndexRequest) GetDestination() string {
@@ -4645,7 +5512,7 @@ type CreateIndexResponse struct {
 
 func (x *CreateIndexResponse) Reset() {
 	*x = CreateIndexResponse{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[56]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[69]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4657,7 +5524,7 @@ func (x *CreateIndexResponse) String() string {
 func (*CreateIndexResponse) ProtoMessage() {}
 
 func (x *CreateIndexResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[56]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[69]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4670,7 +5537,7 @@ func (x *CreateIndexResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateIndexResponse.ProtoReflect.Descriptor instead.
 func (*CreateIndexResponse) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{56}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{69}
 }
 
 func (x *CreateIndexResponse) GetResult() *WriteResult {
@@ -4697,7 +5564,7 @@ type AddToIndexRequest struct {
 
 func (x *AddToIndexRequest) Reset() {
 	*x = AddToIndexRequest{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[57]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[70]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4709,7 +5576,7 @@ func (x *AddToIndexRequest) String() string {
 func (*AddToIndexRequest) ProtoMessage() {}
 
 func (x *AddToIndexRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[57]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[70]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4722,7 +5589,7 @@ func (x *AddToIndexRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddToIndexRequest.ProtoReflect.Descriptor instead.
 func (*AddToIndexRequest) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{57}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{70}
 }
 
 func (x *AddToIndexRequest) GetRef() string {
@@ -4764,7 +5631,7 @@ type AddToIndexResponse struct {
 
 func (x *AddToIndexResponse) Reset() {
 	*x = AddToIndexResponse{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[58]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[71]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4776,7 +5643,7 @@ func (x *AddToIndexResponse) String() string {
 func (*AddToIndexResponse) ProtoMessage() {}
 
 func (x *AddToIndexResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[58]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[71]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4789,7 +5656,7 @@ func (x *AddToIndexResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddToIndexResponse.ProtoReflect.Descriptor instead.
 func (*AddToIndexResponse) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{58}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{71}
 }
 
 func (x *AddToIndexResponse) GetResult() *WriteResult {
@@ -4816,7 +5683,7 @@ type RemoveFromIndexRequest struct {
 
 func (x *RemoveFromIndexRequest) Reset() {
 	*x = RemoveFromIndexRequest{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[59]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[72]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4828,7 +5695,7 @@ func (x *RemoveFromIndexRequest) String() string {
 func (*RemoveFromIndexRequest) ProtoMessage() {}
 
 func (x *RemoveFromIndexRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[59]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[72]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4841,7 +5708,7 @@ func (x *RemoveFromIndexRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveFromIndexRequest.ProtoReflect.Descriptor instead.
 func (*RemoveFromIndexRequest) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{59}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{72}
 }
 
 func (x *RemoveFromIndexRequest) GetRef() string {
@@ -4883,7 +5750,7 @@ type RemoveFromIndexResponse struct {
 
 func (x *RemoveFromIndexResponse) Reset() {
 	*x = RemoveFromIndexResponse{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[60]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[73]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4895,7 +5762,7 @@ func (x *RemoveFromIndexResponse) String() string {
 func (*RemoveFromIndexResponse) ProtoMessage() {}
 
 func (x *RemoveFromIndexResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[60]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[73]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4908,7 +5775,7 @@ func (x *RemoveFromIndexResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveFromIndexResponse.ProtoReflect.Descriptor instead.
 func (*RemoveFromIndexResponse) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{60}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{73}
 }
 
 func (x *RemoveFromIndexResponse) GetResult() *WriteResult {
@@ -4931,7 +5798,7 @@ type TagRequest struct {
 
 func (x *TagRequest) Reset() {
 	*x = TagRequest{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[61]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[74]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4943,7 +5810,7 @@ func (x *TagRequest) String() string {
 func (*TagRequest) ProtoMessage() {}
 
 func (x *TagRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[61]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[74]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4956,7 +5823,7 @@ func (x *TagRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TagRequest.ProtoReflect.Descriptor instead.
 func (*TagRequest) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{61}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{74}
 }
 
 func (x *TagRequest) GetRef() string {
@@ -4984,7 +5851,7 @@ type TagResponse struct {
 
 func (x *TagResponse) Reset() {
 	*x = TagResponse{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[62]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[75]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4996,7 +5863,7 @@ func (x *TagResponse) String() string {
 func (*TagResponse) ProtoMessage() {}
 
 func (x *TagResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[62]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[75]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5009,7 +5876,7 @@ func (x *TagResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TagResponse.ProtoReflect.Descriptor instead.
 func (*TagResponse) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{62}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{75}
 }
 
 func (x *TagResponse) GetResult() *WriteResult {
@@ -5030,7 +5897,7 @@ type UntagRequest struct {
 
 func (x *UntagRequest) Reset() {
 	*x = UntagRequest{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[63]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[76]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5042,7 +5909,7 @@ func (x *UntagRequest) String() string {
 func (*UntagRequest) ProtoMessage() {}
 
 func (x *UntagRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[63]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[76]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5055,7 +5922,7 @@ func (x *UntagRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UntagRequest.ProtoReflect.Descriptor instead.
 func (*UntagRequest) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{63}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{76}
 }
 
 func (x *UntagRequest) GetRef() string {
@@ -5074,7 +5941,7 @@ type UntagResponse struct {
 
 func (x *UntagResponse) Reset() {
 	*x = UntagResponse{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[64]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[77]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5086,7 +5953,7 @@ func (x *UntagResponse) String() string {
 func (*UntagResponse) ProtoMessage() {}
 
 func (x *UntagResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[64]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[77]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5099,7 +5966,7 @@ func (x *UntagResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UntagResponse.ProtoReflect.Descriptor instead.
 func (*UntagResponse) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{64}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{77}
 }
 
 // AppendRequest is one message of an Append stream: the first carries the
@@ -5154,7 +6021,7 @@ type AppendRequest struct {
 
 func (x *AppendRequest) Reset() {
 	*x = AppendRequest{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[65]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[78]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5166,7 +6033,7 @@ func (x *AppendRequest) String() string {
 func (*AppendRequest) ProtoMessage() {}
 
 func (x *AppendRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[65]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[78]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5179,7 +6046,7 @@ func (x *AppendRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppendRequest.ProtoReflect.Descriptor instead.
 func (*AppendRequest) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{65}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{78}
 }
 
 func (x *AppendRequest) GetRef() string {
@@ -5316,7 +6183,7 @@ type AppendResponse struct {
 
 func (x *AppendResponse) Reset() {
 	*x = AppendResponse{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[66]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[79]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5328,7 +6195,7 @@ func (x *AppendResponse) String() string {
 func (*AppendResponse) ProtoMessage() {}
 
 func (x *AppendResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[66]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[79]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5341,7 +6208,7 @@ func (x *AppendResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppendResponse.ProtoReflect.Descriptor instead.
 func (*AppendResponse) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{66}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{79}
 }
 
 func (x *AppendResponse) GetResult() *WriteResult {
@@ -5382,7 +6249,7 @@ type AppendedLayer struct {
 
 func (x *AppendedLayer) Reset() {
 	*x = AppendedLayer{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[67]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[80]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5394,7 +6261,7 @@ func (x *AppendedLayer) String() string {
 func (*AppendedLayer) ProtoMessage() {}
 
 func (x *AppendedLayer) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[67]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[80]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5407,7 +6274,7 @@ func (x *AppendedLayer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppendedLayer.ProtoReflect.Descriptor instead.
 func (*AppendedLayer) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{67}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{80}
 }
 
 func (x *AppendedLayer) GetDigest() string {
@@ -5455,7 +6322,7 @@ type ArtifactFileHeader struct {
 
 func (x *ArtifactFileHeader) Reset() {
 	*x = ArtifactFileHeader{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[68]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[81]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5467,7 +6334,7 @@ func (x *ArtifactFileHeader) String() string {
 func (*ArtifactFileHeader) ProtoMessage() {}
 
 func (x *ArtifactFileHeader) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[68]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[81]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5480,7 +6347,7 @@ func (x *ArtifactFileHeader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ArtifactFileHeader.ProtoReflect.Descriptor instead.
 func (*ArtifactFileHeader) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{68}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{81}
 }
 
 func (x *ArtifactFileHeader) GetName() string {
@@ -5525,7 +6392,7 @@ type PushArtifactRequest struct {
 
 func (x *PushArtifactRequest) Reset() {
 	*x = PushArtifactRequest{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[69]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[82]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5537,7 +6404,7 @@ func (x *PushArtifactRequest) String() string {
 func (*PushArtifactRequest) ProtoMessage() {}
 
 func (x *PushArtifactRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[69]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[82]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5550,7 +6417,7 @@ func (x *PushArtifactRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PushArtifactRequest.ProtoReflect.Descriptor instead.
 func (*PushArtifactRequest) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{69}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{82}
 }
 
 func (x *PushArtifactRequest) GetRef() string {
@@ -5599,7 +6466,7 @@ type PushArtifactResponse struct {
 
 func (x *PushArtifactResponse) Reset() {
 	*x = PushArtifactResponse{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[70]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[83]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5611,7 +6478,7 @@ func (x *PushArtifactResponse) String() string {
 func (*PushArtifactResponse) ProtoMessage() {}
 
 func (x *PushArtifactResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[70]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[83]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5624,7 +6491,7 @@ func (x *PushArtifactResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PushArtifactResponse.ProtoReflect.Descriptor instead.
 func (*PushArtifactResponse) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{70}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{83}
 }
 
 func (x *PushArtifactResponse) GetManifest() *Descriptor {
@@ -5654,7 +6521,7 @@ type AttachArtifactRequest struct {
 
 func (x *AttachArtifactRequest) Reset() {
 	*x = AttachArtifactRequest{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[71]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[84]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5666,7 +6533,7 @@ func (x *AttachArtifactRequest) String() string {
 func (*AttachArtifactRequest) ProtoMessage() {}
 
 func (x *AttachArtifactRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[71]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[84]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5679,7 +6546,7 @@ func (x *AttachArtifactRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AttachArtifactRequest.ProtoReflect.Descriptor instead.
 func (*AttachArtifactRequest) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{71}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{84}
 }
 
 func (x *AttachArtifactRequest) GetRef() string {
@@ -5728,7 +6595,7 @@ type AttachArtifactResponse struct {
 
 func (x *AttachArtifactResponse) Reset() {
 	*x = AttachArtifactResponse{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[72]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[85]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5740,7 +6607,7 @@ func (x *AttachArtifactResponse) String() string {
 func (*AttachArtifactResponse) ProtoMessage() {}
 
 func (x *AttachArtifactResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[72]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[85]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5753,7 +6620,7 @@ func (x *AttachArtifactResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AttachArtifactResponse.ProtoReflect.Descriptor instead.
 func (*AttachArtifactResponse) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{72}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{85}
 }
 
 func (x *AttachArtifactResponse) GetManifest() *Descriptor {
@@ -5774,7 +6641,7 @@ type PullArtifactRequest struct {
 
 func (x *PullArtifactRequest) Reset() {
 	*x = PullArtifactRequest{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[73]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[86]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5786,7 +6653,7 @@ func (x *PullArtifactRequest) String() string {
 func (*PullArtifactRequest) ProtoMessage() {}
 
 func (x *PullArtifactRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[73]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[86]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5799,7 +6666,7 @@ func (x *PullArtifactRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PullArtifactRequest.ProtoReflect.Descriptor instead.
 func (*PullArtifactRequest) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{73}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{86}
 }
 
 func (x *PullArtifactRequest) GetRef() string {
@@ -5828,7 +6695,7 @@ type PullArtifactResponse struct {
 
 func (x *PullArtifactResponse) Reset() {
 	*x = PullArtifactResponse{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[74]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[87]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5840,7 +6707,7 @@ func (x *PullArtifactResponse) String() string {
 func (*PullArtifactResponse) ProtoMessage() {}
 
 func (x *PullArtifactResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[74]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[87]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5853,7 +6720,7 @@ func (x *PullArtifactResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PullArtifactResponse.ProtoReflect.Descriptor instead.
 func (*PullArtifactResponse) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{74}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{87}
 }
 
 func (x *PullArtifactResponse) GetManifest() *Descriptor {
@@ -5908,7 +6775,7 @@ type PulledFile struct {
 
 func (x *PulledFile) Reset() {
 	*x = PulledFile{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[75]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[88]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5920,7 +6787,7 @@ func (x *PulledFile) String() string {
 func (*PulledFile) ProtoMessage() {}
 
 func (x *PulledFile) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[75]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[88]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5933,7 +6800,7 @@ func (x *PulledFile) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PulledFile.ProtoReflect.Descriptor instead.
 func (*PulledFile) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{75}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{88}
 }
 
 func (x *PulledFile) GetName() string {
@@ -5979,7 +6846,7 @@ type DiscoverReferrersRequest struct {
 
 func (x *DiscoverReferrersRequest) Reset() {
 	*x = DiscoverReferrersRequest{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[76]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[89]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5991,7 +6858,7 @@ func (x *DiscoverReferrersRequest) String() string {
 func (*DiscoverReferrersRequest) ProtoMessage() {}
 
 func (x *DiscoverReferrersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[76]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[89]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6004,7 +6871,7 @@ func (x *DiscoverReferrersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DiscoverReferrersRequest.ProtoReflect.Descriptor instead.
 func (*DiscoverReferrersRequest) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{76}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{89}
 }
 
 func (x *DiscoverReferrersRequest) GetRef() string {
@@ -6039,7 +6906,7 @@ type DiscoverReferrersResponse struct {
 
 func (x *DiscoverReferrersResponse) Reset() {
 	*x = DiscoverReferrersResponse{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[77]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[90]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6051,7 +6918,7 @@ func (x *DiscoverReferrersResponse) String() string {
 func (*DiscoverReferrersResponse) ProtoMessage() {}
 
 func (x *DiscoverReferrersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[77]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[90]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6064,7 +6931,7 @@ func (x *DiscoverReferrersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DiscoverReferrersResponse.ProtoReflect.Descriptor instead.
 func (*DiscoverReferrersResponse) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{77}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{90}
 }
 
 func (x *DiscoverReferrersResponse) GetRoot() *ReferrerNode {
@@ -6087,7 +6954,7 @@ type ReferrerNode struct {
 
 func (x *ReferrerNode) Reset() {
 	*x = ReferrerNode{}
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[78]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[91]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6099,7 +6966,7 @@ func (x *ReferrerNode) String() string {
 func (*ReferrerNode) ProtoMessage() {}
 
 func (x *ReferrerNode) ProtoReflect() protoreflect.Message {
-	mi := &file_stevedore_v1_image_service_proto_msgTypes[78]
+	mi := &file_stevedore_v1_image_service_proto_msgTypes[91]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6112,7 +6979,7 @@ func (x *ReferrerNode) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReferrerNode.ProtoReflect.Descriptor instead.
 func (*ReferrerNode) Descriptor() ([]byte, []int) {
-	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{78}
+	return file_stevedore_v1_image_service_proto_rawDescGZIP(), []int{91}
 }
 
 func (x *ReferrerNode) GetDescriptor_() *Descriptor {
@@ -6157,12 +7024,22 @@ const file_stevedore_v1_image_service_proto_rawDesc = "" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05blobs\x18\x02 \x01(\x05R\x05blobs\x12\x14\n" +
 	"\x05bytes\x18\x03 \x01(\x03R\x05bytes\x12!\n" +
-	"\fshared_bytes\x18\x04 \x01(\x03R\vsharedBytes\"\x9d\x01\n" +
+	"\fshared_bytes\x18\x04 \x01(\x03R\vsharedBytes\"\xcf\x01\n" +
 	"\x14StorageUsageResponse\x12\x1f\n" +
 	"\vtotal_bytes\x18\x01 \x01(\x03R\n" +
 	"totalBytes\x12!\n" +
 	"\fshared_bytes\x18\x02 \x01(\x03R\vsharedBytes\x12A\n" +
-	"\frepositories\x18\x03 \x03(\v2\x1d.stevedore.v1.RepositoryUsageR\frepositories\"L\n" +
+	"\frepositories\x18\x03 \x03(\v2\x1d.stevedore.v1.RepositoryUsageR\frepositories\x120\n" +
+	"\x06quotas\x18\x04 \x03(\v2\x18.stevedore.v1.QuotaUsageR\x06quotas\"\xd6\x01\n" +
+	"\n" +
+	"QuotaUsage\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\"\n" +
+	"\frepositories\x18\x02 \x01(\tR\frepositories\x12\x1b\n" +
+	"\tmax_bytes\x18\x03 \x01(\x03R\bmaxBytes\x12\x1d\n" +
+	"\n" +
+	"used_bytes\x18\x04 \x01(\x03R\tusedBytes\x12)\n" +
+	"\x10max_repositories\x18\x05 \x01(\x05R\x0fmaxRepositories\x12)\n" +
+	"\x10repository_count\x18\x06 \x01(\x05R\x0frepositoryCount\"L\n" +
 	"\fRunGCRequest\x12\x17\n" +
 	"\adry_run\x18\x01 \x01(\bR\x06dryRun\x12#\n" +
 	"\rgrace_seconds\x18\x02 \x01(\x03R\fgraceSeconds\">\n" +
@@ -6355,7 +7232,58 @@ const file_stevedore_v1_image_service_proto_rawDesc = "" +
 	"\fblobs_copied\x18\b \x01(\x05R\vblobsCopied\x12#\n" +
 	"\rblobs_skipped\x18\t \x01(\x05R\fblobsSkipped\x12\x18\n" +
 	"\aseconds\x18\n" +
-	" \x01(\x01R\aseconds\"e\n" +
+	" \x01(\x01R\aseconds\"\x15\n" +
+	"\x13ListSyncJobsRequest\"A\n" +
+	"\x14ListSyncJobsResponse\x12)\n" +
+	"\x04jobs\x18\x01 \x03(\v2\x15.stevedore.v1.SyncJobR\x04jobs\"\xd1\x02\n" +
+	"\aSyncJob\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1a\n" +
+	"\bschedule\x18\x02 \x01(\tR\bschedule\x12\x18\n" +
+	"\arunning\x18\x03 \x01(\bR\arunning\x12?\n" +
+	"\rrunning_since\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\frunningSince\x125\n" +
+	"\bnext_run\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\anextRun\x12\x12\n" +
+	"\x04runs\x18\x06 \x01(\x05R\x04runs\x12\x1a\n" +
+	"\bfailures\x18\a \x01(\x05R\bfailures\x120\n" +
+	"\blast_run\x18\b \x01(\v2\x15.stevedore.v1.SyncRunR\alastRun\x12\"\n" +
+	"\fdestinations\x18\t \x03(\tR\fdestinations\"\xde\x01\n" +
+	"\aSyncRun\x12\x18\n" +
+	"\atrigger\x18\x01 \x01(\tR\atrigger\x124\n" +
+	"\astarted\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\astarted\x126\n" +
+	"\bfinished\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\bfinished\x125\n" +
+	"\asummary\x18\x04 \x01(\v2\x1b.stevedore.v1.MirrorSummaryR\asummary\x12\x14\n" +
+	"\x05error\x18\x05 \x01(\tR\x05error\"*\n" +
+	"\x14GetSyncStatusRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"s\n" +
+	"\x15GetSyncStatusResponse\x12'\n" +
+	"\x03job\x18\x01 \x01(\v2\x15.stevedore.v1.SyncJobR\x03job\x121\n" +
+	"\x06images\x18\x02 \x03(\v2\x19.stevedore.v1.MirrorImageR\x06images\"'\n" +
+	"\x11RunSyncNowRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"|\n" +
+	"\x12RunSyncNowResponse\x12/\n" +
+	"\x05image\x18\x01 \x01(\v2\x19.stevedore.v1.MirrorImageR\x05image\x125\n" +
+	"\asummary\x18\x02 \x01(\v2\x1b.stevedore.v1.MirrorSummaryR\asummary\".\n" +
+	"\x13RunRetentionRequest\x12\x17\n" +
+	"\adry_run\x18\x01 \x01(\bR\x06dryRun\"s\n" +
+	"\x0fRetentionAction\x12\x1e\n" +
+	"\n" +
+	"repository\x18\x01 \x01(\tR\n" +
+	"repository\x12\x10\n" +
+	"\x03tag\x18\x02 \x01(\tR\x03tag\x12\x16\n" +
+	"\x06digest\x18\x03 \x01(\tR\x06digest\x12\x16\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\"E\n" +
+	"\rRetentionSkip\x12\x1e\n" +
+	"\n" +
+	"repository\x18\x01 \x01(\tR\n" +
+	"repository\x12\x14\n" +
+	"\x05error\x18\x02 \x01(\tR\x05error\"\xc0\x02\n" +
+	"\x14RunRetentionResponse\x12\x17\n" +
+	"\adry_run\x18\x01 \x01(\bR\x06dryRun\x127\n" +
+	"\aremoved\x18\x02 \x03(\v2\x1d.stevedore.v1.RetentionActionR\aremoved\x121\n" +
+	"\x04kept\x18\x03 \x03(\v2\x1d.stevedore.v1.RetentionActionR\x04kept\x12\"\n" +
+	"\frepositories\x18\x04 \x01(\x05R\frepositories\x12\x1b\n" +
+	"\ttags_kept\x18\x05 \x01(\x05R\btagsKept\x125\n" +
+	"\askipped\x18\x06 \x03(\v2\x1b.stevedore.v1.RetentionSkipR\askipped\x12+\n" +
+	"\x02gc\x18\a \x01(\v2\x1b.stevedore.v1.RunGCResponseR\x02gc\"e\n" +
 	"\x10ListFilesRequest\x12\x10\n" +
 	"\x03ref\x18\x01 \x01(\tR\x03ref\x12\x1a\n" +
 	"\bplatform\x18\x02 \x01(\tR\bplatform\x12\x19\n" +
@@ -6668,7 +7596,7 @@ const file_stevedore_v1_image_service_proto_rawDesc = "" +
 	"\x1dCOPY_EVENT_KIND_IMAGE_SKIPPED\x10\x05\x12\x1e\n" +
 	"\x1aCOPY_EVENT_KIND_IMAGE_DONE\x10\x06\x12\x1a\n" +
 	"\x16COPY_EVENT_KIND_RESULT\x10\a\x12 \n" +
-	"\x1cCOPY_EVENT_KIND_BLOB_MOUNTED\x10\b2\x81\x17\n" +
+	"\x1cCOPY_EVENT_KIND_BLOB_MOUNTED\x10\b2\xd4\x1a\n" +
 	"\fImageService\x12b\n" +
 	"\aInspect\x12\x1c.stevedore.v1.InspectRequest\x1a\x1d.stevedore.v1.InspectResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/images:inspect\x12i\n" +
 	"\vGetManifest\x12 .stevedore.v1.GetManifestRequest\x1a!.stevedore.v1.GetManifestResponse\"\x15\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/manifests\x12[\n" +
@@ -6703,7 +7631,12 @@ const file_stevedore_v1_image_service_proto_rawDesc = "" +
 	"\x10DeleteRepository\x12%.stevedore.v1.DeleteRepositoryRequest\x1a&.stevedore.v1.DeleteRepositoryResponse\"\"\x82\xd3\xe4\x93\x02\x1c*\x1a/v1/repositories/{name=**}\x12p\n" +
 	"\fStorageUsage\x12!.stevedore.v1.StorageUsageRequest\x1a\".stevedore.v1.StorageUsageResponse\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/storage:usage\x12W\n" +
 	"\x05RunGC\x12\x1a.stevedore.v1.RunGCRequest\x1a\x1b.stevedore.v1.RunGCResponse\"\x15\x82\xd3\xe4\x93\x02\x0f:\x01*\"\n" +
-	"/v1/gc:runBAZ?github.com/stevedore-dev/stevedore/gen/stevedore/v1;stevedorev1b\x06proto3"
+	"/v1/gc:run\x12l\n" +
+	"\fListSyncJobs\x12!.stevedore.v1.ListSyncJobsRequest\x1a\".stevedore.v1.ListSyncJobsResponse\"\x15\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/sync/jobs\x12v\n" +
+	"\rGetSyncStatus\x12\".stevedore.v1.GetSyncStatusRequest\x1a#.stevedore.v1.GetSyncStatusResponse\"\x1c\x82\xd3\xe4\x93\x02\x16\x12\x14/v1/sync/jobs/{name}\x12v\n" +
+	"\n" +
+	"RunSyncNow\x12\x1f.stevedore.v1.RunSyncNowRequest\x1a .stevedore.v1.RunSyncNowResponse\"#\x82\xd3\xe4\x93\x02\x1d:\x01*\"\x18/v1/sync/jobs/{name}:run0\x01\x12s\n" +
+	"\fRunRetention\x12!.stevedore.v1.RunRetentionRequest\x1a\".stevedore.v1.RunRetentionResponse\"\x1c\x82\xd3\xe4\x93\x02\x16:\x01*\"\x11/v1/retention:runBAZ?github.com/stevedore-dev/stevedore/gen/stevedore/v1;stevedorev1b\x06proto3"
 
 var (
 	file_stevedore_v1_image_service_proto_rawDescOnce sync.Once
@@ -6718,7 +7651,7 @@ func file_stevedore_v1_image_service_proto_rawDescGZIP() []byte {
 }
 
 var file_stevedore_v1_image_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_stevedore_v1_image_service_proto_msgTypes = make([]protoimpl.MessageInfo, 94)
+var file_stevedore_v1_image_service_proto_msgTypes = make([]protoimpl.MessageInfo, 107)
 var file_stevedore_v1_image_service_proto_goTypes = []any{
 	(CopyEventKind)(0),                // 0: stevedore.v1.CopyEventKind
 	(*ListRepositoriesRequest)(nil),   // 1: stevedore.v1.ListRepositoriesRequest
@@ -6729,221 +7662,258 @@ var file_stevedore_v1_image_service_proto_goTypes = []any{
 	(*StorageUsageRequest)(nil),       // 6: stevedore.v1.StorageUsageRequest
 	(*RepositoryUsage)(nil),           // 7: stevedore.v1.RepositoryUsage
 	(*StorageUsageResponse)(nil),      // 8: stevedore.v1.StorageUsageResponse
-	(*RunGCRequest)(nil),              // 9: stevedore.v1.RunGCRequest
-	(*GCSkip)(nil),                    // 10: stevedore.v1.GCSkip
-	(*RunGCResponse)(nil),             // 11: stevedore.v1.RunGCResponse
-	(*InspectRequest)(nil),            // 12: stevedore.v1.InspectRequest
-	(*InspectResponse)(nil),           // 13: stevedore.v1.InspectResponse
-	(*Platform)(nil),                  // 14: stevedore.v1.Platform
-	(*ImageConfig)(nil),               // 15: stevedore.v1.ImageConfig
-	(*Descriptor)(nil),                // 16: stevedore.v1.Descriptor
-	(*GetManifestRequest)(nil),        // 17: stevedore.v1.GetManifestRequest
-	(*GetManifestResponse)(nil),       // 18: stevedore.v1.GetManifestResponse
-	(*ListTagsRequest)(nil),           // 19: stevedore.v1.ListTagsRequest
-	(*ListTagsResponse)(nil),          // 20: stevedore.v1.ListTagsResponse
-	(*GetBlobRequest)(nil),            // 21: stevedore.v1.GetBlobRequest
-	(*GetBlobResponse)(nil),           // 22: stevedore.v1.GetBlobResponse
-	(*CopyRequest)(nil),               // 23: stevedore.v1.CopyRequest
-	(*CopyResponse)(nil),              // 24: stevedore.v1.CopyResponse
-	(*CopyResult)(nil),                // 25: stevedore.v1.CopyResult
-	(*MirrorRequest)(nil),             // 26: stevedore.v1.MirrorRequest
-	(*MirrorResponse)(nil),            // 27: stevedore.v1.MirrorResponse
-	(*MirrorImage)(nil),               // 28: stevedore.v1.MirrorImage
-	(*MirrorSummary)(nil),             // 29: stevedore.v1.MirrorSummary
-	(*ListFilesRequest)(nil),          // 30: stevedore.v1.ListFilesRequest
-	(*ListFilesResponse)(nil),         // 31: stevedore.v1.ListFilesResponse
-	(*FileInfo)(nil),                  // 32: stevedore.v1.FileInfo
-	(*ReadFileRequest)(nil),           // 33: stevedore.v1.ReadFileRequest
-	(*ReadFileResponse)(nil),          // 34: stevedore.v1.ReadFileResponse
-	(*ExportRequest)(nil),             // 35: stevedore.v1.ExportRequest
-	(*ExportResponse)(nil),            // 36: stevedore.v1.ExportResponse
-	(*ValidateRequest)(nil),           // 37: stevedore.v1.ValidateRequest
-	(*ValidateResponse)(nil),          // 38: stevedore.v1.ValidateResponse
-	(*ValidationProblem)(nil),         // 39: stevedore.v1.ValidationProblem
-	(*DiffRequest)(nil),               // 40: stevedore.v1.DiffRequest
-	(*DiffResponse)(nil),              // 41: stevedore.v1.DiffResponse
-	(*ConfigFieldDiff)(nil),           // 42: stevedore.v1.ConfigFieldDiff
-	(*FileChange)(nil),                // 43: stevedore.v1.FileChange
-	(*SizeRequest)(nil),               // 44: stevedore.v1.SizeRequest
-	(*SizeResponse)(nil),              // 45: stevedore.v1.SizeResponse
-	(*LayerSize)(nil),                 // 46: stevedore.v1.LayerSize
-	(*HistoryRequest)(nil),            // 47: stevedore.v1.HistoryRequest
-	(*HistoryResponse)(nil),           // 48: stevedore.v1.HistoryResponse
-	(*HistoryEntry)(nil),              // 49: stevedore.v1.HistoryEntry
-	(*WriteResult)(nil),               // 50: stevedore.v1.WriteResult
-	(*StringList)(nil),                // 51: stevedore.v1.StringList
-	(*MutateRequest)(nil),             // 52: stevedore.v1.MutateRequest
-	(*MutateResponse)(nil),            // 53: stevedore.v1.MutateResponse
-	(*RebaseRequest)(nil),             // 54: stevedore.v1.RebaseRequest
-	(*RebaseResponse)(nil),            // 55: stevedore.v1.RebaseResponse
-	(*CreateIndexRequest)(nil),        // 56: stevedore.v1.CreateIndexRequest
-	(*CreateIndexResponse)(nil),       // 57: stevedore.v1.CreateIndexResponse
-	(*AddToIndexRequest)(nil),         // 58: stevedore.v1.AddToIndexRequest
-	(*AddToIndexResponse)(nil),        // 59: stevedore.v1.AddToIndexResponse
-	(*RemoveFromIndexRequest)(nil),    // 60: stevedore.v1.RemoveFromIndexRequest
-	(*RemoveFromIndexResponse)(nil),   // 61: stevedore.v1.RemoveFromIndexResponse
-	(*TagRequest)(nil),                // 62: stevedore.v1.TagRequest
-	(*TagResponse)(nil),               // 63: stevedore.v1.TagResponse
-	(*UntagRequest)(nil),              // 64: stevedore.v1.UntagRequest
-	(*UntagResponse)(nil),             // 65: stevedore.v1.UntagResponse
-	(*AppendRequest)(nil),             // 66: stevedore.v1.AppendRequest
-	(*AppendResponse)(nil),            // 67: stevedore.v1.AppendResponse
-	(*AppendedLayer)(nil),             // 68: stevedore.v1.AppendedLayer
-	(*ArtifactFileHeader)(nil),        // 69: stevedore.v1.ArtifactFileHeader
-	(*PushArtifactRequest)(nil),       // 70: stevedore.v1.PushArtifactRequest
-	(*PushArtifactResponse)(nil),      // 71: stevedore.v1.PushArtifactResponse
-	(*AttachArtifactRequest)(nil),     // 72: stevedore.v1.AttachArtifactRequest
-	(*AttachArtifactResponse)(nil),    // 73: stevedore.v1.AttachArtifactResponse
-	(*PullArtifactRequest)(nil),       // 74: stevedore.v1.PullArtifactRequest
-	(*PullArtifactResponse)(nil),      // 75: stevedore.v1.PullArtifactResponse
-	(*PulledFile)(nil),                // 76: stevedore.v1.PulledFile
-	(*DiscoverReferrersRequest)(nil),  // 77: stevedore.v1.DiscoverReferrersRequest
-	(*DiscoverReferrersResponse)(nil), // 78: stevedore.v1.DiscoverReferrersResponse
-	(*ReferrerNode)(nil),              // 79: stevedore.v1.ReferrerNode
-	nil,                               // 80: stevedore.v1.InspectResponse.AnnotationsEntry
-	nil,                               // 81: stevedore.v1.ImageConfig.LabelsEntry
-	nil,                               // 82: stevedore.v1.Descriptor.AnnotationsEntry
-	nil,                               // 83: stevedore.v1.CopyRequest.PolicyKeysEntry
-	nil,                               // 84: stevedore.v1.MirrorRequest.PolicyKeysEntry
-	nil,                               // 85: stevedore.v1.MutateRequest.LabelsEntry
-	nil,                               // 86: stevedore.v1.MutateRequest.AnnotationsEntry
-	nil,                               // 87: stevedore.v1.MutateRequest.IndexAnnotationsEntry
-	nil,                               // 88: stevedore.v1.CreateIndexRequest.AnnotationsEntry
-	nil,                               // 89: stevedore.v1.AddToIndexRequest.AnnotationsEntry
-	nil,                               // 90: stevedore.v1.RemoveFromIndexRequest.AnnotationsEntry
-	nil,                               // 91: stevedore.v1.AppendRequest.LabelsEntry
-	nil,                               // 92: stevedore.v1.AppendRequest.AnnotationsEntry
-	nil,                               // 93: stevedore.v1.PushArtifactRequest.AnnotationsEntry
-	nil,                               // 94: stevedore.v1.AttachArtifactRequest.AnnotationsEntry
-	(*timestamppb.Timestamp)(nil),     // 95: google.protobuf.Timestamp
+	(*QuotaUsage)(nil),                // 9: stevedore.v1.QuotaUsage
+	(*RunGCRequest)(nil),              // 10: stevedore.v1.RunGCRequest
+	(*GCSkip)(nil),                    // 11: stevedore.v1.GCSkip
+	(*RunGCResponse)(nil),             // 12: stevedore.v1.RunGCResponse
+	(*InspectRequest)(nil),            // 13: stevedore.v1.InspectRequest
+	(*InspectResponse)(nil),           // 14: stevedore.v1.InspectResponse
+	(*Platform)(nil),                  // 15: stevedore.v1.Platform
+	(*ImageConfig)(nil),               // 16: stevedore.v1.ImageConfig
+	(*Descriptor)(nil),                // 17: stevedore.v1.Descriptor
+	(*GetManifestRequest)(nil),        // 18: stevedore.v1.GetManifestRequest
+	(*GetManifestResponse)(nil),       // 19: stevedore.v1.GetManifestResponse
+	(*ListTagsRequest)(nil),           // 20: stevedore.v1.ListTagsRequest
+	(*ListTagsResponse)(nil),          // 21: stevedore.v1.ListTagsResponse
+	(*GetBlobRequest)(nil),            // 22: stevedore.v1.GetBlobRequest
+	(*GetBlobResponse)(nil),           // 23: stevedore.v1.GetBlobResponse
+	(*CopyRequest)(nil),               // 24: stevedore.v1.CopyRequest
+	(*CopyResponse)(nil),              // 25: stevedore.v1.CopyResponse
+	(*CopyResult)(nil),                // 26: stevedore.v1.CopyResult
+	(*MirrorRequest)(nil),             // 27: stevedore.v1.MirrorRequest
+	(*MirrorResponse)(nil),            // 28: stevedore.v1.MirrorResponse
+	(*MirrorImage)(nil),               // 29: stevedore.v1.MirrorImage
+	(*MirrorSummary)(nil),             // 30: stevedore.v1.MirrorSummary
+	(*ListSyncJobsRequest)(nil),       // 31: stevedore.v1.ListSyncJobsRequest
+	(*ListSyncJobsResponse)(nil),      // 32: stevedore.v1.ListSyncJobsResponse
+	(*SyncJob)(nil),                   // 33: stevedore.v1.SyncJob
+	(*SyncRun)(nil),                   // 34: stevedore.v1.SyncRun
+	(*GetSyncStatusRequest)(nil),      // 35: stevedore.v1.GetSyncStatusRequest
+	(*GetSyncStatusResponse)(nil),     // 36: stevedore.v1.GetSyncStatusResponse
+	(*RunSyncNowRequest)(nil),         // 37: stevedore.v1.RunSyncNowRequest
+	(*RunSyncNowResponse)(nil),        // 38: stevedore.v1.RunSyncNowResponse
+	(*RunRetentionRequest)(nil),       // 39: stevedore.v1.RunRetentionRequest
+	(*RetentionAction)(nil),           // 40: stevedore.v1.RetentionAction
+	(*RetentionSkip)(nil),             // 41: stevedore.v1.RetentionSkip
+	(*RunRetentionResponse)(nil),      // 42: stevedore.v1.RunRetentionResponse
+	(*ListFilesRequest)(nil),          // 43: stevedore.v1.ListFilesRequest
+	(*ListFilesResponse)(nil),         // 44: stevedore.v1.ListFilesResponse
+	(*FileInfo)(nil),                  // 45: stevedore.v1.FileInfo
+	(*ReadFileRequest)(nil),           // 46: stevedore.v1.ReadFileRequest
+	(*ReadFileResponse)(nil),          // 47: stevedore.v1.ReadFileResponse
+	(*ExportRequest)(nil),             // 48: stevedore.v1.ExportRequest
+	(*ExportResponse)(nil),            // 49: stevedore.v1.ExportResponse
+	(*ValidateRequest)(nil),           // 50: stevedore.v1.ValidateRequest
+	(*ValidateResponse)(nil),          // 51: stevedore.v1.ValidateResponse
+	(*ValidationProblem)(nil),         // 52: stevedore.v1.ValidationProblem
+	(*DiffRequest)(nil),               // 53: stevedore.v1.DiffRequest
+	(*DiffResponse)(nil),              // 54: stevedore.v1.DiffResponse
+	(*ConfigFieldDiff)(nil),           // 55: stevedore.v1.ConfigFieldDiff
+	(*FileChange)(nil),                // 56: stevedore.v1.FileChange
+	(*SizeRequest)(nil),               // 57: stevedore.v1.SizeRequest
+	(*SizeResponse)(nil),              // 58: stevedore.v1.SizeResponse
+	(*LayerSize)(nil),                 // 59: stevedore.v1.LayerSize
+	(*HistoryRequest)(nil),            // 60: stevedore.v1.HistoryRequest
+	(*HistoryResponse)(nil),           // 61: stevedore.v1.HistoryResponse
+	(*HistoryEntry)(nil),              // 62: stevedore.v1.HistoryEntry
+	(*WriteResult)(nil),               // 63: stevedore.v1.WriteResult
+	(*StringList)(nil),                // 64: stevedore.v1.StringList
+	(*MutateRequest)(nil),             // 65: stevedore.v1.MutateRequest
+	(*MutateResponse)(nil),            // 66: stevedore.v1.MutateResponse
+	(*RebaseRequest)(nil),             // 67: stevedore.v1.RebaseRequest
+	(*RebaseResponse)(nil),            // 68: stevedore.v1.RebaseResponse
+	(*CreateIndexRequest)(nil),        // 69: stevedore.v1.CreateIndexRequest
+	(*CreateIndexResponse)(nil),       // 70: stevedore.v1.CreateIndexResponse
+	(*AddToIndexRequest)(nil),         // 71: stevedore.v1.AddToIndexRequest
+	(*AddToIndexResponse)(nil),        // 72: stevedore.v1.AddToIndexResponse
+	(*RemoveFromIndexRequest)(nil),    // 73: stevedore.v1.RemoveFromIndexRequest
+	(*RemoveFromIndexResponse)(nil),   // 74: stevedore.v1.RemoveFromIndexResponse
+	(*TagRequest)(nil),                // 75: stevedore.v1.TagRequest
+	(*TagResponse)(nil),               // 76: stevedore.v1.TagResponse
+	(*UntagRequest)(nil),              // 77: stevedore.v1.UntagRequest
+	(*UntagResponse)(nil),             // 78: stevedore.v1.UntagResponse
+	(*AppendRequest)(nil),             // 79: stevedore.v1.AppendRequest
+	(*AppendResponse)(nil),            // 80: stevedore.v1.AppendResponse
+	(*AppendedLayer)(nil),             // 81: stevedore.v1.AppendedLayer
+	(*ArtifactFileHeader)(nil),        // 82: stevedore.v1.ArtifactFileHeader
+	(*PushArtifactRequest)(nil),       // 83: stevedore.v1.PushArtifactRequest
+	(*PushArtifactResponse)(nil),      // 84: stevedore.v1.PushArtifactResponse
+	(*AttachArtifactRequest)(nil),     // 85: stevedore.v1.AttachArtifactRequest
+	(*AttachArtifactResponse)(nil),    // 86: stevedore.v1.AttachArtifactResponse
+	(*PullArtifactRequest)(nil),       // 87: stevedore.v1.PullArtifactRequest
+	(*PullArtifactResponse)(nil),      // 88: stevedore.v1.PullArtifactResponse
+	(*PulledFile)(nil),                // 89: stevedore.v1.PulledFile
+	(*DiscoverReferrersRequest)(nil),  // 90: stevedore.v1.DiscoverReferrersRequest
+	(*DiscoverReferrersResponse)(nil), // 91: stevedore.v1.DiscoverReferrersResponse
+	(*ReferrerNode)(nil),              // 92: stevedore.v1.ReferrerNode
+	nil,                               // 93: stevedore.v1.InspectResponse.AnnotationsEntry
+	nil,                               // 94: stevedore.v1.ImageConfig.LabelsEntry
+	nil,                               // 95: stevedore.v1.Descriptor.AnnotationsEntry
+	nil,                               // 96: stevedore.v1.CopyRequest.PolicyKeysEntry
+	nil,                               // 97: stevedore.v1.MirrorRequest.PolicyKeysEntry
+	nil,                               // 98: stevedore.v1.MutateRequest.LabelsEntry
+	nil,                               // 99: stevedore.v1.MutateRequest.AnnotationsEntry
+	nil,                               // 100: stevedore.v1.MutateRequest.IndexAnnotationsEntry
+	nil,                               // 101: stevedore.v1.CreateIndexRequest.AnnotationsEntry
+	nil,                               // 102: stevedore.v1.AddToIndexRequest.AnnotationsEntry
+	nil,                               // 103: stevedore.v1.RemoveFromIndexRequest.AnnotationsEntry
+	nil,                               // 104: stevedore.v1.AppendRequest.LabelsEntry
+	nil,                               // 105: stevedore.v1.AppendRequest.AnnotationsEntry
+	nil,                               // 106: stevedore.v1.PushArtifactRequest.AnnotationsEntry
+	nil,                               // 107: stevedore.v1.AttachArtifactRequest.AnnotationsEntry
+	(*timestamppb.Timestamp)(nil),     // 108: google.protobuf.Timestamp
 }
 var file_stevedore_v1_image_service_proto_depIdxs = []int32{
-	2,  // 0: stevedore.v1.ListRepositoriesResponse.repositories:type_name -> stevedore.v1.RepositoryInfo
-	7,  // 1: stevedore.v1.StorageUsageResponse.repositories:type_name -> stevedore.v1.RepositoryUsage
-	10, // 2: stevedore.v1.RunGCResponse.skipped:type_name -> stevedore.v1.GCSkip
-	14, // 3: stevedore.v1.InspectResponse.platforms:type_name -> stevedore.v1.Platform
-	80, // 4: stevedore.v1.InspectResponse.annotations:type_name -> stevedore.v1.InspectResponse.AnnotationsEntry
-	15, // 5: stevedore.v1.InspectResponse.config:type_name -> stevedore.v1.ImageConfig
-	16, // 6: stevedore.v1.InspectResponse.layers:type_name -> stevedore.v1.Descriptor
-	95, // 7: stevedore.v1.ImageConfig.created:type_name -> google.protobuf.Timestamp
-	81, // 8: stevedore.v1.ImageConfig.labels:type_name -> stevedore.v1.ImageConfig.LabelsEntry
-	82, // 9: stevedore.v1.Descriptor.annotations:type_name -> stevedore.v1.Descriptor.AnnotationsEntry
-	14, // 10: stevedore.v1.Descriptor.platform:type_name -> stevedore.v1.Platform
-	83, // 11: stevedore.v1.CopyRequest.policy_keys:type_name -> stevedore.v1.CopyRequest.PolicyKeysEntry
-	0,  // 12: stevedore.v1.CopyResponse.kind:type_name -> stevedore.v1.CopyEventKind
-	16, // 13: stevedore.v1.CopyResponse.descriptor:type_name -> stevedore.v1.Descriptor
-	25, // 14: stevedore.v1.CopyResponse.result:type_name -> stevedore.v1.CopyResult
-	84, // 15: stevedore.v1.MirrorRequest.policy_keys:type_name -> stevedore.v1.MirrorRequest.PolicyKeysEntry
-	28, // 16: stevedore.v1.MirrorResponse.image:type_name -> stevedore.v1.MirrorImage
-	29, // 17: stevedore.v1.MirrorResponse.summary:type_name -> stevedore.v1.MirrorSummary
-	32, // 18: stevedore.v1.ListFilesResponse.files:type_name -> stevedore.v1.FileInfo
-	95, // 19: stevedore.v1.FileInfo.mtime:type_name -> google.protobuf.Timestamp
-	39, // 20: stevedore.v1.ValidateResponse.problems:type_name -> stevedore.v1.ValidationProblem
-	42, // 21: stevedore.v1.DiffResponse.config:type_name -> stevedore.v1.ConfigFieldDiff
-	32, // 22: stevedore.v1.DiffResponse.added:type_name -> stevedore.v1.FileInfo
-	32, // 23: stevedore.v1.DiffResponse.removed:type_name -> stevedore.v1.FileInfo
-	43, // 24: stevedore.v1.DiffResponse.changed:type_name -> stevedore.v1.FileChange
-	32, // 25: stevedore.v1.FileChange.a:type_name -> stevedore.v1.FileInfo
-	32, // 26: stevedore.v1.FileChange.b:type_name -> stevedore.v1.FileInfo
-	46, // 27: stevedore.v1.SizeResponse.layers:type_name -> stevedore.v1.LayerSize
-	49, // 28: stevedore.v1.HistoryResponse.entries:type_name -> stevedore.v1.HistoryEntry
-	95, // 29: stevedore.v1.HistoryEntry.created:type_name -> google.protobuf.Timestamp
-	51, // 30: stevedore.v1.MutateRequest.entrypoint:type_name -> stevedore.v1.StringList
-	51, // 31: stevedore.v1.MutateRequest.cmd:type_name -> stevedore.v1.StringList
-	85, // 32: stevedore.v1.MutateRequest.labels:type_name -> stevedore.v1.MutateRequest.LabelsEntry
-	95, // 33: stevedore.v1.MutateRequest.created:type_name -> google.protobuf.Timestamp
-	86, // 34: stevedore.v1.MutateRequest.annotations:type_name -> stevedore.v1.MutateRequest.AnnotationsEntry
-	87, // 35: stevedore.v1.MutateRequest.index_annotations:type_name -> stevedore.v1.MutateRequest.IndexAnnotationsEntry
-	50, // 36: stevedore.v1.MutateResponse.result:type_name -> stevedore.v1.WriteResult
-	50, // 37: stevedore.v1.RebaseResponse.result:type_name -> stevedore.v1.WriteResult
-	88, // 38: stevedore.v1.CreateIndexRequest.annotations:type_name -> stevedore.v1.CreateIndexRequest.AnnotationsEntry
-	50, // 39: stevedore.v1.CreateIndexResponse.result:type_name -> stevedore.v1.WriteResult
-	89, // 40: stevedore.v1.AddToIndexRequest.annotations:type_name -> stevedore.v1.AddToIndexRequest.AnnotationsEntry
-	50, // 41: stevedore.v1.AddToIndexResponse.result:type_name -> stevedore.v1.WriteResult
-	90, // 42: stevedore.v1.RemoveFromIndexRequest.annotations:type_name -> stevedore.v1.RemoveFromIndexRequest.AnnotationsEntry
-	50, // 43: stevedore.v1.RemoveFromIndexResponse.result:type_name -> stevedore.v1.WriteResult
-	50, // 44: stevedore.v1.TagResponse.result:type_name -> stevedore.v1.WriteResult
-	95, // 45: stevedore.v1.AppendRequest.source_date_epoch:type_name -> google.protobuf.Timestamp
-	91, // 46: stevedore.v1.AppendRequest.labels:type_name -> stevedore.v1.AppendRequest.LabelsEntry
-	92, // 47: stevedore.v1.AppendRequest.annotations:type_name -> stevedore.v1.AppendRequest.AnnotationsEntry
-	50, // 48: stevedore.v1.AppendResponse.result:type_name -> stevedore.v1.WriteResult
-	68, // 49: stevedore.v1.AppendResponse.layers:type_name -> stevedore.v1.AppendedLayer
-	93, // 50: stevedore.v1.PushArtifactRequest.annotations:type_name -> stevedore.v1.PushArtifactRequest.AnnotationsEntry
-	69, // 51: stevedore.v1.PushArtifactRequest.file:type_name -> stevedore.v1.ArtifactFileHeader
-	16, // 52: stevedore.v1.PushArtifactResponse.manifest:type_name -> stevedore.v1.Descriptor
-	94, // 53: stevedore.v1.AttachArtifactRequest.annotations:type_name -> stevedore.v1.AttachArtifactRequest.AnnotationsEntry
-	69, // 54: stevedore.v1.AttachArtifactRequest.file:type_name -> stevedore.v1.ArtifactFileHeader
-	16, // 55: stevedore.v1.AttachArtifactResponse.manifest:type_name -> stevedore.v1.Descriptor
-	16, // 56: stevedore.v1.PullArtifactResponse.manifest:type_name -> stevedore.v1.Descriptor
-	16, // 57: stevedore.v1.PullArtifactResponse.skipped:type_name -> stevedore.v1.Descriptor
-	76, // 58: stevedore.v1.PullArtifactResponse.file:type_name -> stevedore.v1.PulledFile
-	16, // 59: stevedore.v1.PulledFile.descriptor:type_name -> stevedore.v1.Descriptor
-	79, // 60: stevedore.v1.DiscoverReferrersResponse.root:type_name -> stevedore.v1.ReferrerNode
-	16, // 61: stevedore.v1.ReferrerNode.descriptor:type_name -> stevedore.v1.Descriptor
-	79, // 62: stevedore.v1.ReferrerNode.referrers:type_name -> stevedore.v1.ReferrerNode
-	12, // 63: stevedore.v1.ImageService.Inspect:input_type -> stevedore.v1.InspectRequest
-	17, // 64: stevedore.v1.ImageService.GetManifest:input_type -> stevedore.v1.GetManifestRequest
-	19, // 65: stevedore.v1.ImageService.ListTags:input_type -> stevedore.v1.ListTagsRequest
-	21, // 66: stevedore.v1.ImageService.GetBlob:input_type -> stevedore.v1.GetBlobRequest
-	23, // 67: stevedore.v1.ImageService.Copy:input_type -> stevedore.v1.CopyRequest
-	26, // 68: stevedore.v1.ImageService.Mirror:input_type -> stevedore.v1.MirrorRequest
-	30, // 69: stevedore.v1.ImageService.ListFiles:input_type -> stevedore.v1.ListFilesRequest
-	33, // 70: stevedore.v1.ImageService.ReadFile:input_type -> stevedore.v1.ReadFileRequest
-	35, // 71: stevedore.v1.ImageService.Export:input_type -> stevedore.v1.ExportRequest
-	37, // 72: stevedore.v1.ImageService.Validate:input_type -> stevedore.v1.ValidateRequest
-	40, // 73: stevedore.v1.ImageService.Diff:input_type -> stevedore.v1.DiffRequest
-	44, // 74: stevedore.v1.ImageService.Size:input_type -> stevedore.v1.SizeRequest
-	47, // 75: stevedore.v1.ImageService.History:input_type -> stevedore.v1.HistoryRequest
-	52, // 76: stevedore.v1.ImageService.Mutate:input_type -> stevedore.v1.MutateRequest
-	54, // 77: stevedore.v1.ImageService.Rebase:input_type -> stevedore.v1.RebaseRequest
-	56, // 78: stevedore.v1.ImageService.CreateIndex:input_type -> stevedore.v1.CreateIndexRequest
-	58, // 79: stevedore.v1.ImageService.AddToIndex:input_type -> stevedore.v1.AddToIndexRequest
-	60, // 80: stevedore.v1.ImageService.RemoveFromIndex:input_type -> stevedore.v1.RemoveFromIndexRequest
-	62, // 81: stevedore.v1.ImageService.Tag:input_type -> stevedore.v1.TagRequest
-	64, // 82: stevedore.v1.ImageService.Untag:input_type -> stevedore.v1.UntagRequest
-	66, // 83: stevedore.v1.ImageService.Append:input_type -> stevedore.v1.AppendRequest
-	70, // 84: stevedore.v1.ImageService.PushArtifact:input_type -> stevedore.v1.PushArtifactRequest
-	72, // 85: stevedore.v1.ImageService.AttachArtifact:input_type -> stevedore.v1.AttachArtifactRequest
-	74, // 86: stevedore.v1.ImageService.PullArtifact:input_type -> stevedore.v1.PullArtifactRequest
-	77, // 87: stevedore.v1.ImageService.DiscoverReferrers:input_type -> stevedore.v1.DiscoverReferrersRequest
-	1,  // 88: stevedore.v1.ImageService.ListRepositories:input_type -> stevedore.v1.ListRepositoriesRequest
-	4,  // 89: stevedore.v1.ImageService.DeleteRepository:input_type -> stevedore.v1.DeleteRepositoryRequest
-	6,  // 90: stevedore.v1.ImageService.StorageUsage:input_type -> stevedore.v1.StorageUsageRequest
-	9,  // 91: stevedore.v1.ImageService.RunGC:input_type -> stevedore.v1.RunGCRequest
-	13, // 92: stevedore.v1.ImageService.Inspect:output_type -> stevedore.v1.InspectResponse
-	18, // 93: stevedore.v1.ImageService.GetManifest:output_type -> stevedore.v1.GetManifestResponse
-	20, // 94: stevedore.v1.ImageService.ListTags:output_type -> stevedore.v1.ListTagsResponse
-	22, // 95: stevedore.v1.ImageService.GetBlob:output_type -> stevedore.v1.GetBlobResponse
-	24, // 96: stevedore.v1.ImageService.Copy:output_type -> stevedore.v1.CopyResponse
-	27, // 97: stevedore.v1.ImageService.Mirror:output_type -> stevedore.v1.MirrorResponse
-	31, // 98: stevedore.v1.ImageService.ListFiles:output_type -> stevedore.v1.ListFilesResponse
-	34, // 99: stevedore.v1.ImageService.ReadFile:output_type -> stevedore.v1.ReadFileResponse
-	36, // 100: stevedore.v1.ImageService.Export:output_type -> stevedore.v1.ExportResponse
-	38, // 101: stevedore.v1.ImageService.Validate:output_type -> stevedore.v1.ValidateResponse
-	41, // 102: stevedore.v1.ImageService.Diff:output_type -> stevedore.v1.DiffResponse
-	45, // 103: stevedore.v1.ImageService.Size:output_type -> stevedore.v1.SizeResponse
-	48, // 104: stevedore.v1.ImageService.History:output_type -> stevedore.v1.HistoryResponse
-	53, // 105: stevedore.v1.ImageService.Mutate:output_type -> stevedore.v1.MutateResponse
-	55, // 106: stevedore.v1.ImageService.Rebase:output_type -> stevedore.v1.RebaseResponse
-	57, // 107: stevedore.v1.ImageService.CreateIndex:output_type -> stevedore.v1.CreateIndexResponse
-	59, // 108: stevedore.v1.ImageService.AddToIndex:output_type -> stevedore.v1.AddToIndexResponse
-	61, // 109: stevedore.v1.ImageService.RemoveFromIndex:output_type -> stevedore.v1.RemoveFromIndexResponse
-	63, // 110: stevedore.v1.ImageService.Tag:output_type -> stevedore.v1.TagResponse
-	65, // 111: stevedore.v1.ImageService.Untag:output_type -> stevedore.v1.UntagResponse
-	67, // 112: stevedore.v1.ImageService.Append:output_type -> stevedore.v1.AppendResponse
-	71, // 113: stevedore.v1.ImageService.PushArtifact:output_type -> stevedore.v1.PushArtifactResponse
-	73, // 114: stevedore.v1.ImageService.AttachArtifact:output_type -> stevedore.v1.AttachArtifactResponse
-	75, // 115: stevedore.v1.ImageService.PullArtifact:output_type -> stevedore.v1.PullArtifactResponse
-	78, // 116: stevedore.v1.ImageService.DiscoverReferrers:output_type -> stevedore.v1.DiscoverReferrersResponse
-	3,  // 117: stevedore.v1.ImageService.ListRepositories:output_type -> stevedore.v1.ListRepositoriesResponse
-	5,  // 118: stevedore.v1.ImageService.DeleteRepository:output_type -> stevedore.v1.DeleteRepositoryResponse
-	8,  // 119: stevedore.v1.ImageService.StorageUsage:output_type -> stevedore.v1.StorageUsageResponse
-	11, // 120: stevedore.v1.ImageService.RunGC:output_type -> stevedore.v1.RunGCResponse
-	92, // [92:121] is the sub-list for method output_type
-	63, // [63:92] is the sub-list for method input_type
-	63, // [63:63] is the sub-list for extension type_name
-	63, // [63:63] is the sub-list for extension extendee
-	0,  // [0:63] is the sub-list for field type_name
+	2,   // 0: stevedore.v1.ListRepositoriesResponse.repositories:type_name -> stevedore.v1.RepositoryInfo
+	7,   // 1: stevedore.v1.StorageUsageResponse.repositories:type_name -> stevedore.v1.RepositoryUsage
+	9,   // 2: stevedore.v1.StorageUsageResponse.quotas:type_name -> stevedore.v1.QuotaUsage
+	11,  // 3: stevedore.v1.RunGCResponse.skipped:type_name -> stevedore.v1.GCSkip
+	15,  // 4: stevedore.v1.InspectResponse.platforms:type_name -> stevedore.v1.Platform
+	93,  // 5: stevedore.v1.InspectResponse.annotations:type_name -> stevedore.v1.InspectResponse.AnnotationsEntry
+	16,  // 6: stevedore.v1.InspectResponse.config:type_name -> stevedore.v1.ImageConfig
+	17,  // 7: stevedore.v1.InspectResponse.layers:type_name -> stevedore.v1.Descriptor
+	108, // 8: stevedore.v1.ImageConfig.created:type_name -> google.protobuf.Timestamp
+	94,  // 9: stevedore.v1.ImageConfig.labels:type_name -> stevedore.v1.ImageConfig.LabelsEntry
+	95,  // 10: stevedore.v1.Descriptor.annotations:type_name -> stevedore.v1.Descriptor.AnnotationsEntry
+	15,  // 11: stevedore.v1.Descriptor.platform:type_name -> stevedore.v1.Platform
+	96,  // 12: stevedore.v1.CopyRequest.policy_keys:type_name -> stevedore.v1.CopyRequest.PolicyKeysEntry
+	0,   // 13: stevedore.v1.CopyResponse.kind:type_name -> stevedore.v1.CopyEventKind
+	17,  // 14: stevedore.v1.CopyResponse.descriptor:type_name -> stevedore.v1.Descriptor
+	26,  // 15: stevedore.v1.CopyResponse.result:type_name -> stevedore.v1.CopyResult
+	97,  // 16: stevedore.v1.MirrorRequest.policy_keys:type_name -> stevedore.v1.MirrorRequest.PolicyKeysEntry
+	29,  // 17: stevedore.v1.MirrorResponse.image:type_name -> stevedore.v1.MirrorImage
+	30,  // 18: stevedore.v1.MirrorResponse.summary:type_name -> stevedore.v1.MirrorSummary
+	33,  // 19: stevedore.v1.ListSyncJobsResponse.jobs:type_name -> stevedore.v1.SyncJob
+	108, // 20: stevedore.v1.SyncJob.running_since:type_name -> google.protobuf.Timestamp
+	108, // 21: stevedore.v1.SyncJob.next_run:type_name -> google.protobuf.Timestamp
+	34,  // 22: stevedore.v1.SyncJob.last_run:type_name -> stevedore.v1.SyncRun
+	108, // 23: stevedore.v1.SyncRun.started:type_name -> google.protobuf.Timestamp
+	108, // 24: stevedore.v1.SyncRun.finished:type_name -> google.protobuf.Timestamp
+	30,  // 25: stevedore.v1.SyncRun.summary:type_name -> stevedore.v1.MirrorSummary
+	33,  // 26: stevedore.v1.GetSyncStatusResponse.job:type_name -> stevedore.v1.SyncJob
+	29,  // 27: stevedore.v1.GetSyncStatusResponse.images:type_name -> stevedore.v1.MirrorImage
+	29,  // 28: stevedore.v1.RunSyncNowResponse.image:type_name -> stevedore.v1.MirrorImage
+	30,  // 29: stevedore.v1.RunSyncNowResponse.summary:type_name -> stevedore.v1.MirrorSummary
+	40,  // 30: stevedore.v1.RunRetentionResponse.removed:type_name -> stevedore.v1.RetentionAction
+	40,  // 31: stevedore.v1.RunRetentionResponse.kept:type_name -> stevedore.v1.RetentionAction
+	41,  // 32: stevedore.v1.RunRetentionResponse.skipped:type_name -> stevedore.v1.RetentionSkip
+	12,  // 33: stevedore.v1.RunRetentionResponse.gc:type_name -> stevedore.v1.RunGCResponse
+	45,  // 34: stevedore.v1.ListFilesResponse.files:type_name -> stevedore.v1.FileInfo
+	108, // 35: stevedore.v1.FileInfo.mtime:type_name -> google.protobuf.Timestamp
+	52,  // 36: stevedore.v1.ValidateResponse.problems:type_name -> stevedore.v1.ValidationProblem
+	55,  // 37: stevedore.v1.DiffResponse.config:type_name -> stevedore.v1.ConfigFieldDiff
+	45,  // 38: stevedore.v1.DiffResponse.added:type_name -> stevedore.v1.FileInfo
+	45,  // 39: stevedore.v1.DiffResponse.removed:type_name -> stevedore.v1.FileInfo
+	56,  // 40: stevedore.v1.DiffResponse.changed:type_name -> stevedore.v1.FileChange
+	45,  // 41: stevedore.v1.FileChange.a:type_name -> stevedore.v1.FileInfo
+	45,  // 42: stevedore.v1.FileChange.b:type_name -> stevedore.v1.FileInfo
+	59,  // 43: stevedore.v1.SizeResponse.layers:type_name -> stevedore.v1.LayerSize
+	62,  // 44: stevedore.v1.HistoryResponse.entries:type_name -> stevedore.v1.HistoryEntry
+	108, // 45: stevedore.v1.HistoryEntry.created:type_name -> google.protobuf.Timestamp
+	64,  // 46: stevedore.v1.MutateRequest.entrypoint:type_name -> stevedore.v1.StringList
+	64,  // 47: stevedore.v1.MutateRequest.cmd:type_name -> stevedore.v1.StringList
+	98,  // 48: stevedore.v1.MutateRequest.labels:type_name -> stevedore.v1.MutateRequest.LabelsEntry
+	108, // 49: stevedore.v1.MutateRequest.created:type_name -> google.protobuf.Timestamp
+	99,  // 50: stevedore.v1.MutateRequest.annotations:type_name -> stevedore.v1.MutateRequest.AnnotationsEntry
+	100, // 51: stevedore.v1.MutateRequest.index_annotations:type_name -> stevedore.v1.MutateRequest.IndexAnnotationsEntry
+	63,  // 52: stevedore.v1.MutateResponse.result:type_name -> stevedore.v1.WriteResult
+	63,  // 53: stevedore.v1.RebaseResponse.result:type_name -> stevedore.v1.WriteResult
+	101, // 54: stevedore.v1.CreateIndexRequest.annotations:type_name -> stevedore.v1.CreateIndexRequest.AnnotationsEntry
+	63,  // 55: stevedore.v1.CreateIndexResponse.result:type_name -> stevedore.v1.WriteResult
+	102, // 56: stevedore.v1.AddToIndexRequest.annotations:type_name -> stevedore.v1.AddToIndexRequest.AnnotationsEntry
+	63,  // 57: stevedore.v1.AddToIndexResponse.result:type_name -> stevedore.v1.WriteResult
+	103, // 58: stevedore.v1.RemoveFromIndexRequest.annotations:type_name -> stevedore.v1.RemoveFromIndexRequest.AnnotationsEntry
+	63,  // 59: stevedore.v1.RemoveFromIndexResponse.result:type_name -> stevedore.v1.WriteResult
+	63,  // 60: stevedore.v1.TagResponse.result:type_name -> stevedore.v1.WriteResult
+	108, // 61: stevedore.v1.AppendRequest.source_date_epoch:type_name -> google.protobuf.Timestamp
+	104, // 62: stevedore.v1.AppendRequest.labels:type_name -> stevedore.v1.AppendRequest.LabelsEntry
+	105, // 63: stevedore.v1.AppendRequest.annotations:type_name -> stevedore.v1.AppendRequest.AnnotationsEntry
+	63,  // 64: stevedore.v1.AppendResponse.result:type_name -> stevedore.v1.WriteResult
+	81,  // 65: stevedore.v1.AppendResponse.layers:type_name -> stevedore.v1.AppendedLayer
+	106, // 66: stevedore.v1.PushArtifactRequest.annotations:type_name -> stevedore.v1.PushArtifactRequest.AnnotationsEntry
+	82,  // 67: stevedore.v1.PushArtifactRequest.file:type_name -> stevedore.v1.ArtifactFileHeader
+	17,  // 68: stevedore.v1.PushArtifactResponse.manifest:type_name -> stevedore.v1.Descriptor
+	107, // 69: stevedore.v1.AttachArtifactRequest.annotations:type_name -> stevedore.v1.AttachArtifactRequest.AnnotationsEntry
+	82,  // 70: stevedore.v1.AttachArtifactRequest.file:type_name -> stevedore.v1.ArtifactFileHeader
+	17,  // 71: stevedore.v1.AttachArtifactResponse.manifest:type_name -> stevedore.v1.Descriptor
+	17,  // 72: stevedore.v1.PullArtifactResponse.manifest:type_name -> stevedore.v1.Descriptor
+	17,  // 73: stevedore.v1.PullArtifactResponse.skipped:type_name -> stevedore.v1.Descriptor
+	89,  // 74: stevedore.v1.PullArtifactResponse.file:type_name -> stevedore.v1.PulledFile
+	17,  // 75: stevedore.v1.PulledFile.descriptor:type_name -> stevedore.v1.Descriptor
+	92,  // 76: stevedore.v1.DiscoverReferrersResponse.root:type_name -> stevedore.v1.ReferrerNode
+	17,  // 77: stevedore.v1.ReferrerNode.descriptor:type_name -> stevedore.v1.Descriptor
+	92,  // 78: stevedore.v1.ReferrerNode.referrers:type_name -> stevedore.v1.ReferrerNode
+	13,  // 79: stevedore.v1.ImageService.Inspect:input_type -> stevedore.v1.InspectRequest
+	18,  // 80: stevedore.v1.ImageService.GetManifest:input_type -> stevedore.v1.GetManifestRequest
+	20,  // 81: stevedore.v1.ImageService.ListTags:input_type -> stevedore.v1.ListTagsRequest
+	22,  // 82: stevedore.v1.ImageService.GetBlob:input_type -> stevedore.v1.GetBlobRequest
+	24,  // 83: stevedore.v1.ImageService.Copy:input_type -> stevedore.v1.CopyRequest
+	27,  // 84: stevedore.v1.ImageService.Mirror:input_type -> stevedore.v1.MirrorRequest
+	43,  // 85: stevedore.v1.ImageService.ListFiles:input_type -> stevedore.v1.ListFilesRequest
+	46,  // 86: stevedore.v1.ImageService.ReadFile:input_type -> stevedore.v1.ReadFileRequest
+	48,  // 87: stevedore.v1.ImageService.Export:input_type -> stevedore.v1.ExportRequest
+	50,  // 88: stevedore.v1.ImageService.Validate:input_type -> stevedore.v1.ValidateRequest
+	53,  // 89: stevedore.v1.ImageService.Diff:input_type -> stevedore.v1.DiffRequest
+	57,  // 90: stevedore.v1.ImageService.Size:input_type -> stevedore.v1.SizeRequest
+	60,  // 91: stevedore.v1.ImageService.History:input_type -> stevedore.v1.HistoryRequest
+	65,  // 92: stevedore.v1.ImageService.Mutate:input_type -> stevedore.v1.MutateRequest
+	67,  // 93: stevedore.v1.ImageService.Rebase:input_type -> stevedore.v1.RebaseRequest
+	69,  // 94: stevedore.v1.ImageService.CreateIndex:input_type -> stevedore.v1.CreateIndexRequest
+	71,  // 95: stevedore.v1.ImageService.AddToIndex:input_type -> stevedore.v1.AddToIndexRequest
+	73,  // 96: stevedore.v1.ImageService.RemoveFromIndex:input_type -> stevedore.v1.RemoveFromIndexRequest
+	75,  // 97: stevedore.v1.ImageService.Tag:input_type -> stevedore.v1.TagRequest
+	77,  // 98: stevedore.v1.ImageService.Untag:input_type -> stevedore.v1.UntagRequest
+	79,  // 99: stevedore.v1.ImageService.Append:input_type -> stevedore.v1.AppendRequest
+	83,  // 100: stevedore.v1.ImageService.PushArtifact:input_type -> stevedore.v1.PushArtifactRequest
+	85,  // 101: stevedore.v1.ImageService.AttachArtifact:input_type -> stevedore.v1.AttachArtifactRequest
+	87,  // 102: stevedore.v1.ImageService.PullArtifact:input_type -> stevedore.v1.PullArtifactRequest
+	90,  // 103: stevedore.v1.ImageService.DiscoverReferrers:input_type -> stevedore.v1.DiscoverReferrersRequest
+	1,   // 104: stevedore.v1.ImageService.ListRepositories:input_type -> stevedore.v1.ListRepositoriesRequest
+	4,   // 105: stevedore.v1.ImageService.DeleteRepository:input_type -> stevedore.v1.DeleteRepositoryRequest
+	6,   // 106: stevedore.v1.ImageService.StorageUsage:input_type -> stevedore.v1.StorageUsageRequest
+	10,  // 107: stevedore.v1.ImageService.RunGC:input_type -> stevedore.v1.RunGCRequest
+	31,  // 108: stevedore.v1.ImageService.ListSyncJobs:input_type -> stevedore.v1.ListSyncJobsRequest
+	35,  // 109: stevedore.v1.ImageService.GetSyncStatus:input_type -> stevedore.v1.GetSyncStatusRequest
+	37,  // 110: stevedore.v1.ImageService.RunSyncNow:input_type -> stevedore.v1.RunSyncNowRequest
+	39,  // 111: stevedore.v1.ImageService.RunRetention:input_type -> stevedore.v1.RunRetentionRequest
+	14,  // 112: stevedore.v1.ImageService.Inspect:output_type -> stevedore.v1.InspectResponse
+	19,  // 113: stevedore.v1.ImageService.GetManifest:output_type -> stevedore.v1.GetManifestResponse
+	21,  // 114: stevedore.v1.ImageService.ListTags:output_type -> stevedore.v1.ListTagsResponse
+	23,  // 115: stevedore.v1.ImageService.GetBlob:output_type -> stevedore.v1.GetBlobResponse
+	25,  // 116: stevedore.v1.ImageService.Copy:output_type -> stevedore.v1.CopyResponse
+	28,  // 117: stevedore.v1.ImageService.Mirror:output_type -> stevedore.v1.MirrorResponse
+	44,  // 118: stevedore.v1.ImageService.ListFiles:output_type -> stevedore.v1.ListFilesResponse
+	47,  // 119: stevedore.v1.ImageService.ReadFile:output_type -> stevedore.v1.ReadFileResponse
+	49,  // 120: stevedore.v1.ImageService.Export:output_type -> stevedore.v1.ExportResponse
+	51,  // 121: stevedore.v1.ImageService.Validate:output_type -> stevedore.v1.ValidateResponse
+	54,  // 122: stevedore.v1.ImageService.Diff:output_type -> stevedore.v1.DiffResponse
+	58,  // 123: stevedore.v1.ImageService.Size:output_type -> stevedore.v1.SizeResponse
+	61,  // 124: stevedore.v1.ImageService.History:output_type -> stevedore.v1.HistoryResponse
+	66,  // 125: stevedore.v1.ImageService.Mutate:output_type -> stevedore.v1.MutateResponse
+	68,  // 126: stevedore.v1.ImageService.Rebase:output_type -> stevedore.v1.RebaseResponse
+	70,  // 127: stevedore.v1.ImageService.CreateIndex:output_type -> stevedore.v1.CreateIndexResponse
+	72,  // 128: stevedore.v1.ImageService.AddToIndex:output_type -> stevedore.v1.AddToIndexResponse
+	74,  // 129: stevedore.v1.ImageService.RemoveFromIndex:output_type -> stevedore.v1.RemoveFromIndexResponse
+	76,  // 130: stevedore.v1.ImageService.Tag:output_type -> stevedore.v1.TagResponse
+	78,  // 131: stevedore.v1.ImageService.Untag:output_type -> stevedore.v1.UntagResponse
+	80,  // 132: stevedore.v1.ImageService.Append:output_type -> stevedore.v1.AppendResponse
+	84,  // 133: stevedore.v1.ImageService.PushArtifact:output_type -> stevedore.v1.PushArtifactResponse
+	86,  // 134: stevedore.v1.ImageService.AttachArtifact:output_type -> stevedore.v1.AttachArtifactResponse
+	88,  // 135: stevedore.v1.ImageService.PullArtifact:output_type -> stevedore.v1.PullArtifactResponse
+	91,  // 136: stevedore.v1.ImageService.DiscoverReferrers:output_type -> stevedore.v1.DiscoverReferrersResponse
+	3,   // 137: stevedore.v1.ImageService.ListRepositories:output_type -> stevedore.v1.ListRepositoriesResponse
+	5,   // 138: stevedore.v1.ImageService.DeleteRepository:output_type -> stevedore.v1.DeleteRepositoryResponse
+	8,   // 139: stevedore.v1.ImageService.StorageUsage:output_type -> stevedore.v1.StorageUsageResponse
+	12,  // 140: stevedore.v1.ImageService.RunGC:output_type -> stevedore.v1.RunGCResponse
+	32,  // 141: stevedore.v1.ImageService.ListSyncJobs:output_type -> stevedore.v1.ListSyncJobsResponse
+	36,  // 142: stevedore.v1.ImageService.GetSyncStatus:output_type -> stevedore.v1.GetSyncStatusResponse
+	38,  // 143: stevedore.v1.ImageService.RunSyncNow:output_type -> stevedore.v1.RunSyncNowResponse
+	42,  // 144: stevedore.v1.ImageService.RunRetention:output_type -> stevedore.v1.RunRetentionResponse
+	112, // [112:145] is the sub-list for method output_type
+	79,  // [79:112] is the sub-list for method input_type
+	79,  // [79:79] is the sub-list for extension type_name
+	79,  // [79:79] is the sub-list for extension extendee
+	0,   // [0:79] is the sub-list for field type_name
 }
 
 func init() { file_stevedore_v1_image_service_proto_init() }
@@ -6951,15 +7921,15 @@ func file_stevedore_v1_image_service_proto_init() {
 	if File_stevedore_v1_image_service_proto != nil {
 		return
 	}
-	file_stevedore_v1_image_service_proto_msgTypes[29].OneofWrappers = []any{}
-	file_stevedore_v1_image_service_proto_msgTypes[51].OneofWrappers = []any{}
+	file_stevedore_v1_image_service_proto_msgTypes[42].OneofWrappers = []any{}
+	file_stevedore_v1_image_service_proto_msgTypes[64].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_stevedore_v1_image_service_proto_rawDesc), len(file_stevedore_v1_image_service_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   94,
+			NumMessages:   107,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

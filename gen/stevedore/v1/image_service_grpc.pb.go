@@ -48,6 +48,10 @@ const (
 	ImageService_DeleteRepository_FullMethodName  = "/stevedore.v1.ImageService/DeleteRepository"
 	ImageService_StorageUsage_FullMethodName      = "/stevedore.v1.ImageService/StorageUsage"
 	ImageService_RunGC_FullMethodName             = "/stevedore.v1.ImageService/RunGC"
+	ImageService_ListSyncJobs_FullMethodName      = "/stevedore.v1.ImageService/ListSyncJobs"
+	ImageService_GetSyncStatus_FullMethodName     = "/stevedore.v1.ImageService/GetSyncStatus"
+	ImageService_RunSyncNow_FullMethodName        = "/stevedore.v1.ImageService/RunSyncNow"
+	ImageService_RunRetention_FullMethodName      = "/stevedore.v1.ImageService/RunRetention"
 )
 
 // ImageServiceClient is the client API for ImageService service.
@@ -283,6 +287,36 @@ type ImageServiceClient interface {
 	//
 	// REST: `POST /v1/gc:run` with a JSON body (`{"dry_run": true}`).
 	RunGC(ctx context.Context, in *RunGCRequest, opts ...grpc.CallOption) (*RunGCResponse, error)
+	// ListSyncJobs lists the sync jobs of the server's config, each with its
+	// schedule, whether it is running, when it runs next and how its last
+	// run went. A caller sees the jobs whose every destination repository
+	// they may pull.
+	//
+	// REST: `GET /v1/sync/jobs`.
+	ListSyncJobs(ctx context.Context, in *ListSyncJobsRequest, opts ...grpc.CallOption) (*ListSyncJobsResponse, error)
+	// GetSyncStatus describes one sync job as ListSyncJobs does, with the
+	// per-image results of its last run (the mirror report).
+	//
+	// REST: `GET /v1/sync/jobs/NAME`.
+	GetSyncStatus(ctx context.Context, in *GetSyncStatusRequest, opts ...grpc.CallOption) (*GetSyncStatusResponse, error)
+	// RunSyncNow runs a sync job now and streams each image's outcome as it
+	// finishes, then the summary, as Mirror does. The runs of a job never
+	// overlap: while one is in progress (scheduled or asked for) the call is
+	// refused with UNAVAILABLE. Needs the push right on every destination
+	// repository of the job. Cancelling the call cancels the run.
+	//
+	// REST: `POST /v1/sync/jobs/NAME:run` with a JSON body (`{}`).
+	RunSyncNow(ctx context.Context, in *RunSyncNowRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[RunSyncNowResponse], error)
+	// RunRetention applies the server's retention policies now, then (unless
+	// `dry_run`) collects garbage as RunGC does. With `dry_run` it lists
+	// exactly what a run would remove, and removes nothing; a run lists what
+	// it removed, and what it planned to remove but kept because it changed
+	// meanwhile (pulled, moved, tagged). Tags pulled within the pull grace
+	// are never removed. Runs never overlap (UNAVAILABLE while one is in
+	// progress). Needs the delete right on every repository.
+	//
+	// REST: `POST /v1/retention:run` with a JSON body (`{"dry_run": true}`).
+	RunRetention(ctx context.Context, in *RunRetentionRequest, opts ...grpc.CallOption) (*RunRetentionResponse, error)
 }
 
 type imageServiceClient struct {
@@ -655,6 +689,55 @@ func (c *imageServiceClient) RunGC(ctx context.Context, in *RunGCRequest, opts .
 	return out, nil
 }
 
+func (c *imageServiceClient) ListSyncJobs(ctx context.Context, in *ListSyncJobsRequest, opts ...grpc.CallOption) (*ListSyncJobsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListSyncJobsResponse)
+	err := c.cc.Invoke(ctx, ImageService_ListSyncJobs_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *imageServiceClient) GetSyncStatus(ctx context.Context, in *GetSyncStatusRequest, opts ...grpc.CallOption) (*GetSyncStatusResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetSyncStatusResponse)
+	err := c.cc.Invoke(ctx, ImageService_GetSyncStatus_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *imageServiceClient) RunSyncNow(ctx context.Context, in *RunSyncNowRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[RunSyncNowResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &ImageService_ServiceDesc.Streams[10], ImageService_RunSyncNow_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[RunSyncNowRequest, RunSyncNowResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ImageService_RunSyncNowClient = grpc.ServerStreamingClient[RunSyncNowResponse]
+
+func (c *imageServiceClient) RunRetention(ctx context.Context, in *RunRetentionRequest, opts ...grpc.CallOption) (*RunRetentionResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RunRetentionResponse)
+	err := c.cc.Invoke(ctx, ImageService_RunRetention_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ImageServiceServer is the server API for ImageService service.
 // All implementations must embed UnimplementedImageServiceServer
 // for forward compatibility.
@@ -888,6 +971,36 @@ type ImageServiceServer interface {
 	//
 	// REST: `POST /v1/gc:run` with a JSON body (`{"dry_run": true}`).
 	RunGC(context.Context, *RunGCRequest) (*RunGCResponse, error)
+	// ListSyncJobs lists the sync jobs of the server's config, each with its
+	// schedule, whether it is running, when it runs next and how its last
+	// run went. A caller sees the jobs whose every destination repository
+	// they may pull.
+	//
+	// REST: `GET /v1/sync/jobs`.
+	ListSyncJobs(context.Context, *ListSyncJobsRequest) (*ListSyncJobsResponse, error)
+	// GetSyncStatus describes one sync job as ListSyncJobs does, with the
+	// per-image results of its last run (the mirror report).
+	//
+	// REST: `GET /v1/sync/jobs/NAME`.
+	GetSyncStatus(context.Context, *GetSyncStatusRequest) (*GetSyncStatusResponse, error)
+	// RunSyncNow runs a sync job now and streams each image's outcome as it
+	// finishes, then the summary, as Mirror does. The runs of a job never
+	// overlap: while one is in progress (scheduled or asked for) the call is
+	// refused with UNAVAILABLE. Needs the push right on every destination
+	// repository of the job. Cancelling the call cancels the run.
+	//
+	// REST: `POST /v1/sync/jobs/NAME:run` with a JSON body (`{}`).
+	RunSyncNow(*RunSyncNowRequest, grpc.ServerStreamingServer[RunSyncNowResponse]) error
+	// RunRetention applies the server's retention policies now, then (unless
+	// `dry_run`) collects garbage as RunGC does. With `dry_run` it lists
+	// exactly what a run would remove, and removes nothing; a run lists what
+	// it removed, and what it planned to remove but kept because it changed
+	// meanwhile (pulled, moved, tagged). Tags pulled within the pull grace
+	// are never removed. Runs never overlap (UNAVAILABLE while one is in
+	// progress). Needs the delete right on every repository.
+	//
+	// REST: `POST /v1/retention:run` with a JSON body (`{"dry_run": true}`).
+	RunRetention(context.Context, *RunRetentionRequest) (*RunRetentionResponse, error)
 	mustEmbedUnimplementedImageServiceServer()
 }
 
@@ -984,6 +1097,18 @@ func (UnimplementedImageServiceServer) StorageUsage(context.Context, *StorageUsa
 }
 func (UnimplementedImageServiceServer) RunGC(context.Context, *RunGCRequest) (*RunGCResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method RunGC not implemented")
+}
+func (UnimplementedImageServiceServer) ListSyncJobs(context.Context, *ListSyncJobsRequest) (*ListSyncJobsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListSyncJobs not implemented")
+}
+func (UnimplementedImageServiceServer) GetSyncStatus(context.Context, *GetSyncStatusRequest) (*GetSyncStatusResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetSyncStatus not implemented")
+}
+func (UnimplementedImageServiceServer) RunSyncNow(*RunSyncNowRequest, grpc.ServerStreamingServer[RunSyncNowResponse]) error {
+	return status.Error(codes.Unimplemented, "method RunSyncNow not implemented")
+}
+func (UnimplementedImageServiceServer) RunRetention(context.Context, *RunRetentionRequest) (*RunRetentionResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RunRetention not implemented")
 }
 func (UnimplementedImageServiceServer) mustEmbedUnimplementedImageServiceServer() {}
 func (UnimplementedImageServiceServer) testEmbeddedByValue()                      {}
@@ -1446,6 +1571,71 @@ func _ImageService_RunGC_Handler(srv interface{}, ctx context.Context, dec func(
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ImageService_ListSyncJobs_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListSyncJobsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ImageServiceServer).ListSyncJobs(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ImageService_ListSyncJobs_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ImageServiceServer).ListSyncJobs(ctx, req.(*ListSyncJobsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ImageService_GetSyncStatus_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetSyncStatusRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ImageServiceServer).GetSyncStatus(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ImageService_GetSyncStatus_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ImageServiceServer).GetSyncStatus(ctx, req.(*GetSyncStatusRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ImageService_RunSyncNow_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(RunSyncNowRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(ImageServiceServer).RunSyncNow(m, &grpc.GenericServerStream[RunSyncNowRequest, RunSyncNowResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ImageService_RunSyncNowServer = grpc.ServerStreamingServer[RunSyncNowResponse]
+
+func _ImageService_RunRetention_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RunRetentionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ImageServiceServer).RunRetention(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ImageService_RunRetention_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ImageServiceServer).RunRetention(ctx, req.(*RunRetentionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ImageService_ServiceDesc is the grpc.ServiceDesc for ImageService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1529,6 +1719,18 @@ var ImageService_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "RunGC",
 			Handler:    _ImageService_RunGC_Handler,
 		},
+		{
+			MethodName: "ListSyncJobs",
+			Handler:    _ImageService_ListSyncJobs_Handler,
+		},
+		{
+			MethodName: "GetSyncStatus",
+			Handler:    _ImageService_GetSyncStatus_Handler,
+		},
+		{
+			MethodName: "RunRetention",
+			Handler:    _ImageService_RunRetention_Handler,
+		},
 	},
 	Streams: []grpc.StreamDesc{
 		{
@@ -1579,6 +1781,11 @@ var ImageService_ServiceDesc = grpc.ServiceDesc{
 		{
 			StreamName:    "PullArtifact",
 			Handler:       _ImageService_PullArtifact_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "RunSyncNow",
+			Handler:       _ImageService_RunSyncNow_Handler,
 			ServerStreams: true,
 		},
 	},

@@ -13,6 +13,7 @@ from stevedore._errors import DataLossError, InvalidArgumentError, StevedoreErro
 from stevedore.v1 import image_service_pb2 as pb
 from stevedore.v1 import image_service_pb2_grpc as pb_grpc
 from stevedore.v1 import sign_service_pb2_grpc as spb_grpc
+from stevedore._scheduled import _Scheduled
 from stevedore._sign import _Sign
 from stevedore._verbs import _Verbs
 
@@ -31,7 +32,7 @@ _HASHES = {"sha256": hashlib.sha256, "sha512": hashlib.sha512}
 PathLike = Union[str, "os.PathLike[str]"]
 
 
-class Client(_Verbs, _Sign):
+class Client(_Verbs, _Sign, _Scheduled):
     """A connection to a stevedore server's gRPC port (``stevedore serve --grpc-addr``).
 
     ``target`` is ``host:port`` (or any gRPC target). The channel is plaintext

@@ -93,14 +93,32 @@ class RepositoryUsage(_message.Message):
     def __init__(self, name: _Optional[str] = ..., blobs: _Optional[int] = ..., bytes: _Optional[int] = ..., shared_bytes: _Optional[int] = ...) -> None: ...
 
 class StorageUsageResponse(_message.Message):
-    __slots__ = ("total_bytes", "shared_bytes", "repositories")
+    __slots__ = ("total_bytes", "shared_bytes", "repositories", "quotas")
     TOTAL_BYTES_FIELD_NUMBER: _ClassVar[int]
     SHARED_BYTES_FIELD_NUMBER: _ClassVar[int]
     REPOSITORIES_FIELD_NUMBER: _ClassVar[int]
+    QUOTAS_FIELD_NUMBER: _ClassVar[int]
     total_bytes: int
     shared_bytes: int
     repositories: _containers.RepeatedCompositeFieldContainer[RepositoryUsage]
-    def __init__(self, total_bytes: _Optional[int] = ..., shared_bytes: _Optional[int] = ..., repositories: _Optional[_Iterable[_Union[RepositoryUsage, _Mapping]]] = ...) -> None: ...
+    quotas: _containers.RepeatedCompositeFieldContainer[QuotaUsage]
+    def __init__(self, total_bytes: _Optional[int] = ..., shared_bytes: _Optional[int] = ..., repositories: _Optional[_Iterable[_Union[RepositoryUsage, _Mapping]]] = ..., quotas: _Optional[_Iterable[_Union[QuotaUsage, _Mapping]]] = ...) -> None: ...
+
+class QuotaUsage(_message.Message):
+    __slots__ = ("name", "repositories", "max_bytes", "used_bytes", "max_repositories", "repository_count")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    REPOSITORIES_FIELD_NUMBER: _ClassVar[int]
+    MAX_BYTES_FIELD_NUMBER: _ClassVar[int]
+    USED_BYTES_FIELD_NUMBER: _ClassVar[int]
+    MAX_REPOSITORIES_FIELD_NUMBER: _ClassVar[int]
+    REPOSITORY_COUNT_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    repositories: str
+    max_bytes: int
+    used_bytes: int
+    max_repositories: int
+    repository_count: int
+    def __init__(self, name: _Optional[str] = ..., repositories: _Optional[str] = ..., max_bytes: _Optional[int] = ..., used_bytes: _Optional[int] = ..., max_repositories: _Optional[int] = ..., repository_count: _Optional[int] = ...) -> None: ...
 
 class RunGCRequest(_message.Message):
     __slots__ = ("dry_run", "grace_seconds")
@@ -472,6 +490,124 @@ class MirrorSummary(_message.Message):
     blobs_skipped: int
     seconds: float
     def __init__(self, dry_run: _Optional[bool] = ..., images: _Optional[int] = ..., copied: _Optional[int] = ..., skipped: _Optional[int] = ..., failed: _Optional[int] = ..., would_copy: _Optional[int] = ..., bytes: _Optional[int] = ..., blobs_copied: _Optional[int] = ..., blobs_skipped: _Optional[int] = ..., seconds: _Optional[float] = ...) -> None: ...
+
+class ListSyncJobsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListSyncJobsResponse(_message.Message):
+    __slots__ = ("jobs",)
+    JOBS_FIELD_NUMBER: _ClassVar[int]
+    jobs: _containers.RepeatedCompositeFieldContainer[SyncJob]
+    def __init__(self, jobs: _Optional[_Iterable[_Union[SyncJob, _Mapping]]] = ...) -> None: ...
+
+class SyncJob(_message.Message):
+    __slots__ = ("name", "schedule", "running", "running_since", "next_run", "runs", "failures", "last_run", "destinations")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    SCHEDULE_FIELD_NUMBER: _ClassVar[int]
+    RUNNING_FIELD_NUMBER: _ClassVar[int]
+    RUNNING_SINCE_FIELD_NUMBER: _ClassVar[int]
+    NEXT_RUN_FIELD_NUMBER: _ClassVar[int]
+    RUNS_FIELD_NUMBER: _ClassVar[int]
+    FAILURES_FIELD_NUMBER: _ClassVar[int]
+    LAST_RUN_FIELD_NUMBER: _ClassVar[int]
+    DESTINATIONS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    schedule: str
+    running: bool
+    running_since: _timestamp_pb2.Timestamp
+    next_run: _timestamp_pb2.Timestamp
+    runs: int
+    failures: int
+    last_run: SyncRun
+    destinations: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, name: _Optional[str] = ..., schedule: _Optional[str] = ..., running: _Optional[bool] = ..., running_since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., next_run: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., runs: _Optional[int] = ..., failures: _Optional[int] = ..., last_run: _Optional[_Union[SyncRun, _Mapping]] = ..., destinations: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class SyncRun(_message.Message):
+    __slots__ = ("trigger", "started", "finished", "summary", "error")
+    TRIGGER_FIELD_NUMBER: _ClassVar[int]
+    STARTED_FIELD_NUMBER: _ClassVar[int]
+    FINISHED_FIELD_NUMBER: _ClassVar[int]
+    SUMMARY_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    trigger: str
+    started: _timestamp_pb2.Timestamp
+    finished: _timestamp_pb2.Timestamp
+    summary: MirrorSummary
+    error: str
+    def __init__(self, trigger: _Optional[str] = ..., started: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., summary: _Optional[_Union[MirrorSummary, _Mapping]] = ..., error: _Optional[str] = ...) -> None: ...
+
+class GetSyncStatusRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class GetSyncStatusResponse(_message.Message):
+    __slots__ = ("job", "images")
+    JOB_FIELD_NUMBER: _ClassVar[int]
+    IMAGES_FIELD_NUMBER: _ClassVar[int]
+    job: SyncJob
+    images: _containers.RepeatedCompositeFieldContainer[MirrorImage]
+    def __init__(self, job: _Optional[_Union[SyncJob, _Mapping]] = ..., images: _Optional[_Iterable[_Union[MirrorImage, _Mapping]]] = ...) -> None: ...
+
+class RunSyncNowRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class RunSyncNowResponse(_message.Message):
+    __slots__ = ("image", "summary")
+    IMAGE_FIELD_NUMBER: _ClassVar[int]
+    SUMMARY_FIELD_NUMBER: _ClassVar[int]
+    image: MirrorImage
+    summary: MirrorSummary
+    def __init__(self, image: _Optional[_Union[MirrorImage, _Mapping]] = ..., summary: _Optional[_Union[MirrorSummary, _Mapping]] = ...) -> None: ...
+
+class RunRetentionRequest(_message.Message):
+    __slots__ = ("dry_run",)
+    DRY_RUN_FIELD_NUMBER: _ClassVar[int]
+    dry_run: bool
+    def __init__(self, dry_run: _Optional[bool] = ...) -> None: ...
+
+class RetentionAction(_message.Message):
+    __slots__ = ("repository", "tag", "digest", "reason")
+    REPOSITORY_FIELD_NUMBER: _ClassVar[int]
+    TAG_FIELD_NUMBER: _ClassVar[int]
+    DIGEST_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    repository: str
+    tag: str
+    digest: str
+    reason: str
+    def __init__(self, repository: _Optional[str] = ..., tag: _Optional[str] = ..., digest: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class RetentionSkip(_message.Message):
+    __slots__ = ("repository", "error")
+    REPOSITORY_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    repository: str
+    error: str
+    def __init__(self, repository: _Optional[str] = ..., error: _Optional[str] = ...) -> None: ...
+
+class RunRetentionResponse(_message.Message):
+    __slots__ = ("dry_run", "removed", "kept", "repositories", "tags_kept", "skipped", "gc")
+    DRY_RUN_FIELD_NUMBER: _ClassVar[int]
+    REMOVED_FIELD_NUMBER: _ClassVar[int]
+    KEPT_FIELD_NUMBER: _ClassVar[int]
+    REPOSITORIES_FIELD_NUMBER: _ClassVar[int]
+    TAGS_KEPT_FIELD_NUMBER: _ClassVar[int]
+    SKIPPED_FIELD_NUMBER: _ClassVar[int]
+    GC_FIELD_NUMBER: _ClassVar[int]
+    dry_run: bool
+    removed: _containers.RepeatedCompositeFieldContainer[RetentionAction]
+    kept: _containers.RepeatedCompositeFieldContainer[RetentionAction]
+    repositories: int
+    tags_kept: int
+    skipped: _containers.RepeatedCompositeFieldContainer[RetentionSkip]
+    gc: RunGCResponse
+    def __init__(self, dry_run: _Optional[bool] = ..., removed: _Optional[_Iterable[_Union[RetentionAction, _Mapping]]] = ..., kept: _Optional[_Iterable[_Union[RetentionAction, _Mapping]]] = ..., repositories: _Optional[int] = ..., tags_kept: _Optional[int] = ..., skipped: _Optional[_Iterable[_Union[RetentionSkip, _Mapping]]] = ..., gc: _Optional[_Union[RunGCResponse, _Mapping]] = ...) -> None: ...
 
 class ListFilesRequest(_message.Message):
     __slots__ = ("ref", "platform", "layer")

@@ -193,6 +193,26 @@ class ImageServiceStub:
                 request_serializer=stevedore_dot_v1_dot_image__service__pb2.RunGCRequest.SerializeToString,
                 response_deserializer=stevedore_dot_v1_dot_image__service__pb2.RunGCResponse.FromString,
                 _registered_method=True)
+        self.ListSyncJobs = channel.unary_unary(
+                '/stevedore.v1.ImageService/ListSyncJobs',
+                request_serializer=stevedore_dot_v1_dot_image__service__pb2.ListSyncJobsRequest.SerializeToString,
+                response_deserializer=stevedore_dot_v1_dot_image__service__pb2.ListSyncJobsResponse.FromString,
+                _registered_method=True)
+        self.GetSyncStatus = channel.unary_unary(
+                '/stevedore.v1.ImageService/GetSyncStatus',
+                request_serializer=stevedore_dot_v1_dot_image__service__pb2.GetSyncStatusRequest.SerializeToString,
+                response_deserializer=stevedore_dot_v1_dot_image__service__pb2.GetSyncStatusResponse.FromString,
+                _registered_method=True)
+        self.RunSyncNow = channel.unary_stream(
+                '/stevedore.v1.ImageService/RunSyncNow',
+                request_serializer=stevedore_dot_v1_dot_image__service__pb2.RunSyncNowRequest.SerializeToString,
+                response_deserializer=stevedore_dot_v1_dot_image__service__pb2.RunSyncNowResponse.FromString,
+                _registered_method=True)
+        self.RunRetention = channel.unary_unary(
+                '/stevedore.v1.ImageService/RunRetention',
+                request_serializer=stevedore_dot_v1_dot_image__service__pb2.RunRetentionRequest.SerializeToString,
+                response_deserializer=stevedore_dot_v1_dot_image__service__pb2.RunRetentionResponse.FromString,
+                _registered_method=True)
 
 
 class ImageServiceServicer:
@@ -581,6 +601,59 @@ class ImageServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListSyncJobs(self, request, context):
+        """--- What the server runs on its own: scheduled sync and retention
+        (the `sync:` and `retention:` sections of `serve --config`). ---
+
+        ListSyncJobs lists the sync jobs of the server's config, each with its
+        schedule, whether it is running, when it runs next and how its last
+        run went. A caller sees the jobs whose every destination repository
+        they may pull.
+
+        REST: `GET /v1/sync/jobs`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetSyncStatus(self, request, context):
+        """GetSyncStatus describes one sync job as ListSyncJobs does, with the
+        per-image results of its last run (the mirror report).
+
+        REST: `GET /v1/sync/jobs/NAME`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RunSyncNow(self, request, context):
+        """RunSyncNow runs a sync job now and streams each image's outcome as it
+        finishes, then the summary, as Mirror does. The runs of a job never
+        overlap: while one is in progress (scheduled or asked for) the call is
+        refused with UNAVAILABLE. Needs the push right on every destination
+        repository of the job. Cancelling the call cancels the run.
+
+        REST: `POST /v1/sync/jobs/NAME:run` with a JSON body (`{}`).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RunRetention(self, request, context):
+        """RunRetention applies the server's retention policies now, then (unless
+        `dry_run`) collects garbage as RunGC does. With `dry_run` it lists
+        exactly what a run would remove, and removes nothing; a run lists what
+        it removed, and what it planned to remove but kept because it changed
+        meanwhile (pulled, moved, tagged). Tags pulled within the pull grace
+        are never removed. Runs never overlap (UNAVAILABLE while one is in
+        progress). Needs the delete right on every repository.
+
+        REST: `POST /v1/retention:run` with a JSON body (`{"dry_run": true}`).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ImageServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -728,6 +801,26 @@ def add_ImageServiceServicer_to_server(servicer, server):
                     servicer.RunGC,
                     request_deserializer=stevedore_dot_v1_dot_image__service__pb2.RunGCRequest.FromString,
                     response_serializer=stevedore_dot_v1_dot_image__service__pb2.RunGCResponse.SerializeToString,
+            ),
+            'ListSyncJobs': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSyncJobs,
+                    request_deserializer=stevedore_dot_v1_dot_image__service__pb2.ListSyncJobsRequest.FromString,
+                    response_serializer=stevedore_dot_v1_dot_image__service__pb2.ListSyncJobsResponse.SerializeToString,
+            ),
+            'GetSyncStatus': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetSyncStatus,
+                    request_deserializer=stevedore_dot_v1_dot_image__service__pb2.GetSyncStatusRequest.FromString,
+                    response_serializer=stevedore_dot_v1_dot_image__service__pb2.GetSyncStatusResponse.SerializeToString,
+            ),
+            'RunSyncNow': grpc.unary_stream_rpc_method_handler(
+                    servicer.RunSyncNow,
+                    request_deserializer=stevedore_dot_v1_dot_image__service__pb2.RunSyncNowRequest.FromString,
+                    response_serializer=stevedore_dot_v1_dot_image__service__pb2.RunSyncNowResponse.SerializeToString,
+            ),
+            'RunRetention': grpc.unary_unary_rpc_method_handler(
+                    servicer.RunRetention,
+                    request_deserializer=stevedore_dot_v1_dot_image__service__pb2.RunRetentionRequest.FromString,
+                    response_serializer=stevedore_dot_v1_dot_image__service__pb2.RunRetentionResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1527,6 +1620,114 @@ class ImageService:
             '/stevedore.v1.ImageService/RunGC',
             stevedore_dot_v1_dot_image__service__pb2.RunGCRequest.SerializeToString,
             stevedore_dot_v1_dot_image__service__pb2.RunGCResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListSyncJobs(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stevedore.v1.ImageService/ListSyncJobs',
+            stevedore_dot_v1_dot_image__service__pb2.ListSyncJobsRequest.SerializeToString,
+            stevedore_dot_v1_dot_image__service__pb2.ListSyncJobsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetSyncStatus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stevedore.v1.ImageService/GetSyncStatus',
+            stevedore_dot_v1_dot_image__service__pb2.GetSyncStatusRequest.SerializeToString,
+            stevedore_dot_v1_dot_image__service__pb2.GetSyncStatusResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RunSyncNow(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/stevedore.v1.ImageService/RunSyncNow',
+            stevedore_dot_v1_dot_image__service__pb2.RunSyncNowRequest.SerializeToString,
+            stevedore_dot_v1_dot_image__service__pb2.RunSyncNowResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RunRetention(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/stevedore.v1.ImageService/RunRetention',
+            stevedore_dot_v1_dot_image__service__pb2.RunRetentionRequest.SerializeToString,
+            stevedore_dot_v1_dot_image__service__pb2.RunRetentionResponse.FromString,
             options,
             channel_credentials,
             insecure,

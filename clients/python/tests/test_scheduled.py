@@ -1,0 +1,78 @@
+"""Sync jobs and retention of a server started with a config file."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from typing import Iterator
+
+import pytest
+
+import stevedore
+from conftest import Server, _free_addr
+
+
+@pytest.fixture
+def configured(server: Server, tmp_path) -> Iterator[str]:
+    """gRPC address of a second ``stevedore serve --config`` whose sync job
+    mirrors an image from the session server's registry port, and whose
+    retention keeps the newest tag of each repository."""
+    subprocess.run([server.bin, "copy", server.ref(":files"), f"{server.registry}/py-up/files:v1"],
+                   check=True, capture_output=True)
+    cfg = tmp_path / "stevedore.yaml"
+    cfg.write_text(f"""
+sync:
+  - name: files
+    destination: {{prefix: mirror}}
+    sources: [{{repository: {server.registry}/py-up/files}}]
+retention:
+  policies:
+    - repositories: "**"
+      keepLast: 1
+""")
+    grpc_addr = _free_addr()
+    log = open(tmp_path / "serve.log", "wb")
+    proc = subprocess.Popen(
+        [server.bin, "serve", "--config", str(cfg), "--grpc-addr", grpc_addr, "--http-addr", _free_addr(),
+         "--registry-addr", _free_addr(), "--data", str(tmp_path / "data")],
+        stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 30
+        with stevedore.Client(grpc_addr, timeout=1) as c:
+            while True:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"stevedore serve exited: {(tmp_path / 'serve.log').read_text()}")
+                try:
+                    c.list_sync_jobs()
+                    break
+                except stevedore.UnavailableError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.05)
+        yield grpc_addr
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        log.close()
+
+
+def test_sync_and_retention(configured):
+    with stevedore.Client(configured, timeout=30) as c:
+        jobs = c.list_sync_jobs()
+        assert [j.name for j in jobs] == ["files"]
+        assert jobs[0].schedule == "on demand" and list(jobs[0].destinations) == ["mirror/py-up/files"]
+
+        msgs = list(c.run_sync_now("files"))
+        assert [m.image.action for m in msgs if m.HasField("image")] == ["copied"]
+        assert msgs[-1].summary.copied == 1 and msgs[-1].summary.failed == 0
+
+        st = c.sync_status("files")
+        assert st.job.runs == 1 and st.job.last_run.trigger == "api"
+        assert [im.action for im in st.images] == ["copied"]
+        with pytest.raises(stevedore.NotFoundError):
+            c.sync_status("nope")
+
+        rep = c.run_retention(dry_run=True)
+        assert rep.dry_run and rep.tags_kept == 1 and len(rep.removed) == 0
+        rep = c.run_retention()
+        assert not rep.dry_run and rep.HasField("gc")
