@@ -18,7 +18,7 @@ func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 func parseDigest(s string) (digest.Digest, error) {
 	d := digest.Digest(s)
 	if err := oci.ValidateDigest(d); err != nil {
-		return "", errDigestInvalid.withMessage(err.Error())
+		return "", fail(classDigestInvalid, err.Error())
 	}
 	return d, nil
 }
@@ -52,7 +52,7 @@ func (reg *Registry) getBlob(w http.ResponseWriter, r *http.Request, repo store.
 	}
 	f, size, err := repo.Open(r.Context(), d)
 	if err != nil {
-		return classify(err, errBlobUnknown.withMessage("blob "+d.String()+" unknown"), errDigestInvalid)
+		return notFound(err, "blob "+d.String()+" unknown")
 	}
 	defer f.Close()
 	h := w.Header()
@@ -81,7 +81,7 @@ const blobURLTTL = 15 * time.Minute
 func redirectBlob(w http.ResponseWriter, r *http.Request, loc store.BlobLocator, d digest.Digest) error {
 	u, err := loc.BlobURL(r.Context(), d, blobURLTTL)
 	if err != nil {
-		return classify(err, errBlobUnknown.withMessage("blob "+d.String()+" unknown"), errDigestInvalid)
+		return notFound(err, "blob "+d.String()+" unknown")
 	}
 	h := w.Header()
 	h.Set("Docker-Content-Digest", d.String())
@@ -97,7 +97,7 @@ func redirectBlob(w http.ResponseWriter, r *http.Request, loc store.BlobLocator,
 // https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#deleting-blobs
 func (reg *Registry) deleteBlob(w http.ResponseWriter, r *http.Request, repo store.Repository, d digest.Digest) error {
 	if err := repo.Delete(r.Context(), d); err != nil {
-		return classify(err, errBlobUnknown.withMessage("blob "+d.String()+" unknown"), errDigestInvalid)
+		return notFound(err, "blob "+d.String()+" unknown")
 	}
 	w.Header().Set("Content-Length", "0")
 	w.WriteHeader(http.StatusAccepted)

@@ -62,7 +62,7 @@ func (reg *Registry) keepCommitted(ctx context.Context, name string, d digest.Di
 		return err
 	}
 	if err := reg.keep(ctx, repo, d); errors.Is(err, errdef.ErrNotFound) {
-		return errBlobUploadInvalid.withMessage("blob " + d.String() + " was garbage-collected while its upload closed; upload it again")
+		return fail(classInvalid, "blob "+d.String()+" was garbage-collected while its upload closed; upload it again")
 	} else if err != nil {
 		return err
 	}

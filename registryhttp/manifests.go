@@ -3,6 +3,7 @@ package registryhttp
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"net/http"
 	"regexp"
 	"strings"
@@ -31,10 +32,8 @@ func (reg *Registry) routeManifest(w http.ResponseWriter, r *http.Request, name,
 			return err
 		}
 	} else if !tagRE.MatchString(ref) {
-		if r.Method == http.MethodPut {
-			return errManifestInvalid.withMessage("tag " + ref + " does not match " + tagRE.String())
-		}
-		return errManifestUnknown.withMessage("tag " + ref + " does not match " + tagRE.String())
+		// MANIFEST_INVALID on a push, MANIFEST_UNKNOWN on a read (errorTable).
+		return fail(classInvalid, "tag "+ref+" does not match "+tagRE.String())
 	}
 	if r.Method == http.MethodPut {
 		return reg.putManifest(w, r, name, ref)
@@ -54,17 +53,17 @@ func (reg *Registry) routeManifest(w http.ResponseWriter, r *http.Request, name,
 // not a readable manifest is MANIFEST_UNKNOWN.
 func readManifest(r *http.Request, repo store.Repository, ref string) (*oci.Manifest, error) {
 	ctx := r.Context()
+	unknown := fail(classNotFound, "manifest "+ref+" unknown")
 	desc := oci.Descriptor{Digest: digest.Digest(ref), Size: -1}
 	if !isDigestRef(ref) {
 		var err error
 		if desc, err = repo.Resolve(ctx, ref); err != nil {
-			return nil, classify(err, errManifestUnknown.withMessage("manifest "+ref+" unknown"), errManifestUnknown)
+			return nil, notFound(err, unknown.msg)
 		}
 	}
-	unknown := errManifestUnknown.withMessage("manifest " + ref + " unknown")
 	f, size, err := repo.Open(ctx, desc.Digest)
 	if err != nil {
-		return nil, classify(err, unknown, errManifestUnknown)
+		return nil, notFound(err, unknown.msg)
 	}
 	defer f.Close()
 	raw, err := oci.ReadAllVerified(f, desc.Digest, size, oci.DefaultManifestLimit)
@@ -72,7 +71,9 @@ func readManifest(r *http.Request, repo store.Repository, ref string) (*oci.Mani
 		if errors.Is(err, errdef.ErrTooLarge) {
 			return nil, unknown // a layer addressed as a manifest
 		}
-		return nil, err
+		// Stored bytes that no longer match their digest are the server's
+		// fault, whatever class the reader gave them.
+		return nil, fmt.Errorf("stored manifest %s: %v", desc.Digest, err)
 	}
 	// By tag, index.json's media type is the one it was pushed with; by
 	// digest the document says (or its shape does).
@@ -114,12 +115,16 @@ func (reg *Registry) getManifest(w http.ResponseWriter, r *http.Request, repo st
 // https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#pushing-manifests-with-subject
 func (reg *Registry) putManifest(w http.ResponseWriter, r *http.Request, name, ref string) error {
 	ctx := r.Context()
+	tooLarge := fail(classTooLarge, "manifest over the 4 MiB limit")
 	if r.ContentLength > oci.DefaultManifestLimit {
-		return errTooLarge
+		return tooLarge
 	}
-	raw, err := oci.ReadAllLimited(r.Body, oci.DefaultManifestLimit)
-	if err != nil {
-		return classify(err, nil, errManifestInvalid)
+	body := &clientBody{r: r.Body}
+	raw, err := oci.ReadAllLimited(body, oci.DefaultManifestLimit)
+	if errors.Is(err, errdef.ErrTooLarge) {
+		return tooLarge
+	} else if err != nil {
+		return body.bodyError(err)
 	}
 	m, err := parseManifestPut(r.Header.Get("Content-Type"), raw)
 	if err != nil {
@@ -129,7 +134,7 @@ func (reg *Registry) putManifest(w http.ResponseWriter, r *http.Request, name, r
 	if isDigestRef(ref) {
 		d := digest.Digest(ref)
 		if got := d.Algorithm().FromBytes(raw); got != d {
-			return errDigestInvalid.withMessage("manifest hashes to " + got.String() + ", not " + ref)
+			return fail(classDigestInvalid, "manifest hashes to "+got.String()+", not "+ref)
 		}
 		m.Digest = d
 	} else {
@@ -137,22 +142,32 @@ func (reg *Registry) putManifest(w http.ResponseWriter, r *http.Request, name, r
 	}
 	for _, t := range r.URL.Query()["tag"] {
 		if !tagRE.MatchString(t) {
-			return errManifestInvalid.withMessage("tag " + t + " does not match " + tagRE.String())
+			return fail(classInvalid, "tag "+t+" does not match "+tagRE.String())
 		}
 		tags = append(tags, t)
 	}
+	// A repository that does not exist yet is created only for a manifest
+	// that passed its checks: a refused push leaves no empty repository in
+	// the catalog.
 	repo, err := reg.root.Repo(ctx, name)
 	if errors.Is(err, errdef.ErrNotFound) {
-		repo, err = reg.root.CreateRepo(ctx, name)
+		repo, err = nil, nil
 	}
 	if err != nil {
-		return classify(err, nil, errNameInvalid)
-	}
-	if err := reg.keepManifest(ctx, repo, m); err != nil {
 		return err
+	}
+	if repo != nil {
+		if err := reg.keepManifest(ctx, repo, m); err != nil {
+			return err
+		}
 	}
 	if err := checkReferences(r, repo, m); err != nil {
 		return err
+	}
+	if repo == nil {
+		if repo, err = reg.root.CreateRepo(ctx, name); err != nil {
+			return err
+		}
 	}
 	desc := oci.Descriptor{MediaType: m.MediaType, Digest: m.Digest, Size: int64(len(raw))}
 	if err := reg.root.Put(ctx, repo, desc, bytes.NewReader(raw)); err != nil {
@@ -165,7 +180,7 @@ func (reg *Registry) putManifest(w http.ResponseWriter, r *http.Request, name, r
 	}
 	for _, t := range tags {
 		if err := repo.Tag(ctx, desc, t); err != nil {
-			return classify(err, nil, errManifestInvalid)
+			return err
 		}
 	}
 	if len(tags) == 0 {
@@ -194,16 +209,16 @@ func (reg *Registry) putManifest(w http.ResponseWriter, r *http.Request, name, r
 // https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#deleting-manifests
 func (reg *Registry) deleteManifest(w http.ResponseWriter, r *http.Request, name string, repo store.Repository, ref string) error {
 	ctx := r.Context()
-	unknown := errManifestUnknown.withMessage("manifest " + ref + " unknown")
+	unknown := "manifest " + ref + " unknown"
 	if !isDigestRef(ref) {
 		if err := repo.Untag(ctx, ref); err != nil {
-			return classify(err, unknown, errManifestUnknown)
+			return notFound(err, unknown)
 		}
 	} else {
 		d := digest.Digest(ref)
 		m, _ := readManifest(r, repo, ref)
 		if err := repo.DeleteManifest(ctx, d); err != nil {
-			return classify(err, unknown, errManifestUnknown)
+			return notFound(err, unknown)
 		}
 		if m != nil && m.Subject != nil {
 			if err := reg.root.RemoveReferrer(ctx, name, m.Subject.Digest, d); err != nil {

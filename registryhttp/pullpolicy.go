@@ -17,11 +17,6 @@ import (
 	"github.com/stevedore-dev/stevedore/registryhttp/internal/route"
 )
 
-// errDenied is the pull policy's refusal.
-// distribution-spec v1.1.1 §Error Codes (DENIED):
-// https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#error-codes
-var errDenied = &apiError{"DENIED", "requested access to the resource is denied", http.StatusForbidden}
-
 // maxIndexScan bounds the tags looked at when a manifest is not signed
 // itself but may be a platform of a signed index.
 const maxIndexScan = 256
@@ -70,11 +65,11 @@ func (p *PullPolicy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var pe *policy.Error
 	if errors.As(err, &pe) {
 		p.reg.log.Info("pull refused by policy", zap.String("repository", name), zap.String("reference", ref), zap.String("reason", pe.Reason))
-		err = errDenied.withMessage(pe.Error())
+		err = fail(classDenied, pe.Error()) // DENIED, 403
 	} else {
 		p.reg.log.Error("pull policy check", zap.String("repository", name), zap.String("reference", ref), zap.Error(err))
 	}
-	writeError(w, r, err)
+	writeError(w, r, endManifestGet, err)
 }
 
 // manifestPull recognises GET /v2/NAME/manifests/REF, parsed as the

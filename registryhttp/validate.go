@@ -13,15 +13,21 @@ import (
 )
 
 // parseManifestPut checks a pushed manifest: valid JSON of a manifest media
-// type stevedore serves, the document's mediaType (when present) agreeing with
+// type stevedore serves, the document's mediaType (when present) equal to
 // Content-Type, and well-formed descriptors. Every failure is
 // MANIFEST_INVALID.
+//
+// "If a manifest includes a mediaType field, clients MUST set the
+// Content-Type header to the value specified by the mediaType field", so a
+// manifest with a mediaType and no Content-Type, or another one, is refused
+// (as distribution does); without a mediaType, Content-Type alone names the
+// type. The registry ignores Content-Type parameters, as the spec asks.
 //
 // distribution-spec v1.1.1 §Pushing manifests:
 // https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#pushing-manifests
 // image-spec v1.1.1 manifest.md: https://github.com/opencontainers/image-spec/blob/v1.1.1/manifest.md
 func parseManifestPut(contentType string, raw []byte) (*oci.Manifest, error) {
-	invalid := func(msg string) (*oci.Manifest, error) { return nil, errManifestInvalid.withMessage(msg) }
+	invalid := func(msg string) (*oci.Manifest, error) { return nil, fail(classInvalid, msg) }
 	ct := ""
 	if contentType != "" {
 		var err error
@@ -37,10 +43,12 @@ func parseManifestPut(contentType string, raw []byte) (*oci.Manifest, error) {
 	}
 	mt := ct
 	if doc.MediaType != nil {
-		if *doc.MediaType == "" {
+		switch {
+		case *doc.MediaType == "":
 			return invalid("manifest mediaType is empty")
-		}
-		if oci.IsManifest(ct) && ct != *doc.MediaType {
+		case ct == "":
+			return invalid("no Content-Type: a manifest with a mediaType must be pushed with it as Content-Type (" + *doc.MediaType + ")")
+		case ct != *doc.MediaType:
 			return invalid("Content-Type " + ct + " does not match the manifest's mediaType " + *doc.MediaType)
 		}
 		mt = *doc.MediaType
@@ -65,26 +73,39 @@ func parseManifestPut(contentType string, raw []byte) (*oci.Manifest, error) {
 	return m, nil
 }
 
-// checkReferences requires every blob or manifest m references to be in the
-// repository already, except its subject (which may be pushed later) and
-// layers marked non-distributable (which by definition are never pushed).
+// checkReferences requires what m references to be in repo (nil: a
+// repository not created yet, which holds nothing), except its subject
+// (which may be pushed later), layers marked non-distributable (which by
+// definition are never pushed) and the manifests an index lists: a sparse
+// index, holding only some of its platforms (copy --platforms --sparse), is
+// accepted, as the spec lets a registry. Present content must have the size
+// its descriptor says.
 //
-// distribution-spec v1.1.1 §Pushing manifests:
+// distribution-spec v1.1.1 §Push ("A registry MAY reject a manifest ... with
+// descriptors in other fields that reference a manifest or blob that does
+// not exist"), §Pushing manifests:
+// https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#push
 // https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#pushing-manifests
 func checkReferences(r *http.Request, repo store.Repository, m *oci.Manifest) error {
 	for _, d := range m.Children() {
 		if !m.IsIndex() && nonDistributable(d.MediaType) {
 			continue
 		}
-		size, err := repo.Stat(r.Context(), d.Digest)
+		size, err := int64(0), error(errdef.ErrNotFound)
+		if repo != nil {
+			size, err = repo.Stat(r.Context(), d.Digest)
+		}
 		if errors.Is(err, errdef.ErrNotFound) {
-			return errManifestBlobUnknown.withMessage("blob " + d.Digest.String() + " unknown to the repository")
+			if m.IsIndex() {
+				continue
+			}
+			return fail(classNotFound, "blob "+d.Digest.String()+" unknown to the repository")
 		}
 		if err != nil {
 			return err
 		}
 		if size != d.Size {
-			return errManifestInvalid.withMessage("descriptor " + d.Digest.String() + " has size " + itoa(d.Size) + ", the blob has " + itoa(size))
+			return fail(classInvalid, "descriptor "+d.Digest.String()+" has size "+itoa(d.Size)+", the blob has "+itoa(size))
 		}
 	}
 	return nil
