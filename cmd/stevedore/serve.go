@@ -42,6 +42,7 @@ type serveOptions struct {
 	engine                           engineFlags
 	security                         securityFlags
 	storage                          storageFlags
+	limits                           limitFlags
 }
 
 // shutdownTimeout bounds how long in-flight requests may run after SIGTERM
@@ -78,6 +79,7 @@ SIGINT or SIGTERM shuts down gracefully.`,
 	o.engine.register(cmd)
 	o.security.register(cmd)
 	o.storage.register(cmd, true)
+	o.limits.register(cmd)
 	return cmd
 }
 
@@ -106,7 +108,11 @@ func serve(ctx context.Context, o serveOptions, logTo io.Writer) error {
 	if err != nil {
 		return err
 	}
-	registry := registryhttp.NewBackend(backend, log.Named("registry"), registryhttp.Options{BlobRedirect: o.storage.blobRedirect})
+	lim, err := o.limits.build(o.storage.localDir(o.dataDir), log.Named("limits"))
+	if err != nil {
+		return err
+	}
+	registry := registryhttp.NewBackend(backend, log.Named("registry"), registryhttp.Options{BlobRedirect: o.storage.blobRedirect, Limits: lim.registry})
 	if o.gcInterval < 0 || o.gcGrace <= 0 {
 		return usageError{fmt.Errorf("--gc-interval must not be negative and --gc-grace must be positive, got %v and %v", o.gcInterval, o.gcGrace)}
 	}
@@ -142,6 +148,11 @@ func serve(ctx context.Context, o serveOptions, logTo io.Writer) error {
 		return fmt.Errorf("registry listener: %w", err)
 	}
 	defer regLis.Close()
+	var tlsHTTP *tls.Config
+	if sec.tls != nil {
+		tlsHTTP = sec.tls.HTTP
+	}
+	regLis = lim.listener(regLis, tlsHTTP, log.Named("registry"))
 	if sec.tls != nil {
 		httpLis, regLis = tls.NewListener(httpLis, sec.tls.HTTP), tls.NewListener(regLis, sec.tls.HTTP)
 	}
@@ -152,6 +163,9 @@ func serve(ctx context.Context, o serveOptions, logTo io.Writer) error {
 	metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	regMetrics, err := registryhttp.NewMetrics(metrics, registry.Backend())
 	if err != nil {
+		return err
+	}
+	if err := lim.register(metrics); err != nil {
 		return err
 	}
 	grpcMetrics, err := service.WithMetrics(metrics)
@@ -172,14 +186,14 @@ func serve(ctx context.Context, o serveOptions, logTo io.Writer) error {
 		return err
 	}
 	defer gw.Close()
-	httpSrv := &http.Server{Handler: withMetricsEndpoint(gw, promhttp.HandlerFor(metrics, promhttp.HandlerOpts{})), ReadHeaderTimeout: 10 * time.Second}
+	httpSrv := lim.server(withMetricsEndpoint(lim.withHealth(gw, health), promhttp.HandlerFor(metrics, promhttp.HandlerOpts{})), log.Named("http"))
 	var regHandler http.Handler = registry
 	if pullPolicy != nil {
 		// The listener's address names this registry in the policy: the Host
 		// header is the client's to choose, so it cannot decide what is protected.
 		regHandler = registryhttp.NewPullPolicy(registry, registry, pullPolicy, regLis.Addr().String())
 	}
-	regSrv := &http.Server{Handler: regMetrics.Wrap(sec.wrapRegistry(regHandler)), ReadHeaderTimeout: 10 * time.Second}
+	regSrv := lim.server(regMetrics.Wrap(sec.wrapRegistry(regHandler)), log.Named("registry"))
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return grpcSrv.Serve(grpcLis) })
@@ -312,6 +326,15 @@ func (s *storageFlags) register(cmd *cobra.Command, serving bool) {
 		f.StringVar(&s.publicEndpoint, "s3-public-endpoint", "", "S3 base URL clients can reach, for --blob-redirect (default: --s3-endpoint)")
 		f.BoolVar(&s.singleReplica, "s3-single-replica", false, "start even if the S3 server ignores conditional writes; only safe with exactly one replica")
 	}
+}
+
+// localDir is the data directory when the registry's state lives in it,
+// "" when it lives in a bucket.
+func (s *storageFlags) localDir(dataDir string) string {
+	if s.kind == "s3" {
+		return ""
+	}
+	return dataDir
 }
 
 // describe names the storage for the startup log line.
