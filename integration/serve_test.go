@@ -30,6 +30,9 @@ type serveOptions struct {
 	Data string   // --data; empty means a fresh temp dir
 	Env  []string // extra environment, e.g. DOCKER_CONFIG=...
 	Args []string // extra flags
+	// Prefix runs the server through a command that ends by exec'ing its
+	// arguments (prlimit, unshare), so the server keeps its process id.
+	Prefix []string
 }
 
 // startStevedore runs `stevedore serve` on three free ports and waits until
@@ -50,7 +53,11 @@ func startStevedore(o owner, name string, opts serveOptions) (*stevedoreServer, 
 	}
 	args := append([]string{"serve", "--grpc-addr", s.GRPC, "--http-addr", s.HTTP, "--registry-addr", s.Registry, "--data", s.Data}, opts.Args...)
 	var err error
-	if s.proc, err = startProc(o, name, opts.Env, stevedoreBin, args...); err != nil {
+	bin := stevedoreBin
+	if len(opts.Prefix) > 0 {
+		bin, args = opts.Prefix[0], append(append(opts.Prefix[1:len(opts.Prefix):len(opts.Prefix)], stevedoreBin), args...)
+	}
+	if s.proc, err = startProc(o, name, opts.Env, bin, args...); err != nil {
 		return nil, err
 	}
 	if s.Conn, err = grpc.NewClient(s.GRPC, grpc.WithTransportCredentials(insecure.NewCredentials())); err != nil {

@@ -3,6 +3,7 @@ package registryhttp
 import (
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/opencontainers/go-digest"
@@ -60,6 +61,10 @@ func (reg *Registry) getBlob(w http.ResponseWriter, r *http.Request, repo store.
 	h.Set("Docker-Content-Digest", d.String())
 	h.Set("Etag", `"`+d.String()+`"`)
 	h.Set("Accept-Ranges", "bytes")
+	// RFC 9110 §14.2: a Range in a unit other than bytes is ignored.
+	if rg := r.Header.Get("Range"); rg != "" && !strings.HasPrefix(rg, "bytes=") {
+		r.Header.Del("Range")
+	}
 	if r.Header.Get("Range") == "" {
 		h.Set("Content-Length", itoa(size))
 	}

@@ -219,15 +219,7 @@ func (l *capListener) Accept() (net.Conn, error) {
 			return &capConn{Conn: c, release: l.release}, nil
 		}
 		l.open.Add(-1)
-		select {
-		case l.refusing <- struct{}{}:
-			go func() {
-				defer func() { <-l.refusing }()
-				l.refuse(c)
-			}()
-		default:
-			c.Close() // refusing as fast as we can already
-		}
+		l.refuse(c)
 	}
 }
 
@@ -245,25 +237,44 @@ var refusal = func() string {
 		"Content-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n" + body
 }()
 
-// refuse answers c with the refusal and closes it, reading what the client
-// sent meanwhile so that the close does not reset the connection before the
-// answer is read.
+// refuse answers c with the refusal and closes it. In plain text the answer
+// fits the new connection's empty send buffer, so it is written at once;
+// then, while few refusals are pending, what the client sent meanwhile is
+// read for a moment so that the close does not reset the connection before
+// the answer is read. Over TLS the handshake comes first, off the accept
+// loop, as long as few are pending; beyond that the connection is closed.
 func (l *capListener) refuse(c net.Conn) {
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(2 * time.Second))
-	if l.tls != nil {
-		tc := tls.Server(c, l.tls)
-		defer tc.Close()
-		c = tc
+	if l.tls == nil {
+		_ = c.SetWriteDeadline(time.Now().Add(10 * time.Millisecond))
+		if _, err := io.WriteString(c, refusal); err != nil {
+			c.Close()
+			return
+		}
 	}
-	if _, err := io.WriteString(c, refusal); err != nil {
+	select {
+	case l.refusing <- struct{}{}:
+	default:
+		c.Close()
 		return
 	}
-	if cw, ok := c.(interface{ CloseWrite() error }); ok {
-		_ = cw.CloseWrite()
-	}
-	_, _ = io.CopyN(io.Discard, c, 64<<10)
-	l.log.Debug("connection refused: at --max-connections", zap.String("remote", c.RemoteAddr().String()))
+	go func() {
+		defer func() { <-l.refusing }()
+		defer c.Close()
+		_ = c.SetDeadline(time.Now().Add(time.Second))
+		if l.tls != nil {
+			tc := tls.Server(c, l.tls)
+			if _, err := io.WriteString(tc, refusal); err != nil {
+				return
+			}
+			_ = tc.CloseWrite()
+			c = tc
+		} else if tc, ok := c.(interface{ CloseWrite() error }); ok {
+			_ = tc.CloseWrite()
+		}
+		_ = c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+		_, _ = io.CopyN(io.Discard, c, 64<<10)
+		l.log.Debug("connection refused: at --max-connections", zap.String("remote", c.RemoteAddr().String()))
+	}()
 }
 
 // capConn gives its place back once, when closed.
