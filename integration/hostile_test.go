@@ -313,6 +313,7 @@ func hostileCases(f *hostileFixture) map[string][]hostileCase {
 			{"PATCH range overflow", req("PATCH", up, []byte("abc"), "Content-Range", "0-99999999999999999999"), 416, "BLOB_UPLOAD_INVALID"},
 			{"PATCH range and length disagree", req("PATCH", up, []byte("abc"), "Content-Range", "0-9"), 416, "BLOB_UPLOAD_INVALID"},
 			{"PATCH range negative", req("PATCH", up, []byte("abc"), "Content-Range", "-1-1"), 416, "BLOB_UPLOAD_INVALID"},
+			{"PATCH range to MaxInt64, chunked", "PATCH " + up + " HTTP/1.1\r\nHost: registry\r\nConnection: close\r\nContent-Range: 0-9223372036854775807\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n", 416, "BLOB_UPLOAD_INVALID"},
 			{"PUT range out of order", req("PUT", up+"?digest="+f.layer, []byte("abc"), "Content-Range", "7-9"), 416, "BLOB_UPLOAD_INVALID"},
 			{"POST digest, short body", req("POST", "/v2/good/repo/blobs/uploads/?digest="+f.layer, []byte("short")), 400, "DIGEST_INVALID"},
 			{"POST to a session id", req("POST", up, nil), 405, "UNSUPPORTED"},

@@ -3,6 +3,7 @@ package registryhttp
 import (
 	"errors"
 	"io"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -216,7 +217,8 @@ func chunkRange(r *http.Request) (start, size int64, err error) {
 	a, b, ok := strings.Cut(s, "-")
 	start, err1 := strconv.ParseInt(a, 10, 64)
 	end, err2 := strconv.ParseInt(b, 10, 64)
-	if !ok || err1 != nil || err2 != nil || start < 0 || end < start {
+	// end == MaxInt64 would overflow the size: no chunk is that long.
+	if !ok || err1 != nil || err2 != nil || start < 0 || end < start || end == math.MaxInt64 {
 		return 0, 0, fail(classRange, "Content-Range "+strconv.Quote(cr)+" is not <start>-<end>")
 	}
 	size = end - start + 1
