@@ -57,7 +57,7 @@ func (reg *Registry) keepCommitted(ctx context.Context, name string, d digest.Di
 	if _, ok := reg.root.(store.Toucher); !ok {
 		return nil
 	}
-	repo, err := reg.root.Repo(ctx, name)
+	repo, err := reg.openRepo(ctx, name)
 	if err != nil {
 		return err
 	}

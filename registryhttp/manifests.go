@@ -50,8 +50,9 @@ func (reg *Registry) routeManifest(w http.ResponseWriter, r *http.Request, name,
 
 // readManifest resolves ref and reads the manifest whole (bounded), verified
 // against its digest: a corrupt manifest is never served. Anything that is
-// not a readable manifest is MANIFEST_UNKNOWN.
-func readManifest(r *http.Request, repo store.Repository, ref string) (*oci.Manifest, error) {
+// not a readable manifest is MANIFEST_UNKNOWN. A manifest read before comes
+// from the cache once the repository confirms it still holds it.
+func (reg *Registry) readManifest(r *http.Request, repo store.Repository, ref string) (*oci.Manifest, error) {
 	ctx := r.Context()
 	unknown := fail(classNotFound, "manifest "+ref+" unknown")
 	desc := oci.Descriptor{Digest: digest.Digest(ref), Size: -1}
@@ -60,6 +61,13 @@ func readManifest(r *http.Request, repo store.Repository, ref string) (*oci.Mani
 		if desc, err = repo.Resolve(ctx, ref); err != nil {
 			return nil, notFound(err, unknown.msg)
 		}
+	}
+	key := manifestKey{desc.Digest, desc.MediaType}
+	if m := reg.manifests.get(key); m != nil {
+		if _, err := repo.Stat(ctx, desc.Digest); err != nil {
+			return nil, notFound(err, unknown.msg)
+		}
+		return m, nil
 	}
 	f, size, err := repo.Open(ctx, desc.Digest)
 	if err != nil {
@@ -82,6 +90,7 @@ func readManifest(r *http.Request, repo store.Repository, ref string) (*oci.Mani
 		return nil, unknown
 	}
 	m.Digest = desc.Digest
+	reg.manifests.put(key, m)
 	return m, nil
 }
 
@@ -89,7 +98,7 @@ func readManifest(r *http.Request, repo store.Repository, ref string) (*oci.Mani
 // distribution-spec v1.1.1 §Pulling manifests:
 // https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#pulling-manifests
 func (reg *Registry) getManifest(w http.ResponseWriter, r *http.Request, repo store.Repository, ref string) error {
-	m, err := readManifest(r, repo, ref)
+	m, err := reg.readManifest(r, repo, ref)
 	if err != nil {
 		return err
 	}
@@ -149,7 +158,7 @@ func (reg *Registry) putManifest(w http.ResponseWriter, r *http.Request, name, r
 	// A repository that does not exist yet is created only for a manifest
 	// that passed its checks: a refused push leaves no empty repository in
 	// the catalog.
-	repo, err := reg.root.Repo(ctx, name)
+	repo, err := reg.openRepo(ctx, name)
 	if errors.Is(err, errdef.ErrNotFound) {
 		repo, err = nil, nil
 	}
@@ -165,7 +174,7 @@ func (reg *Registry) putManifest(w http.ResponseWriter, r *http.Request, name, r
 		return err
 	}
 	if repo == nil {
-		if repo, err = reg.root.CreateRepo(ctx, name); err != nil {
+		if repo, err = reg.createRepo(ctx, name); err != nil {
 			return err
 		}
 	}
@@ -216,7 +225,7 @@ func (reg *Registry) deleteManifest(w http.ResponseWriter, r *http.Request, name
 		}
 	} else {
 		d := digest.Digest(ref)
-		m, _ := readManifest(r, repo, ref)
+		m, _ := reg.readManifest(r, repo, ref)
 		if err := repo.DeleteManifest(ctx, d); err != nil {
 			return notFound(err, unknown)
 		}

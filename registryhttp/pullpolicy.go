@@ -95,18 +95,18 @@ func (p *PullPolicy) check(r *http.Request, name, ref string) error {
 	if strings.HasPrefix(ref, "sha256-") {
 		return nil // tag schema index or legacy signature tag
 	}
-	fs, err := p.reg.root.Repo(ctx, name)
+	fs, err := p.reg.openRepo(ctx, name)
 	if err != nil {
 		return nil
 	}
-	m, err := readManifest(r, fs, ref)
+	m, err := p.reg.readManifest(r, fs, ref)
 	if err != nil {
 		return nil
 	}
 	if isSignature(m) {
 		return nil
 	}
-	src := &repoSource{repo: fs, refs: p.reg.root, name: name}
+	src := &repoSource{reg: p.reg, repo: fs, refs: p.reg.root, name: name}
 	full := p.host + "/" + name
 	_, err = p.pol.Check(ctx, src, m.Digest.String(), full)
 	var pe *policy.Error
@@ -151,7 +151,7 @@ func (p *PullPolicy) signedIndexLists(ctx context.Context, src transport.Source,
 		if err != nil || !oci.IsIndex(d.MediaType) {
 			continue
 		}
-		idx, err := readManifest(reqFor(ctx), fs, d.Digest.String())
+		idx, err := p.reg.readManifest(reqFor(ctx), fs, d.Digest.String())
 		if err != nil {
 			continue
 		}
@@ -178,6 +178,7 @@ func reqFor(ctx context.Context) *http.Request {
 // repoSource is a repository of the registry as a transport.Source and
 // transport.ReferrerLister, which is what verification reads through.
 type repoSource struct {
+	reg  *Registry
 	repo store.Repository
 	refs store.Referrers
 	name string
@@ -190,7 +191,7 @@ func (s *repoSource) Resolve(ctx context.Context, ref string) (oci.Descriptor, e
 	if !isDigestRef(ref) {
 		return s.repo.Resolve(ctx, ref)
 	}
-	m, err := readManifest(reqFor(ctx), s.repo, ref)
+	m, err := s.reg.readManifest(reqFor(ctx), s.repo, ref)
 	if err != nil {
 		return oci.Descriptor{}, err
 	}
@@ -218,7 +219,7 @@ func (s *repoSource) Referrers(ctx context.Context, subject oci.Descriptor) ([]o
 	}
 	var out []oci.Descriptor
 	for _, d := range ds {
-		m, err := readManifest(reqFor(ctx), s.repo, d.String())
+		m, err := s.reg.readManifest(reqFor(ctx), s.repo, d.String())
 		if err != nil || m.Subject == nil || m.Subject.Digest != subject.Digest {
 			continue
 		}

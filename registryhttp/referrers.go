@@ -23,7 +23,7 @@ func (reg *Registry) getReferrers(w http.ResponseWriter, r *http.Request, name, 
 	}
 	filters := r.URL.Query()["artifactType"]
 	list := []oci.Descriptor{}
-	repo, err := reg.root.Repo(ctx, name)
+	repo, err := reg.openRepo(ctx, name)
 	if err != nil && !errors.Is(err, errdef.ErrNotFound) {
 		return err
 	}
@@ -33,7 +33,7 @@ func (reg *Registry) getReferrers(w http.ResponseWriter, r *http.Request, name, 
 			return err
 		}
 		for _, d := range ds {
-			m, err := readManifest(r, repo, d.String())
+			m, err := reg.readManifest(r, repo, d.String())
 			if err != nil {
 				continue // deleted since, or unreadable: not a referrer to report
 			}

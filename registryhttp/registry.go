@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 
 	"github.com/stevedore-dev/stevedore/engine/errdef"
 	"github.com/stevedore-dev/stevedore/engine/store"
@@ -21,10 +22,12 @@ import (
 // Registry is the OCI distribution handler over a store.Backend: a data
 // directory, or a bucket several replicas share.
 type Registry struct {
-	root    store.Backend
-	log     *zap.Logger
-	opts    Options
-	uploads admission
+	root      store.Backend
+	log       *zap.Logger
+	opts      Options
+	uploads   admission
+	repos     repoCache
+	manifests manifestCache
 }
 
 // Options configure NewBackend. The zero value serves every blob through the
@@ -102,20 +105,27 @@ func (reg *Registry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		status = statusClientGone
 		markClientGone(w)
 	}
-	fields := []zap.Field{
-		zap.String("method", r.Method), zap.String("path", r.URL.Path),
-		zap.Int("status", status), zap.Int64("bytes", rw.n), zap.Duration("duration", time.Since(start)),
-	}
+	level, msg := zapcore.InfoLevel, "registry request"
 	switch {
 	case gone:
-		reg.log.Info("registry request: client went away", append(fields, zap.NamedError("cause", err))...)
+		msg = "registry request: client went away"
 	case status == http.StatusInternalServerError || late:
-		reg.log.Error("registry request", append(fields, zap.Error(err))...)
+		level = zapcore.ErrorLevel
 	case status >= 500:
 		// Overloaded or out of space: the server's state, not a fault.
-		reg.log.Warn("registry request", append(fields, zap.Error(err))...)
-	default:
-		reg.log.Info("registry request", fields...)
+		level = zapcore.WarnLevel
+	}
+	// Fields are built only for a line that is written: at --log-level warn
+	// a request costs no allocation here.
+	if ce := reg.log.Check(level, msg); ce != nil {
+		fields := []zap.Field{
+			zap.String("method", r.Method), zap.String("path", r.URL.Path),
+			zap.Int("status", status), zap.Int64("bytes", rw.n), zap.Duration("duration", time.Since(start)),
+		}
+		if err != nil {
+			fields = append(fields, zap.Error(err))
+		}
+		ce.Write(fields...)
 	}
 }
 
@@ -179,7 +189,7 @@ func allow(r *http.Request, methods ...string) error {
 // repo opens the existing repository name; one never pushed to is
 // NAME_UNKNOWN.
 func (reg *Registry) repo(r *http.Request, name string) (store.Repository, error) {
-	fs, err := reg.root.Repo(r.Context(), name)
+	fs, err := reg.openRepo(r.Context(), name)
 	if errors.Is(err, errdef.ErrNotFound) {
 		return nil, fail(classNameUnknown, "repository "+name+" not known to registry")
 	}

@@ -119,7 +119,7 @@ func (reg *Registry) mount(w http.ResponseWriter, r *http.Request, name, m, from
 			return false, nil
 		}
 		var err error
-		src, err = reg.root.Repo(ctx, from)
+		src, err = reg.openRepo(ctx, from)
 		if errors.Is(err, errdef.ErrNotFound) {
 			return false, nil
 		} else if err != nil {
@@ -129,7 +129,7 @@ func (reg *Registry) mount(w http.ResponseWriter, r *http.Request, name, m, from
 			return false, nil
 		}
 	}
-	dst, err := reg.root.CreateRepo(ctx, name)
+	dst, err := reg.createRepo(ctx, name)
 	if err != nil {
 		return false, err
 	}

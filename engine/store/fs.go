@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 
 	"github.com/opencontainers/go-digest"
 
@@ -38,11 +39,14 @@ const (
 // FS is a Store over an OCI image layout directory. Blobs are the files under
 // blobs/<alg>/<hex>; tags are index.json entries annotated with
 // org.opencontainers.image.ref.name, the convention skopeo and oras share.
-// Nothing is cached: every call reads the directory, so several FS values and
-// several processes may share one layout.
+// Every call reads the directory, so several FS values and several processes
+// may share one layout: index.json is stat'ed on every read, and its parsed
+// form reused only while it is the same file, unchanged (see readIndexView).
 type FS struct {
 	dir string
 	mu  sync.Mutex // serialises this process's index.json writers; flock covers other processes
+	// view is index.json as last read, for readers (readIndexView).
+	view atomic.Pointer[indexView]
 }
 
 var _ Store = (*FS)(nil)
@@ -68,7 +72,7 @@ func OpenFS(dir string) (*FS, error) {
 		return fail(err)
 	}
 	f := &FS{dir: dir}
-	if _, err := f.readIndex(); err != nil {
+	if _, err := f.readIndexView(); err != nil {
 		return fail(err)
 	}
 	return f, nil
