@@ -68,8 +68,8 @@ func (reg *Registry) createRepo(ctx context.Context, name string) (store.Reposit
 // Manifest cache bounds: manifests are at most oci.DefaultManifestLimit,
 // usually a few KiB; the big ones are not worth the room.
 const (
-	maxCachedManifestBytes = 32 << 20
-	maxCachedManifest      = 256 << 10
+	maxCachedManifestBytes = 8 << 20
+	maxCachedManifest      = 64 << 10
 )
 
 // manifestCache holds verified, decoded manifests by digest and the media
