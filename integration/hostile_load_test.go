@@ -274,6 +274,31 @@ func TestSlowClients(t *testing.T) {
 			t.Errorf("a read from elsewhere meanwhile: %v %v", res, err)
 		}
 	})
+
+	// The 16 uploads the greedy client hung up on are counted as 499, and
+	// no request of the whole test as a 5xx.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		var gone float64
+		for _, line := range strings.Split(get(t, "http://"+s.HTTP+"/metrics"), "\n") {
+			if !strings.HasPrefix(line, "stevedore_registry_requests_total{") {
+				continue
+			}
+			if strings.Contains(line, `code="5`) {
+				t.Fatalf("a 5xx counted: %s", line)
+			}
+			if strings.Contains(line, `code="499"`) {
+				var v float64
+				fmt.Sscan(line[strings.LastIndexByte(line, ' ')+1:], &v)
+				gone += v
+			}
+		}
+		if gone >= 16 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%v requests counted as 499, want the 16 hung up on at least", gone)
+		}
+	}
 	checkServerLog(t, s.proc.log)
 }
 
