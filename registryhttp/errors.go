@@ -207,10 +207,6 @@ func (e *regError) Error() string { return e.class.String() + ": " + e.msg }
 // fail returns the error of class c with message msg.
 func fail(c class, msg string) *regError { return &regError{class: c, msg: msg} }
 
-// errClientGone is how a request ends whose client went away: there is no
-// one to answer.
-var errClientGone = errors.New("client went away")
-
 // classify sorts an error by its errdef class. A *regError keeps its own;
 // anything unclassified is a server fault, the only path to a 500. A
 // full disk is 507 and a full descriptor table 503, wherever they surface.
@@ -252,7 +248,7 @@ func notFound(err error, msg string) error {
 // away: the connection closed (which cancels the request's context) or a
 // write to it failed.
 func clientGone(r *http.Request, err error, writeErr error) bool {
-	if writeErr != nil || errors.Is(err, errClientGone) {
+	if writeErr != nil {
 		return true
 	}
 	if re := (*regError)(nil); errors.As(err, &re) && re.class == classTooSlow {
@@ -282,6 +278,7 @@ func writeError(w http.ResponseWriter, r *http.Request, e endpoint, err error) {
 	var body []byte
 	if a.code == "" {
 		h.Set("Content-Type", "text/plain; charset=utf-8")
+		h.Set("X-Content-Type-Options", "nosniff") // the message may quote the request
 		body = []byte(re.msg + "\n")
 	} else {
 		h.Set("Content-Type", "application/json")
