@@ -152,7 +152,7 @@ func serve(ctx context.Context, o serveOptions, logTo io.Writer) error {
 	if sec.tls != nil {
 		tlsHTTP = sec.tls.HTTP
 	}
-	regLis = lim.listener(regLis, tlsHTTP, log.Named("registry"))
+	httpLis, regLis = lim.listener(httpLis, tlsHTTP, log.Named("http")), lim.listener(regLis, tlsHTTP, log.Named("registry"))
 	if sec.tls != nil {
 		httpLis, regLis = tls.NewListener(httpLis, sec.tls.HTTP), tls.NewListener(regLis, sec.tls.HTTP)
 	}

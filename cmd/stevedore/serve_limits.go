@@ -49,7 +49,7 @@ func (l *limitFlags) register(cmd *cobra.Command) {
 	f.DurationVar(&l.bodyRateWindow, "body-rate-window", registryhttp.DefaultBodyRateWindow, "registry: the window --min-body-rate is averaged over")
 	f.IntVar(&l.maxUploads, "max-uploads", 0, "registry: blob upload requests in progress from all clients; more get 503 (0: an eighth of the descriptor limit, at most 1024; <0: no limit)")
 	f.IntVar(&l.maxUploadsPerClient, "max-uploads-per-client", 64, "registry: blob upload requests in progress from one IP address; more get 429 (<=0: no limit)")
-	f.IntVar(&l.maxConnections, "max-connections", 0, "registry: open connections; more are answered 503 and closed (0: half the descriptor limit; <0: no limit)")
+	f.IntVar(&l.maxConnections, "max-connections", 0, "REST and registry ports together: open connections; more are answered 503 and closed (0: half the descriptor limit; <0: no limit)")
 	f.Var(&l.minFreeSpace, "min-free-space", "registry on a data directory: refuse new blob uploads (507) while the storage has less free space than this; /healthz says degraded (0: no reserve)")
 }
 
@@ -60,6 +60,7 @@ type limits struct {
 	maxConns int   // 0: none
 	nofile   int64 // the descriptor limit; 0 unknown
 	free     func() (int64, error)
+	conns    atomic.Int64 // open on the capped listeners, together
 }
 
 // build checks the flags and derives the automatic limits. dataDir is the
@@ -111,14 +112,14 @@ func (l *limits) server(h http.Handler, log *zap.Logger) *http.Server {
 	return &http.Server{Handler: h, ReadHeaderTimeout: l.flags.readHeaderTimeout, IdleTimeout: l.flags.idleTimeout, ErrorLog: el}
 }
 
-// listener caps the registry listener at maxConns open connections; tlsCfg,
-// when set, is the TLS the listener is about to be wrapped in, so a refusal
-// is spoken in it.
+// listener caps lis so that the listeners it wraps have at most maxConns
+// open connections together; tlsCfg, when set, is the TLS the listener is
+// about to be wrapped in, so a refusal is spoken in it.
 func (l *limits) listener(lis net.Listener, tlsCfg *tls.Config, log *zap.Logger) net.Listener {
 	if l.maxConns <= 0 {
 		return lis
 	}
-	return &capListener{Listener: lis, max: int64(l.maxConns), tls: tlsCfg, log: log, refusing: make(chan struct{}, 64)}
+	return &capListener{Listener: lis, max: int64(l.maxConns), open: &l.conns, tls: tlsCfg, log: log, refusing: make(chan struct{}, 64)}
 }
 
 // register adds stevedore_storage_free_bytes to the metrics, for a data
@@ -203,7 +204,7 @@ func (w *fdWatch) overloaded() bool {
 type capListener struct {
 	net.Listener
 	max      int64
-	open     atomic.Int64
+	open     *atomic.Int64 // shared by the listeners capped together
 	tls      *tls.Config
 	log      *zap.Logger
 	refusing chan struct{} // bounds the refusals being written at once
@@ -228,7 +229,7 @@ func (l *capListener) release() { l.open.Add(-1) }
 // refusal is the answer to a connection over the cap. A client may not
 // have sent its request yet; HTTP/1.1 clients read an early answer.
 var refusal = func() string {
-	body := `{"errors":[{"code":"` + errdef.CodeTooManyRequests + `","message":"the registry has as many connections open as it allows; retry shortly"}]}`
+	body := `{"errors":[{"code":"` + errdef.CodeTooManyRequests + `","message":"the server has as many connections open as it allows; retry shortly"}]}`
 	return "HTTP/1.1 503 Service Unavailable\r\n" +
 		"Content-Type: application/json\r\n" +
 		"Docker-Distribution-API-Version: registry/2.0\r\n" +
