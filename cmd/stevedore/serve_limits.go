@@ -24,8 +24,8 @@ import (
 )
 
 // limitFlags are the flags of `stevedore serve` that bound slow and greedy
-// clients: timeouts on the HTTP ports, and on the registry port a minimum
-// body rate, upload and connection limits and a free-space reserve.
+// clients: timeouts and a connection cap on the HTTP ports, and on the
+// registry port a minimum body rate, upload limits and a free-space reserve.
 // Limits left at 0 are derived from the process's descriptor limit, so a
 // server under `ulimit -n 256` sheds load with 503s instead of failing.
 type limitFlags struct {
