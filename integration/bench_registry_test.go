@@ -158,11 +158,18 @@ func TestBenchRegistry(t *testing.T) {
 		}
 		return float64(big.Size) / time.Since(t0).Seconds() / 1e6, nil
 	})
+	var lat [2][]wrkResult
 	measure(fmt.Sprintf("manifest GET by tag, wrk %d connections, %d s", benchWrkConns, benchWrkSeconds), "req/s", 0, func(s benchServer, _ int) (float64, error) {
-		return benchWrk("http://"+s.Host+"/v2/bench/push0/manifests/v1", "application/vnd.oci.image.manifest.v1+json")
+		r, err := benchWrk("http://"+s.Host+"/v2/bench/push0/manifests/v1", "application/vnd.oci.image.manifest.v1+json", benchWrkSeconds)
+		i := 0
+		if s.Name != "stevedore" {
+			i = 1
+		}
+		lat[i] = append(lat[i], r)
+		return r.RPS, err
 	})
 
-	report := benchRegistryReport(rows)
+	report := benchRegistryReport(rows) + benchLatencyReport(lat)
 	fmt.Print(report)
 	if out := os.Getenv("STEVEDORE_BENCH_OUT"); out != "" {
 		if err := os.WriteFile(out, []byte(report), 0o644); err != nil {
@@ -269,22 +276,55 @@ func benchSeededFile(path string, size int64, seed byte) (descriptor, error) {
 	}, nil
 }
 
-// benchWrk runs wrk against url with benchWrkConns connections and returns
-// its requests/s. Any non-2xx answer is an error: a fast 404 is no result.
-func benchWrk(url, accept string) (float64, error) {
-	out, err := exec.Command("wrk", "-t", "2", "-c", strconv.Itoa(benchWrkConns), "-d", strconv.Itoa(benchWrkSeconds)+"s",
+// wrkResult is one wrk run: throughput and latency (milliseconds).
+type wrkResult struct {
+	RPS, P50, P99, Max float64
+}
+
+// benchWrk runs wrk against url with benchWrkConns connections for secs
+// seconds and returns its requests/s and latency distribution. Any non-2xx
+// answer is an error: a fast 404 is no result.
+func benchWrk(url, accept string, secs int) (wrkResult, error) {
+	out, err := exec.Command("wrk", "-t", "2", "-c", strconv.Itoa(benchWrkConns), "-d", strconv.Itoa(secs)+"s", "--latency",
 		"-H", "Accept: "+accept, url).CombinedOutput()
 	if err != nil {
-		return 0, fmt.Errorf("wrk: %v: %s", err, out)
+		return wrkResult{}, fmt.Errorf("wrk: %v: %s", err, out)
 	}
 	if strings.Contains(string(out), "Non-2xx") {
-		return 0, fmt.Errorf("wrk: error responses:\n%s", out)
+		return wrkResult{}, fmt.Errorf("wrk: error responses:\n%s", out)
 	}
+	var r wrkResult
 	m := regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`).FindSubmatch(out)
-	if m == nil {
-		return 0, fmt.Errorf("wrk: no Requests/sec in:\n%s", out)
+	lat := regexp.MustCompile(`(?m)^\s+Latency\s+\S+\s+\S+\s+(\S+)`).FindSubmatch(out)
+	p50 := regexp.MustCompile(`(?m)^\s+50%\s+(\S+)`).FindSubmatch(out)
+	p99 := regexp.MustCompile(`(?m)^\s+99%\s+(\S+)`).FindSubmatch(out)
+	if m == nil || lat == nil || p50 == nil || p99 == nil {
+		return wrkResult{}, fmt.Errorf("wrk: no Requests/sec or latency in:\n%s", out)
 	}
-	return strconv.ParseFloat(string(m[1]), 64)
+	r.RPS, err = strconv.ParseFloat(string(m[1]), 64)
+	for _, f := range []struct {
+		dst *float64
+		s   []byte
+	}{{&r.Max, lat[1]}, {&r.P50, p50[1]}, {&r.P99, p99[1]}} {
+		if err == nil {
+			*f.dst, err = wrkMillis(string(f.s))
+		}
+	}
+	return r, err
+}
+
+// wrkMillis reads a wrk duration (850.00us, 2.95ms, 1.05s, 2.00m) in ms.
+func wrkMillis(s string) (float64, error) {
+	for _, u := range []struct {
+		suffix string
+		ms     float64
+	}{{"us", 1e-3}, {"ms", 1}, {"s", 1e3}, {"m", 60e3}} {
+		if v, ok := strings.CutSuffix(s, u.suffix); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			return f * u.ms, err
+		}
+	}
+	return 0, fmt.Errorf("wrk duration %q", s)
 }
 
 // benchRegistryReport renders the comparison as markdown.
@@ -318,4 +358,91 @@ func benchJoin(xs []float64) string {
 		s[i] = strconv.FormatFloat(x, 'f', 0, 64)
 	}
 	return strings.Join(s, ", ")
+}
+
+// benchLatencyReport renders the wrk runs' latency beside their req/s: the
+// median of each column over the runs of each server.
+func benchLatencyReport(lat [2][]wrkResult) string {
+	var b strings.Builder
+	b.WriteString("\nManifest GET latency (wrk, median over the runs):\n\n")
+	b.WriteString("| server | req/s | p50 | p99 | max |\n|---|---:|---:|---:|---:|\n")
+	for i, name := range []string{"stevedore", "distribution"} {
+		col := func(f func(wrkResult) float64) float64 {
+			var xs []float64
+			for _, r := range lat[i] {
+				xs = append(xs, f(r))
+			}
+			return benchMedian(xs)
+		}
+		fmt.Fprintf(&b, "| %s | %.0f | %.2f ms | %.2f ms | %.1f ms |\n", name,
+			col(func(r wrkResult) float64 { return r.RPS }), col(func(r wrkResult) float64 { return r.P50 }),
+			col(func(r wrkResult) float64 { return r.P99 }), col(func(r wrkResult) float64 { return r.Max }))
+	}
+	b.WriteString("\nRuns (req/s, p50 / p99 / max ms):\n\n")
+	for i, name := range []string{"stevedore", "distribution"} {
+		var runs []string
+		for _, r := range lat[i] {
+			runs = append(runs, fmt.Sprintf("%.0f (%.2f / %.1f / %.0f)", r.RPS, r.P50, r.P99, r.Max))
+		}
+		fmt.Fprintf(&b, "- %s: %s\n", name, strings.Join(runs, ", "))
+	}
+	return b.String()
+}
+
+// TestBenchManifestGET is the manifest GET part of TestBenchRegistry on its
+// own, quick to repeat while working on tail latency: a small image pushed
+// to a fresh stevedore serve and a fresh distribution, then wrk at 64
+// connections on each, alternating, STEVEDORE_BENCH_RUNS times (default 5)
+// of STEVEDORE_BENCH_SECONDS (default 10). It reports req/s, p50, p99 and
+// max; it never fails on timing.
+//
+//	STEVEDORE_BENCH=1 go test -run '^TestBenchManifestGET$' -v ./integration/
+func TestBenchManifestGET(t *testing.T) {
+	if os.Getenv("STEVEDORE_BENCH") != "1" {
+		t.Skip("benchmark: set STEVEDORE_BENCH=1 (or run make bench)")
+	}
+	for _, tool := range []string{"crane", "wrk"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("benchmark needs %s on PATH", tool)
+		}
+	}
+	runs, secs := benchEnvInt("STEVEDORE_BENCH_RUNS", 5), benchEnvInt("STEVEDORE_BENCH_SECONDS", 10)
+	dist, err := startDistribution(t, "registry-bench-manifest", distOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ours, err := startStevedore(t, "stevedore-serve-bench-manifest", serveOptions{Args: []string{"--log-level", "warn"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hosts := [2]string{ours.Registry, dist.Host}
+	for _, h := range hosts {
+		cranePushRandom(t, h+"/bench/app:v1", 1<<20)
+	}
+	var lat [2][]wrkResult
+	for i := range runs {
+		for j, h := range hosts {
+			r, err := benchWrk("http://"+h+"/v2/bench/app/manifests/v1", "application/vnd.oci.image.manifest.v1+json", secs)
+			if err != nil {
+				t.Fatalf("run %d: %v", i+1, err)
+			}
+			lat[j] = append(lat[j], r)
+		}
+	}
+	report := fmt.Sprintf("\n### Manifest GET by tag, wrk -t2 -c%d -d%ds, %d runs each, alternating (%s)\n\nLoad average at the end: %s.\n",
+		benchWrkConns, secs, runs, time.Now().UTC().Format("2006-01-02"), benchLoad()) + benchLatencyReport(lat)
+	fmt.Print(report)
+	if out := os.Getenv("STEVEDORE_BENCH_OUT"); out != "" {
+		if err := os.WriteFile(out, []byte(report), 0o644); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+// benchEnvInt reads a positive integer from the environment, def when unset.
+func benchEnvInt(key string, def int) int {
+	if n, err := strconv.Atoi(os.Getenv(key)); err == nil && n > 0 {
+		return n
+	}
+	return def
 }

@@ -230,11 +230,32 @@ func TestCopyPlatformsDistribution(t *testing.T) {
 		t.Fatal(err)
 	}
 	dst := newRestartableDistribution(t, "validation: {manifests: {indexes: {platforms: none}}}\n")
-	amd := benchCopyImage(t, src.Host, "plat/app", "amd64", "amd64", 4<<20, 41)
-	arm := benchCopyImage(t, src.Host, "plat/app", "arm64", "arm64", 4<<20, 51)
+	checkCopyPlatforms(t, src.Host, dst.Host)
+}
+
+// TestCopyPlatformsOurRegistry: the same copies into stevedore serve, which
+// accepts a sparse index as it is (distribution-spec v1.1.1 §Push lets a
+// registry accept an index whose entries it lacks).
+func TestCopyPlatformsOurRegistry(t *testing.T) {
+	src, err := startDistribution(t, "platforms-src-ours", distOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst, err := startStevedore(t, "stevedore-serve-platforms", serveOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkCopyPlatforms(t, src.Host, dst.Registry)
+}
+
+// checkCopyPlatforms pushes a two-platform index to the registry src and
+// copies it to dst whole, filtered and sparse.
+func checkCopyPlatforms(t *testing.T, srcHost, dstHost string) {
+	amd := benchCopyImage(t, srcHost, "plat/app", "amd64", "amd64", 4<<20, 41)
+	arm := benchCopyImage(t, srcHost, "plat/app", "arm64", "arm64", 4<<20, 51)
 	ib, _ := json.Marshal(map[string]any{"schemaVersion": 2, "mediaType": oci.MediaTypeImageIndex, "manifests": []oci.Descriptor{amd, arm}})
 	ctx := context.Background()
-	t0, err := engine.New(engine.Options{}).OpenTarget(ctx, transport.Ref{Transport: transport.Docker, Image: oci.Reference{Registry: src.Host, Repository: "plat/app", Tag: "multi"}})
+	t0, err := engine.New(engine.Options{}).OpenTarget(ctx, transport.Ref{Transport: transport.Docker, Image: oci.Reference{Registry: srcHost, Repository: "plat/app", Tag: "multi"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -254,8 +275,8 @@ func TestCopyPlatformsDistribution(t *testing.T) {
 		{"sparse", []string{"--platforms", "linux/amd64", "--sparse"}, true, 2, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			to := dst.Host + "/plat/" + tc.name + ":v1"
-			out := sdCopy(t, append(tc.args, src.Host+"/plat/app:multi", to)...)
+			to := dstHost + "/plat/" + tc.name + ":v1"
+			out := sdCopy(t, append(tc.args, srcHost+"/plat/app:multi", to)...)
 			if (out.Result.Digest == id.Digest.String()) != tc.same {
 				t.Errorf("digest %s; source index %s; want same=%v", out.Result.Digest, id.Digest, tc.same)
 			}
@@ -266,8 +287,8 @@ func TestCopyPlatformsDistribution(t *testing.T) {
 			if got := strings.TrimSpace(string(crane(t, "digest", to))); got != out.Result.Digest {
 				t.Errorf("crane digest %s, stevedore reported %s", got, out.Result.Digest)
 			}
-			_, err := run(nil, "crane", "manifest", dst.Host+"/plat/"+tc.name+"@"+arm.Digest.String())
-			r, _ := run(nil, "crane", "manifest", dst.Host+"/plat/"+tc.name+"@"+arm.Digest.String())
+			_, err := run(nil, "crane", "manifest", dstHost+"/plat/"+tc.name+"@"+arm.Digest.String())
+			r, _ := run(nil, "crane", "manifest", dstHost+"/plat/"+tc.name+"@"+arm.Digest.String())
 			if has := err == nil && r.Code == 0; has != tc.hasArm64 {
 				t.Errorf("arm64 manifest at the destination: %v, want %v", has, tc.hasArm64)
 			}

@@ -53,7 +53,7 @@ func TestServeSafeDefaults(t *testing.T) {
 	}()
 	s, err := startStevedore(t, "stevedore-defaults", serveOptions{
 		Default: true,
-		Wrap:    []string{"unshare", "-m", "--propagation", "private", "sh", "-c", `mount --bind "` + hosts + `" /etc/hosts && exec "$0" "$@"`},
+		Prefix:  []string{"unshare", "-m", "--propagation", "private", "sh", "-c", `mount --bind "` + hosts + `" /etc/hosts && exec "$0" "$@"`},
 	})
 	if err != nil {
 		t.Fatal(err)

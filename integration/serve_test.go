@@ -34,9 +34,9 @@ type serveOptions struct {
 	// also reach the loopback registries the tests start and the temp
 	// directories they use (testAccess).
 	Default bool
-	// Wrap runs the server through a command: Wrap[0] with Wrap[1:], then
-	// the stevedore binary and its arguments (as "$0" "$@" of a shell).
-	Wrap []string
+	// Prefix runs the server through a command that ends by exec'ing its
+	// arguments (prlimit, unshare), so the server keeps its process id.
+	Prefix []string
 }
 
 // testAccess lets a test server's API reach what the tests set up beside
@@ -65,11 +65,11 @@ func startStevedore(o owner, name string, opts serveOptions) (*stevedoreServer, 
 		args = append(args, testAccess...)
 	}
 	args = append(args, opts.Args...)
-	bin := stevedoreBin
-	if len(opts.Wrap) > 0 {
-		bin, args = opts.Wrap[0], append(append(append([]string{}, opts.Wrap[1:]...), stevedoreBin), args...)
-	}
 	var err error
+	bin := stevedoreBin
+	if len(opts.Prefix) > 0 {
+		bin, args = opts.Prefix[0], append(append(opts.Prefix[1:len(opts.Prefix):len(opts.Prefix)], stevedoreBin), args...)
+	}
 	if s.proc, err = startProc(o, name, opts.Env, bin, args...); err != nil {
 		return nil, err
 	}

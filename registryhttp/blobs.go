@@ -3,6 +3,7 @@ package registryhttp
 import (
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/opencontainers/go-digest"
@@ -18,7 +19,7 @@ func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 func parseDigest(s string) (digest.Digest, error) {
 	d := digest.Digest(s)
 	if err := oci.ValidateDigest(d); err != nil {
-		return "", errDigestInvalid.withMessage(err.Error())
+		return "", fail(classDigestInvalid, err.Error())
 	}
 	return d, nil
 }
@@ -35,7 +36,6 @@ func (reg *Registry) routeBlob(w http.ResponseWriter, r *http.Request, name, ref
 	if err != nil {
 		return err
 	}
-	defer repo.Close()
 	if r.Method == http.MethodDelete {
 		return reg.deleteBlob(w, r, repo, d)
 	}
@@ -53,7 +53,7 @@ func (reg *Registry) getBlob(w http.ResponseWriter, r *http.Request, repo served
 	}
 	f, size, err := repo.Open(r.Context(), d)
 	if err != nil {
-		return classify(err, errBlobUnknown.withMessage("blob "+d.String()+" unknown"), errDigestInvalid)
+		return notFound(err, "blob "+d.String()+" unknown")
 	}
 	defer f.Close()
 	h := w.Header()
@@ -61,6 +61,10 @@ func (reg *Registry) getBlob(w http.ResponseWriter, r *http.Request, repo served
 	h.Set("Docker-Content-Digest", d.String())
 	h.Set("Etag", `"`+d.String()+`"`)
 	h.Set("Accept-Ranges", "bytes")
+	// RFC 9110 §14.2: a Range in a unit other than bytes is ignored.
+	if rg := r.Header.Get("Range"); rg != "" && !strings.HasPrefix(rg, "bytes=") {
+		r.Header.Del("Range")
+	}
 	if r.Header.Get("Range") == "" {
 		h.Set("Content-Length", itoa(size))
 	}
@@ -82,7 +86,7 @@ const blobURLTTL = 15 * time.Minute
 func redirectBlob(w http.ResponseWriter, r *http.Request, loc served.BlobLocator, d digest.Digest) error {
 	u, err := loc.BlobURL(r.Context(), d, blobURLTTL)
 	if err != nil {
-		return classify(err, errBlobUnknown.withMessage("blob "+d.String()+" unknown"), errDigestInvalid)
+		return notFound(err, "blob "+d.String()+" unknown")
 	}
 	h := w.Header()
 	h.Set("Docker-Content-Digest", d.String())
@@ -98,7 +102,7 @@ func redirectBlob(w http.ResponseWriter, r *http.Request, loc served.BlobLocator
 // https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#deleting-blobs
 func (reg *Registry) deleteBlob(w http.ResponseWriter, r *http.Request, repo served.Repository, d digest.Digest) error {
 	if err := repo.Delete(r.Context(), d); err != nil {
-		return classify(err, errBlobUnknown.withMessage("blob "+d.String()+" unknown"), errDigestInvalid)
+		return notFound(err, "blob "+d.String()+" unknown")
 	}
 	w.Header().Set("Content-Length", "0")
 	w.WriteHeader(http.StatusAccepted)

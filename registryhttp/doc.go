@@ -14,6 +14,10 @@
 // untagged roots of their layout's index.json, so skopeo, oras and a garbage
 // collector all see them. The bucket's layout is engine/served/s3's.
 //
-// Every handler returns an error; ServeHTTP alone writes the error envelope,
-// and only errors no route classified become 500s.
+// Every handler returns an error; ServeHTTP alone writes the answer, its code
+// and status looked up in one table (errors.go: error class × endpoint), and
+// only errors nothing classified become 500s. A client that went away is
+// logged and counted as 499; a full disk is 507. Limits (limits.go) bound
+// what slow and greedy clients may hold, refusing new work with 429 or 503
+// and Retry-After before it reads or writes anything.
 package registryhttp

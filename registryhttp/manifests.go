@@ -1,10 +1,12 @@
 package registryhttp
 
 import (
+	"errors"
 	"net/http"
 
 	"github.com/opencontainers/go-digest"
 
+	"github.com/stevedore-dev/stevedore/engine/errdef"
 	"github.com/stevedore-dev/stevedore/engine/oci"
 	"github.com/stevedore-dev/stevedore/engine/served"
 )
@@ -21,10 +23,8 @@ func (reg *Registry) routeManifest(w http.ResponseWriter, r *http.Request, name,
 			return err
 		}
 	} else if err := served.ValidateTag(ref); err != nil {
-		if r.Method == http.MethodPut {
-			return errManifestInvalid.withMessage(err.Error())
-		}
-		return errManifestUnknown.withMessage(err.Error())
+		// MANIFEST_INVALID on a push, MANIFEST_UNKNOWN on a read (errorTable).
+		return fail(classInvalid, err.Error())
 	}
 	if r.Method == http.MethodPut {
 		return reg.putManifest(w, r, name, ref)
@@ -33,7 +33,6 @@ func (reg *Registry) routeManifest(w http.ResponseWriter, r *http.Request, name,
 	if err != nil {
 		return err
 	}
-	defer repo.Close()
 	if r.Method == http.MethodDelete {
 		return reg.deleteManifest(w, r, name, repo, ref)
 	}
@@ -48,13 +47,32 @@ func (reg *Registry) routeManifest(w http.ResponseWriter, r *http.Request, name,
 	return reg.getManifest(w, r, repo, ref)
 }
 
-// readManifest reads the manifest ref names (served.ReadManifest); anything
-// that is not a readable manifest is MANIFEST_UNKNOWN.
-func readManifest(r *http.Request, repo served.Repository, ref string) (*oci.Manifest, error) {
-	m, err := served.ReadManifest(r.Context(), repo, ref)
-	if err != nil {
-		return nil, classify(err, errManifestUnknown.withMessage("manifest "+ref+" unknown"), errManifestUnknown)
+// readManifest resolves ref and reads the manifest whole (bounded), verified
+// against its digest: a corrupt manifest is never served. Anything that is
+// not a readable manifest is MANIFEST_UNKNOWN. A manifest read before comes
+// from the cache once the repository confirms it still holds it.
+func (reg *Registry) readManifest(r *http.Request, repo served.Repository, ref string) (*oci.Manifest, error) {
+	ctx := r.Context()
+	unknown := fail(classNotFound, "manifest "+ref+" unknown")
+	desc := oci.Descriptor{Digest: digest.Digest(ref), Size: -1}
+	if !isDigestRef(ref) {
+		var err error
+		if desc, err = repo.Resolve(ctx, ref); err != nil {
+			return nil, notFound(err, unknown.msg)
+		}
 	}
+	key := manifestKey{desc.Digest, desc.MediaType}
+	if m := reg.manifests.get(key); m != nil {
+		if _, err := repo.Stat(ctx, desc.Digest); err != nil {
+			return nil, notFound(err, unknown.msg)
+		}
+		return m, nil
+	}
+	m, err := served.ReadManifestAt(ctx, repo, desc)
+	if err != nil {
+		return nil, notFound(err, unknown.msg)
+	}
+	reg.manifests.put(key, m)
 	return m, nil
 }
 
@@ -62,7 +80,7 @@ func readManifest(r *http.Request, repo served.Repository, ref string) (*oci.Man
 // distribution-spec v1.1.1 §Pulling manifests:
 // https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#pulling-manifests
 func (reg *Registry) getManifest(w http.ResponseWriter, r *http.Request, repo served.Repository, ref string) error {
-	m, err := readManifest(r, repo, ref)
+	m, err := reg.readManifest(r, repo, ref)
 	if err != nil {
 		return err
 	}
@@ -88,12 +106,16 @@ func (reg *Registry) getManifest(w http.ResponseWriter, r *http.Request, repo se
 // https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#pushing-manifests-with-subject
 func (reg *Registry) putManifest(w http.ResponseWriter, r *http.Request, name, ref string) error {
 	ctx := r.Context()
+	tooLarge := fail(classTooLarge, "manifest over the 4 MiB limit")
 	if r.ContentLength > oci.DefaultManifestLimit {
-		return errTooLarge
+		return tooLarge
 	}
-	raw, err := oci.ReadAllLimited(r.Body, oci.DefaultManifestLimit)
-	if err != nil {
-		return classify(err, nil, errManifestInvalid)
+	body := &clientBody{r: r.Body}
+	raw, err := oci.ReadAllLimited(body, oci.DefaultManifestLimit)
+	if errors.Is(err, errdef.ErrTooLarge) {
+		return tooLarge
+	} else if err != nil {
+		return body.bodyError(err)
 	}
 	put := served.ManifestPut{MediaType: r.Header.Get("Content-Type")}
 	if isDigestRef(ref) {
@@ -103,13 +125,17 @@ func (reg *Registry) putManifest(w http.ResponseWriter, r *http.Request, name, r
 	}
 	for _, t := range r.URL.Query()["tag"] {
 		if err := served.ValidateTag(t); err != nil {
-			return errManifestInvalid.withMessage(err.Error())
+			return fail(classInvalid, err.Error())
 		}
 		put.Tags = append(put.Tags, t)
 	}
+	// The store validates, checks references, creates the repository only
+	// for a manifest that passed (a refused push leaves none in the
+	// catalog), records the referrer and tags: the same rules as the API's
+	// writes to store: references.
 	m, err := served.PutManifest(ctx, reg.root, name, raw, put)
 	if err != nil {
-		return classify(err, nil, errManifestInvalid)
+		return err
 	}
 	tags := put.Tags
 	h := w.Header()
@@ -133,14 +159,14 @@ func (reg *Registry) putManifest(w http.ResponseWriter, r *http.Request, name, r
 // https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#deleting-manifests
 func (reg *Registry) deleteManifest(w http.ResponseWriter, r *http.Request, name string, repo served.Repository, ref string) error {
 	ctx := r.Context()
-	unknown := errManifestUnknown.withMessage("manifest " + ref + " unknown")
+	unknown := "manifest " + ref + " unknown"
 	if !isDigestRef(ref) {
 		if err := repo.Untag(ctx, ref); err != nil {
-			return classify(err, unknown, errManifestUnknown)
+			return notFound(err, unknown)
 		}
 	} else {
 		if err := served.DeleteManifest(ctx, reg.root, name, repo, digest.Digest(ref)); err != nil {
-			return classify(err, unknown, errManifestUnknown)
+			return notFound(err, unknown)
 		}
 	}
 	w.Header().Set("Content-Length", "0")

@@ -53,7 +53,7 @@ func NewMetrics(reg prometheus.Registerer, uploads served.Uploads) (*Metrics, er
 	m := &Metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "stevedore_registry_requests_total",
-			Help: "Requests to the OCI registry port, by route, method and HTTP status code.",
+			Help: "Requests to the OCI registry port, by route, method and HTTP status code; 499 counts requests whose client went away before the answer.",
 		}, []string{"route", "method", "code"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "stevedore_registry_request_duration_seconds",
@@ -134,7 +134,12 @@ func (m *Metrics) Wrap(h http.Handler) http.Handler {
 		h.ServeHTTP(mw, r)
 
 		status := mw.status
-		if status == 0 {
+		switch {
+		case mw.gone:
+			// Counted apart, never as the 5xx or 4xx the server did not send
+			// to anyone.
+			status = statusClientGone
+		case status == 0:
 			status = http.StatusOK // net/http's answer to a handler that wrote nothing
 		}
 		m.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
@@ -217,11 +222,13 @@ func methodLabel(m string) string {
 	return "other"
 }
 
-// meteredWriter records the status and counts the body bytes.
+// meteredWriter records the status and counts the body bytes; gone is set
+// (markClientGone) when the client went away before its answer.
 type meteredWriter struct {
 	http.ResponseWriter
 	status int
 	n      int64
+	gone   bool
 }
 
 func (w *meteredWriter) WriteHeader(code int) {

@@ -16,11 +16,6 @@ import (
 	"github.com/stevedore-dev/stevedore/registryhttp/internal/route"
 )
 
-// errDenied is the pull policy's refusal.
-// distribution-spec v1.1.1 §Error Codes (DENIED):
-// https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#error-codes
-var errDenied = &apiError{"DENIED", "requested access to the resource is denied", http.StatusForbidden}
-
 // maxIndexScan bounds the tags looked at when a manifest is not signed
 // itself but may be a platform of a signed index.
 const maxIndexScan = 256
@@ -69,11 +64,11 @@ func (p *PullPolicy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var pe *policy.Error
 	if errors.As(err, &pe) {
 		p.reg.log.Info("pull refused by policy", zap.String("repository", name), zap.String("reference", ref), zap.String("reason", pe.Reason))
-		err = errDenied.withMessage(pe.Error())
+		err = fail(classDenied, pe.Error()) // DENIED, 403
 	} else {
 		p.reg.log.Error("pull policy check", zap.String("repository", name), zap.String("reference", ref), zap.Error(err))
 	}
-	writeError(w, r, err)
+	writeError(w, r, endManifestGet, err)
 }
 
 // manifestPull recognises GET /v2/NAME/manifests/REF, parsed as the
@@ -99,12 +94,11 @@ func (p *PullPolicy) check(r *http.Request, name, ref string) error {
 	if strings.HasPrefix(ref, "sha256-") {
 		return nil // tag schema index or legacy signature tag
 	}
-	fs, err := p.reg.root.Repo(ctx, name)
+	fs, err := p.reg.openRepo(ctx, name)
 	if err != nil {
 		return nil
 	}
-	defer fs.Close()
-	m, err := served.ReadManifest(ctx, fs, ref)
+	m, err := p.reg.readManifest(r, fs, ref)
 	if err != nil {
 		return nil
 	}

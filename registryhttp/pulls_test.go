@@ -38,7 +38,7 @@ func TestPullRecorder(t *testing.T) {
 		t.Fatal(err)
 	}
 	raw := []byte(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}`)
-	m, err := served.PutManifest(context.Background(), root.Backend(), "app", raw, served.ManifestPut{Tags: []string{"v1"}})
+	m, err := served.PutManifest(context.Background(), root.Backend(), "app", raw, served.ManifestPut{MediaType: "application/vnd.oci.image.index.v1+json", Tags: []string{"v1"}})
 	if err != nil {
 		t.Fatal(err)
 	}

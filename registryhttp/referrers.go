@@ -24,12 +24,11 @@ func (reg *Registry) getReferrers(w http.ResponseWriter, r *http.Request, name, 
 	}
 	filters := r.URL.Query()["artifactType"]
 	list := []oci.Descriptor{}
-	repo, err := reg.root.Repo(ctx, name)
+	repo, err := reg.openRepo(ctx, name)
 	if err != nil && !errors.Is(err, errdef.ErrNotFound) {
 		return err
 	}
 	if repo != nil {
-		defer repo.Close()
 		all, err := served.ListReferrers(ctx, reg.root, name, repo, subject)
 		if err != nil {
 			return err

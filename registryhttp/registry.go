@@ -1,13 +1,18 @@
 package registryhttp
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"os"
+	"syscall"
 	"time"
 
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 
 	"github.com/stevedore-dev/stevedore/engine/errdef"
 	"github.com/stevedore-dev/stevedore/engine/served"
@@ -17,9 +22,12 @@ import (
 // Registry is the OCI distribution handler over a served.Backend: a data
 // directory, or a bucket several replicas share.
 type Registry struct {
-	root served.Backend
-	log  *zap.Logger
-	opts Options
+	root      served.Backend
+	log       *zap.Logger
+	opts      Options
+	uploads   admission
+	repos     repoCache
+	manifests manifestCache
 }
 
 // Options configure NewBackend. The zero value serves every blob through the
@@ -29,6 +37,8 @@ type Options struct {
 	// storage signs, when the repository offers one (served.BlobLocator), so
 	// the bytes go from the object store to the client directly.
 	BlobRedirect bool
+	// Limits bound slow and greedy clients; the zero value limits nothing.
+	Limits Limits
 	// Pulls, when set, is told of every manifest GET and HEAD, before the
 	// manifest is read (retention's last-pull times).
 	Pulls PullRecorder
@@ -73,6 +83,8 @@ func (reg *Registry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 	w = rw
 	w.Header().Set("Docker-Distribution-API-Version", "registry/2.0")
+	rt, perr := route.Parse(r.URL.Path)
+	e := endpointOf(rt, r.Method)
 	var err error
 	func() {
 		// A bug must cost one request, not the process.
@@ -81,31 +93,61 @@ func (reg *Registry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				err = fmt.Errorf("panic: %v", p)
 			}
 		}()
-		err = reg.route(w, r)
+		release, aerr := reg.admit(w, r, e)
+		defer release()
+		if aerr != nil {
+			err = aerr
+			return
+		}
+		err = reg.route(w, r, rt, perr)
 	}()
+	gone := clientGone(r, err, rw.writeErr)
 	// An error after the response started (a client gone mid-download) can
 	// only be logged.
 	late := err != nil && rw.wrote
-	if err != nil && !late {
-		writeError(w, r, err)
+	if err != nil && !late && !gone {
+		writeError(w, r, e, err)
 	}
-	fields := []zap.Field{
-		zap.String("method", r.Method), zap.String("path", r.URL.Path),
-		zap.Int("status", rw.status), zap.Int64("bytes", rw.n), zap.Duration("duration", time.Since(start)),
+	status := rw.status
+	if gone {
+		// Nobody reads the answer: 499, as nginx logs a client that closed
+		// the connection, and never a 5xx of ours.
+		status = statusClientGone
+		markClientGone(w)
 	}
-	if rw.status >= 500 || late {
-		reg.log.Error("registry request", append(fields, zap.Error(err))...)
-	} else {
-		reg.log.Info("registry request", fields...)
+	level, msg := zapcore.InfoLevel, "registry request"
+	switch {
+	case gone:
+		msg = "registry request: client went away"
+	case status == http.StatusInternalServerError || late:
+		level = zapcore.ErrorLevel
+	case status >= 500:
+		// Overloaded or out of space: the server's state, not a fault.
+		level = zapcore.WarnLevel
+	}
+	// Fields are built only for a line that is written: at --log-level warn
+	// a request costs no allocation here.
+	if ce := reg.log.Check(level, msg); ce != nil {
+		fields := []zap.Field{
+			zap.String("method", r.Method), zap.String("path", r.URL.Path),
+			zap.Int("status", status), zap.Int64("bytes", rw.n), zap.Duration("duration", time.Since(start)),
+		}
+		if err != nil {
+			fields = append(fields, zap.Error(err))
+		}
+		ce.Write(fields...)
 	}
 }
 
+// statusClientGone is the status logged and counted for a request whose
+// client went away before its answer: nginx's 499.
+const statusClientGone = 499
+
 // route dispatches on route.Parse, the parser the auth layer checks
 // permissions with too.
-func (reg *Registry) route(w http.ResponseWriter, r *http.Request) error {
-	rt, err := route.Parse(r.URL.Path)
-	if err != nil {
-		return errNameInvalid.withMessage(err.Error())
+func (reg *Registry) route(w http.ResponseWriter, r *http.Request, rt route.Route, perr error) error {
+	if perr != nil {
+		return fail(classNameInvalid, perr.Error())
 	}
 	switch rt.Kind {
 	case route.Base:
@@ -141,7 +183,7 @@ func (reg *Registry) route(w http.ResponseWriter, r *http.Request) error {
 		}
 		return reg.getReferrers(w, r, rt.Name, rt.Ref)
 	}
-	return errNotFound
+	return fail(classNotFound, "404 page not found: "+r.URL.Path+" is not a distribution API path")
 }
 
 // allow refuses methods the endpoint does not have.
@@ -151,25 +193,27 @@ func allow(r *http.Request, methods ...string) error {
 			return nil
 		}
 	}
-	return errMethod.withMessage(r.Method + " is not supported here")
+	return fail(classMethod, r.Method+" is not supported here")
 }
 
 // repo opens the existing repository name; one never pushed to is
 // NAME_UNKNOWN.
 func (reg *Registry) repo(r *http.Request, name string) (served.Repository, error) {
-	fs, err := reg.root.Repo(r.Context(), name)
+	fs, err := reg.openRepo(r.Context(), name)
 	if errors.Is(err, errdef.ErrNotFound) {
-		return nil, errNameUnknown.withMessage("repository " + name + " not known to registry")
+		return nil, fail(classNameUnknown, "repository "+name+" not known to registry")
 	}
 	return fs, err
 }
 
-// statusWriter records the status and body size for the request log.
+// statusWriter records the status and body size for the request log, and
+// the first failed write: the client is gone.
 type statusWriter struct {
 	http.ResponseWriter
-	status int
-	n      int64
-	wrote  bool
+	status   int
+	n        int64
+	wrote    bool
+	writeErr error
 }
 
 func (s *statusWriter) WriteHeader(code int) {
@@ -184,6 +228,9 @@ func (s *statusWriter) Write(p []byte) (int, error) {
 	s.wrote = true
 	n, err := s.ResponseWriter.Write(p)
 	s.n += int64(n)
+	if err != nil && s.writeErr == nil {
+		s.writeErr = err
+	}
 	return n, err
 }
 
@@ -192,8 +239,36 @@ func (s *statusWriter) ReadFrom(src io.Reader) (int64, error) {
 	s.wrote = true
 	n, err := io.Copy(s.ResponseWriter, src)
 	s.n += n
+	if err != nil && s.writeErr == nil && isConnError(err) {
+		s.writeErr = err
+	}
 	return n, err
 }
 
 // Unwrap lets http.ResponseController reach the connection (flush, deadlines).
 func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// isConnError reports whether err is the connection failing under a write,
+// as opposed to the source of a copy failing to read: the client reset or
+// closed it, or stopped reading until the write deadline passed.
+func isConnError(err error) bool {
+	return errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, net.ErrClosed) || errors.Is(err, os.ErrDeadlineExceeded) ||
+		errors.Is(err, http.ErrHandlerTimeout) || errors.Is(err, context.Canceled)
+}
+
+// markClientGone tells the metrics wrapper, wherever it is in the chain of
+// writers, that the request's client went away.
+func markClientGone(w http.ResponseWriter) {
+	for w != nil {
+		if m, ok := w.(*meteredWriter); ok {
+			m.gone = true
+			return
+		}
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			return
+		}
+		w = u.Unwrap()
+	}
+}

@@ -16,7 +16,6 @@ func (reg *Registry) getTags(w http.ResponseWriter, r *http.Request, name string
 	if err != nil {
 		return err
 	}
-	defer repo.Close()
 	tags, err := repo.Tags(r.Context())
 	if err != nil {
 		return err
@@ -31,8 +30,17 @@ func (reg *Registry) getTags(w http.ResponseWriter, r *http.Request, name string
 	}{name, page})
 }
 
+// maxPageSize caps n: a client asking for more gets this many and a Link to
+// the next page, which the spec allows ("MAY return fewer than <int>
+// results, but only when ... a Link header is provided").
+const maxPageSize = 1000
+
 // paginate applies n and last to a sorted list, setting the Link header when
-// more remain.
+// more remain. Without n the whole list is the answer, as the spec has it
+// for tags.
+//
+// distribution-spec v1.1.1 §Listing tags:
+// https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#listing-tags
 func paginate(w http.ResponseWriter, r *http.Request, all []string) ([]string, error) {
 	q := r.URL.Query()
 	list := all
@@ -46,12 +54,13 @@ func paginate(w http.ResponseWriter, r *http.Request, all []string) ([]string, e
 	if ns := q.Get("n"); ns != "" {
 		n, err := strconv.Atoi(ns)
 		if err != nil || n < 0 {
-			return nil, errPaginationInvalid.withMessage("n must be a non-negative integer")
+			return nil, fail(classInvalid, "n must be a non-negative integer, got "+strconv.Quote(ns))
 		}
+		n = min(n, maxPageSize)
 		if n < len(list) {
 			list = list[:n]
 			if n > 0 {
-				next := url.URL{Path: r.URL.Path, RawQuery: url.Values{"n": {ns}, "last": {list[n-1]}}.Encode()}
+				next := url.URL{Path: r.URL.Path, RawQuery: url.Values{"n": {strconv.Itoa(n)}, "last": {list[n-1]}}.Encode()}
 				w.Header().Set("Link", "<"+next.String()+`>; rel="next"`)
 			}
 		}

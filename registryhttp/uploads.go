@@ -3,6 +3,7 @@ package registryhttp
 import (
 	"errors"
 	"io"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -30,7 +31,7 @@ func (reg *Registry) routeUpload(w http.ResponseWriter, r *http.Request, name, i
 	case http.MethodGet, http.MethodHead:
 		up, err := reg.root.UploadStatus(r.Context(), name, id)
 		if err != nil {
-			return classify(err, errBlobUploadUnknown, errBlobUploadInvalid)
+			return notFound(err, "upload "+id+" unknown")
 		}
 		uploadHeaders(w, name, up)
 		w.WriteHeader(http.StatusNoContent)
@@ -41,13 +42,13 @@ func (reg *Registry) routeUpload(w http.ResponseWriter, r *http.Request, name, i
 		return reg.putUpload(w, r, name, id)
 	case http.MethodDelete:
 		if err := reg.root.CancelUpload(r.Context(), name, id); err != nil {
-			return classify(err, errBlobUploadUnknown, errBlobUploadInvalid)
+			return notFound(err, "upload "+id+" unknown")
 		}
 		w.Header().Set("Content-Length", "0")
 		w.WriteHeader(http.StatusNoContent)
 		return nil
 	}
-	return errMethod.withMessage(r.Method + " is not supported here")
+	return fail(classMethod, r.Method+" is not supported here")
 }
 
 // postUpload starts an upload: a mount from another repository, a
@@ -74,7 +75,7 @@ func (reg *Registry) postUpload(w http.ResponseWriter, r *http.Request, name str
 	}
 	up, err := reg.root.StartUpload(ctx, name)
 	if err != nil {
-		return classify(err, nil, errNameInvalid)
+		return err
 	}
 	if d == "" {
 		uploadHeaders(w, name, up)
@@ -116,22 +117,20 @@ func (reg *Registry) mount(w http.ResponseWriter, r *http.Request, name, m, from
 			return false, nil
 		}
 		var err error
-		src, err = reg.root.Repo(ctx, from)
+		src, err = reg.openRepo(ctx, from)
 		if errors.Is(err, errdef.ErrNotFound) {
 			return false, nil
 		} else if err != nil {
 			return false, err
 		}
-		defer src.Close()
 		if _, err := src.Stat(ctx, d); err != nil {
 			return false, nil
 		}
 	}
-	dst, err := reg.root.CreateRepo(ctx, name)
+	dst, err := reg.createRepo(ctx, name)
 	if err != nil {
 		return false, err
 	}
-	defer dst.Close()
 	// The store touches a blob it mounts (see served.Toucher); one
 	// collected in the instant since is not found, so not mountable.
 	size, err := reg.root.Mount(ctx, dst, d, src)
@@ -172,7 +171,7 @@ func (reg *Registry) patchUpload(w http.ResponseWriter, r *http.Request, name, i
 func (reg *Registry) putUpload(w http.ResponseWriter, r *http.Request, name, id string) error {
 	ds := r.URL.Query().Get("digest")
 	if ds == "" {
-		return errDigestInvalid.withMessage("the digest query parameter is required to close an upload")
+		return fail(classDigestInvalid, "the digest query parameter is required to close an upload")
 	}
 	d, err := parseDigest(ds)
 	if err != nil {
@@ -207,12 +206,13 @@ func chunkRange(r *http.Request) (start, size int64, err error) {
 	a, b, ok := strings.Cut(s, "-")
 	start, err1 := strconv.ParseInt(a, 10, 64)
 	end, err2 := strconv.ParseInt(b, 10, 64)
-	if !ok || err1 != nil || err2 != nil || start < 0 || end < start {
-		return 0, 0, errRangeInvalid.withMessage("Content-Range " + strconv.Quote(cr) + " is not <start>-<end>")
+	// end == MaxInt64 would overflow the size: no chunk is that long.
+	if !ok || err1 != nil || err2 != nil || start < 0 || end < start || end == math.MaxInt64 {
+		return 0, 0, fail(classRange, "Content-Range "+strconv.Quote(cr)+" is not <start>-<end>")
 	}
 	size = end - start + 1
 	if r.ContentLength >= 0 && r.ContentLength != size {
-		return 0, 0, errRangeInvalid.withMessage("Content-Range and Content-Length disagree")
+		return 0, 0, fail(classRange, "Content-Range and Content-Length disagree")
 	}
 	return start, size, nil
 }
@@ -226,31 +226,26 @@ func uploadError(w http.ResponseWriter, name string, err error) error {
 	var oe *served.OffsetError
 	if errors.As(err, &oe) {
 		uploadHeaders(w, name, oe.Upload)
-		return errRangeInvalid.withMessage(oe.Error())
+		return fail(classRange, oe.Error())
 	}
 	var ie *served.InterruptedError
 	if errors.As(err, &ie) {
 		uploadHeaders(w, name, ie.Upload)
 		return err
 	}
-	switch {
-	case errors.Is(err, errdef.ErrDigestMismatch):
-		return errDigestInvalid.withMessage(err.Error())
-	case errors.Is(err, errdef.ErrSizeMismatch):
-		return errBlobUploadInvalid.withMessage(err.Error())
-	}
+	// A commit's digest naming content the session does not hold: the
+	// store says invalid, and which digest.
 	var se *store.Error
 	if errors.Is(err, errdef.ErrInvalid) && errors.As(err, &se) && se.Digest != "" {
-		return errDigestInvalid.withMessage(err.Error())
+		return fail(classDigestInvalid, err.Error())
 	}
-	if errors.Is(err, errdef.ErrNotFound) || errors.Is(err, errdef.ErrInvalid) {
-		return classify(err, errBlobUploadUnknown, errBlobUploadInvalid)
-	}
-	return err
+	return notFound(err, "upload of "+name+" unknown")
 }
 
 // clientBody remembers a failure to read the request body, which is the
-// client's (gone away, short body), so it is answered with a 400, not a 500.
+// client's (gone away, short body, too slow), so it is never answered with a
+// 5xx: a client gone is logged as one, a body below the minimum rate gets a
+// 408, anything else a 400.
 // The store keeps the bytes read before the failure (see
 // served.InterruptedError), so a PATCH or closing PUT cut mid-body resumes
 // from the session's Range, as with distribution.
@@ -274,13 +269,17 @@ func (c *clientBody) bodyError(err error) error {
 	if err == nil {
 		return nil
 	}
-	if c.err != nil {
-		return errBlobUploadInvalid.withMessage("reading the request body: " + c.err.Error())
+	cause := c.err
+	if ie := (*served.InterruptedError)(nil); cause == nil && errors.As(err, &ie) {
+		cause = ie.Err
 	}
-	if ie := (*served.InterruptedError)(nil); errors.As(err, &ie) {
-		return errBlobUploadInvalid.withMessage("reading the request body: " + ie.Err.Error())
+	switch {
+	case cause == nil:
+		return err
+	case errors.Is(cause, errBodyTooSlow):
+		return fail(classTooSlow, cause.Error()+"; the session keeps what arrived (see Range)")
 	}
-	return err
+	return fail(classInvalid, "reading the request body: "+cause.Error())
 }
 
 // uploadHeaders describes a session: where to continue and what it holds.

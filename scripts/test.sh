@@ -104,6 +104,15 @@ section "unit tests"
 mapfile -t unit_pkgs < <(go list ./... | grep -v '/integration$' | grep -v '/integration/')
 go test "${short[@]}" ${GOTESTFLAGS:-} -count=1 "${unit_pkgs[@]}" || fail "unit tests"
 
+section "fuzz (bounded: FUZZTIME per target, default 10s)"
+# The parsers hostile clients reach first: route, reference, manifest
+# validator, Content-Range. New crashers land in testdata/fuzz; commit them.
+for target in "FuzzParse ./registryhttp/internal/route" "FuzzParseReference ./engine/oci" \
+  "FuzzParseManifestPut ./registryhttp" "FuzzChunkRange ./registryhttp"; do
+  set -- $target
+  go test -run '^$' -fuzz "^$1\$" -fuzztime "${FUZZTIME:-10s}" "$2" || fail "fuzz $1"
+done
+
 section "client tests (Go, Python, TypeScript against stevedore serve)"
 bash clients/test.sh || fail "client tests"
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"syscall"
 
 	"github.com/opencontainers/go-digest"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -19,21 +20,23 @@ import (
 // ErrorDomain is the google.rpc.ErrorInfo domain of every error this API returns.
 const ErrorDomain = "stevedore.dev"
 
-// OCI error codes carried as the ErrorInfo reason
+// OCI error codes carried as the ErrorInfo reason: the one set in errdef
 // (distribution-spec v1.1.1 §Error Codes:
-// https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#error-codes).
+// https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#error-codes,
+// plus the registry-specific INSUFFICIENT_STORAGE).
 const (
-	codeBlobUnknown     = "BLOB_UNKNOWN"
-	codeDigestInvalid   = "DIGEST_INVALID"
-	codeManifestInvalid = "MANIFEST_INVALID"
-	codeManifestUnknown = "MANIFEST_UNKNOWN"
-	codeNameInvalid     = "NAME_INVALID"
-	codeNameUnknown     = "NAME_UNKNOWN"
-	codeSizeInvalid     = "SIZE_INVALID"
-	codeUnauthorized    = "UNAUTHORIZED"
-	codeDenied          = "DENIED"
-	codeUnsupported     = "UNSUPPORTED"
-	codeTooManyRequests = "TOOMANYREQUESTS"
+	codeBlobUnknown         = errdef.CodeBlobUnknown
+	codeDigestInvalid       = errdef.CodeDigestInvalid
+	codeManifestInvalid     = errdef.CodeManifestInvalid
+	codeManifestUnknown     = errdef.CodeManifestUnknown
+	codeNameInvalid         = errdef.CodeNameInvalid
+	codeNameUnknown         = errdef.CodeNameUnknown
+	codeSizeInvalid         = errdef.CodeSizeInvalid
+	codeUnauthorized        = errdef.CodeUnauthorized
+	codeDenied              = errdef.CodeDenied
+	codeUnsupported         = errdef.CodeUnsupported
+	codeTooManyRequests     = errdef.CodeTooManyRequests
+	codeInsufficientStorage = errdef.CodeInsufficientStorage
 )
 
 // subject is what an RPC was about; the error classes alone do not say whether
@@ -73,6 +76,10 @@ var classes = []struct {
 	{errdef.ErrDenied, codes.PermissionDenied, fixed(codeDenied)},
 	{errdef.ErrUnavailable, codes.Unavailable, none},
 	{errdef.ErrTooManyRequests, codes.ResourceExhausted, fixed(codeTooManyRequests)},
+	// A full disk here (writing a layout or archive) or at a registry: the
+	// retry the gateway's 429 invites succeeds once space is freed.
+	{errdef.ErrNoSpace, codes.ResourceExhausted, fixed(codeInsufficientStorage)},
+	{syscall.ENOSPC, codes.ResourceExhausted, fixed(codeInsufficientStorage)},
 	{errdef.ErrAlreadyExists, codes.AlreadyExists, none},
 	// A verdict reached where a verified image was needed (a policy check).
 	{sign.ErrUnverified, codes.FailedPrecondition, none},

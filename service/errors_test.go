@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"syscall"
 	"testing"
 
 	"google.golang.org/grpc/codes"
@@ -39,6 +41,8 @@ func TestToStatus(t *testing.T) {
 		{"unavailable", wrap(errdef.ErrUnavailable), subjectManifest, codes.Unavailable, ""},
 		{"too many requests", wrap(errdef.ErrTooManyRequests), subjectManifest, codes.ResourceExhausted, "TOOMANYREQUESTS"},
 		{"already exists", wrap(errdef.ErrAlreadyExists), subjectManifest, codes.AlreadyExists, ""},
+		{"registry storage full", wrap(errdef.ErrNoSpace), subjectManifest, codes.ResourceExhausted, "INSUFFICIENT_STORAGE"},
+		{"local disk full", wrap(&os.PathError{Op: "write", Path: "/data/blobs/x", Err: syscall.ENOSPC}), subjectBlob, codes.ResourceExhausted, "INSUFFICIENT_STORAGE"},
 		{"canceled", wrap(context.Canceled), subjectBlob, codes.Canceled, ""},
 		{"deadline", wrap(context.DeadlineExceeded), subjectBlob, codes.DeadlineExceeded, ""},
 		{"cancellation wins", wrap(fmt.Errorf("%w: %w", errdef.ErrUnavailable, context.Canceled)), subjectBlob, codes.Canceled, ""},

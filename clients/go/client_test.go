@@ -140,6 +140,8 @@ func TestFromStatus(t *testing.T) {
 		{codes.PermissionDenied, "", errdef.ErrDenied},
 		{codes.Unavailable, "", errdef.ErrUnavailable},
 		{codes.ResourceExhausted, "", errdef.ErrTooManyRequests},
+		{codes.ResourceExhausted, "TOOMANYREQUESTS", errdef.ErrTooManyRequests},
+		{codes.ResourceExhausted, "INSUFFICIENT_STORAGE", errdef.ErrNoSpace},
 		{codes.AlreadyExists, "", errdef.ErrAlreadyExists},
 		{codes.Canceled, "", context.Canceled},
 		{codes.DeadlineExceeded, "", context.DeadlineExceeded},

@@ -53,7 +53,10 @@ const errorDomain = "stevedore.dev"
 //
 // Codes the server uses for two classes are told apart by the OCI code:
 // DataLoss is ErrSizeMismatch for SIZE_INVALID and ErrDigestMismatch otherwise;
-// FailedPrecondition with SIZE_INVALID is ErrTooLarge.
+// FailedPrecondition with SIZE_INVALID is ErrTooLarge; ResourceExhausted is
+// ErrNoSpace for INSUFFICIENT_STORAGE (a full disk at the server or a
+// registry) and ErrTooManyRequests otherwise. Canceled (the call was
+// cancelled, or the server saw its client go) is context.Canceled.
 func FromStatus(err error) error {
 	if err == nil {
 		return nil
@@ -90,12 +93,12 @@ func classOf(code codes.Code, reason string) error {
 	case codes.InvalidArgument:
 		return errdef.ErrInvalid
 	case codes.DataLoss:
-		if reason == "SIZE_INVALID" {
+		if reason == errdef.CodeSizeInvalid {
 			return errdef.ErrSizeMismatch
 		}
 		return errdef.ErrDigestMismatch
 	case codes.FailedPrecondition:
-		if reason == "SIZE_INVALID" {
+		if reason == errdef.CodeSizeInvalid {
 			return errdef.ErrTooLarge
 		}
 		return nil
@@ -108,6 +111,9 @@ func classOf(code codes.Code, reason string) error {
 	case codes.Unavailable:
 		return errdef.ErrUnavailable
 	case codes.ResourceExhausted:
+		if reason == errdef.CodeInsufficientStorage {
+			return errdef.ErrNoSpace
+		}
 		return errdef.ErrTooManyRequests
 	case codes.AlreadyExists:
 		return errdef.ErrAlreadyExists

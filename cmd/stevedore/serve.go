@@ -56,6 +56,7 @@ type serveOptions struct {
 	syncJobs    []syncJobConfig
 	retention   *retentionConfig
 	quotas      []served.Quota
+	limits      limitFlags
 }
 
 // shutdownTimeout bounds how long in-flight requests may run after SIGTERM
@@ -103,6 +104,7 @@ SIGINT or SIGTERM shuts down gracefully.`,
 	o.engine.registerNetwork(cmd)
 	o.security.register(cmd)
 	o.storage.register(cmd, true)
+	o.limits.register(cmd)
 	return cmd
 }
 
@@ -150,7 +152,11 @@ func serve(ctx context.Context, o serveOptions, logTo io.Writer) error {
 		backend = qb
 		metrics.MustRegister(newQuotaCollector(qb, ops))
 	}
-	regOpts := registryhttp.Options{BlobRedirect: o.storage.blobRedirect}
+	lim, err := o.limits.build(o.storage.localDir(o.dataDir), log.Named("limits"))
+	if err != nil {
+		return err
+	}
+	regOpts := registryhttp.Options{BlobRedirect: o.storage.blobRedirect, Limits: lim.registry}
 	var ret *retentionSetup
 	if o.retention != nil {
 		if o.security.disableDelete {
@@ -197,12 +203,20 @@ func serve(ctx context.Context, o serveOptions, logTo io.Writer) error {
 		return fmt.Errorf("registry listener: %w", err)
 	}
 	defer regLis.Close()
+	var tlsHTTP *tls.Config
+	if sec.tls != nil {
+		tlsHTTP = sec.tls.HTTP
+	}
+	httpLis, regLis = lim.listener(httpLis, tlsHTTP, log.Named("http")), lim.listener(regLis, tlsHTTP, log.Named("registry"))
 	if sec.tls != nil {
 		httpLis, regLis = tls.NewListener(httpLis, sec.tls.HTTP), tls.NewListener(regLis, sec.tls.HTTP)
 	}
 
 	regMetrics, err := registryhttp.NewMetrics(metrics, registry.Backend())
 	if err != nil {
+		return err
+	}
+	if err := lim.register(metrics); err != nil {
 		return err
 	}
 	grpcMetrics, err := service.WithMetrics(metrics)
@@ -260,7 +274,7 @@ func serve(ctx context.Context, o serveOptions, logTo io.Writer) error {
 		Listen: httpLis.Addr().String(), Hosts: o.security.httpHosts, AnyHost: !loopback(httpLis.Addr()),
 		Origins: o.security.corsOrigins, CSRF: true, Uploads: service.UploadPaths(),
 	}
-	rest := withMetricsEndpoint(gw, promhttp.HandlerFor(metrics, promhttp.HandlerOpts{}))
+	rest := withMetricsEndpoint(lim.withHealth(gw, health), promhttp.HandlerFor(metrics, promhttp.HandlerOpts{}))
 	if o.ui {
 		// The console's pull commands name the registry by its public name
 		// when one is given.
@@ -277,7 +291,7 @@ func serve(ctx context.Context, o serveOptions, logTo io.Writer) error {
 		}
 		rest = console.Wrap(rest)
 	}
-	httpSrv := &http.Server{Handler: restGuard.Wrap(rest), ReadHeaderTimeout: 10 * time.Second}
+	httpSrv := lim.server(restGuard.Wrap(rest), log.Named("http"))
 	var regHandler http.Handler = registry
 	if pullPolicy != nil {
 		// The listener's address names this registry in the policy: the Host
@@ -285,7 +299,7 @@ func serve(ctx context.Context, o serveOptions, logTo io.Writer) error {
 		regHandler = registryhttp.NewPullPolicy(registry, registry, pullPolicy, regLis.Addr().String())
 	}
 	regGuard := service.HTTPGuard{Listen: regLis.Addr().String(), Hosts: servedHosts, AnyHost: !loopback(regLis.Addr())}
-	regSrv := &http.Server{Handler: regGuard.Wrap(regMetrics.Wrap(sec.wrapRegistry(regHandler))), ReadHeaderTimeout: 10 * time.Second}
+	regSrv := lim.server(regGuard.Wrap(regMetrics.Wrap(sec.wrapRegistry(regHandler))), log.Named("registry"))
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return grpcSrv.Serve(grpcLis) })
@@ -463,6 +477,15 @@ func (s *storageFlags) register(cmd *cobra.Command, serving bool) {
 		f.StringVar(&s.publicEndpoint, "s3-public-endpoint", "", "S3 base URL clients can reach, for --blob-redirect (default: --s3-endpoint)")
 		f.BoolVar(&s.singleReplica, "s3-single-replica", false, "start even if the S3 server ignores conditional writes; only safe with exactly one replica")
 	}
+}
+
+// localDir is the data directory when the registry's state lives in it,
+// "" when it lives in a bucket.
+func (s *storageFlags) localDir(dataDir string) string {
+	if s.kind == "s3" {
+		return ""
+	}
+	return dataDir
 }
 
 // describe names the storage for the startup log line.

@@ -1,11 +1,6 @@
 package main
 
 import (
-	"fmt"
-	"math"
-	"strconv"
-	"strings"
-
 	"go.yaml.in/yaml/v3"
 
 	"github.com/stevedore-dev/stevedore/engine/served"
@@ -40,44 +35,4 @@ func decodeQuotas(o *serveOptions, n *yaml.Node) error {
 		o.quotas = append(o.quotas, q)
 	}
 	return nil
-}
-
-// byteSize is a size in a config file: a number of bytes, or a number with
-// a unit, decimal (kB, MB, GB, TB) or binary (KiB, MiB, GiB, TiB); "K", "M",
-// "G", "T" alone are binary, as du and Kubernetes' Ki... read them.
-type byteSize int64
-
-// UnmarshalYAML parses the size.
-func (s *byteSize) UnmarshalYAML(n *yaml.Node) error {
-	v, err := parseByteSize(n.Value)
-	if err != nil || n.Kind != yaml.ScalarNode {
-		return nodeError(n, "size %q: want bytes, or a number with a unit such as 500MB or 10GiB", n.Value)
-	}
-	*s = byteSize(v)
-	return nil
-}
-
-var byteUnits = []struct {
-	suffix string
-	mult   float64
-}{
-	{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40},
-	{"kB", 1e3}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"TB", 1e12},
-	{"K", 1 << 10}, {"M", 1 << 20}, {"G", 1 << 30}, {"T", 1 << 40}, {"B", 1},
-}
-
-func parseByteSize(s string) (int64, error) {
-	s = strings.TrimSpace(s)
-	mult := 1.0
-	for _, u := range byteUnits {
-		if strings.HasSuffix(s, u.suffix) {
-			s, mult = strings.TrimSpace(strings.TrimSuffix(s, u.suffix)), u.mult
-			break
-		}
-	}
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || f < 0 || math.IsInf(f, 0) || f*mult > math.MaxInt64 {
-		return 0, fmt.Errorf("bad size %q", s)
-	}
-	return int64(f * mult), nil
 }

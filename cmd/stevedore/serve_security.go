@@ -34,7 +34,7 @@ type securityFlags struct {
 func (f *securityFlags) register(cmd *cobra.Command) {
 	fs := cmd.Flags()
 	fs.StringVar(&f.htpasswd, "htpasswd", "", "turn auth on: users and bcrypt password hashes (htpasswd -B) guarding every port")
-	fs.BoolVar(&f.anonymousRead, "anonymous-read", false, "with --htpasswd: let requests without credentials pull from the registry")
+	fs.BoolVar(&f.anonymousRead, "anonymous-read", false, "with --htpasswd: let requests without credentials pull every repository, whatever --auth-rules say (to open only some, give them to users: [anonymous] in the rules)")
 	fs.StringVar(&f.authRules, "auth-rules", "", "with --htpasswd: per-repository rules, YAML or JSON (default: every user may pull, push, delete)")
 	fs.StringVar(&f.authRealm, "auth-realm", "", "with --htpasswd: token endpoint URL in challenges (default: http(s)://HOST/token of each request)")
 	fs.StringVar(&f.tokenKey, "token-key", "", "with --htpasswd: file holding the token signing key, created if missing (default: DATA/auth/token.key)")
@@ -129,6 +129,11 @@ func (f *securityFlags) build(dataDir string, log *zap.Logger) (*security, error
 // authority loads the auth files into an auth.Authority.
 func (f *securityFlags) authority(dataDir string, log *zap.Logger) (*auth.Authority, error) {
 	cfg := auth.Config{AnonymousRead: f.anonymousRead, Realm: f.authRealm, Log: log.Named("auth")}
+	if f.anonymousRead {
+		// Logged-in users keep every right anonymous has, so this opens
+		// every repository to them as well.
+		log.Warn("--anonymous-read: every repository can be pulled without credentials, and by every user, whatever --auth-rules restrict; grant anonymous pull in the rules to open only some")
+	}
 	var err error
 	if cfg.Users, err = parseFile(f.htpasswd, auth.ParseHtpasswd); err != nil {
 		return nil, fmt.Errorf("--htpasswd: %w", err)

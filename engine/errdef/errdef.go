@@ -31,4 +31,8 @@ var (
 	ErrAlreadyExists = errors.New("already exists")
 	// ErrTooManyRequests: the remote rate-limited us and retries ran out.
 	ErrTooManyRequests = errors.New("too many requests")
+	// ErrNoSpace: storage is full (a registry answered 507 Insufficient
+	// Storage). A local write that fails for want of space carries
+	// syscall.ENOSPC instead; the API edges treat both alike.
+	ErrNoSpace = errors.New("insufficient storage")
 )

@@ -12,7 +12,7 @@ func TestWrappedClassesMatch(t *testing.T) {
 	for _, class := range []error{
 		errdef.ErrNotFound, errdef.ErrInvalid, errdef.ErrDigestMismatch, errdef.ErrSizeMismatch,
 		errdef.ErrTooLarge, errdef.ErrUnsupported, errdef.ErrUnauthorized, errdef.ErrDenied,
-		errdef.ErrUnavailable, errdef.ErrAlreadyExists, errdef.ErrTooManyRequests,
+		errdef.ErrUnavailable, errdef.ErrAlreadyExists, errdef.ErrTooManyRequests, errdef.ErrNoSpace,
 	} {
 		err := fmt.Errorf("fetch foo: %w", class)
 		if !errors.Is(err, class) {

@@ -60,7 +60,8 @@ func (f *fixture) blob(name string, b []byte, mt string) oci.Descriptor {
 func (f *fixture) manifest(name string, doc map[string]any, age time.Duration, tags ...string) oci.Descriptor {
 	f.t.Helper()
 	raw, _ := json.Marshal(doc)
-	m, err := served.PutManifest(f.ctx, f.b, name, raw, served.ManifestPut{Tags: tags})
+	mt, _ := doc["mediaType"].(string)
+	m, err := served.PutManifest(f.ctx, f.b, name, raw, served.ManifestPut{MediaType: mt, Tags: tags})
 	if err != nil {
 		f.t.Fatal(err)
 	}

@@ -100,6 +100,9 @@ func (r *Root) GC(ctx context.Context, opts GCOptions) (GCReport, error) {
 	unlinked := map[string]int{}
 	for _, name := range names {
 		repo, err := r.Repo(ctx, name)
+		if errors.Is(err, errdef.ErrNotFound) {
+			continue // being created (no oci-layout file yet) or deleted since the listing
+		}
 		if err != nil {
 			rep.Skipped = append(rep.Skipped, GCSkip{Repo: name, Error: err.Error()})
 			continue

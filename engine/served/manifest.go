@@ -16,21 +16,10 @@ import (
 	"github.com/stevedore-dev/stevedore/engine/store"
 )
 
-// Distribution-spec error codes a refused push carries, so every edge
-// reports it the same way (the registry as its error code, the API as the
-// ErrorInfo reason).
-//
-// distribution-spec v1.1.1 §Error Codes:
-// https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#error-codes
-const (
-	CodeManifestInvalid     = "MANIFEST_INVALID"
-	CodeManifestBlobUnknown = "MANIFEST_BLOB_UNKNOWN"
-	CodeDigestInvalid       = "DIGEST_INVALID"
-	CodeNameInvalid         = "NAME_INVALID"
-)
-
 // RejectError is a push the served store refuses: Code is the
-// distribution-spec error code naming why, Err the errdef class.
+// distribution-spec error code naming why (errdef.Code*), so every edge
+// reports it the same way (the registry as its error code, the API as the
+// ErrorInfo reason); Err is the errdef class.
 type RejectError struct {
 	Code string
 	Msg  string
@@ -64,14 +53,14 @@ type ManifestPut struct {
 // ParseManifest checks a pushed manifest: valid JSON of a manifest media
 // type the registry serves, the document's mediaType (when present)
 // agreeing with the declared one, and well-formed descriptors. Every
-// failure is a *RejectError with CodeManifestInvalid.
+// failure is a *RejectError with errdef.CodeManifestInvalid.
 //
 // distribution-spec v1.1.1 §Pushing manifests:
 // https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#pushing-manifests
 // image-spec v1.1.1 manifest.md: https://github.com/opencontainers/image-spec/blob/v1.1.1/manifest.md
 func ParseManifest(declared string, raw []byte) (*oci.Manifest, error) {
 	invalid := func(format string, args ...any) (*oci.Manifest, error) {
-		return nil, reject(CodeManifestInvalid, errdef.ErrInvalid, format, args...)
+		return nil, reject(errdef.CodeManifestInvalid, errdef.ErrInvalid, format, args...)
 	}
 	ct := ""
 	if declared != "" {
@@ -88,10 +77,12 @@ func ParseManifest(declared string, raw []byte) (*oci.Manifest, error) {
 	}
 	mt := ct
 	if doc.MediaType != nil {
-		if *doc.MediaType == "" {
+		switch {
+		case *doc.MediaType == "":
 			return invalid("manifest mediaType is empty")
-		}
-		if oci.IsManifest(ct) && ct != *doc.MediaType {
+		case ct == "":
+			return invalid("no Content-Type: a manifest with a mediaType must be pushed with it as Content-Type (%s)", *doc.MediaType)
+		case ct != *doc.MediaType:
 			return invalid("Content-Type %s does not match the manifest's mediaType %s", ct, *doc.MediaType)
 		}
 		mt = *doc.MediaType
@@ -135,34 +126,45 @@ func PutManifest(ctx context.Context, b Backend, name string, raw []byte, p Mani
 	}
 	if p.Digest != "" {
 		if err := oci.ValidateDigest(p.Digest); err != nil {
-			return nil, reject(CodeDigestInvalid, errdef.ErrInvalid, "%v", err)
+			return nil, reject(errdef.CodeDigestInvalid, errdef.ErrInvalid, "%v", err)
 		}
 		if got := p.Digest.Algorithm().FromBytes(raw); got != p.Digest {
-			return nil, reject(CodeDigestInvalid, errdef.ErrDigestMismatch, "manifest hashes to %s, not %s", got, p.Digest)
+			return nil, reject(errdef.CodeDigestInvalid, errdef.ErrDigestMismatch, "manifest hashes to %s, not %s", got, p.Digest)
 		}
 		m.Digest = p.Digest
 	}
 	for _, t := range p.Tags {
 		if err := ValidateTag(t); err != nil {
-			return nil, reject(CodeManifestInvalid, errdef.ErrInvalid, "%v", err)
+			return nil, reject(errdef.CodeManifestInvalid, errdef.ErrInvalid, "%v", err)
 		}
 	}
 	if err := oci.ValidateRepository(name); err != nil {
-		return nil, reject(CodeNameInvalid, errdef.ErrInvalid, "repository %q: %v", name, err)
+		return nil, reject(errdef.CodeNameInvalid, errdef.ErrInvalid, "repository %q: %v", name, err)
 	}
+	// A repository that does not exist yet holds nothing, and is created
+	// only once the manifest passed its checks: a refused push leaves no
+	// empty repository in the catalog.
 	repo, err := b.Repo(ctx, name)
 	if errors.Is(err, errdef.ErrNotFound) {
-		repo, err = b.CreateRepo(ctx, name)
+		repo, err = nil, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	defer repo.Close()
-	if err := keepManifest(ctx, b, repo, m); err != nil {
-		return nil, err
+	if repo != nil {
+		defer repo.Close()
+		if err := keepManifest(ctx, b, repo, m); err != nil {
+			return nil, err
+		}
 	}
 	if err := checkReferences(ctx, repo, m); err != nil {
 		return nil, err
+	}
+	if repo == nil {
+		if repo, err = b.CreateRepo(ctx, name); err != nil {
+			return nil, err
+		}
+		defer repo.Close()
 	}
 	desc := oci.Descriptor{MediaType: m.MediaType, Digest: m.Digest, Size: int64(len(raw))}
 	if err := b.Put(ctx, repo, desc, bytes.NewReader(raw)); err != nil {
@@ -211,26 +213,39 @@ func keepManifest(ctx context.Context, b Backend, repo Repository, m *oci.Manife
 	return nil
 }
 
-// checkReferences requires every blob or manifest m references to be in the
-// repository already, except its subject (which may be pushed later) and
-// layers marked non-distributable (which by definition are never pushed).
+// checkReferences requires what m references to be in repo (nil: a
+// repository not created yet, which holds nothing), except its subject
+// (which may be pushed later), layers marked non-distributable (which by
+// definition are never pushed) and the manifests an index lists: a sparse
+// index, holding only some of its platforms (copy --platforms --sparse), is
+// accepted, as the spec lets a registry. Present content must have the size
+// its descriptor says.
 //
-// distribution-spec v1.1.1 §Pushing manifests:
+// distribution-spec v1.1.1 §Push ("A registry MAY reject a manifest ... with
+// descriptors in other fields that reference a manifest or blob that does
+// not exist"), §Pushing manifests:
+// https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#push
 // https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#pushing-manifests
 func checkReferences(ctx context.Context, repo Repository, m *oci.Manifest) error {
 	for _, d := range m.Children() {
 		if !m.IsIndex() && nonDistributable(d.MediaType) {
 			continue
 		}
-		size, err := repo.Stat(ctx, d.Digest)
+		size, err := int64(0), error(errdef.ErrNotFound)
+		if repo != nil {
+			size, err = repo.Stat(ctx, d.Digest)
+		}
 		if errors.Is(err, errdef.ErrNotFound) {
-			return reject(CodeManifestBlobUnknown, errdef.ErrNotFound, "blob %s unknown to the repository", d.Digest)
+			if m.IsIndex() {
+				continue
+			}
+			return reject(errdef.CodeManifestBlobUnknown, errdef.ErrNotFound, "blob %s unknown to the repository", d.Digest)
 		}
 		if err != nil {
 			return err
 		}
 		if size != d.Size {
-			return reject(CodeManifestInvalid, errdef.ErrInvalid, "descriptor %s has size %d, the blob has %d", d.Digest, d.Size, size)
+			return reject(errdef.CodeManifestInvalid, errdef.ErrInvalid, "descriptor %s has size %d, the blob has %d", d.Digest, d.Size, size)
 		}
 	}
 	return nil
@@ -250,14 +265,8 @@ func ValidateTag(tag string) error { return oci.ValidateTag(tag) }
 func IsDigestRef(ref string) bool { return strings.Contains(ref, ":") }
 
 // ReadManifest resolves ref (a tag or a digest) in repo and reads the
-// manifest whole (bounded by oci.DefaultManifestLimit), verified against
-// its digest: a corrupt manifest is never served. Anything that is not a
-// readable manifest — a missing one, a layer addressed as a manifest —
-// matches errdef.ErrNotFound.
+// manifest (ReadManifestAt).
 func ReadManifest(ctx context.Context, repo store.Store, ref string) (*oci.Manifest, error) {
-	unknown := func() (*oci.Manifest, error) {
-		return nil, fmt.Errorf("manifest %s unknown: %w", ref, errdef.ErrNotFound)
-	}
 	desc := oci.Descriptor{Digest: digest.Digest(ref), Size: -1}
 	if !IsDigestRef(ref) {
 		var err error
@@ -266,6 +275,19 @@ func ReadManifest(ctx context.Context, repo store.Store, ref string) (*oci.Manif
 		}
 	} else if err := oci.ValidateDigest(desc.Digest); err != nil {
 		return nil, err
+	}
+	return ReadManifestAt(ctx, repo, desc)
+}
+
+// ReadManifestAt reads the manifest desc describes whole (bounded by
+// oci.DefaultManifestLimit), verified against its digest: a corrupt
+// manifest is never served, and is the server's fault (no errdef class).
+// Anything that is not a readable manifest — a missing one, a layer
+// addressed as a manifest — matches errdef.ErrNotFound. desc's media type,
+// when set (a tag's index entry), decides how the bytes parse.
+func ReadManifestAt(ctx context.Context, repo store.Store, desc oci.Descriptor) (*oci.Manifest, error) {
+	unknown := func() (*oci.Manifest, error) {
+		return nil, fmt.Errorf("manifest %s unknown: %w", desc.Digest, errdef.ErrNotFound)
 	}
 	f, size, err := repo.Open(ctx, desc.Digest)
 	if err != nil {
@@ -277,10 +299,8 @@ func ReadManifest(ctx context.Context, repo store.Store, ref string) (*oci.Manif
 		return unknown()
 	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("stored manifest %s: %v", desc.Digest, err)
 	}
-	// By tag, index.json's media type is the one it was pushed with; by
-	// digest the document says (or its shape does).
 	m, err := oci.ParseManifest(desc.MediaType, raw)
 	if err != nil {
 		return unknown()

@@ -16,8 +16,6 @@ import (
 	"github.com/stevedore-dev/stevedore/engine/oci"
 )
 
-// CodeDenied is the distribution-spec code of a push a quota refuses.
-const CodeDenied = "DENIED"
 
 // Quota bounds what the repositories matching a glob hold together.
 type Quota struct {
@@ -63,7 +61,7 @@ type QuotaOptions struct {
 
 // QuotaBackend is a Backend whose writes the quotas hold: a push that would
 // take a quota's repositories past MaxBytes, or create one repository more
-// than MaxRepositories, is refused with a *RejectError (CodeDenied,
+// than MaxRepositories, is refused with a *RejectError (errdef.CodeDenied,
 // errdef.ErrDenied) naming the quota. Every writer of the served store
 // passes through it — the OCI port's uploads, mounts and manifest PUTs, and
 // the API's store: copies — so no edge can go around it.
@@ -627,7 +625,7 @@ func (b *QuotaBackend) deny(q Quota, format string, args ...any) error {
 	if b.opts.Denied != nil {
 		b.opts.Denied(q)
 	}
-	return reject(CodeDenied, errdef.ErrDenied, format, args...)
+	return reject(errdef.CodeDenied, errdef.ErrDenied, format, args...)
 }
 
 // usedLocked sums the sizes (settled and reserved) of the repositories q

@@ -43,7 +43,7 @@ func blobOf(n int, seed byte) ([]byte, oci.Descriptor) {
 // isQuotaDenial reports a refusal naming quota name.
 func isQuotaDenial(err error, name string) bool {
 	var re *served.RejectError
-	return errors.As(err, &re) && re.Code == served.CodeDenied && errors.Is(err, errdef.ErrDenied) && strings.Contains(re.Msg, "quota "+name)
+	return errors.As(err, &re) && re.Code == errdef.CodeDenied && errors.Is(err, errdef.ErrDenied) && strings.Contains(re.Msg, "quota "+name)
 }
 
 func TestQuotaBytes(t *testing.T) {
@@ -175,7 +175,7 @@ func TestQuotaRepositoryCount(t *testing.T) {
 	}
 	// A manifest push creating a repository is held too.
 	raw := []byte(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}`)
-	if _, err := served.PutManifest(ctx, b, "ns/r9", raw, served.ManifestPut{Tags: []string{"v1"}}); !isQuotaDenial(err, "few") {
+	if _, err := served.PutManifest(ctx, b, "ns/r9", raw, served.ManifestPut{MediaType: "application/vnd.oci.image.index.v1+json", Tags: []string{"v1"}}); !isQuotaDenial(err, "few") {
 		t.Fatalf("PutManifest into a new repository: %v", err)
 	}
 }

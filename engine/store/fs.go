@@ -15,6 +15,7 @@ import (
 	"path"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 
 	"github.com/opencontainers/go-digest"
 
@@ -40,8 +41,9 @@ const (
 // FS is a Store over an OCI image layout directory. Blobs are the files under
 // blobs/<alg>/<hex>; tags are index.json entries annotated with
 // org.opencontainers.image.ref.name, the convention skopeo and oras share.
-// Nothing is cached: every call reads the directory, so several FS values and
-// several processes may share one layout.
+// Every call reads the directory, so several FS values and several processes
+// may share one layout: index.json is stat'ed on every read, and its parsed
+// form reused only while it is the same file, unchanged (see readIndexView).
 //
 // Every file is reached through an os.Root opened on the layout directory,
 // so no name inside the layout — a symlinked blobs/, a planted link in
@@ -51,6 +53,8 @@ type FS struct {
 	root *os.Root
 	dir  string     // the path it was opened by, for messages and Dir
 	mu   sync.Mutex // serialises this process's index.json writers; flock covers other processes
+	// view is index.json as last read, for readers (readIndexView).
+	view atomic.Pointer[indexView]
 }
 
 var _ Store = (*FS)(nil)
@@ -102,7 +106,7 @@ func openFS(root *os.Root, dir string) (*FS, error) {
 		root.Close()
 		return nil, &Error{Op: "open", Err: err}
 	}
-	if _, err := f.readIndex(); err != nil {
+	if _, err := f.readIndexView(); err != nil {
 		root.Close()
 		return nil, &Error{Op: "open", Err: err}
 	}
@@ -147,18 +151,21 @@ func createFS(root *os.Root, dir string) (*FS, error) {
 	}
 	f := &FS{root: root, dir: dir}
 	// Under the lock so that two creators cannot both decide index.json is
-	// missing and one overwrite what the other has tagged meanwhile.
+	// missing and one overwrite what the other has tagged meanwhile; and
+	// index.json first, oci-layout last, so that a layout with its
+	// oci-layout file is whole: a reader racing with the creation finds no
+	// layout (errdef.ErrNotFound), never half of one.
 	err := f.Locked(context.Background(), func() error {
-		if _, err := root.Stat(layoutFile); errors.Is(err, fs.ErrNotExist) {
-			b, _ := json.Marshal(map[string]string{"imageLayoutVersion": layoutVer})
-			if err := f.writeAtomic(layoutFile, b); err != nil {
+		if _, err := root.Stat(indexFile); errors.Is(err, fs.ErrNotExist) {
+			if err := f.writeIndex(newIndex()); err != nil {
 				return err
 			}
 		} else if err != nil {
 			return err
 		}
-		if _, err := root.Stat(indexFile); errors.Is(err, fs.ErrNotExist) {
-			return f.writeIndex(newIndex())
+		if _, err := root.Stat(layoutFile); errors.Is(err, fs.ErrNotExist) {
+			b, _ := json.Marshal(map[string]string{"imageLayoutVersion": layoutVer})
+			return f.writeAtomic(layoutFile, b)
 		} else if err != nil {
 			return err
 		}

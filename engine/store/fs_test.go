@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/opencontainers/go-digest"
 
@@ -370,4 +371,61 @@ func TestIndexRootsAndDeletes(t *testing.T) {
 	if err := f.Delete(ctx, m.Digest); !errors.Is(err, errdef.ErrNotFound) {
 		t.Fatalf("Delete twice = %v", err)
 	}
+}
+
+// Readers reuse a parsed index.json only while it is the file they read: a
+// tag moved through another handle (another process), or index.json
+// rewritten in place by another tool, is seen by the next Resolve, and a
+// caller changing what Resolve returned changes nothing for the next one.
+func TestResolveSeesEveryChange(t *testing.T) {
+	ctx := context.Background()
+	f := newFS(t)
+	g, err := store.OpenFS(f.Dir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b1, m1 := storetest.Manifest("one")
+	b2, m2 := storetest.Manifest("two")
+	mustPut(t, f, m1, b1)
+	mustPut(t, f, m2, b2)
+	resolve := func(want oci.Descriptor) {
+		t.Helper()
+		got, err := f.Resolve(ctx, "t")
+		if err != nil || got.Digest != want.Digest {
+			t.Fatalf("Resolve = %v, %v; want %s", got.Digest, err, want.Digest)
+		}
+	}
+	if err := f.Tag(ctx, m1, "t"); err != nil {
+		t.Fatal(err)
+	}
+	resolve(m1)
+	got, _ := f.Resolve(ctx, "t")
+	got.Annotations["org.opencontainers.image.ref.name"] = "changed by a caller"
+	resolve(m1)
+	for range 20 { // quicker than the filesystem's clock ticks
+		if err := g.Tag(ctx, m2, "t"); err != nil {
+			t.Fatal(err)
+		}
+		resolve(m2)
+		if err := g.Tag(ctx, m1, "t"); err != nil {
+			t.Fatal(err)
+		}
+		resolve(m1)
+	}
+	// In place, same size: another tool's rewrite without a rename.
+	idx := filepath.Join(f.Dir(), "index.json")
+	b, err := os.ReadFile(idx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fh, err := os.OpenFile(idx, os.O_WRONLY|os.O_TRUNC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(10 * time.Millisecond) // past a coarse clock tick, as a second write by hand would be
+	if _, err := fh.Write(bytes.ReplaceAll(b, []byte(m1.Digest.Encoded()), []byte(m2.Digest.Encoded()))); err != nil {
+		t.Fatal(err)
+	}
+	fh.Close()
+	resolve(m2)
 }

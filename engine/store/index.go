@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"os"
 	"slices"
 
 	"github.com/stevedore-dev/stevedore/engine/errdef"
@@ -33,6 +34,21 @@ type entry struct {
 
 // tag returns the entry's ref.name annotation, "" for an untagged root.
 func (e entry) tag() string { return e.desc.Annotations[refNameAnno] }
+
+// owned returns the entry's descriptor for a caller to keep: its maps and
+// slices are copies, since the entry may be shared (readIndexView).
+func (e entry) owned() oci.Descriptor {
+	d := e.desc
+	d.Annotations = maps.Clone(d.Annotations)
+	d.URLs = slices.Clone(d.URLs)
+	if d.Platform != nil {
+		p := *d.Platform
+		p.OSFeatures = slices.Clone(p.OSFeatures)
+		d.Platform = &p
+	}
+	d.Data = slices.Clone(d.Data)
+	return d
+}
 
 func newIndex() *index {
 	return &index{fields: map[string]json.RawMessage{
@@ -82,8 +98,39 @@ func (f *FS) readIndex() (*index, error) {
 	return idx, nil
 }
 
+// indexView is a parsed index.json and the file it was read from.
+type indexView struct {
+	fi  os.FileInfo
+	idx *index
+}
+
+// readIndexView is readIndex for callers that only read the result (never
+// modify it): the copy parsed last time is reused while a stat says
+// index.json is the same file with the same size and modification time.
+// Every writer replaces index.json whole (a new file renamed over it), so
+// any change, by this process or another, is a new file; the stat is taken
+// before the read, so a change racing with it is seen on the next call. The
+// directory stays the truth, at the cost of a stat instead of a read and a
+// parse on the hottest path (a manifest GET by tag).
+func (f *FS) readIndexView() (*index, error) {
+	fi, statErr := f.root.Stat(indexFile)
+	if v := f.view.Load(); v != nil && statErr == nil &&
+		os.SameFile(v.fi, fi) && v.fi.Size() == fi.Size() && v.fi.ModTime().Equal(fi.ModTime()) {
+		return v.idx, nil
+	}
+	idx, err := f.readIndex()
+	if err != nil {
+		return nil, err
+	}
+	if statErr == nil {
+		f.view.Store(&indexView{fi: fi, idx: idx})
+	}
+	return idx, nil
+}
+
 // writeIndex replaces index.json atomically. Callers hold the lock.
 func (f *FS) writeIndex(idx *index) error {
+	defer f.view.Store(nil)
 	raws := make([]json.RawMessage, 0, len(idx.entries))
 	for _, e := range idx.entries {
 		raws = append(raws, e.raw)
@@ -134,13 +181,13 @@ func (f *FS) Resolve(ctx context.Context, tag string) (oci.Descriptor, error) {
 	if err := ValidateTag(tag); err != nil {
 		return fail(err)
 	}
-	idx, err := f.readIndex()
+	idx, err := f.readIndexView()
 	if err != nil {
 		return fail(err)
 	}
 	for _, e := range idx.entries {
 		if e.tag() == tag {
-			return e.desc, nil
+			return e.owned(), nil
 		}
 	}
 	return fail(fmt.Errorf("tag %q not found in %s: %w", tag, f.dir, errdef.ErrNotFound))
@@ -151,7 +198,7 @@ func (f *FS) Tags(ctx context.Context) ([]string, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, &Error{Op: "tags", Err: err}
 	}
-	idx, err := f.readIndex()
+	idx, err := f.readIndexView()
 	if err != nil {
 		return nil, &Error{Op: "tags", Err: err}
 	}
@@ -171,13 +218,13 @@ func (f *FS) Roots(ctx context.Context) ([]oci.Descriptor, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, &Error{Op: "roots", Err: err}
 	}
-	idx, err := f.readIndex()
+	idx, err := f.readIndexView()
 	if err != nil {
 		return nil, &Error{Op: "roots", Err: err}
 	}
 	out := make([]oci.Descriptor, 0, len(idx.entries))
 	for _, e := range idx.entries {
-		out = append(out, e.desc)
+		out = append(out, e.owned())
 	}
 	return out, nil
 }

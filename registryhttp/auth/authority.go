@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -89,7 +90,9 @@ func (a *Authority) anonymousAllowed() bool {
 
 // allowed returns the actions user ("" for anonymous) may take on the
 // repository name, by the rules (or the default: everything for
-// authenticated users) plus pull for anonymous with AnonymousRead.
+// authenticated users) plus pull for anonymous with AnonymousRead. A user
+// logged in may always do at least what anonymous may: credentials never
+// take a right away.
 func (a *Authority) allowed(user, name string) []string {
 	var out []string
 	switch {
@@ -98,10 +101,18 @@ func (a *Authority) allowed(user, name string) []string {
 	case user != "":
 		out = allActions
 	}
-	if user == "" && a.cfg.AnonymousRead && len(intersect([]string{ActionPull}, out)) == 0 {
+	// Anonymous is only ever granted pull (ParseRules refuses more).
+	anonymousPulls := a.cfg.AnonymousRead || (a.cfg.Rules != nil && slices.Contains(a.cfg.Rules.allowed("", name), ActionPull))
+	if anonymousPulls && !slices.Contains(out, ActionPull) {
 		out = append(out, ActionPull)
 	}
 	return out
+}
+
+// mayPull reports whether user may pull the repository name, by the rules,
+// whatever a token in hand grants: what the catalog shows the user.
+func (a *Authority) mayPull(user, name string) bool {
+	return slices.Contains(a.allowed(user, name), ActionPull)
 }
 
 // mayAccess reports whether user may take action on the resource, by the
@@ -111,8 +122,8 @@ func (a *Authority) mayAccess(user, typ, name, action string) bool {
 	case "repository":
 		return len(intersect([]string{action}, a.allowed(user, name))) > 0
 	case "registry":
-		// The catalog lists every repository name; any logged-in user may
-		// read it, anonymous never.
+		// Any logged-in user may read the catalog, which lists the
+		// repositories the user may pull; anonymous never.
 		return name == "catalog" && user != ""
 	}
 	return false

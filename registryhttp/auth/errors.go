@@ -5,15 +5,17 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/stevedore-dev/stevedore/engine/errdef"
 )
 
 // OCI error codes this package answers with, each with its status.
 // distribution-spec v1.1.1 §Error Codes:
 // https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#error-codes
 const (
-	codeUnauthorized = "UNAUTHORIZED" // 401
-	codeDenied       = "DENIED"       // 403
-	codeUnsupported  = "UNSUPPORTED"  // 405 for a disabled DELETE
+	codeUnauthorized = errdef.CodeUnauthorized // 401
+	codeDenied       = errdef.CodeDenied       // 403
+	codeUnsupported  = errdef.CodeUnsupported  // 405 for a disabled DELETE, as registryhttp's errorTable
 )
 
 // writeError sends the distribution-spec error envelope.

@@ -6,6 +6,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/stevedore-dev/stevedore/registryhttp/internal/access"
 	"github.com/stevedore-dev/stevedore/registryhttp/internal/route"
 )
 
@@ -90,8 +91,12 @@ func (a *Authority) authorize(w http.ResponseWriter, r *http.Request) (*http.Req
 		}
 		return nil, false
 	}
-	if rt.Kind == route.Upload && r.Method == http.MethodPost {
+	switch {
+	case rt.Kind == route.Upload && r.Method == http.MethodPost:
 		r = a.guardMount(r, p)
+	case rt.Kind == route.Catalog:
+		user := p.user
+		r = r.WithContext(access.WithPullable(r.Context(), func(name string) bool { return a.mayPull(user, name) }))
 	}
 	return r, true
 }

@@ -35,7 +35,11 @@ export class AlreadyExistsError extends StevedoreError {}
 export class PermissionDeniedError extends StevedoreError {}
 /** Credentials are missing or wrong. */
 export class UnauthenticatedError extends StevedoreError {}
-/** A registry rate-limited the server. */
+/**
+ * Retry later: `reason` is `TOOMANYREQUESTS` when a registry rate-limited the
+ * server or shed load, `INSUFFICIENT_STORAGE` when the server's or a
+ * registry's storage is full.
+ */
 export class ResourceExhaustedError extends StevedoreError {}
 /** Content over a bound, such as a manifest over 4 MiB. */
 export class FailedPreconditionError extends StevedoreError {}

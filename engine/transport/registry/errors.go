@@ -59,8 +59,8 @@ func (e *ResponseError) Error() string {
 }
 
 // Unwrap returns the errdef class. The status decides where it is specific
-// (401, 403, 404, 413, 429, 5xx); otherwise the first error code does, and a
-// remaining client error is ErrInvalid.
+// (401, 403, 404, 413, 429, 507, 5xx); otherwise the first error code does,
+// and a remaining client error is ErrInvalid.
 func (e *ResponseError) Unwrap() error {
 	switch s := e.StatusCode; {
 	case s == http.StatusUnauthorized:
@@ -73,22 +73,27 @@ func (e *ResponseError) Unwrap() error {
 		return errdef.ErrTooLarge
 	case s == http.StatusTooManyRequests:
 		return errdef.ErrTooManyRequests
+	case s == http.StatusInsufficientStorage:
+		return errdef.ErrNoSpace
 	case s >= 500:
+		// A 503 that says TOOMANYREQUESTS is a registry shedding load: busy,
+		// not broken.
+		if s == http.StatusServiceUnavailable && e.firstCode() == errdef.CodeTooManyRequests {
+			return errdef.ErrTooManyRequests
+		}
 		return errdef.ErrUnavailable
 	}
-	if len(e.Errors) > 0 {
-		switch e.Errors[0].Code {
-		case "UNSUPPORTED":
-			return errdef.ErrUnsupported
-		case "DENIED":
-			return errdef.ErrDenied
-		case "UNAUTHORIZED":
-			return errdef.ErrUnauthorized
-		case "TOOMANYREQUESTS":
-			return errdef.ErrTooManyRequests
-		case "NAME_UNKNOWN", "MANIFEST_UNKNOWN", "BLOB_UNKNOWN", "BLOB_UPLOAD_UNKNOWN":
-			return errdef.ErrNotFound
-		}
+	switch e.firstCode() {
+	case errdef.CodeUnsupported:
+		return errdef.ErrUnsupported
+	case errdef.CodeDenied:
+		return errdef.ErrDenied
+	case errdef.CodeUnauthorized:
+		return errdef.ErrUnauthorized
+	case errdef.CodeTooManyRequests:
+		return errdef.ErrTooManyRequests
+	case errdef.CodeNameUnknown, errdef.CodeManifestUnknown, errdef.CodeBlobUnknown, errdef.CodeBlobUploadUnknown:
+		return errdef.ErrNotFound
 	}
 	switch s := e.StatusCode; {
 	case s == http.StatusMethodNotAllowed:
@@ -100,6 +105,14 @@ func (e *ResponseError) Unwrap() error {
 	// A success or redirect status the operation did not expect: the registry
 	// speaks a dialect we do not handle.
 	return errdef.ErrUnsupported
+}
+
+// firstCode is the code of the envelope's first error, "" when it has none.
+func (e *ResponseError) firstCode() string {
+	if len(e.Errors) == 0 {
+		return ""
+	}
+	return e.Errors[0].Code
 }
 
 // maxErrorBody bounds how much of an error response is read for its envelope.

@@ -54,7 +54,9 @@ class UnauthenticatedError(StevedoreError):
 
 
 class ResourceExhaustedError(StevedoreError):
-    """A registry rate-limited the server (RESOURCE_EXHAUSTED)."""
+    """Retry later (RESOURCE_EXHAUSTED): ``reason`` ``TOOMANYREQUESTS`` when a
+    registry rate-limited the server or shed load, ``INSUFFICIENT_STORAGE`` when
+    the server's or a registry's storage is full."""
 
 
 class FailedPreconditionError(StevedoreError):
