@@ -16,7 +16,6 @@ import (
 	"github.com/stevedore-dev/stevedore/engine/oci"
 )
 
-
 // Quota bounds what the repositories matching a glob hold together.
 type Quota struct {
 	// Name labels the quota in refusals and metrics; "" means Repositories.
