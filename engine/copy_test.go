@@ -11,7 +11,6 @@ import (
 	"github.com/opencontainers/go-digest"
 
 	"github.com/stevedore-dev/stevedore/engine"
-	imgcopy "github.com/stevedore-dev/stevedore/engine/copy"
 	"github.com/stevedore-dev/stevedore/engine/errdef"
 	"github.com/stevedore-dev/stevedore/engine/oci"
 	"github.com/stevedore-dev/stevedore/engine/store"
@@ -38,7 +37,7 @@ func TestCopyRefs(t *testing.T) {
 		{"archive destination", "oci-archive:" + dir + "/a.tar", nil, "oci-archive:" + dir + "/a.tar"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			res, err := e.Copy(ctx, ref(t, "oci:"+src+":v1"), ref(t, tc.dst), imgcopy.Options{})
+			res, err := e.Copy(ctx, ref(t, "oci:"+src+":v1"), ref(t, tc.dst), engine.CopyOptions{})
 			if tc.class != nil {
 				var eerr *engine.Error
 				if !errors.Is(err, tc.class) || !errors.As(err, &eerr) {

@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/stevedore-dev/stevedore/engine"
-	imgcopy "github.com/stevedore-dev/stevedore/engine/copy"
 	"github.com/stevedore-dev/stevedore/engine/errdef"
 	"github.com/stevedore-dev/stevedore/engine/served"
 )
@@ -50,7 +49,7 @@ func newServed(t *testing.T, opts engine.Options) (*engine.Engine, string) {
 func TestServedStore(t *testing.T) {
 	ctx := context.Background()
 	e, src := newServed(t, engine.Options{})
-	res, err := e.Copy(ctx, ref(t, src), ref(t, "store:team/app:v1"), imgcopy.Options{})
+	res, err := e.Copy(ctx, ref(t, src), ref(t, "store:team/app:v1"), engine.CopyOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +91,7 @@ func TestServedAccess(t *testing.T) {
 	ctx := context.Background()
 	e, src := newServed(t, engine.Options{})
 	for _, repo := range []string{"alice/app", "bob/secret", "public/base"} {
-		if _, err := e.Copy(ctx, ref(t, src), ref(t, "store:"+repo+":v1"), imgcopy.Options{}); err != nil {
+		if _, err := e.Copy(ctx, ref(t, src), ref(t, "store:"+repo+":v1"), engine.CopyOptions{}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -107,15 +106,15 @@ func TestServedAccess(t *testing.T) {
 		{"read other", func() error { _, err := alice.GetManifest(ctx, ref(t, "store:bob/secret:v1")); return err }, false},
 		{"read other by address", func() error { _, err := alice.GetManifest(ctx, ref(t, "127.0.0.1:5000/bob/secret:v1")); return err }, false},
 		{"copy other out", func() error {
-			_, err := alice.Copy(ctx, ref(t, "store:bob/secret:v1"), ref(t, "store:alice/stolen:v1"), imgcopy.Options{})
+			_, err := alice.Copy(ctx, ref(t, "store:bob/secret:v1"), ref(t, "store:alice/stolen:v1"), engine.CopyOptions{})
 			return err
 		}, false},
 		{"write public", func() error {
-			_, err := alice.Copy(ctx, ref(t, src), ref(t, "store:public/base:v2"), imgcopy.Options{})
+			_, err := alice.Copy(ctx, ref(t, src), ref(t, "store:public/base:v2"), engine.CopyOptions{})
 			return err
 		}, false},
 		{"write own", func() error {
-			_, err := alice.Copy(ctx, ref(t, src), ref(t, "store:alice/app:v2"), imgcopy.Options{})
+			_, err := alice.Copy(ctx, ref(t, src), ref(t, "store:alice/app:v2"), engine.CopyOptions{})
 			return err
 		}, true},
 		{"delete public", func() error {
@@ -154,7 +153,7 @@ func TestServedManagement(t *testing.T) {
 	ctx := context.Background()
 	e, src := newServed(t, engine.Options{})
 	for i := range 5 {
-		if _, err := e.Copy(ctx, ref(t, src), ref(t, fmt.Sprintf("store:r%d/app:v1", i)), imgcopy.Options{}); err != nil {
+		if _, err := e.Copy(ctx, ref(t, src), ref(t, fmt.Sprintf("store:r%d/app:v1", i)), engine.CopyOptions{}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -10,11 +10,9 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/stevedore-dev/stevedore/engine"
-	"github.com/stevedore-dev/stevedore/engine/errdef"
 	"github.com/stevedore-dev/stevedore/engine/sign"
-	"github.com/stevedore-dev/stevedore/engine/transport"
-	stevedorev1 "github.com/stevedore-dev/stevedore/gen/stevedore/v1"
 	"github.com/stevedore-dev/stevedore/engine/sign/keyless"
+	stevedorev1 "github.com/stevedore-dev/stevedore/gen/stevedore/v1"
 )
 
 // maxDecrypts bounds the private keys being decrypted at once: each scrypt
@@ -67,7 +65,7 @@ func (s *SignServer) Sign(ctx context.Context, req *stevedorev1.SignRequest) (*s
 	if err != nil {
 		return nil, err
 	}
-	repo, id, name, err := s.openRepo(ctx, req.GetRef())
+	ref, err := parseRef(req.GetRef(), false)
 	if err != nil {
 		return nil, err
 	}
@@ -75,7 +73,7 @@ func (s *SignServer) Sign(ctx context.Context, req *stevedorev1.SignRequest) (*s
 	if err != nil {
 		return nil, err
 	}
-	res, err := sign.Sign(ctx, repo, id, signer, sign.SignOptions{Format: f, Annotations: req.GetAnnotations(), Recursive: req.GetRecursive(), Identity: name})
+	res, err := s.engine(ctx).Sign(ctx, ref, signer, sign.SignOptions{Format: f, Annotations: req.GetAnnotations(), Recursive: req.GetRecursive()})
 	if err != nil {
 		return nil, toStatus(err, subjectManifest)
 	}
@@ -95,7 +93,7 @@ func (s *SignServer) Attest(ctx context.Context, req *stevedorev1.AttestRequest)
 	if len(req.GetPredicate()) > maxPredicate {
 		return nil, status.Errorf(codes.InvalidArgument, "the predicate is larger than %d bytes", maxPredicate)
 	}
-	repo, id, name, err := s.openRepo(ctx, req.GetRef())
+	ref, err := parseRef(req.GetRef(), false)
 	if err != nil {
 		return nil, err
 	}
@@ -103,8 +101,8 @@ func (s *SignServer) Attest(ctx context.Context, req *stevedorev1.AttestRequest)
 	if err != nil {
 		return nil, err
 	}
-	res, err := sign.Attest(ctx, repo, id, signer, sign.AttestOptions{
-		PredicateType: req.GetPredicateType(), Predicate: []byte(req.GetPredicate()), Format: f, Identity: name,
+	res, err := s.engine(ctx).Attest(ctx, ref, signer, sign.AttestOptions{
+		PredicateType: req.GetPredicateType(), Predicate: []byte(req.GetPredicate()), Format: f,
 	})
 	if err != nil {
 		return nil, toStatus(err, subjectManifest)
@@ -190,15 +188,15 @@ func (s *SignServer) verify(ctx context.Context, req verifyRequest, att bool, pr
 	if len(opts.Keys) == 0 && opts.Certs == nil {
 		return nil, status.Error(codes.InvalidArgument, "nothing trusted: set public_keys, key_ids or certificate_identities")
 	}
-	src, id, err := s.openSource(ctx, req.GetRef())
+	ref, err := parseRef(req.GetRef(), false)
 	if err != nil {
 		return nil, err
 	}
-	verifyFn := sign.Verify
+	verifyFn := s.engine(ctx).Verify
 	if att {
-		verifyFn = sign.VerifyAttestation
+		verifyFn = s.engine(ctx).VerifyAttestation
 	}
-	rep, err := verifyFn(ctx, src, id, opts)
+	rep, err := verifyFn(ctx, ref, opts)
 	if err != nil {
 		return nil, toStatus(err, subjectManifest)
 	}
@@ -207,11 +205,11 @@ func (s *SignServer) verify(ctx context.Context, req verifyRequest, att bool, pr
 
 // Tree lists what is attached to the image req.Ref names.
 func (s *SignServer) Tree(ctx context.Context, req *stevedorev1.TreeRequest) (*stevedorev1.TreeResponse, error) {
-	src, id, err := s.openSource(ctx, req.GetRef())
+	ref, err := parseRef(req.GetRef(), false)
 	if err != nil {
 		return nil, err
 	}
-	t, err := sign.ListTree(ctx, src, id)
+	t, err := s.engine(ctx).SignatureTree(ctx, ref)
 	if err != nil {
 		return nil, toStatus(err, subjectManifest)
 	}
@@ -222,39 +220,6 @@ func (s *SignServer) Tree(ctx context.Context, req *stevedorev1.TreeRequest) (*s
 		Sboms:        treeEntriesProto(t.SBOMs),
 		Other:        treeEntriesProto(t.Other),
 	}, nil
-}
-
-// openSource opens the repository, layout or archive ref names for reading
-// and returns the image's identifier in it.
-func (s *SignServer) openSource(ctx context.Context, ref string) (transport.Source, string, error) {
-	if err := checkRef(ref, false); err != nil {
-		return nil, "", err
-	}
-	r, _ := transport.ParseRef(ref) // parsed by checkRef
-	src, err := s.engine(ctx).Open(ctx, r)
-	if err != nil {
-		return nil, "", toStatus(err, subjectRepository)
-	}
-	return src, r.Identifier(), nil
-}
-
-// openRepo opens the repository or layout ref names for signing, and
-// returns the image's identifier and the name a legacy payload records.
-func (s *SignServer) openRepo(ctx context.Context, ref string) (sign.Repo, string, string, error) {
-	src, id, err := s.openSource(ctx, ref)
-	if err != nil {
-		return nil, "", "", err
-	}
-	r, _ := transport.ParseRef(ref)
-	repo, ok := src.(sign.Repo)
-	if !ok {
-		return nil, "", "", toStatus(fmt.Errorf("%s: signatures live in a registry or an oci: layout, not in %s: %w", r, r.Transport, errdef.ErrUnsupported), subjectRepository)
-	}
-	name := r.Path
-	if r.Transport == transport.Docker {
-		name = r.Image.Name()
-	}
-	return repo, id, name, nil
 }
 
 // signer decrypts a key of the directory, a bounded number at a time.

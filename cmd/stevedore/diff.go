@@ -6,8 +6,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
-
-	"github.com/stevedore-dev/stevedore/engine/analyze"
+	"github.com/stevedore-dev/stevedore/engine/transport"
 )
 
 func newDiffCmd() *cobra.Command {
@@ -28,16 +27,15 @@ Lines start with + (only in B), - (only in A) or ~ (changed).`,
   stevedore diff --platform linux/arm64 127.0.0.1:5000/app:v1 127.0.0.1:5000/app:v2`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			srcA, idA, err := af.openSource(ctx, args[0])
+			a, err := transport.ParseRef(args[0])
 			if err != nil {
 				return err
 			}
-			srcB, idB, err := af.openSource(ctx, args[1])
+			b, err := transport.ParseRef(args[1])
 			if err != nil {
 				return err
 			}
-			rep, err := analyze.Diff(ctx, srcA, idA, srcB, idB, af.options())
+			rep, err := af.engine().Diff(cmd.Context(), a, b, af.options())
 			if err != nil {
 				return err
 			}

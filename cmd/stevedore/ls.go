@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"os"
@@ -26,20 +25,6 @@ func (f *analyzeFlags) register(cmd *cobra.Command) {
 
 func (f *analyzeFlags) options() analyze.Options { return analyze.Options{Platform: f.platform} }
 
-// openSource parses ref and opens its source; the string is what the
-// analyze functions resolve in it.
-func (f *analyzeFlags) openSource(ctx context.Context, ref string) (transport.Source, string, error) {
-	r, err := transport.ParseRef(ref)
-	if err != nil {
-		return nil, "", err
-	}
-	src, err := f.engine().Open(ctx, r)
-	if err != nil {
-		return nil, "", err
-	}
-	return src, r.Identifier(), nil
-}
-
 func newLsCmd() *cobra.Command {
 	var af analyzeFlags
 	var asJSON bool
@@ -56,16 +41,15 @@ included.`,
   stevedore ls --layer 0 --platform linux/arm64 docker://ghcr.io/org/app:v1`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			src, id, err := af.openSource(ctx, args[0])
+			r, err := transport.ParseRef(args[0])
 			if err != nil {
 				return err
 			}
 			var files []analyze.FileInfo
 			if cmd.Flags().Changed("layer") {
-				files, err = analyze.LayerFiles(ctx, src, id, layer, af.options())
+				files, err = af.engine().LayerFiles(cmd.Context(), r, layer, af.options())
 			} else {
-				files, err = analyze.Files(ctx, src, id, af.options())
+				files, err = af.engine().Files(cmd.Context(), r, af.options())
 			}
 			if err != nil {
 				return err

@@ -5,9 +5,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/stevedore-dev/stevedore/engine/errdef"
-	"github.com/stevedore-dev/stevedore/engine/mutate"
-	"github.com/stevedore-dev/stevedore/engine/store"
 	"github.com/stevedore-dev/stevedore/engine/transport"
 )
 
@@ -32,39 +29,18 @@ registries support this (a registry gets DELETE /v2/NAME/manifests/TAG).`,
 			return cobra.MinimumNArgs(2)(cmd, args)
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			img, r, err := ef.openImage(ctx, args[0])
+			r, err := transport.ParseRef(args[0])
 			if err != nil {
 				return err
 			}
 			if del {
-				tag := r.TagName()
-				if tag == "" || r.Digest != "" || r.Image.Digest != "" {
+				if r.TagName() == "" || r.DigestName() != "" {
 					return usageError{fmt.Errorf("--delete needs REF to name a tag")}
 				}
-				var t any
-				switch r.Transport {
-				case transport.OCI:
-					if t, err = store.OpenFS(r.Path); err != nil {
-						return err
-					}
-				case transport.Docker:
-					if t, err = ef.engine().OpenTarget(ctx, r); err != nil {
-						return err
-					}
-				default:
-					return fmt.Errorf("removing tags from %s: %w", r.Transport, errdef.ErrUnsupported)
-				}
-				return mutate.Untag(ctx, t, tag)
-			}
-			if r.Transport == transport.OCIArchive || r.Transport == transport.DockerArchive {
-				return fmt.Errorf("tagging inside %s (copy to a new archive instead): %w", r.Transport, errdef.ErrUnsupported)
-			}
-			dst, err := ef.engine().OpenTarget(ctx, r)
-			if err != nil {
+				_, err := ef.engine().Untag(cmd.Context(), r)
 				return err
 			}
-			res, err := mutate.Tag(ctx, img, dst, args[1:])
+			res, err := ef.engine().Tag(cmd.Context(), r, args[1:])
 			if err != nil {
 				return err
 			}

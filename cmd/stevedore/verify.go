@@ -11,6 +11,7 @@ import (
 
 	"github.com/stevedore-dev/stevedore/engine/sign"
 	"github.com/stevedore-dev/stevedore/engine/sign/keyless"
+	"github.com/stevedore-dev/stevedore/engine/transport"
 )
 
 // verifyFlags are shared by verify and verify-attestation.
@@ -108,18 +109,18 @@ func (v *verifyFlags) run(cmd *cobra.Command, ef *engineFlags, ref string, att b
 	if err != nil {
 		return err
 	}
-	repo, id, _, err := openSigned(cmd.Context(), ef, ref)
+	r, err := transport.ParseRef(ref)
 	if err != nil {
 		return err
 	}
 	opts := sign.VerifyOptions{Keys: keys, KeyNames: v.keys, Format: f, Annotations: annotations, PredicateType: predicateType, Certs: certs, Identities: ids}
-	verifyFn := sign.Verify
+	verifyFn := ef.engine().Verify
 	if att {
-		verifyFn = sign.VerifyAttestation
+		verifyFn = ef.engine().VerifyAttestation
 	}
-	rep, err := verifyFn(cmd.Context(), repo, id, opts)
+	rep, err := verifyFn(cmd.Context(), r, opts)
 	if err != nil {
-		return fmt.Errorf("verify %s: %w", ref, err)
+		return err
 	}
 	if v.asJSON {
 		if err := json.NewEncoder(cmd.OutOrStdout()).Encode(rep); err != nil {

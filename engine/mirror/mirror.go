@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -406,13 +405,13 @@ func choose(ctx context.Context, src transport.Source, index oci.Descriptor, pla
 	if err != nil {
 		return oci.Descriptor{}, nil, err
 	}
-	want := strings.Split(platform, "/")
-	i := slices.IndexFunc(m.Manifests, func(d oci.Descriptor) bool {
-		p := d.Platform
-		return p != nil && p.OS == want[0] && p.Architecture == want[1] && (len(want) < 3 || p.Variant == want[2])
-	})
-	if i < 0 {
+	want, err := oci.ParsePlatform(platform)
+	if err != nil {
+		return oci.Descriptor{}, nil, err
+	}
+	d, ok := oci.ChoosePlatform(m, want)
+	if !ok {
 		return oci.Descriptor{}, nil, fmt.Errorf("index %s has no manifest for platform %s: %w", index.Digest, platform, errdef.ErrNotFound)
 	}
-	return m.Manifests[i], raw, nil
+	return d, raw, nil
 }

@@ -9,8 +9,6 @@ import (
 
 	"github.com/stevedore-dev/stevedore/engine/errdef"
 	"github.com/stevedore-dev/stevedore/engine/oci"
-	"github.com/stevedore-dev/stevedore/engine/store"
-	"github.com/stevedore-dev/stevedore/engine/transport"
 )
 
 // multiArch stores amd64 and arm64 images and an index of both, tagged "multi".
@@ -193,18 +191,5 @@ func TestTag(t *testing.T) {
 	// A target without the manifest refuses: that is a copy.
 	if _, err := Tag(ctx, r.img("v1"), newRepo(t).l, []string{"x"}); !errors.Is(err, errdef.ErrNotFound) {
 		t.Errorf("tag into an empty layout: err = %v", err)
-	}
-	var fs *store.FS = r.fs
-	if err := Untag(ctx, fs, "stable"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := r.l.Resolve(ctx, "stable"); !errors.Is(err, errdef.ErrNotFound) {
-		t.Errorf("untagged tag resolves: %v", err)
-	}
-	if r.resolve("v1") != src.Digest {
-		t.Error("untag removed more than the tag")
-	}
-	if err := Untag(ctx, struct{ transport.Target }{r.l}, "v1"); !errors.Is(err, errdef.ErrUnsupported) {
-		t.Errorf("untag on a target without Untag: %v", err)
 	}
 }

@@ -38,26 +38,3 @@ func Tag(ctx context.Context, src Image, dst transport.Target, tags []string) (*
 	}
 	return &Result{Digest: desc.Digest, MediaType: desc.MediaType, Size: desc.Size, Tag: tags[len(tags)-1], Source: desc.Digest}, nil
 }
-
-// Untagger is implemented by targets that can remove a tag without
-// deleting the manifest it names (an OCI layout's store; a registry that
-// accepts DELETE of a manifest by tag).
-type Untagger interface {
-	Untag(ctx context.Context, tag string) error
-}
-
-// Untag removes tag from t, which must implement Untagger; the manifest it
-// named stays.
-//
-// distribution-spec v1.1.1 §Deleting tags:
-// https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#deleting-tags
-func Untag(ctx context.Context, t any, tag string) error {
-	u, ok := t.(Untagger)
-	if !ok {
-		return &Error{Op: "untag", Err: fmt.Errorf("this target cannot remove tags: %w", errdef.ErrUnsupported)}
-	}
-	if err := u.Untag(ctx, tag); err != nil {
-		return &Error{Op: "untag", Err: fmt.Errorf("tag %q: %w", tag, err)}
-	}
-	return nil
-}

@@ -139,6 +139,19 @@ func (r Ref) TagName() string {
 	return r.Tag
 }
 
+// DigestName returns the digest r names, whatever its transport ("" when
+// none).
+func (r Ref) DigestName() digest.Digest {
+	if r.IsRepository() {
+		return r.Image.Digest
+	}
+	return r.Digest
+}
+
+// IsZero reports whether r is the zero Ref, which options take to mean
+// that no reference was given.
+func (r Ref) IsZero() bool { return r.Transport == "" }
+
 // String formats r back into the transport-qualified form.
 func (r Ref) String() string {
 	switch r.Transport {

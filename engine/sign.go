@@ -1,0 +1,142 @@
+package engine
+
+import (
+	"context"
+	"crypto"
+	"fmt"
+
+	"github.com/stevedore-dev/stevedore/engine/errdef"
+	"github.com/stevedore-dev/stevedore/engine/sign"
+	"github.com/stevedore-dev/stevedore/engine/transport"
+)
+
+// Sign signs the image ref names (a tag is resolved to its digest first:
+// the digest is what is signed) with signer, as engine/sign's Sign does,
+// and writes the signatures beside it: ref must be a registry repository,
+// the served store or an oci: layout. opts.Identity, when empty, is ref's
+// repository (HOST/REPO) or layout path.
+func (e *Engine) Sign(ctx context.Context, ref transport.Ref, signer crypto.Signer, opts sign.SignOptions) ([]sign.Signed, error) {
+	res, err := e.sign(ctx, ref, ref.Identifier(), signer, opts)
+	if err != nil {
+		return nil, &Error{Op: "sign", Ref: ref.String(), Err: err}
+	}
+	return res, nil
+}
+
+// sign signs id (a tag or digest) in the repository ref names.
+func (e *Engine) sign(ctx context.Context, ref transport.Ref, id string, signer crypto.Signer, opts sign.SignOptions) ([]sign.Signed, error) {
+	repo, err := e.openRepo(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	defer closeT(repo)
+	if opts.Identity == "" {
+		opts.Identity = e.signIdentity(ref)
+	}
+	return sign.Sign(ctx, repo, id, signer, opts)
+}
+
+// Attest attaches a signed in-toto statement carrying opts.Predicate to
+// the image ref names, as engine/sign's Attest does; where it goes and
+// opts.Identity's default are as for Sign.
+func (e *Engine) Attest(ctx context.Context, ref transport.Ref, signer crypto.Signer, opts sign.AttestOptions) (*sign.Signed, error) {
+	res, err := e.attest(ctx, ref, signer, opts)
+	if err != nil {
+		return nil, &Error{Op: "attest", Ref: ref.String(), Err: err}
+	}
+	return res, nil
+}
+
+func (e *Engine) attest(ctx context.Context, ref transport.Ref, signer crypto.Signer, opts sign.AttestOptions) (*sign.Signed, error) {
+	repo, err := e.openRepo(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	defer closeT(repo)
+	if opts.Identity == "" {
+		opts.Identity = e.signIdentity(ref)
+	}
+	return sign.Attest(ctx, repo, ref.Identifier(), signer, opts)
+}
+
+// Verify checks the signatures of the image ref names (engine/sign's
+// Verify). A nil error means the search ran: the verdict is the report's
+// (sign.Report.Err).
+func (e *Engine) Verify(ctx context.Context, ref transport.Ref, opts sign.VerifyOptions) (rep *sign.Report, err error) {
+	err = e.read(ctx, "verify", ref, func(src transport.Source) error {
+		rep, err = sign.Verify(ctx, src, ref.Identifier(), opts)
+		return err
+	})
+	return rep, err
+}
+
+// VerifyAttestation checks the attestations of type opts.PredicateType of
+// the image ref names (engine/sign's VerifyAttestation); the verdict is the
+// report's, as for Verify.
+func (e *Engine) VerifyAttestation(ctx context.Context, ref transport.Ref, opts sign.VerifyOptions) (rep *sign.Report, err error) {
+	err = e.read(ctx, "verify-attestation", ref, func(src transport.Source) error {
+		rep, err = sign.VerifyAttestation(ctx, src, ref.Identifier(), opts)
+		return err
+	})
+	return rep, err
+}
+
+// SignatureTree lists the signatures, attestations, SBOMs and other
+// artifacts attached to the image ref names, as cosign tree does; nothing
+// is verified.
+func (e *Engine) SignatureTree(ctx context.Context, ref transport.Ref) (t *sign.Tree, err error) {
+	err = e.read(ctx, "tree", ref, func(src transport.Source) error {
+		t, err = sign.ListTree(ctx, src, ref.Identifier())
+		return err
+	})
+	return t, err
+}
+
+// signable refuses, before anything is read or written, a reference that
+// cannot hold signatures.
+func signable(ref transport.Ref) error {
+	switch ref.Transport {
+	case transport.Docker, transport.Store, transport.OCI:
+		return nil
+	}
+	return fmt.Errorf("%s: signatures live in a registry or an oci: layout, not in %s: %w", ref, ref.Transport, errdef.ErrUnsupported)
+}
+
+// openRepo opens the repository or layout ref names to be read and written
+// (signatures are pushed beside the image they sign): in the served store,
+// the caller needs both the pull and the push right. Close what it returns.
+func (e *Engine) openRepo(ctx context.Context, ref transport.Ref) (sign.Repo, error) {
+	if err := signable(ref); err != nil {
+		return nil, err
+	}
+	if name, ok, err := e.served(ref); err != nil {
+		return nil, err
+	} else if ok {
+		if err := e.allow(name, ActionPush); err != nil {
+			return nil, err
+		}
+	}
+	src, err := e.open(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	repo, ok := src.(sign.Repo)
+	if !ok {
+		closeT(src)
+		return nil, fmt.Errorf("%s cannot hold signatures: %w", ref, errdef.ErrUnsupported)
+	}
+	return repo, nil
+}
+
+// signIdentity is the name a legacy signature payload or an attestation
+// subject records for ref: HOST/REPO (the served registry's address for
+// the served store), or a layout's path.
+func (e *Engine) signIdentity(ref transport.Ref) string {
+	switch ref.Transport {
+	case transport.Docker:
+		return ref.Image.Name()
+	case transport.Store:
+		return e.policyName(ref)
+	}
+	return ref.Path
+}
