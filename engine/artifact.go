@@ -76,7 +76,9 @@ func (a *Artifact) Close() error {
 
 // OpenArtifact opens the artifact ref names and lists its files.
 func (e *Engine) OpenArtifact(ctx context.Context, ref transport.Ref) (*Artifact, error) {
-	fail := func(err error) (*Artifact, error) { return nil, &Error{Op: "artifact pull", Ref: ref.String(), Err: err} }
+	fail := func(err error) (*Artifact, error) {
+		return nil, &Error{Op: "artifact pull", Ref: ref.String(), Err: err}
+	}
 	src, err := e.open(ctx, ref)
 	if err != nil {
 		return fail(err)
