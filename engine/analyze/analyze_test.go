@@ -300,3 +300,33 @@ func TestCorruptLayerFailsFiles(t *testing.T) {
 		t.Errorf("err = %v, want a digest mismatch", err)
 	}
 }
+
+// TestExportParentsFirst: a directory an upper layer redefines is written
+// before the files a lower layer put in it, as crane export orders them
+// (it used to come after them, from its own layer's turn).
+func TestExportParentsFirst(t *testing.T) {
+	ctx := context.Background()
+	img := newImage(t, oci.MediaTypeImageManifest,
+		plainLayer(t, dir("etc"), file("etc/base1", "1"), dir("etc/sub"), file("etc/sub/deep", "d"), file("etc/base2", "2")),
+		plainLayer(t, dir("etc"), dir("etc/sub"), file("etc/top", "t")))
+	var buf bytes.Buffer
+	if err := analyze.Export(ctx, img.src, "v1", &buf, analyze.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	var order []string
+	tr := tar.NewReader(&buf)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		order = append(order, h.Name)
+	}
+	want := []string{"etc/", "etc/base1", "etc/sub/", "etc/sub/deep", "etc/base2", "etc/top"}
+	if diff := cmp.Diff(want, order); diff != "" {
+		t.Errorf("export order (-want +got):\n%s", diff)
+	}
+}
