@@ -98,12 +98,20 @@ func Run(ctx context.Context, eng *engine.Engine, cfg *Config, opts Options) (*R
 	rep := &Report{DryRun: opts.DryRun, Started: start}
 	var jobs []job
 	var order []int // index into rep.Images for each job
+	seen := map[string]bool{}
 	for _, s := range slots {
 		for _, f := range s.fail {
 			rep.Images = append(rep.Images, f)
 			r.progress(f)
 		}
 		for _, j := range s.jobs {
+			// An image two sources name (a repository's tag and an
+			// images: entry) is mirrored once, as the first names it.
+			key := j.src.String() + " " + j.dst.String()
+			if seen[key] {
+				continue
+			}
+			seen[key] = true
 			order = append(order, len(rep.Images))
 			rep.Images = append(rep.Images, ImageReport{})
 			jobs = append(jobs, j)
