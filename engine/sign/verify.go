@@ -88,6 +88,8 @@ type Report struct {
 	Verified bool `json:"verified"`
 	// Findings lists every signature (or attestation) considered.
 	Findings []Finding `json:"findings"`
+
+	what string // "signatures", or "attestations" of a type, for Err
 }
 
 // Err returns nil for a verified report, else an error matching
@@ -96,14 +98,18 @@ func (r *Report) Err() error {
 	if r.Verified {
 		return nil
 	}
+	what := r.what
+	if what == "" {
+		what = "signatures"
+	}
 	if len(r.Findings) == 0 {
-		return fmt.Errorf("no signatures found for %s: %w", r.Subject.Digest, ErrUnverified)
+		return fmt.Errorf("no %s found for %s: %w", what, r.Subject.Digest, ErrUnverified)
 	}
 	var why []string
 	for _, f := range r.Findings {
 		why = append(why, fmt.Sprintf("%s %s: %s", f.Format, f.Manifest, f.Reason))
 	}
-	return fmt.Errorf("none of the %d signatures of %s verified (%s): %w", len(r.Findings), r.Subject.Digest, strings.Join(why, "; "), ErrUnverified)
+	return fmt.Errorf("none of the %d %s of %s verified (%s): %w", len(r.Findings), what, r.Subject.Digest, strings.Join(why, "; "), ErrUnverified)
 }
 
 // Verify resolves ref in src and checks the image signatures found for its
@@ -153,7 +159,13 @@ func verify(ctx context.Context, src transport.Source, ref string, opts VerifyOp
 	if err != nil {
 		return nil, fmt.Errorf("finding signatures of %s: %w", subj.Digest, err)
 	}
-	rep := &Report{Subject: subj, Findings: []Finding{}}
+	rep := &Report{Subject: subj, Findings: []Finding{}, what: "signatures"}
+	if att {
+		rep.what = "attestations"
+		if opts.PredicateType != "" {
+			rep.what += " of type " + opts.PredicateType
+		}
+	}
 	want := func(f Format) bool { return opts.Format == "" || opts.Format == FormatAny || opts.Format == f }
 	for _, c := range cands {
 		tag := c.Annotations[transport.AnnotationLegacyTag]
