@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -74,7 +73,7 @@ func printFiles(w io.Writer, files []analyze.FileInfo) error {
 		if f.Linkname != "" {
 			name += " -> " + f.Linkname
 		}
-		fmt.Fprintf(tw, "%s\t%v\t%d/%d\t%d\t%d\t%s\n", f.Type, os.FileMode(f.Mode&0o7777).Perm(), f.UID, f.GID, f.Size, f.Layer, name)
+		fmt.Fprintf(tw, "%s\t%v\t%d/%d\t%d\t%d\t%s\n", f.Type, f.FileMode(), f.UID, f.GID, f.Size, f.Layer, name)
 	}
 	return tw.Flush()
 }
