@@ -17,7 +17,7 @@ import (
 // Files lists the image's merged root filesystem: every layer applied in
 // order, whiteouts and opaque directories honoured.
 func (e *Engine) Files(ctx context.Context, ref transport.Ref, opts analyze.Options) (files []analyze.FileInfo, err error) {
-	err = e.analyze(ctx, "ls", ref, &opts, func(src transport.Source) error {
+	err = e.analyze(ctx, "list-files", ref, &opts, func(src transport.Source) error {
 		files, err = analyze.Files(ctx, src, ref.Identifier(), opts)
 		return err
 	})
@@ -27,7 +27,7 @@ func (e *Engine) Files(ctx context.Context, ref transport.Ref, opts analyze.Opti
 // LayerFiles lists the entries layer n (0 is the base) itself holds,
 // whiteouts included.
 func (e *Engine) LayerFiles(ctx context.Context, ref transport.Ref, n int, opts analyze.Options) (files []analyze.FileInfo, err error) {
-	err = e.analyze(ctx, "ls", ref, &opts, func(src transport.Source) error {
+	err = e.analyze(ctx, "list-files", ref, &opts, func(src transport.Source) error {
 		files, err = analyze.LayerFiles(ctx, src, ref.Identifier(), n, opts)
 		return err
 	})
@@ -41,12 +41,12 @@ func (e *Engine) ReadFile(ctx context.Context, ref transport.Ref, name string, o
 	opts.ManifestLimit = e.limit(opts.ManifestLimit)
 	src, err := e.open(ctx, ref)
 	if err != nil {
-		return nil, &Error{Op: "cat", Ref: ref.String(), Err: err}
+		return nil, &Error{Op: "read-file", Ref: ref.String(), Err: err}
 	}
 	rc, err := analyze.ReadFile(ctx, src, ref.Identifier(), name, opts)
 	if err != nil {
 		closeT(src)
-		return nil, &Error{Op: "cat", Ref: ref.String(), Err: err}
+		return nil, &Error{Op: "read-file", Ref: ref.String(), Err: err}
 	}
 	if c, ok := src.(io.Closer); ok {
 		rc = closeBoth{rc, c}

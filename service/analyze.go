@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"io"
 
 	"google.golang.org/grpc/codes"
@@ -61,7 +62,13 @@ func (s *ImageServer) ReadFile(req *stevedorev1.ReadFileRequest, stream stevedor
 	}
 	rc, err := s.engine(ctx).ReadFile(ctx, ref, req.GetPath(), analyze.Options{Platform: req.GetPlatform()})
 	if err != nil {
-		return toStatus(err, subjectManifest)
+		// A path the image lacks is about the file, not the manifest.
+		subj := subjectManifest
+		var ae *analyze.Error
+		if errors.As(err, &ae) && ae.Path != "" && ae.Layer == "" {
+			subj = subjectFile
+		}
+		return toStatus(err, subj)
 	}
 	defer rc.Close()
 	w := newChunkBuffer(func(off int64, p []byte) error {

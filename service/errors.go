@@ -45,6 +45,7 @@ const (
 	subjectManifest   subject = iota // Inspect, GetManifest
 	subjectBlob                      // GetBlob
 	subjectRepository                // ListTags
+	subjectFile                      // ReadFile's path: no OCI code
 )
 
 // classes is the one table from engine error class to gRPC code and OCI
@@ -85,6 +86,8 @@ func fixed(code string) func(subject) string { return func(subject) string { ret
 
 func unknownCode(s subject) string {
 	switch s {
+	case subjectFile:
+		return ""
 	case subjectBlob:
 		return codeBlobUnknown
 	case subjectRepository:
