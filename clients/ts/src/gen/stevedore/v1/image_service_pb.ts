@@ -74,6 +74,7 @@ export type RepositoryInfo = Message<"stevedore.v1.RepositoryInfo"> & {
    * StoredBytes is the size of every blob and manifest it holds, each
    * counted once (a blob other repositories hold too is counted here as
    * well).
+   * In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
    *
    * @generated from field: int64 stored_bytes = 3;
    */
@@ -207,6 +208,7 @@ export type RepositoryUsage = Message<"stevedore.v1.RepositoryUsage"> & {
 
   /**
    * Bytes is their size.
+   * In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
    *
    * @generated from field: int64 bytes = 3;
    */
@@ -214,6 +216,7 @@ export type RepositoryUsage = Message<"stevedore.v1.RepositoryUsage"> & {
 
   /**
    * SharedBytes is the part of Bytes that other repositories hold too.
+   * In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
    *
    * @generated from field: int64 shared_bytes = 4;
    */
@@ -236,6 +239,7 @@ export type StorageUsageResponse = Message<"stevedore.v1.StorageUsageResponse"> 
   /**
    * TotalBytes is what the reported repositories hold, each blob counted
    * once however many hold it: the space they take.
+   * In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
    *
    * @generated from field: int64 total_bytes = 1;
    */
@@ -243,6 +247,7 @@ export type StorageUsageResponse = Message<"stevedore.v1.StorageUsageResponse"> 
 
   /**
    * SharedBytes is the part of TotalBytes held by more than one repository.
+   * In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
    *
    * @generated from field: int64 shared_bytes = 2;
    */
@@ -279,6 +284,7 @@ export type RunGCRequest = Message<"stevedore.v1.RunGCRequest"> & {
   /**
    * GraceSeconds keeps unreferenced content changed more recently than
    * this (a push in progress); 0 means the server's --gc-grace.
+   * In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
    *
    * @generated from field: int64 grace_seconds = 2;
    */
@@ -357,6 +363,7 @@ export type RunGCResponse = Message<"stevedore.v1.RunGCResponse"> & {
 
   /**
    * RemovedBytes is their size.
+   * In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
    *
    * @generated from field: int64 removed_bytes = 5;
    */
@@ -365,6 +372,7 @@ export type RunGCResponse = Message<"stevedore.v1.RunGCResponse"> & {
   /**
    * FreedBytes is the disk space given back (blobs no repository holds any
    * more).
+   * In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
    *
    * @generated from field: int64 freed_bytes = 6;
    */
@@ -675,6 +683,7 @@ export type Descriptor = Message<"stevedore.v1.Descriptor"> & {
 
   /**
    * Size of the referenced content in bytes.
+   * In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
    *
    * @generated from field: int64 size = 3;
    */
@@ -824,6 +833,7 @@ export type GetBlobRequest = Message<"stevedore.v1.GetBlobRequest"> & {
 
   /**
    * Offset is the first byte to read; 0 reads from the start.
+   * In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
    *
    * @generated from field: int64 offset = 2;
    */
@@ -831,6 +841,7 @@ export type GetBlobRequest = Message<"stevedore.v1.GetBlobRequest"> & {
 
   /**
    * Length is the number of bytes to read; 0 reads to the end.
+   * In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
    *
    * @generated from field: int64 length = 3;
    */
@@ -862,6 +873,7 @@ export const GetBlobRequestSchema: GenMessage<GetBlobRequest> = /*@__PURE__*/
 export type GetBlobResponse = Message<"stevedore.v1.GetBlobResponse"> & {
   /**
    * Offset is the absolute position of data in the blob.
+   * In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
    *
    * @generated from field: int64 offset = 1;
    */
@@ -877,6 +889,7 @@ export type GetBlobResponse = Message<"stevedore.v1.GetBlobResponse"> & {
   /**
    * Size is the total size of the blob, set in the first chunk only
    * (-1 when the source does not know it).
+   * In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
    *
    * @generated from field: int64 size = 3;
    */
@@ -983,6 +996,7 @@ export type CopyRequest = Message<"stevedore.v1.CopyRequest"> & {
    * chunked upload of pieces this size, in bytes (at least 1 MiB); 0 streams
    * each large blob in one request, still resumed from what the registry
    * holds if it breaks off.
+   * In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
    *
    * @generated from field: int64 chunk_size = 10;
    */
@@ -1066,6 +1080,7 @@ export type CopyResponse = Message<"stevedore.v1.CopyResponse"> & {
 
   /**
    * Bytes of the blob transferred so far (BLOB_BYTES; its size on BLOB_DONE).
+   * In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
    *
    * @generated from field: int64 bytes = 3;
    */
@@ -1124,6 +1139,7 @@ export type CopyResult = Message<"stevedore.v1.CopyResult"> & {
 
   /**
    * Size of the manifest or index copied, in bytes.
+   * In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
    *
    * @generated from field: int64 size = 5;
    */
@@ -1159,6 +1175,7 @@ export type CopyResult = Message<"stevedore.v1.CopyResult"> & {
 
   /**
    * Bytes is the total of blob and manifest bytes sent to the destination.
+   * In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
    *
    * @generated from field: int64 bytes = 10;
    */
@@ -1342,6 +1359,7 @@ export type MirrorImage = Message<"stevedore.v1.MirrorImage"> & {
   /**
    * Bytes counts blob and manifest bytes this image sent; a blob another
    * image of the run sent is not counted twice.
+   * In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
    *
    * @generated from field: int64 bytes = 7;
    */
@@ -1478,6 +1496,7 @@ export type MirrorSummary = Message<"stevedore.v1.MirrorSummary"> & {
 
   /**
    * Bytes is the total of bytes sent to the destination.
+   * In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
    *
    * @generated from field: int64 bytes = 7;
    */
@@ -1594,6 +1613,7 @@ export type FileInfo = Message<"stevedore.v1.FileInfo"> & {
 
   /**
    * Mode holds the permission and special bits, as in the tar header.
+   * In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
    *
    * @generated from field: int64 mode = 3;
    */
@@ -1601,6 +1621,7 @@ export type FileInfo = Message<"stevedore.v1.FileInfo"> & {
 
   /**
    * Size of a regular file's content in bytes.
+   * In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
    *
    * @generated from field: int64 size = 4;
    */
@@ -1608,6 +1629,7 @@ export type FileInfo = Message<"stevedore.v1.FileInfo"> & {
 
   /**
    * Uid of the owner.
+   * In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
    *
    * @generated from field: int64 uid = 5;
    */
@@ -1615,6 +1637,7 @@ export type FileInfo = Message<"stevedore.v1.FileInfo"> & {
 
   /**
    * Gid of the group.
+   * In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
    *
    * @generated from field: int64 gid = 6;
    */
@@ -1699,6 +1722,7 @@ export const ReadFileRequestSchema: GenMessage<ReadFileRequest> = /*@__PURE__*/
 export type ReadFileResponse = Message<"stevedore.v1.ReadFileResponse"> & {
   /**
    * Offset is the absolute position of data in the file.
+   * In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
    *
    * @generated from field: int64 offset = 1;
    */
@@ -1755,6 +1779,7 @@ export const ExportRequestSchema: GenMessage<ExportRequest> = /*@__PURE__*/
 export type ExportResponse = Message<"stevedore.v1.ExportResponse"> & {
   /**
    * Offset is the absolute position of data in the tar.
+   * In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
    *
    * @generated from field: int64 offset = 1;
    */
@@ -2106,6 +2131,7 @@ export type SizeResponse = Message<"stevedore.v1.SizeResponse"> & {
 
   /**
    * Compressed is the total of the layer blobs' sizes.
+   * In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
    *
    * @generated from field: int64 compressed = 3;
    */
@@ -2113,6 +2139,7 @@ export type SizeResponse = Message<"stevedore.v1.SizeResponse"> & {
 
   /**
    * Uncompressed is the total of the layer tars' sizes.
+   * In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
    *
    * @generated from field: int64 uncompressed = 4;
    */
@@ -2120,6 +2147,7 @@ export type SizeResponse = Message<"stevedore.v1.SizeResponse"> & {
 
   /**
    * Wasted is the total of file bytes that later layers overwrite or delete.
+   * In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
    *
    * @generated from field: int64 wasted = 5;
    */
@@ -2162,6 +2190,7 @@ export type LayerSize = Message<"stevedore.v1.LayerSize"> & {
 
   /**
    * Compressed is the blob's size.
+   * In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
    *
    * @generated from field: int64 compressed = 4;
    */
@@ -2169,6 +2198,7 @@ export type LayerSize = Message<"stevedore.v1.LayerSize"> & {
 
   /**
    * Uncompressed is the tar's size.
+   * In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
    *
    * @generated from field: int64 uncompressed = 5;
    */
@@ -2183,6 +2213,7 @@ export type LayerSize = Message<"stevedore.v1.LayerSize"> & {
 
   /**
    * Wasted is the bytes of this layer's files that later layers overwrite or delete.
+   * In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
    *
    * @generated from field: int64 wasted = 7;
    */
@@ -2309,6 +2340,7 @@ export type HistoryEntry = Message<"stevedore.v1.HistoryEntry"> & {
 
   /**
    * Size of that layer's blob.
+   * In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
    *
    * @generated from field: int64 size = 9;
    */
@@ -2344,6 +2376,7 @@ export type WriteResult = Message<"stevedore.v1.WriteResult"> & {
 
   /**
    * Size of the new manifest or index in bytes.
+   * In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
    *
    * @generated from field: int64 size = 3;
    */
@@ -3167,6 +3200,7 @@ export type AppendedLayer = Message<"stevedore.v1.AppendedLayer"> & {
 
   /**
    * Size of the layer blob.
+   * In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
    *
    * @generated from field: int64 size = 4;
    */
@@ -3410,6 +3444,7 @@ export type PullArtifactResponse = Message<"stevedore.v1.PullArtifactResponse"> 
 
   /**
    * Offset is the absolute position of data in the current file.
+   * In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
    *
    * @generated from field: int64 offset = 4;
    */
