@@ -169,20 +169,14 @@ func (e *Engine) policyName(ref transport.Ref) string {
 // copy. The digests are new and are reported; Result.SourceDigest is what
 // was read.
 func convertCopy(ctx context.Context, src transport.Source, ref string, dst transport.Target, tag string, opts CopyOptions) (*imgcopy.Result, error) {
-	var steps []mutate.Step
 	switch opts.Compress {
-	case "":
-	case string(layer.Gzip), string(layer.Zstd):
-		steps = append(steps, mutate.Recompress{To: layer.Compression(opts.Compress)})
+	case "", string(layer.Gzip), string(layer.Zstd):
 	default:
 		return nil, fmt.Errorf("compress %q: want gzip or zstd: %w", opts.Compress, errdef.ErrInvalid)
 	}
-	switch opts.Format {
-	case "":
-	case mutate.FormatOCI, mutate.FormatDocker:
-		steps = append(steps, mutate.Convert{To: opts.Format})
-	default:
-		return nil, fmt.Errorf("format %q: want oci or docker: %w", opts.Format, errdef.ErrInvalid)
+	steps, err := MutateOptions{Recompress: layer.Compression(opts.Compress), Convert: opts.Format}.steps()
+	if err != nil {
+		return nil, err
 	}
 	switch {
 	case opts.Referrers:

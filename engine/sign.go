@@ -24,39 +24,40 @@ func (e *Engine) Sign(ctx context.Context, ref transport.Ref, signer crypto.Sign
 }
 
 // sign signs id (a tag or digest) in the repository ref names.
-func (e *Engine) sign(ctx context.Context, ref transport.Ref, id string, signer crypto.Signer, opts sign.SignOptions) ([]sign.Signed, error) {
-	repo, err := e.openRepo(ctx, ref)
-	if err != nil {
-		return nil, err
-	}
-	defer closeT(repo)
-	if opts.Identity == "" {
-		opts.Identity = e.signIdentity(ref)
-	}
-	return sign.Sign(ctx, repo, id, signer, opts)
+func (e *Engine) sign(ctx context.Context, ref transport.Ref, id string, signer crypto.Signer, opts sign.SignOptions) (res []sign.Signed, err error) {
+	err = e.signing(ctx, ref, &opts.Identity, func(repo sign.Repo) error {
+		res, err = sign.Sign(ctx, repo, id, signer, opts)
+		return err
+	})
+	return res, err
 }
 
 // Attest attaches a signed in-toto statement carrying opts.Predicate to
 // the image ref names, as engine/sign's Attest does; where it goes and
 // opts.Identity's default are as for Sign.
-func (e *Engine) Attest(ctx context.Context, ref transport.Ref, signer crypto.Signer, opts sign.AttestOptions) (*sign.Signed, error) {
-	res, err := e.attest(ctx, ref, signer, opts)
+func (e *Engine) Attest(ctx context.Context, ref transport.Ref, signer crypto.Signer, opts sign.AttestOptions) (res *sign.Signed, err error) {
+	err = e.signing(ctx, ref, &opts.Identity, func(repo sign.Repo) error {
+		res, err = sign.Attest(ctx, repo, ref.Identifier(), signer, opts)
+		return err
+	})
 	if err != nil {
 		return nil, &Error{Op: "attest", Ref: ref.String(), Err: err}
 	}
 	return res, nil
 }
 
-func (e *Engine) attest(ctx context.Context, ref transport.Ref, signer crypto.Signer, opts sign.AttestOptions) (*sign.Signed, error) {
+// signing opens the repository ref names to sign in it, fills an empty
+// identity with the name signatures record for ref, and runs fn.
+func (e *Engine) signing(ctx context.Context, ref transport.Ref, identity *string, fn func(sign.Repo) error) error {
 	repo, err := e.openRepo(ctx, ref)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer closeT(repo)
-	if opts.Identity == "" {
-		opts.Identity = e.signIdentity(ref)
+	if *identity == "" {
+		*identity = e.signIdentity(ref)
 	}
-	return sign.Attest(ctx, repo, ref.Identifier(), signer, opts)
+	return fn(repo)
 }
 
 // Verify checks the signatures of the image ref names (engine/sign's
