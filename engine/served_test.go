@@ -2,6 +2,9 @@ package engine_test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +15,7 @@ import (
 	"github.com/stevedore-dev/stevedore/engine"
 	"github.com/stevedore-dev/stevedore/engine/errdef"
 	"github.com/stevedore-dev/stevedore/engine/served"
+	"github.com/stevedore-dev/stevedore/engine/sign"
 )
 
 // rules is an Access: repository prefix → actions.
@@ -95,6 +99,10 @@ func TestServedAccess(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
 	alice := e.As(rules{"alice/": {engine.ActionPull, engine.ActionPush, engine.ActionDelete}, "public/": {engine.ActionPull}})
 	for _, c := range []struct {
 		name string
@@ -123,6 +131,20 @@ func TestServedAccess(t *testing.T) {
 		}, false},
 		{"delete own", func() error {
 			_, err := alice.Delete(ctx, ref(t, "store:alice/app:v2"), engine.DeleteOptions{TagOnly: true})
+			return err
+		}, true},
+		// Untag is a delete: the delete right, not the push right.
+		{"untag public", func() error { _, err := alice.Untag(ctx, ref(t, "store:public/base:v1")); return err }, false},
+		{"tag public", func() error { _, err := alice.Tag(ctx, ref(t, "store:public/base:v1"), []string{"mine"}); return err }, false},
+		{"tag own", func() error { _, err := alice.Tag(ctx, ref(t, "store:alice/app:v1"), []string{"v1.0"}); return err }, true},
+		{"untag own", func() error { _, err := alice.Untag(ctx, ref(t, "store:alice/app:v1.0")); return err }, true},
+		// Signing writes beside the image: pull and push.
+		{"sign public", func() error {
+			_, err := alice.Sign(ctx, ref(t, "store:public/base:v1"), key, sign.SignOptions{})
+			return err
+		}, false},
+		{"sign own", func() error {
+			_, err := alice.Sign(ctx, ref(t, "store:alice/app:v1"), key, sign.SignOptions{})
 			return err
 		}, true},
 	} {
@@ -210,5 +232,21 @@ func TestServedManagement(t *testing.T) {
 	ro, _ := newServed(t, engine.Options{DisableDelete: true})
 	if _, err := ro.DeleteRepository(ctx, "r1/app"); !errors.Is(err, errdef.ErrUnsupported) {
 		t.Errorf("DeleteRepository with deletes disabled: %v", err)
+	}
+}
+
+// TestServedUntagDisabled: serve --disable-delete refuses an untag of the
+// served store, as it refuses a DELETE on the registry port.
+func TestServedUntagDisabled(t *testing.T) {
+	ctx := context.Background()
+	e, src := newServed(t, engine.Options{DisableDelete: true})
+	if _, err := e.Copy(ctx, ref(t, src), ref(t, "store:app:v1"), engine.CopyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Untag(ctx, ref(t, "127.0.0.1:5000/app:v1")); !errors.Is(err, errdef.ErrUnsupported) {
+		t.Errorf("untag with deletes disabled: %v", err)
+	}
+	if tags, err := e.ListTags(ctx, ref(t, "store:app")); err != nil || len(tags) != 1 {
+		t.Errorf("tags %v, %v", tags, err)
 	}
 }
