@@ -57,7 +57,7 @@ func needDestination(to transport.Ref) error {
 	if to.IsZero() {
 		return fmt.Errorf("no destination given: %w", errdef.ErrInvalid)
 	}
-	_, err := destination(to, to)
+	_, err := destination(transport.Ref{}, to)
 	return err
 }
 
