@@ -5,13 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/opencontainers/go-digest"
 
 	"github.com/stevedore-dev/stevedore/engine"
-	imgcopy "github.com/stevedore-dev/stevedore/engine/copy"
+	"github.com/stevedore-dev/stevedore/engine/build"
 	"github.com/stevedore-dev/stevedore/engine/errdef"
 	"github.com/stevedore-dev/stevedore/engine/oci"
 	"github.com/stevedore-dev/stevedore/engine/store"
@@ -38,7 +39,7 @@ func TestCopyRefs(t *testing.T) {
 		{"archive destination", "oci-archive:" + dir + "/a.tar", nil, "oci-archive:" + dir + "/a.tar"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			res, err := e.Copy(ctx, ref(t, "oci:"+src+":v1"), ref(t, tc.dst), imgcopy.Options{})
+			res, err := e.Copy(ctx, ref(t, "oci:"+src+":v1"), ref(t, tc.dst), engine.CopyOptions{})
 			if tc.class != nil {
 				var eerr *engine.Error
 				if !errors.Is(err, tc.class) || !errors.As(err, &eerr) {
@@ -83,4 +84,30 @@ func seedImage(t *testing.T, dir string) digest.Digest {
 		t.Fatal(err)
 	}
 	return m.Digest
+}
+
+// TestCopyConvertCounts: a converting copy reports what it sent, as any
+// copy does (it used to report 0 blobs and 0 manifests).
+func TestCopyConvertCounts(t *testing.T) {
+	ctx := context.Background()
+	e := engine.New(engine.Options{})
+	rootfs := t.TempDir()
+	if err := os.WriteFile(filepath.Join(rootfs, "hello"), []byte("hello\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	src := "oci:" + filepath.Join(t.TempDir(), "src") + ":v1"
+	built, err := e.Build(ctx, ref(t, src), engine.BuildOptions{Options: build.Options{Layers: []build.Input{{Dir: rootfs}}, Reproducible: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := built.Digest
+	for _, opts := range []engine.CopyOptions{{Format: "docker"}, {Compress: "zstd"}} {
+		res, err := e.Copy(ctx, ref(t, src), ref(t, "oci:"+t.TempDir()+":v1"), opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.SourceDigest != want || res.Digest == want || res.BlobsCopied != 2 || res.ManifestsCopied != 1 || res.Bytes == 0 {
+			t.Errorf("%+v: result %+v", opts, res.Result)
+		}
+	}
 }

@@ -34,9 +34,15 @@ type DeleteOptions struct {
 // https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#deleting-manifests
 // https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#deleting-tags
 func (e *Engine) Delete(ctx context.Context, r transport.Ref, opts DeleteOptions) (oci.Descriptor, error) {
-	fail := func(err error) (oci.Descriptor, error) {
+	desc, err := e.delete(ctx, r, opts)
+	if err != nil {
 		return oci.Descriptor{}, &Error{Op: "delete", Ref: r.String(), Err: err}
 	}
+	return desc, nil
+}
+
+func (e *Engine) delete(ctx context.Context, r transport.Ref, opts DeleteOptions) (oci.Descriptor, error) {
+	fail := func(err error) (oci.Descriptor, error) { return oci.Descriptor{}, err }
 	tag, dgst := r.Tag, r.Digest
 	if r.IsRepository() {
 		tag, dgst = r.Image.Tag, r.Image.Digest

@@ -111,9 +111,10 @@ func (e *Engine) served(ref transport.Ref) (name string, ok bool, err error) {
 	return "", false, nil
 }
 
-// Open returns a Source for the repository, layout or archive ref names.
-// What it returns may hold files open: close it (Close) when it is an
-// io.Closer.
+// Open returns a Source for the repository, layout or archive ref names,
+// for a package that composes its own operations over the engine's
+// transports (engine/mirror); the verbs are the API. What it returns may
+// hold files open: close it (Close) when it is an io.Closer.
 func (e *Engine) Open(ctx context.Context, ref transport.Ref) (transport.Source, error) {
 	src, err := e.open(ctx, ref)
 	if err != nil {
@@ -162,9 +163,10 @@ func (e *Engine) open(ctx context.Context, ref transport.Ref) (transport.Source,
 }
 
 // OpenTarget returns a Target for the repository, layout or archive ref
-// names. An oci: layout is created if it does not exist yet, as skopeo and
-// oras do. An archive target is a transport.Committer: nothing is written
-// to its path until Commit, which replaces any file there. Close what it
+// names, as Open does a Source. An oci: layout is created if it does not
+// exist yet, as skopeo and oras do. An archive target is a
+// transport.Committer: nothing is written to its path until Commit, which
+// replaces any file there; the caller commits or aborts it. Close what it
 // returns when it is an io.Closer.
 func (e *Engine) OpenTarget(ctx context.Context, ref transport.Ref) (transport.Target, error) {
 	dst, err := e.openTarget(ctx, ref)

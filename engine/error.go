@@ -3,7 +3,7 @@ package engine
 // Error is what engine operations return: which operation, on which reference,
 // and the underlying error, whose class (errdef) errors.Is still finds.
 type Error struct {
-	Op  string // "inspect", "get-manifest", "get-blob", "list-tags", "open"
+	Op  string // the verb: "inspect", "copy", "mutate", "list-files", ...; "open" from Open
 	Ref string // the reference as the caller gave it, normalised
 	Err error
 }

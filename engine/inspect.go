@@ -3,12 +3,9 @@ package engine
 import (
 	"context"
 	"fmt"
-	"runtime"
-	"strings"
 
 	"github.com/opencontainers/go-digest"
 
-	"github.com/stevedore-dev/stevedore/engine/errdef"
 	"github.com/stevedore-dev/stevedore/engine/oci"
 	"github.com/stevedore-dev/stevedore/engine/transport"
 )
@@ -64,31 +61,22 @@ func (e *Engine) inspect(ctx context.Context, src transport.Source, id string, o
 	}
 	info := &ImageInfo{Digest: m.Digest, MediaType: m.MediaType, ArtifactType: m.ArtifactType, Annotations: m.Annotations}
 	if m.IsIndex() {
-		want := opts.Platform
-		if want == "" {
-			want = "linux/" + runtime.GOARCH
-		}
-		var chosen *oci.Descriptor
-		for i, d := range m.Manifests {
-			if d.Platform == nil {
-				continue
-			}
-			info.Platforms = append(info.Platforms, *d.Platform)
-			if chosen == nil && platformMatches(want, d.Platform) {
-				chosen = &m.Manifests[i]
+		want := oci.DefaultPlatform()
+		if opts.Platform != "" {
+			if want, err = oci.ParsePlatform(opts.Platform); err != nil {
+				return nil, err
 			}
 		}
-		if chosen == nil {
-			if opts.Platform != "" {
-				return nil, fmt.Errorf("index %s has no manifest for platform %s: %w", m.Digest, opts.Platform, errdef.ErrNotFound)
+		for _, d := range m.Manifests {
+			if d.Platform != nil {
+				info.Platforms = append(info.Platforms, *d.Platform)
 			}
+		}
+		if _, ok := oci.ChoosePlatform(m, want); !ok && opts.Platform == "" {
 			return info, nil
 		}
-		if m, err = e.fetchManifest(ctx, src, *chosen); err != nil {
+		if m, err = transport.FetchPlatformManifest(ctx, src, m, want, e.opts.ManifestLimit); err != nil {
 			return nil, err
-		}
-		if m.IsIndex() {
-			return nil, fmt.Errorf("index %s: platform entry %s is itself an index: %w", info.Digest, m.Digest, errdef.ErrUnsupported)
 		}
 		info.ArtifactType, info.Annotations = m.ArtifactType, m.Annotations
 	}
@@ -104,14 +92,4 @@ func (e *Engine) inspect(ctx context.Context, src transport.Source, id string, o
 		}
 	}
 	return info, nil
-}
-
-// platformMatches reports whether p satisfies want (os/arch[/variant]); a
-// want without variant matches any variant.
-func platformMatches(want string, p *oci.Platform) bool {
-	parts := strings.SplitN(want, "/", 3)
-	if len(parts) < 2 || parts[0] != p.OS || parts[1] != p.Architecture {
-		return false
-	}
-	return len(parts) < 3 || parts[2] == p.Variant
 }

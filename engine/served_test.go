@@ -2,6 +2,9 @@ package engine_test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -10,9 +13,9 @@ import (
 	"testing"
 
 	"github.com/stevedore-dev/stevedore/engine"
-	imgcopy "github.com/stevedore-dev/stevedore/engine/copy"
 	"github.com/stevedore-dev/stevedore/engine/errdef"
 	"github.com/stevedore-dev/stevedore/engine/served"
+	"github.com/stevedore-dev/stevedore/engine/sign"
 )
 
 // rules is an Access: repository prefix → actions.
@@ -50,7 +53,7 @@ func newServed(t *testing.T, opts engine.Options) (*engine.Engine, string) {
 func TestServedStore(t *testing.T) {
 	ctx := context.Background()
 	e, src := newServed(t, engine.Options{})
-	res, err := e.Copy(ctx, ref(t, src), ref(t, "store:team/app:v1"), imgcopy.Options{})
+	res, err := e.Copy(ctx, ref(t, src), ref(t, "store:team/app:v1"), engine.CopyOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,9 +95,13 @@ func TestServedAccess(t *testing.T) {
 	ctx := context.Background()
 	e, src := newServed(t, engine.Options{})
 	for _, repo := range []string{"alice/app", "bob/secret", "public/base"} {
-		if _, err := e.Copy(ctx, ref(t, src), ref(t, "store:"+repo+":v1"), imgcopy.Options{}); err != nil {
+		if _, err := e.Copy(ctx, ref(t, src), ref(t, "store:"+repo+":v1"), engine.CopyOptions{}); err != nil {
 			t.Fatal(err)
 		}
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
 	}
 	alice := e.As(rules{"alice/": {engine.ActionPull, engine.ActionPush, engine.ActionDelete}, "public/": {engine.ActionPull}})
 	for _, c := range []struct {
@@ -107,15 +114,15 @@ func TestServedAccess(t *testing.T) {
 		{"read other", func() error { _, err := alice.GetManifest(ctx, ref(t, "store:bob/secret:v1")); return err }, false},
 		{"read other by address", func() error { _, err := alice.GetManifest(ctx, ref(t, "127.0.0.1:5000/bob/secret:v1")); return err }, false},
 		{"copy other out", func() error {
-			_, err := alice.Copy(ctx, ref(t, "store:bob/secret:v1"), ref(t, "store:alice/stolen:v1"), imgcopy.Options{})
+			_, err := alice.Copy(ctx, ref(t, "store:bob/secret:v1"), ref(t, "store:alice/stolen:v1"), engine.CopyOptions{})
 			return err
 		}, false},
 		{"write public", func() error {
-			_, err := alice.Copy(ctx, ref(t, src), ref(t, "store:public/base:v2"), imgcopy.Options{})
+			_, err := alice.Copy(ctx, ref(t, src), ref(t, "store:public/base:v2"), engine.CopyOptions{})
 			return err
 		}, false},
 		{"write own", func() error {
-			_, err := alice.Copy(ctx, ref(t, src), ref(t, "store:alice/app:v2"), imgcopy.Options{})
+			_, err := alice.Copy(ctx, ref(t, src), ref(t, "store:alice/app:v2"), engine.CopyOptions{})
 			return err
 		}, true},
 		{"delete public", func() error {
@@ -124,6 +131,20 @@ func TestServedAccess(t *testing.T) {
 		}, false},
 		{"delete own", func() error {
 			_, err := alice.Delete(ctx, ref(t, "store:alice/app:v2"), engine.DeleteOptions{TagOnly: true})
+			return err
+		}, true},
+		// Untag is a delete: the delete right, not the push right.
+		{"untag public", func() error { _, err := alice.Untag(ctx, ref(t, "store:public/base:v1")); return err }, false},
+		{"tag public", func() error { _, err := alice.Tag(ctx, ref(t, "store:public/base:v1"), []string{"mine"}); return err }, false},
+		{"tag own", func() error { _, err := alice.Tag(ctx, ref(t, "store:alice/app:v1"), []string{"v1.0"}); return err }, true},
+		{"untag own", func() error { _, err := alice.Untag(ctx, ref(t, "store:alice/app:v1.0")); return err }, true},
+		// Signing writes beside the image: pull and push.
+		{"sign public", func() error {
+			_, err := alice.Sign(ctx, ref(t, "store:public/base:v1"), key, sign.SignOptions{})
+			return err
+		}, false},
+		{"sign own", func() error {
+			_, err := alice.Sign(ctx, ref(t, "store:alice/app:v1"), key, sign.SignOptions{})
 			return err
 		}, true},
 	} {
@@ -154,7 +175,7 @@ func TestServedManagement(t *testing.T) {
 	ctx := context.Background()
 	e, src := newServed(t, engine.Options{})
 	for i := range 5 {
-		if _, err := e.Copy(ctx, ref(t, src), ref(t, fmt.Sprintf("store:r%d/app:v1", i)), imgcopy.Options{}); err != nil {
+		if _, err := e.Copy(ctx, ref(t, src), ref(t, fmt.Sprintf("store:r%d/app:v1", i)), engine.CopyOptions{}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -211,5 +232,21 @@ func TestServedManagement(t *testing.T) {
 	ro, _ := newServed(t, engine.Options{DisableDelete: true})
 	if _, err := ro.DeleteRepository(ctx, "r1/app"); !errors.Is(err, errdef.ErrUnsupported) {
 		t.Errorf("DeleteRepository with deletes disabled: %v", err)
+	}
+}
+
+// TestServedUntagDisabled: serve --disable-delete refuses an untag of the
+// served store, as it refuses a DELETE on the registry port.
+func TestServedUntagDisabled(t *testing.T) {
+	ctx := context.Background()
+	e, src := newServed(t, engine.Options{DisableDelete: true})
+	if _, err := e.Copy(ctx, ref(t, src), ref(t, "store:app:v1"), engine.CopyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Untag(ctx, ref(t, "127.0.0.1:5000/app:v1")); !errors.Is(err, errdef.ErrUnsupported) {
+		t.Errorf("untag with deletes disabled: %v", err)
+	}
+	if tags, err := e.ListTags(ctx, ref(t, "store:app")); err != nil || len(tags) != 1 {
+		t.Errorf("tags %v, %v", tags, err)
 	}
 }

@@ -59,8 +59,9 @@ type imageConfig struct {
 	} `json:"rootfs"`
 }
 
-// inspectOutput is stevedore's inspect JSON; the gRPC and REST views convert
-// their responses into it so one comparison serves every interface.
+// inspectOutput is what an inspection reports, in one form: each view (CLI,
+// gRPC, REST) converts its response into it so one comparison serves every
+// interface.
 type inspectOutput struct {
 	Ref            string            `json:"ref"`
 	Digest         string            `json:"digest"`

@@ -192,6 +192,10 @@ func restVerify(t *testing.T, method, u string, body []byte) restReport {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if body != nil {
+		// The REST port takes writes as JSON only (service.HTTPGuard).
+		req.Header.Set("Content-Type", "application/json")
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

@@ -91,7 +91,7 @@ func TestRegistryInterop(t *testing.T) {
 			t.Errorf("gRPC Inspect %s:%s: digest %s, want %s", repo, tag, got.Digest, want)
 		}
 		layout := "oci:" + filepath.Join(s.Data, "repos", filepath.FromSlash(repo), "_oci") + ":" + tag
-		var cli inspectOutput
+		var cli restInspect // the CLI prints the REST body
 		if err := json.Unmarshal(sd(t, "inspect", layout), &cli); err != nil {
 			t.Fatal(err)
 		}

@@ -60,6 +60,12 @@ func (v restView) Inspect(ref, plat string) (inspectOutput, error) {
 	if err := v.getJSON("/v1/images:inspect", q, &r); err != nil {
 		return inspectOutput{}, err
 	}
+	return r.output(), nil
+}
+
+// output converts the REST (and CLI: they print the same JSON) inspect
+// body for comparison with the other views.
+func (r restInspect) output() inspectOutput {
 	out := inspectOutput{
 		Ref: r.Ref, Digest: r.Digest, MediaType: r.MediaType, Platforms: r.Platforms, ManifestDigest: r.ManifestDigest,
 		ArtifactType: r.ArtifactType, Annotations: emptyToNil(r.Annotations),
@@ -71,7 +77,7 @@ func (v restView) Inspect(ref, plat string) (inspectOutput, error) {
 	for _, l := range r.Layers {
 		out.Layers = append(out.Layers, descriptor{MediaType: l.MediaType, Digest: l.Digest, Size: l.Size, ArtifactType: l.ArtifactType, Annotations: emptyToNil(l.Annotations)})
 	}
-	return out, nil
+	return out
 }
 
 func (v restView) Manifest(ref string) ([]byte, error) {

@@ -62,11 +62,12 @@ func (v cliView) Inspect(ref, plat string) (inspectOutput, error) {
 	if err != nil {
 		return inspectOutput{}, err
 	}
-	var info inspectOutput
+	// The CLI prints the REST body's JSON.
+	var info restInspect
 	if err := json.Unmarshal(out, &info); err != nil {
-		return inspectOutput{}, fmt.Errorf("cli: inspect output is not JSON: %v\n%s", err, out)
+		return inspectOutput{}, fmt.Errorf("cli: inspect output is not the REST JSON: %v\n%s", err, out)
 	}
-	return info, nil
+	return info.output(), nil
 }
 
 func (v cliView) Manifest(ref string) ([]byte, error) { return v.run(nil, "manifest", ref) }

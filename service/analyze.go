@@ -2,13 +2,13 @@ package service
 
 import (
 	"context"
+	"errors"
 	"io"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/stevedore-dev/stevedore/engine/analyze"
-	"github.com/stevedore-dev/stevedore/engine/transport"
 	stevedorev1 "github.com/stevedore-dev/stevedore/gen/stevedore/v1"
 )
 
@@ -17,34 +17,20 @@ import (
 // messages that a large image lists quickly.
 const fileBatch = 512
 
-// openSource checks ref, opens the repository, layout or archive it names
-// and returns the identifier (tag or digest) the analyses resolve in it.
-func (s *ImageServer) openSource(ctx context.Context, ref string) (transport.Source, string, error) {
-	if err := checkRef(ref, false); err != nil {
-		return nil, "", err
-	}
-	r, _ := transport.ParseRef(ref) // checked above
-	src, err := s.engine(ctx).Open(ctx, r)
-	if err != nil {
-		return nil, "", toStatus(err, subjectRepository)
-	}
-	return src, r.Identifier(), nil
-}
-
 // ListFiles streams the merged filesystem of the image, or one layer's
 // entries, in batches of fileBatch.
 func (s *ImageServer) ListFiles(req *stevedorev1.ListFilesRequest, stream stevedorev1.ImageService_ListFilesServer) error {
 	ctx := stream.Context()
-	src, id, err := s.openSource(ctx, req.GetRef())
+	ref, err := parseRef(req.GetRef(), false)
 	if err != nil {
 		return err
 	}
 	opts := analyze.Options{Platform: req.GetPlatform()}
 	var files []analyze.FileInfo
 	if req.Layer != nil {
-		files, err = analyze.LayerFiles(ctx, src, id, int(req.GetLayer()), opts)
+		files, err = s.engine(ctx).LayerFiles(ctx, ref, int(req.GetLayer()), opts)
 	} else {
-		files, err = analyze.Files(ctx, src, id, opts)
+		files, err = s.engine(ctx).Files(ctx, ref, opts)
 	}
 	if err != nil {
 		return toStatus(err, subjectManifest)
@@ -70,13 +56,19 @@ func (s *ImageServer) ReadFile(req *stevedorev1.ReadFileRequest, stream stevedor
 	if req.GetPath() == "" {
 		return newStatus(codes.InvalidArgument, "", "path is required")
 	}
-	src, id, err := s.openSource(ctx, req.GetRef())
+	ref, err := parseRef(req.GetRef(), false)
 	if err != nil {
 		return err
 	}
-	rc, err := analyze.ReadFile(ctx, src, id, req.GetPath(), analyze.Options{Platform: req.GetPlatform()})
+	rc, err := s.engine(ctx).ReadFile(ctx, ref, req.GetPath(), analyze.Options{Platform: req.GetPlatform()})
 	if err != nil {
-		return toStatus(err, subjectManifest)
+		// A path the image lacks is about the file, not the manifest.
+		subj := subjectManifest
+		var ae *analyze.Error
+		if errors.As(err, &ae) && ae.Path != "" && ae.Layer == "" {
+			subj = subjectFile
+		}
+		return toStatus(err, subj)
 	}
 	defer rc.Close()
 	w := newChunkBuffer(func(off int64, p []byte) error {
@@ -94,7 +86,7 @@ func (s *ImageServer) ReadFile(req *stevedorev1.ReadFileRequest, stream stevedor
 // gathered into chunks of ChunkSize so framing stays noise.
 func (s *ImageServer) Export(req *stevedorev1.ExportRequest, stream stevedorev1.ImageService_ExportServer) error {
 	ctx := stream.Context()
-	src, id, err := s.openSource(ctx, req.GetRef())
+	ref, err := parseRef(req.GetRef(), false)
 	if err != nil {
 		return err
 	}
@@ -102,7 +94,7 @@ func (s *ImageServer) Export(req *stevedorev1.ExportRequest, stream stevedorev1.
 		return stream.Send(&stevedorev1.ExportResponse{Offset: off, Data: p})
 	})
 	defer w.release()
-	if err := analyze.Export(ctx, src, id, w, analyze.Options{Platform: req.GetPlatform()}); err != nil {
+	if err := s.engine(ctx).Export(ctx, ref, w, analyze.Options{Platform: req.GetPlatform()}); err != nil {
 		return toStatus(err, subjectManifest)
 	}
 	return w.flush(true)
@@ -110,11 +102,11 @@ func (s *ImageServer) Export(req *stevedorev1.ExportRequest, stream stevedorev1.
 
 // Validate reports the problems of the image, index or artifact.
 func (s *ImageServer) Validate(ctx context.Context, req *stevedorev1.ValidateRequest) (*stevedorev1.ValidateResponse, error) {
-	src, id, err := s.openSource(ctx, req.GetRef())
+	ref, err := parseRef(req.GetRef(), false)
 	if err != nil {
 		return nil, err
 	}
-	rep, err := analyze.Validate(ctx, src, id, analyze.Options{})
+	rep, err := s.engine(ctx).Validate(ctx, ref, analyze.Options{})
 	if err != nil {
 		return nil, toStatus(err, subjectManifest)
 	}
@@ -132,15 +124,15 @@ func (s *ImageServer) Validate(ctx context.Context, req *stevedorev1.ValidateReq
 
 // Diff compares two images, which may live in different places.
 func (s *ImageServer) Diff(ctx context.Context, req *stevedorev1.DiffRequest) (*stevedorev1.DiffResponse, error) {
-	srcA, idA, err := s.openSource(ctx, req.GetRef())
+	a, err := parseRef(req.GetRef(), false)
 	if err != nil {
 		return nil, err
 	}
-	srcB, idB, err := s.openSource(ctx, req.GetOtherRef())
+	b, err := parseField("other_ref", req.GetOtherRef(), false)
 	if err != nil {
 		return nil, err
 	}
-	rep, err := analyze.Diff(ctx, srcA, idA, srcB, idB, analyze.Options{Platform: req.GetPlatform()})
+	rep, err := s.engine(ctx).Diff(ctx, a, b, analyze.Options{Platform: req.GetPlatform()})
 	if err != nil {
 		return nil, toStatus(err, subjectManifest)
 	}
@@ -171,11 +163,11 @@ func jsonValue(b []byte) string {
 
 // Size reports the image's compressed, uncompressed and wasted bytes.
 func (s *ImageServer) Size(ctx context.Context, req *stevedorev1.SizeRequest) (*stevedorev1.SizeResponse, error) {
-	src, id, err := s.openSource(ctx, req.GetRef())
+	ref, err := parseRef(req.GetRef(), false)
 	if err != nil {
 		return nil, err
 	}
-	rep, err := analyze.Size(ctx, src, id, analyze.Options{Platform: req.GetPlatform()})
+	rep, err := s.engine(ctx).Size(ctx, ref, analyze.Options{Platform: req.GetPlatform()})
 	if err != nil {
 		return nil, toStatus(err, subjectManifest)
 	}
@@ -191,11 +183,11 @@ func (s *ImageServer) Size(ctx context.Context, req *stevedorev1.SizeRequest) (*
 
 // History lists the image config's history.
 func (s *ImageServer) History(ctx context.Context, req *stevedorev1.HistoryRequest) (*stevedorev1.HistoryResponse, error) {
-	src, id, err := s.openSource(ctx, req.GetRef())
+	ref, err := parseRef(req.GetRef(), false)
 	if err != nil {
 		return nil, err
 	}
-	entries, err := analyze.History(ctx, src, id, analyze.Options{Platform: req.GetPlatform()})
+	entries, err := s.engine(ctx).History(ctx, ref, analyze.Options{Platform: req.GetPlatform()})
 	if err != nil {
 		return nil, toStatus(err, subjectManifest)
 	}

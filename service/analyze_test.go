@@ -215,25 +215,32 @@ func TestReadFile(t *testing.T) {
 	f := newImageFixture(t)
 	c := newClient(t)
 	for _, tc := range []struct {
-		name, path string
-		want       string
-		code       codes.Code
+		name, tag, path string
+		want            string
+		code            codes.Code
+		reason          string
 	}{
-		{"replaced", "/etc/os-release", "ID=top\n", codes.OK},
-		{"from base", "bin/app", "#!/bin/sh\necho hi\n", codes.OK},
-		{"deleted", "/tmp/gone", "", codes.NotFound},
-		{"directory", "/etc", "", codes.InvalidArgument},
-		{"no path", "", "", codes.InvalidArgument},
+		{"replaced", ":app", "/etc/os-release", "ID=top\n", codes.OK, ""},
+		{"from base", ":app", "bin/app", "#!/bin/sh\necho hi\n", codes.OK, ""},
+		// A path the image lacks is not an unknown manifest (it used to
+		// say MANIFEST_UNKNOWN): not found, with no OCI code.
+		{"deleted", ":app", "/tmp/gone", "", codes.NotFound, ""},
+		{"no such image", ":nope", "/etc/os-release", "", codes.NotFound, "MANIFEST_UNKNOWN"},
+		{"directory", ":app", "/etc", "", codes.InvalidArgument, ""},
+		{"no path", ":app", "", "", codes.InvalidArgument, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s, err := c.ReadFile(context.Background(), &stevedorev1.ReadFileRequest{Ref: f.ref(":app"), Path: tc.path})
+			s, err := c.ReadFile(context.Background(), &stevedorev1.ReadFileRequest{Ref: f.ref(tc.tag), Path: tc.path})
 			if err != nil {
 				t.Fatal(err)
 			}
 			msgs, err := recvAll(t, s)
-			expectCode(t, err, tc.code)
-			if got := string(readStream(t, msgs)); tc.code == codes.OK && got != tc.want {
-				t.Errorf("got %q, want %q", got, tc.want)
+			if tc.code != codes.OK {
+				checkStatus(t, err, tc.code, tc.reason)
+				return
+			}
+			if got := string(readStream(t, msgs)); err != nil || got != tc.want {
+				t.Errorf("got %q (%v), want %q", got, err, tc.want)
 			}
 		})
 	}

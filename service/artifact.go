@@ -7,16 +7,12 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path"
 	"path/filepath"
 	"strconv"
-	"strings"
 
 	"google.golang.org/grpc/codes"
 
 	"github.com/stevedore-dev/stevedore/engine/artifact"
-	"github.com/stevedore-dev/stevedore/engine/oci"
-	"github.com/stevedore-dev/stevedore/engine/transport"
 	stevedorev1 "github.com/stevedore-dev/stevedore/gen/stevedore/v1"
 )
 
@@ -148,20 +144,11 @@ func (s *ImageServer) PushArtifact(stream stevedorev1.ImageService_PushArtifactS
 		return err
 	}
 	defer sa.cleanup()
-	ref := sa.first.GetRef()
-	if err := checkRef(ref, false); err != nil {
+	ref, err := parseRef(sa.first.GetRef(), false)
+	if err != nil {
 		return err
 	}
-	r, _ := transport.ParseRef(ref)
-	if r.Digest != "" || r.Image.Digest != "" {
-		return newStatus(codes.InvalidArgument, codeNameInvalid, ref+" names a digest; name a tag or nothing")
-	}
-	tag := r.TagName()
-	dst, err := s.engine(ctx).OpenTarget(ctx, r)
-	if err != nil {
-		return toStatus(err, subjectRepository)
-	}
-	d, err := artifact.Push(ctx, dst, tag, sa.files, sa.options())
+	d, err := s.engine(ctx).PushArtifact(ctx, ref, sa.files, sa.options())
 	if err != nil {
 		return toStatus(err, subjectManifest)
 	}
@@ -179,16 +166,11 @@ func (s *ImageServer) AttachArtifact(stream stevedorev1.ImageService_AttachArtif
 	if sa.first.GetArtifactType() == "" {
 		return newStatus(codes.InvalidArgument, "", "an attached artifact needs an artifact_type")
 	}
-	src, id, err := s.openSource(ctx, sa.first.GetRef())
+	ref, err := parseRef(sa.first.GetRef(), false)
 	if err != nil {
 		return err
 	}
-	r, _ := transport.ParseRef(sa.first.GetRef())
-	dst, err := s.engine(ctx).OpenTarget(ctx, r)
-	if err != nil {
-		return toStatus(err, subjectRepository)
-	}
-	d, err := artifact.Attach(ctx, src, dst, id, sa.files, sa.options())
+	d, err := s.engine(ctx).AttachArtifact(ctx, ref, sa.files, sa.options())
 	if err != nil {
 		return toStatus(err, subjectManifest)
 	}
@@ -199,75 +181,53 @@ func (s *ImageServer) AttachArtifact(stream stevedorev1.ImageService_AttachArtif
 // against its digest as it streams: a corrupt layer ends the stream with
 // DATA_LOSS after its bytes, so the caller must not keep a file the stream
 // did not finish. Titles are checked before the first byte is sent, as the
-// engine's Pull does, though the caller writing the files must check again.
-//
-// image-spec v1.1.1 annotations.md §Pre-Defined Annotation Keys (title):
-// https://github.com/opencontainers/image-spec/blob/v1.1.1/annotations.md#pre-defined-annotation-keys
+// engine's pull checks them, though the caller writing the files must
+// check again.
 func (s *ImageServer) PullArtifact(req *stevedorev1.PullArtifactRequest, stream stevedorev1.ImageService_PullArtifactServer) error {
 	ctx := stream.Context()
-	src, id, err := s.openSource(ctx, req.GetRef())
+	ref, err := parseRef(req.GetRef(), false)
 	if err != nil {
 		return err
 	}
-	m, err := s.artifactManifest(ctx, src, id)
+	a, err := s.engine(ctx).OpenArtifact(ctx, ref)
 	if err != nil {
 		return toStatus(err, subjectManifest)
 	}
-	first := &stevedorev1.PullArtifactResponse{Manifest: descriptor(m.Descriptor())}
-	type pulled struct {
-		pf   *stevedorev1.PulledFile
-		desc oci.Descriptor
+	defer a.Close()
+	first := &stevedorev1.PullArtifactResponse{Manifest: descriptor(a.Manifest)}
+	for _, d := range a.Skipped {
+		first.Skipped = append(first.Skipped, descriptor(d))
 	}
-	var files []pulled
-	seen := map[string]bool{}
-	for _, l := range m.Layers {
-		title, ok := l.Annotations[artifact.AnnotationTitle]
-		if !ok {
-			first.Skipped = append(first.Skipped, descriptor(l))
-			continue
-		}
-		if strings.ContainsRune(title, 0) || !filepath.IsLocal(filepath.FromSlash(title)) || seen[path.Clean(title)] {
-			return newStatus(codes.InvalidArgument, "", fmt.Sprintf("artifact %s: file name %q is repeated or not a relative path inside the directory", m.Digest, title))
-		}
-		seen[path.Clean(title)] = true
-		pf := &stevedorev1.PulledFile{Name: title, Descriptor_: descriptor(l), Unpack: l.Annotations[artifact.AnnotationUnpack] == "true"}
-		if s, ok := l.Annotations[artifact.AnnotationFileMode]; ok && !pf.Unpack {
-			v, err := strconv.ParseUint(s, 8, 32)
-			if err != nil || v&^0o777 != 0 || v == 0 {
-				return newStatus(codes.InvalidArgument, "", fmt.Sprintf("artifact %s: file %q: %s %q is not octal permission bits", m.Digest, title, artifact.AnnotationFileMode, s))
-			}
-			pf.Mode = uint32(v)
-		}
-		files = append(files, pulled{pf, l})
-	}
-	if len(files) == 0 {
+	if len(a.Files) == 0 {
 		return stream.Send(first)
 	}
 	buf := chunkPool.Get().(*[]byte)
 	defer chunkPool.Put(buf)
-	for i, f := range files {
-		head := &stevedorev1.PullArtifactResponse{File: f.pf}
+	for i, f := range a.Files {
+		pf := &stevedorev1.PulledFile{Name: f.Name, Descriptor_: descriptor(f.Descriptor), Unpack: f.Unpacked, Mode: uint32(f.Mode.Perm())}
+		head := &stevedorev1.PullArtifactResponse{File: pf}
 		if i == 0 {
-			first.File = f.pf
+			first.File = pf
 			head = first
 		}
 		if err := stream.Send(head); err != nil {
 			return err
 		}
-		if err := sendLayer(ctx, src, f.desc, stream, *buf); err != nil {
+		rc, err := a.Open(ctx, f)
+		if err != nil {
+			return toStatus(err, subjectBlob)
+		}
+		err = sendLayer(rc, stream, *buf)
+		rc.Close()
+		if err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// sendLayer streams the layer desc, verified, in chunks of buf's size.
-func sendLayer(ctx context.Context, src transport.Source, desc oci.Descriptor, stream stevedorev1.ImageService_PullArtifactServer, buf []byte) error {
-	rc, err := src.Fetch(ctx, desc)
-	if err != nil {
-		return toStatus(err, subjectBlob)
-	}
-	defer rc.Close()
+// sendLayer streams rc, a verified layer, in chunks of buf's size.
+func sendLayer(rc io.Reader, stream stevedorev1.ImageService_PullArtifactServer, buf []byte) error {
 	var off int64
 	for {
 		n, err := io.ReadFull(rc, buf)
@@ -286,43 +246,16 @@ func sendLayer(ctx context.Context, src transport.Source, desc oci.Descriptor, s
 	}
 }
 
-// artifactManifest resolves id and reads its manifest, bounded and
-// verified; an index is refused, as the engine's Pull refuses it.
-func (s *ImageServer) artifactManifest(ctx context.Context, src transport.Source, id string) (*oci.Manifest, error) {
-	desc, err := src.Resolve(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	rc, err := src.Fetch(ctx, desc)
-	if err != nil {
-		return nil, err
-	}
-	defer rc.Close()
-	raw, err := oci.ReadAllVerified(rc, desc.Digest, desc.Size, oci.DefaultManifestLimit)
-	if err != nil {
-		return nil, err
-	}
-	m, err := oci.ParseManifest(desc.MediaType, raw)
-	if err != nil {
-		return nil, err
-	}
-	m.Digest = desc.Digest
-	if m.IsIndex() {
-		return nil, newStatus(codes.Unimplemented, codeUnsupported, fmt.Sprintf("%s is an index; pull one of its manifests by digest", desc.Digest))
-	}
-	return m, nil
-}
-
 // DiscoverReferrers lists the referrer tree of req.Ref.
 func (s *ImageServer) DiscoverReferrers(ctx context.Context, req *stevedorev1.DiscoverReferrersRequest) (*stevedorev1.DiscoverReferrersResponse, error) {
-	src, id, err := s.openSource(ctx, req.GetRef())
+	ref, err := parseRef(req.GetRef(), false)
 	if err != nil {
 		return nil, err
 	}
 	if req.GetMaxDepth() < 0 {
 		return nil, newStatus(codes.InvalidArgument, "", "max_depth must not be negative")
 	}
-	root, err := artifact.Discover(ctx, src, id, artifact.DiscoverOptions{ArtifactType: req.GetArtifactType(), MaxDepth: int(req.GetMaxDepth())})
+	root, err := s.engine(ctx).DiscoverReferrers(ctx, ref, artifact.DiscoverOptions{ArtifactType: req.GetArtifactType(), MaxDepth: int(req.GetMaxDepth())})
 	if err != nil {
 		return nil, toStatus(err, subjectManifest)
 	}

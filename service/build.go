@@ -5,9 +5,9 @@ import (
 
 	"google.golang.org/grpc/codes"
 
+	"github.com/stevedore-dev/stevedore/engine"
 	"github.com/stevedore-dev/stevedore/engine/build"
 	"github.com/stevedore-dev/stevedore/engine/layer"
-	"github.com/stevedore-dev/stevedore/engine/transport"
 	stevedorev1 "github.com/stevedore-dev/stevedore/gen/stevedore/v1"
 )
 
@@ -24,17 +24,17 @@ func (s *ImageServer) Append(stream stevedorev1.ImageService_AppendServer) error
 	if err != nil {
 		return err
 	}
-	if first.GetDestination() == "" {
-		return newStatus(codes.InvalidArgument, "", "destination is required")
+	to, err := parseField("destination", first.GetDestination(), false)
+	if err != nil {
+		return err
+	}
+	ref, err := parseOptional("ref", first.GetRef())
+	if err != nil {
+		return err
 	}
 	comp, err := layer.ParseCompression(first.GetCompression())
 	if err != nil {
 		return newStatus(codes.InvalidArgument, "", err.Error())
-	}
-	switch first.GetFormat() {
-	case "", build.FormatOCI, build.FormatDocker:
-	default:
-		return newStatus(codes.InvalidArgument, "", "format "+first.GetFormat()+": want oci or docker")
 	}
 	opts := build.Options{
 		Layers: []build.Input{{Reader: &recvReader{pending: first.GetData(), recv: stream.Recv}}},
@@ -57,27 +57,14 @@ func (s *ImageServer) Append(stream stevedorev1.ImageService_AppendServer) error
 		t := ts.AsTime().UTC()
 		opts.SourceDateEpoch = &t
 	}
-	var base *build.Base
-	if first.GetRef() != "" {
-		img, _, err := s.openImage(ctx, first.GetRef())
-		if err != nil {
-			return err
-		}
-		base = &build.Base{Source: img.Src, Ref: img.Ref, Name: img.Name}
-	}
-	t, err := s.openTarget(ctx, transport.Ref{}, first.GetDestination())
-	if err != nil {
-		return err
-	}
-	// Append commits an archive target itself.
-	res, err := build.Append(ctx, base, t.dst, t.tag, opts)
+	res, err := s.engine(ctx).Append(ctx, ref, engine.AppendOptions{Options: opts, To: to})
 	if err != nil {
 		return toStatus(err, subjectManifest)
 	}
 	resp := &stevedorev1.AppendResponse{
 		Result: &stevedorev1.WriteResult{
 			Digest: res.Digest.String(), MediaType: res.MediaType, Size: res.Size,
-			Tag: t.tag, Destination: t.ref.String(),
+			Tag: to.TagName(), Destination: res.Destination,
 		},
 		Manifests: int32(res.Manifests),
 	}

@@ -10,8 +10,10 @@ import (
 	stevedorev1 "github.com/stevedore-dev/stevedore/gen/stevedore/v1"
 )
 
-// inspectResponse converts the engine's ImageInfo to its wire form.
-func inspectResponse(info *engine.ImageInfo) *stevedorev1.InspectResponse {
+// InspectResponse converts the engine's ImageInfo to its wire form: the one
+// mapping of an inspection, which gRPC sends, REST writes as JSON and
+// `stevedore inspect` prints (see MarshalJSON).
+func InspectResponse(info *engine.ImageInfo) *stevedorev1.InspectResponse {
 	resp := &stevedorev1.InspectResponse{
 		Ref:            info.Ref,
 		Digest:         info.Digest.String(),

@@ -16,11 +16,11 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/stevedore-dev/stevedore/engine"
 	imgcopy "github.com/stevedore-dev/stevedore/engine/copy"
 	"github.com/stevedore-dev/stevedore/engine/oci"
 	"github.com/stevedore-dev/stevedore/engine/policy"
 	"github.com/stevedore-dev/stevedore/engine/sign"
-	"github.com/stevedore-dev/stevedore/engine/transport"
 	stevedorev1 "github.com/stevedore-dev/stevedore/gen/stevedore/v1"
 )
 
@@ -48,11 +48,11 @@ var eventKinds = map[imgcopy.Kind]stevedorev1.CopyEventKind{
 // than piling events up in memory: the engine delivers events one at a time
 // and waits for each Send.
 func (s *ImageServer) Copy(req *stevedorev1.CopyRequest, stream stevedorev1.ImageService_CopyServer) error {
-	src, err := parseRef(req.GetSource(), false)
+	src, err := parseField("source", req.GetSource(), false)
 	if err != nil {
 		return err
 	}
-	dst, err := parseRef(req.GetDestination(), false)
+	dst, err := parseField("destination", req.GetDestination(), false)
 	if err != nil {
 		return err
 	}
@@ -62,48 +62,42 @@ func (s *ImageServer) Copy(req *stevedorev1.CopyRequest, stream stevedorev1.Imag
 	if c := req.GetChunkSize(); c < 0 || (c > 0 && c < minChunkSize) {
 		return newStatus(codes.InvalidArgument, "", "chunk_size must be 0 (the default: one streaming request per blob) or at least 1 MiB")
 	}
-	pol, err := s.requestPolicy(req.GetVerifyPolicy(), req.GetPolicyKeys())
-	if err != nil {
-		return err
-	}
-	signAfter, err := s.prepareSign(stream.Context(), req)
-	if err != nil {
-		return err
-	}
 	var sendErr error
-	opts := imgcopy.Options{
-		Platform:    req.GetPlatform(),
-		Platforms:   req.GetPlatforms(),
-		Sparse:      req.GetSparse(),
-		Referrers:   req.GetReferrers(),
-		Format:      req.GetFormat(),
-		Compress:    req.GetCompress(),
-		ChunkSize:   req.GetChunkSize(),
-		Concurrency: int(req.GetConcurrency()),
-		Progress: func(e imgcopy.Event) {
-			// After a failed Send the client is gone and the stream's
-			// context, which the copy runs under, is cancelled.
-			if sendErr == nil {
-				sendErr = stream.Send(eventResponse(e))
-			}
+	opts := engine.CopyOptions{
+		Options: imgcopy.Options{
+			Platform:    req.GetPlatform(),
+			Platforms:   req.GetPlatforms(),
+			Sparse:      req.GetSparse(),
+			Referrers:   req.GetReferrers(),
+			ChunkSize:   req.GetChunkSize(),
+			Concurrency: int(req.GetConcurrency()),
+			Progress: func(e imgcopy.Event) {
+				// After a failed Send the client is gone and the stream's
+				// context, which the copy runs under, is cancelled.
+				if sendErr == nil {
+					sendErr = stream.Send(eventResponse(e))
+				}
+			},
 		},
+		Format:   req.GetFormat(),
+		Compress: req.GetCompress(),
 	}
-	var res *imgcopy.Result
-	eng := s.engine(stream.Context())
-	if pol != nil {
-		res, err = eng.CopyVerified(stream.Context(), src, dst, pol, opts)
-	} else {
-		res, err = eng.Copy(stream.Context(), src, dst, opts)
+	if opts.Policy, err = s.requestPolicy(req.GetVerifyPolicy(), req.GetPolicyKeys()); err != nil {
+		return err
 	}
+	if opts.Sign, err = s.copySign(stream.Context(), req); err != nil {
+		return err
+	}
+	res, err := s.engine(stream.Context()).Copy(stream.Context(), src, dst, opts)
 	if err != nil {
 		return copyStatus(err)
 	}
 	if sendErr != nil {
 		return sendErr
 	}
-	signatures, err := signAfter(res)
-	if err != nil {
-		return err
+	var signatures []string
+	for _, sg := range res.Signatures {
+		signatures = append(signatures, sg.Signature.Digest.String())
 	}
 	return stream.Send(&stevedorev1.CopyResponse{
 		Kind: stevedorev1.CopyEventKind_COPY_EVENT_KIND_RESULT,
@@ -259,17 +253,16 @@ func (s *ImageServer) policyKey(name string, inline map[string]string) ([]byte, 
 	return pem, nil
 }
 
-// prepareSign checks a copy's sign_with_key_id and decrypts the key before
-// the copy starts, so a wrong password or a destination that cannot hold
-// signatures costs no transfer. The returned function signs the copied
-// digest at the destination and returns the signatures' digests.
-func (s *ImageServer) prepareSign(ctx context.Context, req *stevedorev1.CopyRequest) (func(*imgcopy.Result) ([]string, error), error) {
+// copySign turns a copy's sign_with_key_id into how the engine signs the
+// copy; the key is decrypted now, so a wrong password costs no transfer
+// (the engine checks the destination can hold signatures before copying).
+func (s *ImageServer) copySign(ctx context.Context, req *stevedorev1.CopyRequest) (*engine.CopySign, error) {
 	id := req.GetSignWithKeyId()
 	if id == "" {
 		if req.GetSignPassword() != "" || req.GetSignFormat() != "" {
 			return nil, newStatus(codes.InvalidArgument, "", "sign_password and sign_format need sign_with_key_id")
 		}
-		return func(*imgcopy.Result) ([]string, error) { return nil, nil }, nil
+		return nil, nil
 	}
 	if s.signing == nil {
 		return nil, newStatus(codes.FailedPrecondition, "", "this server has no key directory to sign with")
@@ -278,26 +271,9 @@ func (s *ImageServer) prepareSign(ctx context.Context, req *stevedorev1.CopyRequ
 	if err != nil {
 		return nil, newStatus(codes.InvalidArgument, "", "sign_format: "+err.Error())
 	}
-	if r, _ := transport.ParseRef(req.GetDestination()); r.Transport != transport.Docker && r.Transport != transport.OCI {
-		return nil, newStatus(codes.InvalidArgument, "", fmt.Sprintf("sign_with_key_id: signatures live in a registry or an oci: layout, not in %s", r.Transport))
-	}
 	signer, err := s.signing.signer(ctx, id, req.GetSignPassword())
 	if err != nil {
 		return nil, err
 	}
-	return func(res *imgcopy.Result) ([]string, error) {
-		repo, _, name, err := s.signing.openRepo(ctx, req.GetDestination())
-		if err != nil {
-			return nil, err
-		}
-		signed, err := sign.Sign(ctx, repo, res.Digest.String(), signer, sign.SignOptions{Format: format, Identity: name})
-		if err != nil {
-			return nil, toStatus(fmt.Errorf("copied %s, but signing it failed: %w", res.Digest, err), subjectManifest)
-		}
-		var out []string
-		for _, sg := range signed {
-			out = append(out, sg.Signature.Digest.String())
-		}
-		return out, nil
-	}, nil
+	return &engine.CopySign{Signer: signer, Format: format}, nil
 }

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/opencontainers/go-digest"
@@ -98,6 +99,7 @@ func TestCopyErrors(t *testing.T) {
 	}{
 		{"bad source", &stevedorev1.CopyRequest{Source: "Bad/Ref", Destination: out}, codes.InvalidArgument, "NAME_INVALID", ""},
 		{"bad destination", &stevedorev1.CopyRequest{Source: f.ref(":v1"), Destination: "oci:"}, codes.InvalidArgument, "NAME_INVALID", ""},
+		{"no destination", &stevedorev1.CopyRequest{Source: f.ref(":v1")}, codes.InvalidArgument, "NAME_INVALID", ""},
 		{"digest destination", &stevedorev1.CopyRequest{Source: f.ref(":v1"), Destination: out + "@" + digest.FromBytes(f.manifest).String()}, codes.InvalidArgument, "", ""},
 		{"concurrency", &stevedorev1.CopyRequest{Source: f.ref(":v1"), Destination: out, Concurrency: 1000}, codes.InvalidArgument, "", ""},
 		{"unknown tag", &stevedorev1.CopyRequest{Source: f.ref(":nope"), Destination: out}, codes.NotFound, "MANIFEST_UNKNOWN", "source"},
@@ -109,6 +111,17 @@ func TestCopyErrors(t *testing.T) {
 			checkStatus(t, err, tc.code, tc.reason)
 			if got := origin(err); got != tc.origin {
 				t.Errorf("origin %q, want %q", got, tc.origin)
+			}
+			// A reference the request got wrong is named by its field
+			// (a missing destination used to say `invalid reference "": empty`).
+			if tc.reason == "NAME_INVALID" {
+				field := "source"
+				if tc.req.GetSource() == f.ref(":v1") {
+					field = "destination"
+				}
+				if msg := status.Convert(err).Message(); !strings.HasPrefix(msg, field) {
+					t.Errorf("message %q does not name the field %s", msg, field)
+				}
 			}
 		})
 	}

@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"syscall"
 
@@ -47,6 +48,7 @@ const (
 	subjectManifest   subject = iota // Inspect, GetManifest
 	subjectBlob                      // GetBlob
 	subjectRepository                // ListTags
+	subjectFile                      // ReadFile's path: no OCI code
 )
 
 // classes is the one table from engine error class to gRPC code and OCI
@@ -91,6 +93,8 @@ func fixed(code string) func(subject) string { return func(subject) string { ret
 
 func unknownCode(s subject) string {
 	switch s {
+	case subjectFile:
+		return ""
 	case subjectBlob:
 		return codeBlobUnknown
 	case subjectRepository:
@@ -141,29 +145,54 @@ func newStatus(code codes.Code, reason, msg string) error {
 	return st.Err()
 }
 
-// parseRef parses a request's reference once, at the edge, rejecting a
-// malformed one before the engine runs: only here is it known that the
-// caller's reference — not a manifest fetched on its behalf — was invalid:
-// NAME_INVALID, or DIGEST_INVALID when the digest part is what is wrong.
-// needDigest demands a REPO@DIGEST reference (blobs).
+// parseRef parses a request's ref field: parseField for the field most
+// requests name their image by.
 func parseRef(ref string, needDigest bool) (transport.Ref, error) {
+	return parseField("ref", ref, needDigest)
+}
+
+// parseField parses the reference in a request's field once, at the edge,
+// rejecting a missing or malformed one before the engine runs: only here
+// is it known that the caller's reference — not a manifest fetched on its
+// behalf — was invalid: NAME_INVALID, or DIGEST_INVALID when the digest
+// part is what is wrong. The message names the field. needDigest demands a
+// REPO@DIGEST reference (blobs).
+func parseField(field, ref string, needDigest bool) (transport.Ref, error) {
+	if ref == "" {
+		return transport.Ref{}, newStatus(codes.InvalidArgument, codeNameInvalid, field+" is required")
+	}
 	r, err := transport.ParseRef(ref)
 	if err != nil {
 		reason := codeNameInvalid
 		if i := strings.LastIndexByte(ref, '@'); i >= 0 && oci.ValidateDigest(digest.Digest(ref[i+1:])) != nil {
 			reason = codeDigestInvalid
 		}
-		return r, newStatus(codes.InvalidArgument, reason, err.Error())
+		return r, newStatus(codes.InvalidArgument, reason, field+": "+err.Error())
 	}
-	if needDigest && r.Digest == "" && r.Image.Digest == "" {
+	if needDigest && r.DigestName() == "" {
 		return r, newStatus(codes.InvalidArgument, codeDigestInvalid,
-			"invalid reference "+ref+": a blob is named by digest (REPO@sha256:...)")
+			field+": invalid reference "+ref+": a blob is named by digest (REPO@sha256:...)")
 	}
 	return r, nil
 }
 
-// checkRef is parseRef for a handler that passes the string on.
-func checkRef(ref string, needDigest bool) error {
-	_, err := parseRef(ref, needDigest)
-	return err
+// parseOptional is parseField for a field that may be left empty, which
+// gives the zero Ref.
+func parseOptional(field, ref string) (transport.Ref, error) {
+	if ref == "" {
+		return transport.Ref{}, nil
+	}
+	return parseField(field, ref, false)
+}
+
+// parseFields parses a repeated reference field.
+func parseFields(field string, refs []string) ([]transport.Ref, error) {
+	out := make([]transport.Ref, len(refs))
+	for i, ref := range refs {
+		var err error
+		if out[i], err = parseField(fmt.Sprintf("%s[%d]", field, i), ref, false); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }

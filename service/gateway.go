@@ -43,7 +43,7 @@ func NewGateway(ctx context.Context, target string, opts ...grpc.DialOption) (*G
 	if err != nil {
 		return nil, err
 	}
-	g := &Gateway{mux: runtime.NewServeMux(), conn: conn, health: healthpb.NewHealthClient(conn)}
+	g := &Gateway{mux: runtime.NewServeMux(runtime.WithMarshalerOption(runtime.MIMEWildcard, jsonMarshaler)), conn: conn, health: healthpb.NewHealthClient(conn)}
 	for _, register := range []func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error{
 		stevedorev1.RegisterImageServiceHandler, stevedorev1.RegisterSignServiceHandler,
 	} {

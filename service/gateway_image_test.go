@@ -3,12 +3,16 @@ package service
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"io"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/stevedore-dev/stevedore/engine"
 )
 
 // TestGatewayAnalyzeMutate checks two of the newer REST routes end to end:
@@ -84,5 +88,42 @@ func TestGatewayAnalyzeMutate(t *testing.T) {
 				tc.check(t, body)
 			}
 		})
+	}
+}
+
+// TestInspectOneJSON: REST's inspect body and MarshalJSON of the same
+// result (what `stevedore inspect` prints) are the same JSON, field for
+// field, with sizes as strings (proto3 JSON).
+func TestInspectOneJSON(t *testing.T) {
+	f := newImageFixture(t)
+	srv := startGateway(t)
+	status, body := get(t, srv, "/v1/images:inspect", url.Values{"ref": {f.ref(":app")}})
+	if status != http.StatusOK {
+		t.Fatalf("status %d: %s", status, body)
+	}
+	ref, err := parseRef(f.ref(":app"), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := engine.New(engine.Options{}).Inspect(context.Background(), ref, engine.InspectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cli, err := MarshalJSON(InspectResponse(info))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fromREST, fromCLI map[string]any
+	mustUnmarshal(t, body, &fromREST)
+	mustUnmarshal(t, cli, &fromCLI)
+	if diff := cmp.Diff(fromREST, fromCLI); diff != "" {
+		t.Errorf("REST and CLI JSON differ (-rest +cli):\n%s", diff)
+	}
+	layers, _ := fromCLI["layers"].([]any)
+	if len(layers) == 0 {
+		t.Fatalf("no layers in %s", cli)
+	}
+	if _, ok := layers[0].(map[string]any)["size"].(string); !ok {
+		t.Errorf("layer size is not a string: %s", cli)
 	}
 }

@@ -41,7 +41,7 @@ func (s *ImageServer) Inspect(ctx context.Context, req *stevedorev1.InspectReque
 	if err != nil {
 		return nil, toStatus(err, subjectManifest)
 	}
-	return inspectResponse(info), nil
+	return InspectResponse(info), nil
 }
 
 // GetManifest returns the manifest req.Ref names, byte for byte.

@@ -2,7 +2,9 @@ package service
 
 import (
 	"context"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"google.golang.org/grpc/codes"
@@ -24,6 +26,7 @@ func TestMutate(t *testing.T) {
 	c := newClient(t)
 	ctx := context.Background()
 	before := inspect(t, c, f.ref(":app"), "").GetDigest()
+	archive := "oci-archive:" + filepath.Join(t.TempDir(), "edited.tar") + ":v1"
 	user := "1000"
 	for _, tc := range []struct {
 		name  string
@@ -65,6 +68,16 @@ func TestMutate(t *testing.T) {
 				t.Errorf("media type %s", res.GetMediaType())
 			}
 		}},
+		// The archive is committed once, by the engine (it used to be
+		// written and then reported "already committed").
+		{"to an archive", &stevedorev1.MutateRequest{Ref: f.ref(":app"), Destination: archive, Env: []string{"MODE=archived"}},
+			codes.OK, func(t *testing.T, res *stevedorev1.WriteResult) {
+				info := inspect(t, c, archive, "")
+				if info.GetDigest() != res.GetDigest() || !slices.Contains(info.GetConfig().GetEnv(), "MODE=archived") || res.GetDestination() != archive {
+					t.Errorf("result %v, archive holds %v", res, info)
+				}
+			}},
+		{"back into the archive", &stevedorev1.MutateRequest{Ref: archive, Env: []string{"A=1"}}, codes.InvalidArgument, nil},
 		{"no edit", &stevedorev1.MutateRequest{Ref: f.ref(":app")}, codes.InvalidArgument, nil},
 		{"bad convert", &stevedorev1.MutateRequest{Ref: f.ref(":app"), Convert: "rpm"}, codes.InvalidArgument, nil},
 		{"digest destination", &stevedorev1.MutateRequest{Ref: f.ref(":app"), Destination: f.ref("@" + before), Env: []string{"A=1"}}, codes.InvalidArgument, nil},
@@ -124,6 +137,7 @@ func TestIndexes(t *testing.T) {
 		}
 		return out
 	}
+	archive := "oci-archive:" + filepath.Join(t.TempDir(), "index.tar") + ":v1"
 	steps := []struct {
 		name string
 		run  func() error
@@ -142,13 +156,21 @@ func TestIndexes(t *testing.T) {
 			_, err := c.AddToIndex(ctx, &stevedorev1.AddToIndexRequest{Ref: f.ref(":amd"), Members: []string{f.ref(":arm")}})
 			return err
 		}, ":amd", []string{"linux/amd64", "linux/arm64"}},
+		{"remove into an archive", func() error {
+			_, err := c.RemoveFromIndex(ctx, &stevedorev1.RemoveFromIndexRequest{Ref: f.ref(":multi"), Destination: archive, Platforms: []string{"linux/amd64"}})
+			return err
+		}, archive, []string{"linux/arm64"}},
 	}
 	for _, s := range steps {
 		t.Run(s.name, func(t *testing.T) {
 			if err := s.run(); err != nil {
 				t.Fatal(err)
 			}
-			if got := platforms(f.ref(s.ref)); !slices.Equal(got, s.want) {
+			ref := s.ref
+			if strings.HasPrefix(ref, ":") {
+				ref = f.ref(ref)
+			}
+			if got := platforms(ref); !slices.Equal(got, s.want) {
 				t.Errorf("platforms %q, want %q", got, s.want)
 			}
 		})

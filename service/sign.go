@@ -10,11 +10,9 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/stevedore-dev/stevedore/engine"
-	"github.com/stevedore-dev/stevedore/engine/errdef"
 	"github.com/stevedore-dev/stevedore/engine/sign"
 	"github.com/stevedore-dev/stevedore/engine/sign/keyless"
 	"github.com/stevedore-dev/stevedore/engine/sign/notation"
-	"github.com/stevedore-dev/stevedore/engine/transport"
 	stevedorev1 "github.com/stevedore-dev/stevedore/gen/stevedore/v1"
 )
 
@@ -68,7 +66,7 @@ func (s *SignServer) Sign(ctx context.Context, req *stevedorev1.SignRequest) (*s
 	if err != nil {
 		return nil, err
 	}
-	repo, id, name, err := s.openRepo(ctx, req.GetRef())
+	ref, err := parseRef(req.GetRef(), false)
 	if err != nil {
 		return nil, err
 	}
@@ -76,7 +74,7 @@ func (s *SignServer) Sign(ctx context.Context, req *stevedorev1.SignRequest) (*s
 	if err != nil {
 		return nil, err
 	}
-	res, err := sign.Sign(ctx, repo, id, signer, sign.SignOptions{Format: f, Annotations: req.GetAnnotations(), Recursive: req.GetRecursive(), Identity: name})
+	res, err := s.engine(ctx).Sign(ctx, ref, signer, sign.SignOptions{Format: f, Annotations: req.GetAnnotations(), Recursive: req.GetRecursive()})
 	if err != nil {
 		return nil, toStatus(err, subjectManifest)
 	}
@@ -96,7 +94,7 @@ func (s *SignServer) Attest(ctx context.Context, req *stevedorev1.AttestRequest)
 	if len(req.GetPredicate()) > maxPredicate {
 		return nil, status.Errorf(codes.InvalidArgument, "the predicate is larger than %d bytes", maxPredicate)
 	}
-	repo, id, name, err := s.openRepo(ctx, req.GetRef())
+	ref, err := parseRef(req.GetRef(), false)
 	if err != nil {
 		return nil, err
 	}
@@ -104,8 +102,8 @@ func (s *SignServer) Attest(ctx context.Context, req *stevedorev1.AttestRequest)
 	if err != nil {
 		return nil, err
 	}
-	res, err := sign.Attest(ctx, repo, id, signer, sign.AttestOptions{
-		PredicateType: req.GetPredicateType(), Predicate: []byte(req.GetPredicate()), Format: f, Identity: name,
+	res, err := s.engine(ctx).Attest(ctx, ref, signer, sign.AttestOptions{
+		PredicateType: req.GetPredicateType(), Predicate: []byte(req.GetPredicate()), Format: f,
 	})
 	if err != nil {
 		return nil, toStatus(err, subjectManifest)
@@ -192,6 +190,7 @@ func (s *SignServer) verify(ctx context.Context, req verifyRequest, att bool, pr
 		if opts.Notation, err = notationVerifier(nt); err != nil {
 			return nil, err
 		}
+		opts.Scope = nt.GetScope() // empty: the engine names the repository
 	}
 	if len(opts.Keys) == 0 && opts.Certs == nil && opts.Notation == nil {
 		what := "public_keys, key_ids or certificate_identities"
@@ -200,24 +199,15 @@ func (s *SignServer) verify(ctx context.Context, req verifyRequest, att bool, pr
 		}
 		return nil, status.Error(codes.InvalidArgument, "nothing trusted: set "+what)
 	}
-	src, id, err := s.openSource(ctx, req.GetRef())
+	ref, err := parseRef(req.GetRef(), false)
 	if err != nil {
 		return nil, err
 	}
-	if opts.Notation != nil {
-		if opts.Scope = nt.GetScope(); opts.Scope == "" {
-			r, _ := transport.ParseRef(req.GetRef()) // parsed by openSource
-			if r.Transport != transport.Docker {
-				return nil, status.Error(codes.InvalidArgument, "notation_trust.scope is needed for a layout or archive: the trust policy's registryScopes entry to apply")
-			}
-			opts.Scope = r.Image.Name()
-		}
-	}
-	verifyFn := sign.Verify
+	verifyFn := s.engine(ctx).Verify
 	if att {
-		verifyFn = sign.VerifyAttestation
+		verifyFn = s.engine(ctx).VerifyAttestation
 	}
-	rep, err := verifyFn(ctx, src, id, opts)
+	rep, err := verifyFn(ctx, ref, opts)
 	if err != nil {
 		return nil, toStatus(err, subjectManifest)
 	}
@@ -226,11 +216,11 @@ func (s *SignServer) verify(ctx context.Context, req verifyRequest, att bool, pr
 
 // Tree lists what is attached to the image req.Ref names.
 func (s *SignServer) Tree(ctx context.Context, req *stevedorev1.TreeRequest) (*stevedorev1.TreeResponse, error) {
-	src, id, err := s.openSource(ctx, req.GetRef())
+	ref, err := parseRef(req.GetRef(), false)
 	if err != nil {
 		return nil, err
 	}
-	t, err := sign.ListTree(ctx, src, id)
+	t, err := s.engine(ctx).SignatureTree(ctx, ref)
 	if err != nil {
 		return nil, toStatus(err, subjectManifest)
 	}
@@ -241,39 +231,6 @@ func (s *SignServer) Tree(ctx context.Context, req *stevedorev1.TreeRequest) (*s
 		Sboms:        treeEntriesProto(t.SBOMs),
 		Other:        treeEntriesProto(t.Other),
 	}, nil
-}
-
-// openSource opens the repository, layout or archive ref names for reading
-// and returns the image's identifier in it.
-func (s *SignServer) openSource(ctx context.Context, ref string) (transport.Source, string, error) {
-	if err := checkRef(ref, false); err != nil {
-		return nil, "", err
-	}
-	r, _ := transport.ParseRef(ref) // parsed by checkRef
-	src, err := s.engine(ctx).Open(ctx, r)
-	if err != nil {
-		return nil, "", toStatus(err, subjectRepository)
-	}
-	return src, r.Identifier(), nil
-}
-
-// openRepo opens the repository or layout ref names for signing, and
-// returns the image's identifier and the name a legacy payload records.
-func (s *SignServer) openRepo(ctx context.Context, ref string) (sign.Repo, string, string, error) {
-	src, id, err := s.openSource(ctx, ref)
-	if err != nil {
-		return nil, "", "", err
-	}
-	r, _ := transport.ParseRef(ref)
-	repo, ok := src.(sign.Repo)
-	if !ok {
-		return nil, "", "", toStatus(fmt.Errorf("%s: signatures live in a registry or an oci: layout, not in %s: %w", r, r.Transport, errdef.ErrUnsupported), subjectRepository)
-	}
-	name := r.Path
-	if r.Transport == transport.Docker {
-		name = r.Image.Name()
-	}
-	return repo, id, name, nil
 }
 
 // signer decrypts a key of the directory, a bounded number at a time.
@@ -376,10 +333,6 @@ func findingsProto(fs []sign.Finding) []*stevedorev1.Finding {
 	return out
 }
 
-// maxTrustFile bounds a request's trusted root or CA chain (the public-good
-// trusted_root.json is about 7 KiB).
-const maxTrustFile = 1 << 20
-
 // notationVerifier builds the verifier of a request's notation trust; the
 // policy and each store are bounded like the certificate trust files.
 func notationVerifier(nt *stevedorev1.NotationTrust) (sign.NotationVerifier, error) {
@@ -401,6 +354,10 @@ func notationVerifier(nt *stevedorev1.NotationTrust) (sign.NotationVerifier, err
 	}
 	return v, nil
 }
+
+// maxTrustFile bounds a request's trusted root or CA chain (the public-good
+// trusted_root.json is about 7 KiB).
+const maxTrustFile = 1 << 20
 
 func identityFromProto(id *stevedorev1.CertificateIdentity) sign.Identity {
 	return sign.Identity{

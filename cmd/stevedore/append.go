@@ -4,8 +4,8 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
-
-	"github.com/stevedore-dev/stevedore/engine/build"
+	"github.com/stevedore-dev/stevedore/engine"
+	"github.com/stevedore-dev/stevedore/engine/transport"
 )
 
 func newAppendCmd() *cobra.Command {
@@ -45,25 +45,23 @@ is printed on stdout.`,
 			case !emptyBase && len(args) == 0:
 				return usageError{fmt.Errorf("give the image REF to append to, or --oci-empty-base")}
 			}
-			opts, err := f.options(files)
+			bo, err := f.options(files)
 			if err != nil {
 				return err
 			}
-			ctx, e := cmd.Context(), f.engine()
-			var src *build.Base
+			opts := engine.AppendOptions{Options: bo}
+			var ref transport.Ref
 			if !emptyBase {
-				if src, err = openBase(ctx, e, args[0]); err != nil {
+				if ref, err = transport.ParseRef(args[0]); err != nil {
 					return err
 				}
-				if tag == "" {
-					tag = args[0]
+			}
+			if tag != "" {
+				if opts.To, err = transport.ParseRef(tag); err != nil {
+					return err
 				}
 			}
-			dst, dstTag, err := openDestination(ctx, e, tag)
-			if err != nil {
-				return err
-			}
-			res, err := build.Append(ctx, src, dst, dstTag, opts)
+			res, err := f.engine().Append(cmd.Context(), ref, opts)
 			if err != nil {
 				return err
 			}

@@ -10,7 +10,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/stevedore-dev/stevedore/engine/artifact"
-	"github.com/stevedore-dev/stevedore/engine/errdef"
 	"github.com/stevedore-dev/stevedore/engine/transport"
 )
 
@@ -89,15 +88,6 @@ func splitFileArg(s string) (path, mediaType string) {
 	return s, ""
 }
 
-// refTag returns the tag a push to r sets ("" for an untagged oci:DIR) and
-// refuses a digest, which is the content's to decide.
-func refTag(r transport.Ref) (string, error) {
-	if r.Digest != "" || r.Image.Digest != "" {
-		return "", fmt.Errorf("%s names a digest; name a tag or nothing: %w", r, errdef.ErrInvalid)
-	}
-	return r.TagName(), nil
-}
-
 func newArtifactPushCmd() *cobra.Command {
 	var f artifactPushFlags
 	cmd := &cobra.Command{
@@ -114,7 +104,6 @@ org.opencontainers.image.created. The manifest digest is printed.`,
   stevedore artifact push --config config.json:application/vnd.example.config+json 127.0.0.1:5000/tool:v1 bin/tool`,
 		Args: cobra.MinimumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
 			files, opts, err := f.options(args[1:])
 			if err != nil {
 				return err
@@ -123,15 +112,7 @@ org.opencontainers.image.created. The manifest digest is printed.`,
 			if err != nil {
 				return err
 			}
-			tag, err := refTag(r)
-			if err != nil {
-				return err
-			}
-			dst, err := f.engine().OpenTarget(ctx, r)
-			if err != nil {
-				return err
-			}
-			d, err := artifact.Push(ctx, dst, tag, files, opts)
+			d, err := f.engine().PushArtifact(cmd.Context(), r, files, opts)
 			if err != nil {
 				return err
 			}
@@ -156,7 +137,6 @@ tagged; its digest is printed.`,
   stevedore artifact attach --artifact-type application/vnd.example.sig -a created-by=ci oci:./layout:v1 sig.bin:application/octet-stream`,
 		Args: cobra.MinimumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
 			if f.artifactType == "" {
 				return usageError{errors.New("attach needs --artifact-type")}
 			}
@@ -168,16 +148,7 @@ tagged; its digest is printed.`,
 			if err != nil {
 				return err
 			}
-			e := f.engine()
-			src, err := e.Open(ctx, r)
-			if err != nil {
-				return err
-			}
-			dst, err := e.OpenTarget(ctx, r)
-			if err != nil {
-				return err
-			}
-			d, err := artifact.Attach(ctx, src, dst, r.Identifier(), files, opts)
+			d, err := f.engine().AttachArtifact(cmd.Context(), r, files, opts)
 			if err != nil {
 				return err
 			}
@@ -206,16 +177,11 @@ printed, one a line.`,
   stevedore artifact pull --json oci:./layout:model -o /tmp/model`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
 			r, err := transport.ParseRef(args[0])
 			if err != nil {
 				return err
 			}
-			src, err := ef.engine().Open(ctx, r)
-			if err != nil {
-				return err
-			}
-			res, err := artifact.Pull(ctx, src, r.Identifier(), out, opts)
+			res, err := ef.engine().PullArtifact(cmd.Context(), r, out, opts)
 			if err != nil {
 				return err
 			}
@@ -255,16 +221,11 @@ referrers of that type, at every level.`,
   stevedore artifact discover --artifact-type application/spdx+json --json oci:./layout:v1`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
 			r, err := transport.ParseRef(args[0])
 			if err != nil {
 				return err
 			}
-			src, err := ef.engine().Open(ctx, r)
-			if err != nil {
-				return err
-			}
-			tree, err := artifact.Discover(ctx, src, r.Identifier(), opts)
+			tree, err := ef.engine().DiscoverReferrers(cmd.Context(), r, opts)
 			if err != nil {
 				return err
 			}

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/stevedore-dev/stevedore/engine/sign"
+	"github.com/stevedore-dev/stevedore/engine/transport"
 )
 
 func newAttestCmd() *cobra.Command {
@@ -46,13 +47,13 @@ sha256-<hex>.att tag (--format legacy).`,
 			if err != nil {
 				return err
 			}
-			repo, id, name, err := openSigned(cmd.Context(), &ef, args[0])
+			r, err := transport.ParseRef(args[0])
 			if err != nil {
 				return err
 			}
-			res, err := sign.Attest(cmd.Context(), repo, id, signer, sign.AttestOptions{PredicateType: predicateType, Predicate: pred, Format: f, Identity: name, Cert: cert})
+			res, err := ef.engine().Attest(cmd.Context(), r, signer, sign.AttestOptions{PredicateType: predicateType, Predicate: pred, Format: f, Cert: cert})
 			if err != nil {
-				return fmt.Errorf("attest %s: %w", args[0], err)
+				return err
 			}
 			if asJSON {
 				return json.NewEncoder(cmd.OutOrStdout()).Encode(res)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -13,7 +12,6 @@ import (
 
 	"github.com/stevedore-dev/stevedore/engine"
 	"github.com/stevedore-dev/stevedore/engine/build"
-	"github.com/stevedore-dev/stevedore/engine/errdef"
 	"github.com/stevedore-dev/stevedore/engine/layer"
 	"github.com/stevedore-dev/stevedore/engine/transport"
 )
@@ -111,39 +109,8 @@ func argv(name string, vals []string) ([]string, error) {
 	return vals, nil
 }
 
-// openBase opens ref as the source of a base image.
-func openBase(ctx context.Context, e *engine.Engine, ref string) (*build.Base, error) {
-	r, err := transport.ParseRef(ref)
-	if err != nil {
-		return nil, err
-	}
-	src, err := e.Open(ctx, r)
-	if err != nil {
-		return nil, err
-	}
-	name := r.String()
-	if r.Transport == transport.Docker {
-		name = r.Image.String()
-	}
-	return &build.Base{Source: src, Ref: r.Identifier(), Name: name}, nil
-}
-
-// openDestination opens ref for writing and returns the tag to set.
-func openDestination(ctx context.Context, e *engine.Engine, ref string) (transport.Target, string, error) {
-	r, err := transport.ParseRef(ref)
-	if err != nil {
-		return nil, "", err
-	}
-	tag := r.TagName()
-	if r.Digest != "" || r.Image.Digest != "" {
-		return nil, "", fmt.Errorf("destination %s names a digest; name a tag (the digest is the new image's to decide): %w", r, errdef.ErrInvalid)
-	}
-	dst, err := e.OpenTarget(ctx, r)
-	return dst, tag, err
-}
-
 // printResult prints the new digest, or the whole result with --json.
-func (f *imageFlags) printResult(cmd *cobra.Command, res *build.Result) error {
+func (f *imageFlags) printResult(cmd *cobra.Command, res *engine.BuildResult) error {
 	out := cmd.OutOrStdout()
 	if f.asJSON {
 		return printJSON(out, res)
@@ -192,25 +159,24 @@ The new digest is printed on stdout; layer digests and diff_ids on stderr.`,
 			if tag == "" {
 				return usageError{fmt.Errorf("-t REF is required")}
 			}
-			opts, err := f.options(append(args, layers...))
+			bo, err := f.options(append(args, layers...))
 			if err != nil {
 				return err
 			}
-			if len(opts.Layers) == 0 && base == "" {
+			if len(bo.Layers) == 0 && base == "" {
 				return usageError{fmt.Errorf("nothing to build: give a DIR, a --layer or a --base")}
 			}
-			ctx, e := cmd.Context(), f.engine()
-			var b *build.Base
+			opts := engine.BuildOptions{Options: bo}
 			if base != "" {
-				if b, err = openBase(ctx, e, base); err != nil {
+				if opts.Base, err = transport.ParseRef(base); err != nil {
 					return err
 				}
 			}
-			dst, dstTag, err := openDestination(ctx, e, tag)
+			to, err := transport.ParseRef(tag)
 			if err != nil {
 				return err
 			}
-			res, err := build.Build(ctx, dst, dstTag, b, opts)
+			res, err := f.engine().Build(cmd.Context(), to, opts)
 			if err != nil {
 				return err
 			}

@@ -4,8 +4,7 @@ import (
 	"io"
 
 	"github.com/spf13/cobra"
-
-	"github.com/stevedore-dev/stevedore/engine/analyze"
+	"github.com/stevedore-dev/stevedore/engine/transport"
 )
 
 func newCatCmd() *cobra.Command {
@@ -20,12 +19,11 @@ is taken from the image root, and one that climbs out of the root is refused.`,
   stevedore cat --platform linux/arm64 oci:./layout:v1 etc/passwd`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			src, id, err := af.openSource(ctx, args[0])
+			r, err := transport.ParseRef(args[0])
 			if err != nil {
 				return err
 			}
-			rc, err := analyze.ReadFile(ctx, src, id, args[1], af.options())
+			rc, err := af.engine().ReadFile(cmd.Context(), r, args[1], af.options())
 			if err != nil {
 				return err
 			}

@@ -1,13 +1,13 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 
 	"github.com/spf13/cobra"
 
+	"github.com/stevedore-dev/stevedore/engine"
 	imgcopy "github.com/stevedore-dev/stevedore/engine/copy"
 	"github.com/stevedore-dev/stevedore/engine/policy"
 	"github.com/stevedore-dev/stevedore/engine/sign"
@@ -16,7 +16,7 @@ import (
 
 func newCopyCmd() *cobra.Command {
 	var ef engineFlags
-	var opts imgcopy.Options
+	var opts engine.CopyOptions
 	var asJSON, all bool
 	var pf passwordFlags
 	var verifyPolicy, signWith, signFormat string
@@ -67,22 +67,32 @@ DST afterwards with a cosign private key (password from --password-file,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			out, log := cmd.OutOrStdout(), cmd.ErrOrStderr()
-			if err := checkPlatformFlags(all, opts); err != nil {
+			if err := checkPlatformFlags(all, opts.Options); err != nil {
 				return err
 			}
-			after, err := signAfterCopy(cmd, &ef, &pf, signWith, signFormat, args[1])
+			src, err := transport.ParseRef(args[0])
 			if err != nil {
 				return err
 			}
-			copyFn := ef.engine().Copy
+			dst, err := transport.ParseRef(args[1])
+			if err != nil {
+				return err
+			}
 			if verifyPolicy != "" {
-				pol, err := policy.Load(verifyPolicy, policyVerifiers)
+				if opts.Policy, err = policy.Load(verifyPolicy, policyVerifiers); err != nil {
+					return err
+				}
+			}
+			if signWith != "" {
+				f, err := sign.ParseFormat(signFormat, false)
+				if err != nil {
+					return usageError{err}
+				}
+				signer, err := loadSigner(cmd, signWith, &pf)
 				if err != nil {
 					return err
 				}
-				copyFn = func(ctx context.Context, src, dst transport.Ref, opts imgcopy.Options) (*imgcopy.Result, error) {
-					return ef.engine().CopyVerified(ctx, src, dst, pol, opts)
-				}
+				opts.Sign = &engine.CopySign{Signer: signer, Format: f}
 			}
 			enc := json.NewEncoder(out)
 			var werr error
@@ -100,15 +110,7 @@ DST afterwards with a cosign private key (password from --password-file,
 			default:
 				opts.Progress = func(e imgcopy.Event) { printEvent(log, e) }
 			}
-			src, err := transport.ParseRef(args[0])
-			if err != nil {
-				return err
-			}
-			dst, err := transport.ParseRef(args[1])
-			if err != nil {
-				return err
-			}
-			res, err := copyFn(cmd.Context(), src, dst, opts)
+			res, err := ef.engine().Copy(cmd.Context(), src, dst, opts)
 			if bars != nil {
 				bars.wait()
 			}
@@ -118,13 +120,13 @@ DST afterwards with a cosign private key (password from --password-file,
 			if werr != nil {
 				return werr
 			}
-			if err := after(res); err != nil {
-				return err
+			for _, s := range res.Signatures {
+				fmt.Fprintf(log, "signed %s: %s signature %s\n", s.Subject.Digest, s.Format, s.Signature.Digest)
 			}
 			if asJSON {
 				return enc.Encode(struct {
-					Kind   string          `json:"kind"`
-					Result *imgcopy.Result `json:"result"`
+					Kind   string             `json:"kind"`
+					Result *engine.CopyResult `json:"result"`
 				}{"result", res})
 			}
 			fmt.Fprintf(log, "copied %d blobs (%s), skipped %d; %d manifests pushed, %d present\n",
@@ -188,38 +190,4 @@ func humanBytes(n int64) string {
 		exp++
 	}
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}
-
-// signAfterCopy prepares --sign-with: the key is decrypted and DST checked
-// now, so a wrong password or an unsignable destination fails before any
-// byte is copied; the returned function signs the copied digest at DST.
-func signAfterCopy(cmd *cobra.Command, ef *engineFlags, pf *passwordFlags, keyFile, format, dst string) (func(*imgcopy.Result) error, error) {
-	if keyFile == "" {
-		return func(*imgcopy.Result) error { return nil }, nil
-	}
-	f, err := sign.ParseFormat(format, false)
-	if err != nil {
-		return nil, usageError{err}
-	}
-	if r, err := transport.ParseRef(dst); err == nil && r.Transport != transport.Docker && r.Transport != transport.OCI {
-		return nil, usageError{fmt.Errorf("--sign-with: signatures live in a registry or an oci: layout, not in %s", r.Transport)}
-	}
-	signer, err := loadSigner(cmd, keyFile, pf)
-	if err != nil {
-		return nil, err
-	}
-	return func(res *imgcopy.Result) error {
-		repo, _, name, err := openSigned(cmd.Context(), ef, dst)
-		if err != nil {
-			return err
-		}
-		signed, err := sign.Sign(cmd.Context(), repo, res.Digest.String(), signer, sign.SignOptions{Format: f, Identity: name})
-		if err != nil {
-			return fmt.Errorf("copied %s, but signing it failed: %w", res.Digest, err)
-		}
-		for _, s := range signed {
-			fmt.Fprintf(cmd.ErrOrStderr(), "signed %s: %s signature %s\n", s.Subject.Digest, s.Format, s.Signature.Digest)
-		}
-		return nil
-	}, nil
 }

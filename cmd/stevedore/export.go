@@ -4,8 +4,7 @@ import (
 	"io"
 
 	"github.com/spf13/cobra"
-
-	"github.com/stevedore-dev/stevedore/engine/analyze"
+	"github.com/stevedore-dev/stevedore/engine/transport"
 )
 
 func newExportCmd() *cobra.Command {
@@ -25,15 +24,16 @@ once the export is complete.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			src, id, err := af.openSource(ctx, args[0])
+			r, err := transport.ParseRef(args[0])
 			if err != nil {
 				return err
 			}
+			e := af.engine()
 			if out == "" || out == "-" {
-				return analyze.Export(ctx, src, id, cmd.OutOrStdout(), af.options())
+				return e.Export(ctx, r, cmd.OutOrStdout(), af.options())
 			}
 			pr, pw := io.Pipe()
-			go func() { pw.CloseWithError(analyze.Export(ctx, src, id, pw, af.options())) }()
+			go func() { pw.CloseWithError(e.Export(ctx, r, pw, af.options())) }()
 			err = writeFileAtomic(out, pr)
 			pr.CloseWithError(err)
 			return err

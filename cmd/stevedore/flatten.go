@@ -3,8 +3,10 @@ package main
 import (
 	"github.com/spf13/cobra"
 
+	"github.com/stevedore-dev/stevedore/engine"
 	"github.com/stevedore-dev/stevedore/engine/layer"
 	"github.com/stevedore-dev/stevedore/engine/mutate"
+	"github.com/stevedore-dev/stevedore/engine/transport"
 )
 
 func newFlattenCmd() *cobra.Command {
@@ -31,7 +33,9 @@ digest printed; REF's digest still names the old image.`,
 			if err != nil {
 				return usageError{err}
 			}
-			return runSteps(cmd.Context(), cmd, &wf, args[0], platforms, asJSON, mutate.Flatten{Compression: c})
+			return runMutate(cmd, &wf, args[0], asJSON, func(e *engine.Engine, ref, to transport.Ref) (*engine.WriteResult, error) {
+				return e.Mutate(cmd.Context(), ref, engine.MutateOptions{To: to, Platforms: platforms, Flatten: &mutate.Flatten{Compression: c}})
+			})
 		},
 	}
 	wf.register(cmd)

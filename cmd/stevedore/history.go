@@ -7,8 +7,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-
-	"github.com/stevedore-dev/stevedore/engine/analyze"
+	"github.com/stevedore-dev/stevedore/engine/transport"
 )
 
 func newHistoryCmd() *cobra.Command {
@@ -24,12 +23,11 @@ layer is read.`,
   stevedore history --json --platform linux/arm64 docker://ghcr.io/org/app:v1`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			src, id, err := af.openSource(ctx, args[0])
+			r, err := transport.ParseRef(args[0])
 			if err != nil {
 				return err
 			}
-			h, err := analyze.History(ctx, src, id, af.options())
+			h, err := af.engine().History(cmd.Context(), r, af.options())
 			if err != nil {
 				return err
 			}

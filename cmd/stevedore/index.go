@@ -1,12 +1,11 @@
 package main
 
 import (
-	"context"
 	"fmt"
 
 	"github.com/spf13/cobra"
 
-	"github.com/stevedore-dev/stevedore/engine/mutate"
+	"github.com/stevedore-dev/stevedore/engine"
 	"github.com/stevedore-dev/stevedore/engine/transport"
 )
 
@@ -34,22 +33,27 @@ func (f *indexFlags) register(cmd *cobra.Command) {
 	cmd.Flags().BoolVar(&f.asJSON, "json", false, "print the result as JSON")
 }
 
-func (f *indexFlags) options() (mutate.IndexOptions, error) {
-	a, err := parseKV("--annotation", f.annots)
-	return mutate.IndexOptions{Annotations: a}, err
+// options turns the flags into index options.
+func (f *indexFlags) options() (engine.IndexOptions, error) {
+	var opts engine.IndexOptions
+	var err error
+	if opts.Annotations, err = parseKV("--annotation", f.annots); err != nil {
+		return opts, err
+	}
+	opts.To, err = f.destination()
+	return opts, err
 }
 
-// openMembers opens the manifests an index verb lists.
-func (f *indexFlags) openMembers(ctx context.Context, refs []string) ([]mutate.Image, error) {
-	var members []mutate.Image
-	for _, ref := range refs {
-		img, _, err := f.openImage(ctx, ref)
-		if err != nil {
+// parseRefs parses the manifests an index verb lists.
+func parseRefs(refs []string) ([]transport.Ref, error) {
+	out := make([]transport.Ref, len(refs))
+	for i, ref := range refs {
+		var err error
+		if out[i], err = transport.ParseRef(ref); err != nil {
 			return nil, err
 		}
-		members = append(members, img)
 	}
-	return members, nil
+	return out, nil
 }
 
 func newIndexCreateCmd() *cobra.Command {
@@ -66,7 +70,6 @@ contributes its entries; members may live in other repositories than DST.`,
   stevedore index create -t oci:./layout:multi oci:./layout:amd64 oci:./layout:arm64 --annotation org.opencontainers.image.version=1`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
 			if f.dst == "" {
 				return usageError{fmt.Errorf("-t DST is required")}
 			}
@@ -75,16 +78,11 @@ contributes its entries; members may live in other repositories than DST.`,
 				return err
 			}
 			opts.Docker = docker
-			members, err := f.openMembers(ctx, args)
+			members, err := parseRefs(args)
 			if err != nil {
 				return err
 			}
-			// -t is set, so no source reference is needed to place the result.
-			dst, tag, err := f.openTarget(ctx, transport.Ref{})
-			if err != nil {
-				return err
-			}
-			res, err := mutate.CreateIndex(ctx, members, dst, tag, opts)
+			res, err := f.engine().CreateIndex(cmd.Context(), members, opts)
 			if err != nil {
 				return err
 			}
@@ -109,24 +107,15 @@ the old index.`,
   stevedore index add oci:./layout:multi oci:./layout:arm64-fixed -t oci:./layout:multi2`,
 		Args: cobra.MinimumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
 			opts, err := f.options()
 			if err != nil {
 				return err
 			}
-			idx, r, err := f.openImage(ctx, args[0])
+			refs, err := parseRefs(args)
 			if err != nil {
 				return err
 			}
-			members, err := f.openMembers(ctx, args[1:])
-			if err != nil {
-				return err
-			}
-			dst, tag, err := f.openTarget(ctx, r)
-			if err != nil {
-				return err
-			}
-			res, err := mutate.AddToIndex(ctx, idx, members, dst, tag, opts)
+			res, err := f.engine().AddToIndex(cmd.Context(), refs[0], refs[1:], opts)
 			if err != nil {
 				return err
 			}
@@ -150,7 +139,6 @@ tag) and its digest printed; INDEX's digest still names the old index.`,
   stevedore index remove oci:./layout:multi --platform linux/arm/v6 --platform linux/386 -t oci:./layout:slim`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
 			if len(platforms) == 0 {
 				return usageError{fmt.Errorf("--platform is required")}
 			}
@@ -158,15 +146,11 @@ tag) and its digest printed; INDEX's digest still names the old index.`,
 			if err != nil {
 				return err
 			}
-			idx, r, err := f.openImage(ctx, args[0])
+			ref, err := transport.ParseRef(args[0])
 			if err != nil {
 				return err
 			}
-			dst, tag, err := f.openTarget(ctx, r)
-			if err != nil {
-				return err
-			}
-			res, err := mutate.RemoveFromIndex(ctx, idx, platforms, dst, tag, opts)
+			res, err := f.engine().RemoveFromIndex(cmd.Context(), ref, platforms, opts)
 			if err != nil {
 				return err
 			}

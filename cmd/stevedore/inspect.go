@@ -5,6 +5,7 @@ import (
 
 	"github.com/stevedore-dev/stevedore/engine"
 	"github.com/stevedore-dev/stevedore/engine/transport"
+	"github.com/stevedore-dev/stevedore/service"
 )
 
 func newInspectCmd() *cobra.Command {
@@ -13,6 +14,10 @@ func newInspectCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "inspect REF",
 		Short: "Describe an image: digest, platforms, config and layers, as JSON",
+		Long: `Describe an image as JSON: the digest and media type REF resolves to, the
+platforms of an index, and the chosen platform's config and layers. The JSON
+is the REST API's (GET /v1/images:inspect) field for field, in the proto3
+JSON mapping: lowerCamelCase names, 64-bit sizes as decimal strings.`,
 		Example: `  stevedore inspect 127.0.0.1:5000/app:v1
   stevedore inspect --platform linux/arm64 docker://ghcr.io/org/app:v1
   stevedore inspect oci:./layout:v1`,
@@ -26,7 +31,12 @@ func newInspectCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return printJSON(cmd.OutOrStdout(), info)
+			b, err := service.MarshalJSON(service.InspectResponse(info))
+			if err != nil {
+				return err
+			}
+			_, err = cmd.OutOrStdout().Write(b)
+			return err
 		},
 	}
 	ef.register(cmd)

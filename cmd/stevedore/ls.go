@@ -1,10 +1,8 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
-	"os"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -26,20 +24,6 @@ func (f *analyzeFlags) register(cmd *cobra.Command) {
 
 func (f *analyzeFlags) options() analyze.Options { return analyze.Options{Platform: f.platform} }
 
-// openSource parses ref and opens its source; the string is what the
-// analyze functions resolve in it.
-func (f *analyzeFlags) openSource(ctx context.Context, ref string) (transport.Source, string, error) {
-	r, err := transport.ParseRef(ref)
-	if err != nil {
-		return nil, "", err
-	}
-	src, err := f.engine().Open(ctx, r)
-	if err != nil {
-		return nil, "", err
-	}
-	return src, r.Identifier(), nil
-}
-
 func newLsCmd() *cobra.Command {
 	var af analyzeFlags
 	var asJSON bool
@@ -56,16 +40,15 @@ included.`,
   stevedore ls --layer 0 --platform linux/arm64 docker://ghcr.io/org/app:v1`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			src, id, err := af.openSource(ctx, args[0])
+			r, err := transport.ParseRef(args[0])
 			if err != nil {
 				return err
 			}
 			var files []analyze.FileInfo
 			if cmd.Flags().Changed("layer") {
-				files, err = analyze.LayerFiles(ctx, src, id, layer, af.options())
+				files, err = af.engine().LayerFiles(cmd.Context(), r, layer, af.options())
 			} else {
-				files, err = analyze.Files(ctx, src, id, af.options())
+				files, err = af.engine().Files(cmd.Context(), r, af.options())
 			}
 			if err != nil {
 				return err
@@ -90,7 +73,7 @@ func printFiles(w io.Writer, files []analyze.FileInfo) error {
 		if f.Linkname != "" {
 			name += " -> " + f.Linkname
 		}
-		fmt.Fprintf(tw, "%s\t%v\t%d/%d\t%d\t%d\t%s\n", f.Type, os.FileMode(f.Mode&0o7777).Perm(), f.UID, f.GID, f.Size, f.Layer, name)
+		fmt.Fprintf(tw, "%s\t%v\t%d/%d\t%d\t%d\t%s\n", f.Type, f.FileMode(), f.UID, f.GID, f.Size, f.Layer, name)
 	}
 	return tw.Flush()
 }

@@ -44,6 +44,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err == nil {
 		return exitOK
 	}
+	if errors.Is(err, errDiffer) {
+		return exitFailure // diff(1): the output said it all
+	}
 	fmt.Fprintln(stderr, "stevedore:", err)
 	var uerr usageError
 	if errors.As(err, &uerr) {
@@ -105,6 +108,10 @@ func newRootCmd() *cobra.Command {
 	markUsageErrors(root)
 	return root
 }
+
+// errDiffer ends diff with exit status 1 and no message, as diff(1) ends
+// when its inputs differ.
+var errDiffer = errors.New("the images differ")
 
 // usageError marks an error in how the command was invoked, as opposed to a
 // failure while running it.

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -9,9 +8,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/stevedore-dev/stevedore/engine"
 	"github.com/stevedore-dev/stevedore/engine/errdef"
 	"github.com/stevedore-dev/stevedore/engine/layer"
-	"github.com/stevedore-dev/stevedore/engine/mutate"
+	"github.com/stevedore-dev/stevedore/engine/oci"
 	"github.com/stevedore-dev/stevedore/engine/transport"
 )
 
@@ -27,47 +27,20 @@ func (f *writeFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVarP(&f.dst, "tag", "t", "", "push the result to `DST` (default: the source's repository and tag; required for archives)")
 }
 
-// openImage parses ref and opens it for reading.
-func (f *engineFlags) openImage(ctx context.Context, ref string) (mutate.Image, transport.Ref, error) {
-	r, err := transport.ParseRef(ref)
+// destination parses -t; the zero Ref (no -t) means the verb's default.
+func (f *writeFlags) destination() (transport.Ref, error) {
+	if f.dst == "" {
+		return transport.Ref{}, nil
+	}
+	r, err := transport.ParseRef(f.dst)
 	if err != nil {
-		return mutate.Image{}, r, err
+		return r, usageError{err}
 	}
-	src, err := f.engine().Open(ctx, r)
-	if err != nil {
-		return mutate.Image{}, r, err
-	}
-	name := r.String()
-	if r.Transport == transport.Docker {
-		name = r.Image.String()
-	}
-	return mutate.Image{Src: src, Ref: r.Identifier(), Name: name}, r, nil
-}
-
-// openTarget returns where a verb writes the image read from src: the
-// -t destination, or src's own repository and tag. Without -t, an image
-// named by digest alone is pushed by digest; an archive source needs -t,
-// since writing an archive replaces it whole.
-func (f *writeFlags) openTarget(ctx context.Context, src transport.Ref) (transport.Target, string, error) {
-	dr := src
-	if f.dst != "" {
-		var err error
-		if dr, err = transport.ParseRef(f.dst); err != nil {
-			return nil, "", usageError{err}
-		}
-		if dr.Digest != "" || dr.Image.Digest != "" {
-			return nil, "", usageError{fmt.Errorf("destination %s names a digest; name a tag or nothing: %w", dr, errdef.ErrInvalid)}
-		}
-	} else if src.Transport == transport.OCIArchive || src.Transport == transport.DockerArchive {
-		return nil, "", usageError{fmt.Errorf("writing %s would replace the archive; name a destination with -t: %w", src, errdef.ErrInvalid)}
-	}
-	tag := dr.TagName()
-	dst, err := f.engine().OpenTarget(ctx, dr)
-	return dst, tag, err
+	return r, nil
 }
 
 // printResult writes the new digest on stdout, or the whole result as JSON.
-func printResult(cmd *cobra.Command, res *mutate.Result, asJSON bool) error {
+func printResult(cmd *cobra.Command, res *engine.WriteResult, asJSON bool) error {
 	if asJSON {
 		return printJSON(cmd.OutOrStdout(), res)
 	}
@@ -138,27 +111,17 @@ annotation edits.`,
   stevedore mutate 127.0.0.1:5000/app:v1 -t 127.0.0.1:5000/app:zstd --recompress zstd`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			var steps []mutate.Step
-			if len(removeLayers) > 0 {
-				steps = append(steps, mutate.RemoveLayers{Indexes: removeLayers})
-			}
+			opts := engine.MutateOptions{Platforms: platforms, RemoveLayers: removeLayers, Convert: convert}
+			var err error
 			if recompress != "" {
-				c, err := layer.ParseCompression(recompress)
-				if err != nil {
+				if opts.Recompress, err = layer.ParseCompression(recompress); err != nil {
 					return usageError{err}
 				}
-				steps = append(steps, mutate.Recompress{To: c})
 			}
-			if convert != "" {
-				steps = append(steps, mutate.Convert{To: convert})
-			}
-			var c mutate.Config
-			edited := false
 			f := cmd.Flags()
+			c := &opts.Config
 			c.Env, c.UnsetEnv = env, unsetEnv
 			c.RemoveLabels, c.ExposedPorts, c.Volumes = rmLabels, ports, vols
-			var err error
 			if c.Labels, err = parseKV("--label", labels); err != nil {
 				return err
 			}
@@ -182,9 +145,11 @@ annotation edits.`,
 				c.WorkingDir = &workdir
 			}
 			if setPlatform != "" {
-				if c.Platform, err = mutate.ParsePlatform(setPlatform); err != nil {
+				p, err := oci.ParsePlatform(setPlatform)
+				if err != nil {
 					return usageError{err}
 				}
+				c.Platform = &p
 			}
 			if created != "" {
 				t, err := parseCreated(created)
@@ -193,30 +158,17 @@ annotation edits.`,
 				}
 				c.Created = &t
 			}
-			for _, n := range []string{"env", "unset-env", "label", "remove-label", "expose", "volume", "entrypoint", "cmd", "user", "workdir", "set-platform", "created"} {
-				edited = edited || f.Changed(n)
+			if opts.Annotations.Set, err = parseKV("--annotation", annots); err != nil {
+				return err
 			}
-			if edited {
-				steps = append(steps, c)
+			opts.Annotations.Remove = rmAnnots
+			if opts.IndexAnnotations.Set, err = parseKV("--index-annotation", idxAnnots); err != nil {
+				return err
 			}
-			if len(annots) > 0 || len(rmAnnots) > 0 {
-				set, err := parseKV("--annotation", annots)
-				if err != nil {
-					return err
-				}
-				steps = append(steps, mutate.Annotations{Set: set, Remove: rmAnnots})
-			}
-			if len(idxAnnots) > 0 {
-				set, err := parseKV("--index-annotation", idxAnnots)
-				if err != nil {
-					return err
-				}
-				steps = append(steps, mutate.IndexAnnotations{Set: set})
-			}
-			if len(steps) == 0 {
-				return usageError{fmt.Errorf("no edit given (see --help)")}
-			}
-			return runSteps(ctx, cmd, &wf, args[0], platforms, asJSON, steps...)
+			return runMutate(cmd, &wf, args[0], asJSON, func(e *engine.Engine, ref, to transport.Ref) (*engine.WriteResult, error) {
+				opts.To = to
+				return e.Mutate(cmd.Context(), ref, opts)
+			})
 		},
 	}
 	wf.register(cmd)
@@ -244,17 +196,17 @@ annotation edits.`,
 	return cmd
 }
 
-// runSteps applies steps to ref and prints the result.
-func runSteps(ctx context.Context, cmd *cobra.Command, wf *writeFlags, ref string, platforms []string, asJSON bool, steps ...mutate.Step) error {
-	img, r, err := wf.openImage(ctx, ref)
+// runMutate parses ref and -t, runs verb and prints the result.
+func runMutate(cmd *cobra.Command, wf *writeFlags, ref string, asJSON bool, verb func(e *engine.Engine, ref, to transport.Ref) (*engine.WriteResult, error)) error {
+	r, err := transport.ParseRef(ref)
 	if err != nil {
 		return err
 	}
-	dst, tag, err := wf.openTarget(ctx, r)
+	to, err := wf.destination()
 	if err != nil {
 		return err
 	}
-	res, err := mutate.Apply(ctx, img, dst, tag, mutate.Options{Platforms: platforms}, steps...)
+	res, err := verb(wf.engine(), r, to)
 	if err != nil {
 		return err
 	}

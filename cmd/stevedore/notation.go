@@ -11,7 +11,6 @@ import (
 
 	"github.com/stevedore-dev/stevedore/engine/sign"
 	"github.com/stevedore-dev/stevedore/engine/sign/notation"
-	"github.com/stevedore-dev/stevedore/engine/transport"
 )
 
 // notationVerifyFlags are notation's trust configuration for verify: its
@@ -29,9 +28,9 @@ func (n *notationVerifyFlags) register(cmd *cobra.Command) {
 }
 
 // verifier builds the notation verifier when a trust policy is given; nil
-// otherwise. name is what openSigned names the repository (HOST/REPO, or a
-// layout's path when layout).
-func (n *notationVerifyFlags) verifier(name string, layout bool) (sign.NotationVerifier, string, error) {
+// otherwise. The scope is --scope's; empty lets the engine name the
+// repository (HOST/REPO), which a layout cannot.
+func (n *notationVerifyFlags) verifier() (sign.NotationVerifier, string, error) {
 	if n.policy == "" && n.store == "" {
 		if n.scope != "" {
 			return nil, "", usageError{errors.New("--scope needs --trust-policy and --trust-store")}
@@ -42,12 +41,6 @@ func (n *notationVerifyFlags) verifier(name string, layout bool) (sign.NotationV
 		return nil, "", usageError{errors.New("--trust-policy and --trust-store go together")}
 	}
 	scope := n.scope
-	if scope == "" && layout {
-		return nil, "", usageError{errors.New("--scope is needed to verify notation signatures in an OCI layout (the trust policy's registryScopes entry to apply, e.g. local/app)")}
-	}
-	if scope == "" {
-		scope = name
-	}
 	doc, err := os.ReadFile(n.policy)
 	if err != nil {
 		return nil, "", err
@@ -114,11 +107,4 @@ func (n *notationSignFlags) signer(cmd *cobra.Command, keyPath string, pf *passw
 		return nil, err
 	}
 	return notation.NewSigner(key, chain, notation.SignerOptions{MediaType: mt, Expiry: n.expiry})
-}
-
-// isLayout reports whether ref names an OCI layout rather than a registry
-// repository (openSigned has parsed it already).
-func isLayout(ref string) bool {
-	r, err := transport.ParseRef(ref)
-	return err == nil && r.Transport != transport.Docker
 }

@@ -1,12 +1,11 @@
 package main
 
 import (
-	"context"
 	"fmt"
 
 	"github.com/spf13/cobra"
 
-	"github.com/stevedore-dev/stevedore/engine/mutate"
+	"github.com/stevedore-dev/stevedore/engine"
 	"github.com/stevedore-dev/stevedore/engine/transport"
 )
 
@@ -35,25 +34,23 @@ digest printed; REF's digest still names the old image.`,
   stevedore rebase 127.0.0.1:5000/app:v1 --new-base docker.io/library/alpine:3.20`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
 			if newBase == "" {
 				return usageError{fmt.Errorf("--new-base is required")}
 			}
-			if oldBase == "" {
-				var err error
-				if oldBase, err = recordedBase(ctx, &wf.engineFlags, args[0]); err != nil {
+			opts := engine.RebaseOptions{Platforms: platforms}
+			var err error
+			if opts.NewBase, err = transport.ParseRef(newBase); err != nil {
+				return err
+			}
+			if oldBase != "" {
+				if opts.OldBase, err = transport.ParseRef(oldBase); err != nil {
 					return err
 				}
 			}
-			ob, _, err := wf.openImage(ctx, oldBase)
-			if err != nil {
-				return err
-			}
-			nb, _, err := wf.openImage(ctx, newBase)
-			if err != nil {
-				return err
-			}
-			return runSteps(ctx, cmd, &wf, args[0], platforms, asJSON, mutate.Rebase{OldBase: ob, NewBase: nb})
+			return runMutate(cmd, &wf, args[0], asJSON, func(e *engine.Engine, ref, to transport.Ref) (*engine.WriteResult, error) {
+				opts.To = to
+				return e.Rebase(cmd.Context(), ref, opts)
+			})
 		},
 	}
 	wf.register(cmd)
@@ -62,22 +59,4 @@ digest printed; REF's digest still names the old image.`,
 	cmd.Flags().StringArrayVar(&platforms, "platform", nil, "rebase only this platform of an index (repeatable; default: every platform)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
 	return cmd
-}
-
-// recordedBase returns NAME@DIGEST from the base annotations of the image
-// manifest ref names.
-func recordedBase(ctx context.Context, ef *engineFlags, ref string) (string, error) {
-	r, err := transport.ParseRef(ref)
-	if err != nil {
-		return "", err
-	}
-	m, err := ef.engine().GetManifest(ctx, r)
-	if err != nil {
-		return "", err
-	}
-	name, dgst := m.Annotations[mutate.AnnotationBaseName], m.Annotations[mutate.AnnotationBaseDigest]
-	if name == "" || dgst == "" {
-		return "", usageError{fmt.Errorf("%s records no base (%s and %s annotations); name it with --old-base", ref, mutate.AnnotationBaseName, mutate.AnnotationBaseDigest)}
-	}
-	return name + "@" + dgst, nil
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"crypto"
 	"encoding/json"
 	"errors"
@@ -10,34 +9,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/stevedore-dev/stevedore/engine/errdef"
 	"github.com/stevedore-dev/stevedore/engine/sign"
 	"github.com/stevedore-dev/stevedore/engine/transport"
 )
-
-// openSigned opens the repository or layout ref names for signing or
-// verifying, and returns the identifier of the image in it and the name a
-// legacy payload or attestation subject records (HOST/REPO, or the layout's
-// path).
-func openSigned(ctx context.Context, ef *engineFlags, ref string) (sign.Repo, string, string, error) {
-	r, err := transport.ParseRef(ref)
-	if err != nil {
-		return nil, "", "", err
-	}
-	src, err := ef.engine().Open(ctx, r)
-	if err != nil {
-		return nil, "", "", err
-	}
-	repo, ok := src.(sign.Repo)
-	if !ok {
-		return nil, "", "", fmt.Errorf("%s: signatures live in a registry or an oci: layout, not in %s: %w", r, r.Transport, errdef.ErrUnsupported)
-	}
-	name := r.Path
-	if r.Transport == transport.Docker {
-		name = r.Image.Name()
-	}
-	return repo, r.Identifier(), name, nil
-}
 
 // signCertFlags attach a certificate for the signing key (cosign's
 // --certificate and --certificate-chain).
@@ -138,13 +112,13 @@ against a trust policy and trust store.`,
 			if err != nil {
 				return err
 			}
-			repo, id, name, err := openSigned(cmd.Context(), &ef, args[0])
+			r, err := transport.ParseRef(args[0])
 			if err != nil {
 				return err
 			}
-			res, err := sign.Sign(cmd.Context(), repo, id, signer, sign.SignOptions{Format: f, Annotations: annotations, Recursive: recursive, Identity: name, Cert: cert, Notation: ns})
+			res, err := ef.engine().Sign(cmd.Context(), r, signer, sign.SignOptions{Format: f, Annotations: annotations, Recursive: recursive, Cert: cert, Notation: ns})
 			if err != nil {
-				return fmt.Errorf("sign %s: %w", args[0], err)
+				return err
 			}
 			if asJSON {
 				return json.NewEncoder(cmd.OutOrStdout()).Encode(res)

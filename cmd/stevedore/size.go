@@ -5,8 +5,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
-
-	"github.com/stevedore-dev/stevedore/engine/analyze"
+	"github.com/stevedore-dev/stevedore/engine/transport"
 )
 
 func newSizeCmd() *cobra.Command {
@@ -23,12 +22,11 @@ deletes, still downloaded but never seen.`,
   stevedore size --json oci:./layout:v1`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			src, id, err := af.openSource(ctx, args[0])
+			r, err := transport.ParseRef(args[0])
 			if err != nil {
 				return err
 			}
-			rep, err := analyze.Size(ctx, src, id, af.options())
+			rep, err := af.engine().Size(cmd.Context(), r, af.options())
 			if err != nil {
 				return err
 			}

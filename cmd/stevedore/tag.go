@@ -5,9 +5,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/stevedore-dev/stevedore/engine"
-	"github.com/stevedore-dev/stevedore/engine/errdef"
-	"github.com/stevedore-dev/stevedore/engine/mutate"
 	"github.com/stevedore-dev/stevedore/engine/transport"
 )
 
@@ -32,27 +29,18 @@ registries support this (a registry gets DELETE /v2/NAME/manifests/TAG).`,
 			return cobra.MinimumNArgs(2)(cmd, args)
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			img, r, err := ef.openImage(ctx, args[0])
+			r, err := transport.ParseRef(args[0])
 			if err != nil {
 				return err
 			}
 			if del {
-				tag := r.TagName()
-				if tag == "" || r.Digest != "" || r.Image.Digest != "" {
+				if r.TagName() == "" || r.DigestName() != "" {
 					return usageError{fmt.Errorf("--delete needs REF to name a tag")}
 				}
-				_, err := ef.engine().Delete(ctx, r, engine.DeleteOptions{TagOnly: true})
+				_, err := ef.engine().Untag(cmd.Context(), r)
 				return err
 			}
-			if r.Transport == transport.OCIArchive || r.Transport == transport.DockerArchive {
-				return fmt.Errorf("tagging inside %s (copy to a new archive instead): %w", r.Transport, errdef.ErrUnsupported)
-			}
-			dst, err := ef.engine().OpenTarget(ctx, r)
-			if err != nil {
-				return err
-			}
-			res, err := mutate.Tag(ctx, img, dst, args[1:])
+			res, err := ef.engine().Tag(cmd.Context(), r, args[1:])
 			if err != nil {
 				return err
 			}

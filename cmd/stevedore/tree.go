@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/stevedore-dev/stevedore/engine/sign"
+	"github.com/stevedore-dev/stevedore/engine/transport"
 )
 
 func newTreeCmd() *cobra.Command {
@@ -25,13 +26,13 @@ signatures. Nothing is verified.`,
   stevedore tree --json oci:./layout:v1`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			repo, id, _, err := openSigned(cmd.Context(), &ef, args[0])
+			r, err := transport.ParseRef(args[0])
 			if err != nil {
 				return err
 			}
-			t, err := sign.ListTree(cmd.Context(), repo, id)
+			t, err := ef.engine().SignatureTree(cmd.Context(), r)
 			if err != nil {
-				return fmt.Errorf("tree %s: %w", args[0], err)
+				return err
 			}
 			if asJSON {
 				return json.NewEncoder(cmd.OutOrStdout()).Encode(t)

@@ -5,8 +5,7 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
-
-	"github.com/stevedore-dev/stevedore/engine/analyze"
+	"github.com/stevedore-dev/stevedore/engine/transport"
 )
 
 // errInvalidImage is returned when validation found problems, for exit status 1.
@@ -27,12 +26,11 @@ Each problem is listed; the exit status is 1 when there is any.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			af := analyzeFlags{engineFlags: ef}
-			ctx := cmd.Context()
-			src, id, err := af.openSource(ctx, args[0])
+			r, err := transport.ParseRef(args[0])
 			if err != nil {
 				return err
 			}
-			rep, err := analyze.Validate(ctx, src, id, af.options())
+			rep, err := af.engine().Validate(cmd.Context(), r, af.options())
 			if err != nil {
 				return err
 			}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/stevedore-dev/stevedore/engine/sign"
 	"github.com/stevedore-dev/stevedore/engine/sign/keyless"
+	"github.com/stevedore-dev/stevedore/engine/transport"
 )
 
 // verifyFlags are shared by verify and verify-attestation.
@@ -106,11 +107,7 @@ func (v *verifyFlags) run(cmd *cobra.Command, ef *engineFlags, ref string, att b
 	if err != nil {
 		return err
 	}
-	repo, id, name, err := openSigned(cmd.Context(), ef, ref)
-	if err != nil {
-		return err
-	}
-	nv, scope, err := v.nota.verifier(name, isLayout(ref))
+	nv, scope, err := v.nota.verifier()
 	if err != nil {
 		return err
 	}
@@ -121,14 +118,18 @@ func (v *verifyFlags) run(cmd *cobra.Command, ef *engineFlags, ref string, att b
 		}
 		return usageError{errors.New(what + ", is required")}
 	}
-	opts := sign.VerifyOptions{Keys: keys, KeyNames: v.keys, Format: f, Annotations: annotations, PredicateType: predicateType, Certs: certs, Identities: ids, Notation: nv, Scope: scope}
-	verifyFn := sign.Verify
-	if att {
-		verifyFn = sign.VerifyAttestation
-	}
-	rep, err := verifyFn(cmd.Context(), repo, id, opts)
+	r, err := transport.ParseRef(ref)
 	if err != nil {
-		return fmt.Errorf("verify %s: %w", ref, err)
+		return err
+	}
+	opts := sign.VerifyOptions{Keys: keys, KeyNames: v.keys, Format: f, Annotations: annotations, PredicateType: predicateType, Certs: certs, Identities: ids, Notation: nv, Scope: scope}
+	verifyFn := ef.engine().Verify
+	if att {
+		verifyFn = ef.engine().VerifyAttestation
+	}
+	rep, err := verifyFn(cmd.Context(), r, opts)
+	if err != nil {
+		return err
 	}
 	if v.asJSON {
 		if err := json.NewEncoder(cmd.OutOrStdout()).Encode(rep); err != nil {

@@ -156,24 +156,9 @@ func TestExport(t *testing.T) {
 	if err := analyze.Export(ctx, img.src, "v1", &buf, analyze.Options{}); err != nil {
 		t.Fatal(err)
 	}
-	got := map[string]string{}
-	var order []string
-	tr := tar.NewReader(&buf)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(tr)
-		name := strings.TrimSuffix(h.Name, "/")
-		if _, dup := got[name]; dup {
-			t.Errorf("%s written twice", name)
-		}
-		got[name] = string(b)
-		order = append(order, name)
+	order, got := readTar(t, &buf)
+	for i := range order {
+		order[i] = strings.TrimSuffix(order[i], "/")
 	}
 	want := map[string]string{
 		"a": "", "a/y": "y", "abs": "leading slash", "b": "", "b/new": "new", "b/new2": "same layer as the opaque marker",
@@ -298,5 +283,49 @@ func TestCorruptLayerFailsFiles(t *testing.T) {
 	img.corrupt(t, img.layers[2])
 	if _, err := analyze.Files(context.Background(), img.src, "v1", analyze.Options{}); !errors.Is(err, errdef.ErrDigestMismatch) {
 		t.Errorf("err = %v, want a digest mismatch", err)
+	}
+}
+
+// TestExportParentsFirst: a directory an upper layer redefines is written
+// before the files a lower layer put in it, as crane export orders them
+// (it used to come after them, from its own layer's turn).
+func TestExportParentsFirst(t *testing.T) {
+	ctx := context.Background()
+	img := newImage(t, oci.MediaTypeImageManifest,
+		plainLayer(t, dir("etc"), file("etc/base1", "1"), dir("etc/sub"), file("etc/sub/deep", "d"), file("etc/base2", "2")),
+		plainLayer(t, dir("etc"), dir("etc/sub"), file("etc/top", "t")))
+	var buf bytes.Buffer
+	if err := analyze.Export(ctx, img.src, "v1", &buf, analyze.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	order, _ := readTar(t, &buf)
+	want := []string{"etc/", "etc/base1", "etc/sub/", "etc/sub/deep", "etc/base2", "etc/top"}
+	if diff := cmp.Diff(want, order); diff != "" {
+		t.Errorf("export order (-want +got):\n%s", diff)
+	}
+}
+
+// readTar returns the entry names of a tar in order, and each one's content
+// by name (a trailing "/" trimmed); a name written twice is an error.
+func readTar(t *testing.T, r io.Reader) ([]string, map[string]string) {
+	t.Helper()
+	var order []string
+	content := map[string]string{}
+	tr := tar.NewReader(r)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return order, content
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(tr)
+		name := strings.TrimSuffix(h.Name, "/")
+		if _, dup := content[name]; dup {
+			t.Errorf("%s written twice", name)
+		}
+		content[name] = string(b)
+		order = append(order, h.Name)
 	}
 }

@@ -35,6 +35,13 @@ type DiffReport struct {
 	Changed []FileChange `json:"changed"`
 }
 
+// Same reports whether the images are the same as far as Diff compares
+// them: no config field and no file differs (their manifests may still
+// differ, in annotations or layer compression).
+func (r *DiffReport) Same() bool {
+	return len(r.Config) == 0 && len(r.Added) == 0 && len(r.Removed) == 0 && len(r.Changed) == 0
+}
+
 // FieldDiff is one config field that differs; a side without the field is
 // null.
 type FieldDiff struct {

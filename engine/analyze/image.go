@@ -2,11 +2,7 @@ package analyze
 
 import (
 	"context"
-	"fmt"
-	"runtime"
-	"strings"
 
-	"github.com/stevedore-dev/stevedore/engine/errdef"
 	"github.com/stevedore-dev/stevedore/engine/oci"
 	"github.com/stevedore-dev/stevedore/engine/transport"
 )
@@ -28,27 +24,11 @@ func resolveImage(ctx context.Context, src transport.Source, ref string, opts Op
 	if !m.IsIndex() {
 		return m, nil
 	}
-	want := opts.Platform
-	if want == "" {
-		want = "linux/" + runtime.GOARCH
-	}
-	parts := strings.Split(want, "/")
-	if len(parts) < 2 || len(parts) > 3 || parts[0] == "" || parts[1] == "" {
-		return nil, fmt.Errorf("platform %q: want os/arch[/variant]: %w", want, errdef.ErrInvalid)
-	}
-	for _, d := range m.Manifests {
-		p := d.Platform
-		if p == nil || p.OS != parts[0] || p.Architecture != parts[1] || (len(parts) == 3 && p.Variant != parts[2]) {
-			continue
-		}
-		child, err := transport.FetchManifest(ctx, src, d, opts.ManifestLimit)
-		if err != nil {
+	want := oci.DefaultPlatform()
+	if opts.Platform != "" {
+		if want, err = oci.ParsePlatform(opts.Platform); err != nil {
 			return nil, err
 		}
-		if child.IsIndex() {
-			return nil, fmt.Errorf("index %s: platform entry %s is itself an index: %w", m.Digest, child.Digest, errdef.ErrUnsupported)
-		}
-		return child, nil
 	}
-	return nil, fmt.Errorf("index %s has no manifest for platform %s: %w", m.Digest, want, errdef.ErrNotFound)
+	return transport.FetchPlatformManifest(ctx, src, m, want, opts.ManifestLimit)
 }

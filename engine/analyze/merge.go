@@ -3,6 +3,7 @@ package analyze
 import (
 	"archive/tar"
 	"context"
+	"io/fs"
 	"path"
 	"sort"
 	"strings"
@@ -44,7 +45,32 @@ type FileInfo struct {
 	Layer       int           `json:"layer"`
 	LayerDigest digest.Digest `json:"layerDigest"`
 
-	ordinal int // the entry's position in its layer's tar
+	ordinal int         // the entry's position in its layer's tar
+	dir     *tar.Header // a directory's header, for Export to write it early
+}
+
+// FileMode is f's type and permission bits as io/fs says them, so that
+// it prints as ls -l does ("drwxr-xr-x").
+func (f FileInfo) FileMode() fs.FileMode {
+	m := fs.FileMode(f.Mode & 0o777)
+	for bit, fm := range map[int64]fs.FileMode{0o4000: fs.ModeSetuid, 0o2000: fs.ModeSetgid, 0o1000: fs.ModeSticky} {
+		if f.Mode&bit != 0 {
+			m |= fm
+		}
+	}
+	switch f.Type {
+	case TypeDir:
+		m |= fs.ModeDir
+	case TypeSymlink:
+		m |= fs.ModeSymlink
+	case TypeChar:
+		m |= fs.ModeDevice | fs.ModeCharDevice
+	case TypeBlock:
+		m |= fs.ModeDevice
+	case TypeFifo:
+		m |= fs.ModeNamedPipe
+	}
+	return m
 }
 
 func typeOf(flag byte) string {
@@ -79,6 +105,9 @@ func infoOf(e entry, layer int, d digest.Digest) *FileInfo {
 		fi.Type, fi.Mode, fi.Size, fi.UID, fi.GID, fi.ModTime = typeOf(h.Typeflag), h.Mode, h.Size, h.Uid, h.Gid, h.ModTime.UTC()
 		if h.Typeflag == tar.TypeSymlink || h.Typeflag == tar.TypeLink {
 			fi.Linkname = h.Linkname
+		}
+		if h.Typeflag == tar.TypeDir {
+			fi.dir = h
 		}
 	}
 	return fi

@@ -18,7 +18,9 @@ import (
 const maxLinks = 40
 
 // ReadFile streams the content of the regular file at name in the image's
-// merged filesystem, from the top-most layer that holds it. Symlinks along
+// merged filesystem, from the top-most layer that holds it. A name the
+// image does not hold as a regular file fails with an *Error whose Path is
+// set and Layer empty. Symlinks along
 // the way are followed inside the image only: an absolute target is taken
 // relative to the image root (as in a container), and a relative target
 // that climbs above the root fails with errdef.ErrInvalid; nothing outside
@@ -41,7 +43,7 @@ func ReadFile(ctx context.Context, src transport.Source, ref, name string, opts 
 	}
 	m, err := resolveImage(ctx, src, ref, opts)
 	if err != nil {
-		return fail(err)
+		return nil, &Error{Op: "read", Err: err}
 	}
 	t, _, err := merge(ctx, src, m, opts)
 	if err != nil {
@@ -77,7 +79,7 @@ func (t *tree) resolve(name string) (*FileInfo, error) {
 			cur = next
 			continue
 		case fi == nil:
-			return nil, fmt.Errorf("/%s: %w", next, errdef.ErrNotFound)
+			return nil, fmt.Errorf("%sno such file or directory: %w", at(p, next), errdef.ErrNotFound)
 		case fi.Type == TypeSymlink:
 			if hops++; hops > maxLinks {
 				return nil, fmt.Errorf("/%s: too many levels of symbolic links: %w", p, errdef.ErrInvalid)
@@ -115,11 +117,20 @@ func (t *tree) resolve(name string) (*FileInfo, error) {
 	}
 	switch {
 	case fi == nil:
-		return nil, fmt.Errorf("/%s: %w", p, errdef.ErrNotFound)
+		return nil, fmt.Errorf("no such file or directory: %w", errdef.ErrNotFound)
 	case fi.Type != TypeFile:
-		return nil, fmt.Errorf("/%s is a %s, not a regular file: %w", fi.Path, fi.Type, errdef.ErrInvalid)
+		return nil, fmt.Errorf("%sa %s, not a regular file: %w", at(p, fi.Path), fi.Type, errdef.ErrInvalid)
 	}
 	return fi, nil
+}
+
+// at says where, on the way to p, resolving stopped, when that is not p
+// itself (which the error names already): "/at: ".
+func at(p, where string) string {
+	if where == p {
+		return ""
+	}
+	return "/" + where + ": "
 }
 
 // openEntry streams the content of fi's entry from its layer.

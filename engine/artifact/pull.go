@@ -81,12 +81,43 @@ type PullResult struct {
 // image-spec v1.1.1 annotations.md §Pre-Defined Annotation Keys (title):
 // https://github.com/opencontainers/image-spec/blob/v1.1.1/annotations.md#pre-defined-annotation-keys
 func Pull(ctx context.Context, src transport.Source, id, dir string, opts PullOptions) (*PullResult, error) {
-	if opts.ManifestLimit <= 0 {
-		opts.ManifestLimit = oci.DefaultManifestLimit
-	}
 	if opts.MaxUnpackSize <= 0 {
 		opts.MaxUnpackSize = DefaultMaxUnpackSize
 	}
+	fail := func(name string, err error) (*PullResult, error) {
+		return nil, &Error{Op: "pull", Name: name, Err: err}
+	}
+	res, err := List(ctx, src, id, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fail(dir, err)
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return fail(dir, err)
+	}
+	defer root.Close()
+	for _, f := range res.Files {
+		name := path.Clean(f.Name)
+		if f.Unpacked {
+			err = pullDir(ctx, src, root, name, f.Descriptor, opts.MaxUnpackSize)
+		} else {
+			err = pullFile(ctx, src, root, name, f.Descriptor, f.Mode)
+		}
+		if err != nil {
+			return fail(f.Name, escapeErr(err))
+		}
+	}
+	return res, nil
+}
+
+// List reads the manifest of the artifact id names in src and returns what
+// Pull would write, checked as Pull checks it (titles, modes), without
+// writing anything: a caller that sends the files elsewhere (the API
+// streams them) starts from here.
+func List(ctx context.Context, src transport.Source, id string, opts PullOptions) (*PullResult, error) {
 	fail := func(name string, err error) (*PullResult, error) {
 		return nil, &Error{Op: "pull", Name: name, Err: err}
 	}
@@ -97,7 +128,7 @@ func Pull(ctx context.Context, src transport.Source, id, dir string, opts PullOp
 	if m.IsIndex() {
 		return fail(id, fmt.Errorf("%s is an index; pull one of its manifests by digest: %w", m.Digest, errdef.ErrUnsupported))
 	}
-	res := &PullResult{Manifest: m.Descriptor()}
+	res := &PullResult{Manifest: m.Descriptor(), Files: []PulledFile{}}
 	seen := map[string]bool{}
 	for _, l := range m.Layers {
 		title, ok := l.Annotations[AnnotationTitle]
@@ -112,41 +143,22 @@ func Pull(ctx context.Context, src transport.Source, id, dir string, opts PullOp
 			return fail(title, fmt.Errorf("two layers are titled %q: %w", title, errdef.ErrInvalid))
 		}
 		seen[path.Clean(title)] = true
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fail(dir, err)
-	}
-	root, err := os.OpenRoot(dir)
-	if err != nil {
-		return fail(dir, err)
-	}
-	defer root.Close()
-	for _, l := range m.Layers {
-		title, ok := l.Annotations[AnnotationTitle]
-		if !ok {
-			continue
-		}
-		name := path.Clean(title)
-		pf := PulledFile{Name: title, Descriptor: l}
-		if l.Annotations[AnnotationUnpack] == "true" {
-			pf.Unpacked = true
-			err = pullDir(ctx, src, root, name, l, opts.MaxUnpackSize)
-		} else {
-			pf.Mode, err = fileMode(l)
-			if err == nil {
-				err = pullFile(ctx, src, root, name, l, pf.Mode)
+		f := PulledFile{Name: title, Descriptor: l, Unpacked: l.Annotations[AnnotationUnpack] == "true"}
+		if !f.Unpacked {
+			if f.Mode, err = fileMode(l); err != nil {
+				return fail(title, err)
 			}
 		}
-		if err != nil {
-			return fail(title, escapeErr(err))
-		}
-		res.Files = append(res.Files, pf)
+		res.Files = append(res.Files, f)
 	}
 	return res, nil
 }
 
 // fetchManifest resolves id and reads its manifest, bounded and verified.
 func fetchManifest(ctx context.Context, src transport.Source, id string, limit int64) (*oci.Manifest, error) {
+	if limit <= 0 {
+		limit = oci.DefaultManifestLimit
+	}
 	desc, err := src.Resolve(ctx, id)
 	if err != nil {
 		return nil, err

@@ -73,26 +73,12 @@ type blob struct {
 // OCI layout), and is otherwise reachable by digest or as a referrer only.
 // Each file is read twice — once to hash it, once to send it — so memory
 // stays flat; a file that changes in between fails verification. A
-// transport.Committer target is committed on success and aborted on error.
+// transport.Committer target (an archive) is left for the caller to commit
+// or abort.
 //
 // image-spec v1.1.1 manifest.md §Guidelines for Artifact Usage:
 // https://github.com/opencontainers/image-spec/blob/v1.1.1/manifest.md#guidelines-for-artifact-usage
 func Push(ctx context.Context, dst transport.Target, tag string, files []File, opts PushOptions) (oci.Descriptor, error) {
-	desc, err := push(ctx, dst, tag, files, opts)
-	if c, ok := dst.(transport.Committer); ok {
-		if err != nil {
-			_ = c.Abort()
-		} else if err = c.Commit(ctx); err != nil {
-			err = &Error{Op: "push", Err: err}
-		}
-	}
-	if err != nil {
-		return oci.Descriptor{}, err
-	}
-	return desc, nil
-}
-
-func push(ctx context.Context, dst transport.Target, tag string, files []File, opts PushOptions) (oci.Descriptor, error) {
 	tmp, err := os.MkdirTemp("", "stevedore-artifact-")
 	if err != nil {
 		return oci.Descriptor{}, &Error{Op: "push", Err: err}
@@ -265,8 +251,7 @@ func Attach(ctx context.Context, src transport.Source, dst transport.Target, sub
 	if opts.ArtifactType == "" {
 		return oci.Descriptor{}, &Error{Op: "attach", Err: fmt.Errorf("an attached artifact needs an artifact type: %w", errdef.ErrInvalid)}
 	}
-	if c, ok := dst.(transport.Committer); ok {
-		_ = c.Abort()
+	if _, ok := dst.(transport.Committer); ok {
 		return oci.Descriptor{}, &Error{Op: "attach", Err: fmt.Errorf("attaching to an archive, which is rewritten whole: %w", errdef.ErrUnsupported)}
 	}
 	sd, err := src.Resolve(ctx, subject)

@@ -28,49 +28,49 @@ func Append(ctx context.Context, src *Base, dst transport.Target, tag string, op
 	if src == nil {
 		return Build(ctx, dst, tag, nil, opts)
 	}
-	var res *Result
-	err := committed(ctx, dst, func() error {
-		a, err := newAssembler(src.Source, src.Name, dst, opts, "append")
-		if err != nil {
-			return err
-		}
-		defer a.close()
-		var want *oci.Platform
-		if opts.Platform != "" {
-			if want, err = parsePlatform(opts.Platform); err != nil {
-				return err
-			}
-		}
-		rootDesc, err := src.Source.Resolve(ctx, src.Ref)
-		if err != nil {
-			return err
-		}
-		m, err := transport.FetchManifest(ctx, src.Source, rootDesc, a.opts.ManifestLimit)
-		if err != nil {
-			return err
-		}
-		if err := a.spool(ctx); err != nil {
-			return err
-		}
-		var desc oci.Descriptor
-		if m.IsIndex() {
-			desc, err = a.index(ctx, m, want)
-		} else {
-			desc, err = a.image(ctx, m, nil)
-		}
-		if err != nil {
-			return err
-		}
-		if err := finish(ctx, dst, desc, tag); err != nil {
-			return err
-		}
-		res = a.result(desc)
-		return nil
-	})
+	res, err := appendLayers(ctx, src, dst, tag, opts)
 	if err != nil {
 		return nil, &Error{Op: "append", Ref: src.Name, Err: err}
 	}
 	return res, nil
+}
+
+func appendLayers(ctx context.Context, src *Base, dst transport.Target, tag string, opts Options) (*Result, error) {
+	a, err := newAssembler(src.Source, src.Name, dst, opts, "append")
+	if err != nil {
+		return nil, err
+	}
+	defer a.close()
+	var want *oci.Platform
+	if opts.Platform != "" {
+		if want, err = parsePlatform(opts.Platform); err != nil {
+			return nil, err
+		}
+	}
+	rootDesc, err := src.Source.Resolve(ctx, src.Ref)
+	if err != nil {
+		return nil, err
+	}
+	m, err := transport.FetchManifest(ctx, src.Source, rootDesc, a.opts.ManifestLimit)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.spool(ctx); err != nil {
+		return nil, err
+	}
+	var desc oci.Descriptor
+	if m.IsIndex() {
+		desc, err = a.index(ctx, m, want)
+	} else {
+		desc, err = a.image(ctx, m, nil)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := finish(ctx, dst, desc, tag); err != nil {
+		return nil, err
+	}
+	return a.result(desc), nil
 }
 
 // index appends to the entries of idx that want selects (nil: every
@@ -145,8 +145,8 @@ func (a *assembler) index(ctx context.Context, idx *oci.Manifest, want *oci.Plat
 // selects reports whether Append changes index entry d: an image manifest
 // of a real platform, matching want when there is one.
 func (a *assembler) selects(d oci.Descriptor, want *oci.Platform) bool {
-	if !oci.IsManifest(d.MediaType) || oci.IsIndex(d.MediaType) || d.Platform == nil || d.Platform.OS == "unknown" {
+	if !oci.IsManifest(d.MediaType) || oci.IsIndex(d.MediaType) || d.Platform == nil || oci.IsAttestationPlatform(d.Platform) {
 		return false
 	}
-	return want == nil || matches(d.Platform, want)
+	return want == nil || oci.PlatformMatches(*want, d.Platform)
 }

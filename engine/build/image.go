@@ -225,18 +225,3 @@ func finish(ctx context.Context, dst transport.Target, desc oci.Descriptor, tag 
 	}
 	return nil
 }
-
-// committed runs fn and then commits dst if it is a transport.Committer
-// (an archive), or aborts it when fn failed.
-func committed(ctx context.Context, dst transport.Target, fn func() error) error {
-	err := fn()
-	cm, ok := dst.(transport.Committer)
-	if !ok {
-		return err
-	}
-	if err != nil {
-		cm.Abort()
-		return err
-	}
-	return cm.Commit(ctx)
-}

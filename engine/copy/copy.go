@@ -48,12 +48,6 @@ type Options struct {
 	// a mirror) so that PerRegistry holds across them; nil means one for
 	// this copy, of PerRegistry slots.
 	Limiter *HostLimiter
-	// Format ("oci" or "docker") and Compress ("gzip" or "zstd") ask for
-	// the image to be converted on the way, which changes its digests.
-	// They are honoured by engine.Copy, which converts through
-	// engine/mutate; Copy itself moves bytes unchanged and refuses them.
-	Format   string
-	Compress string
 	// Referrers also copies every manifest that refers to a copied one
 	// (OCI 1.1 subject, found through the source's referrers API or tag
 	// schema) and the legacy cosign tags of each, recursively, after their
@@ -114,44 +108,27 @@ const maxDepth = 8
 // moved, never re-serialised, so digests are preserved; every byte is
 // verified, content the target has is skipped (a manifest it has is taken
 // to bring everything it references), and layers are streamed, never held
-// in memory. A target that is a transport.Committer is committed after the
-// tag, or aborted if the copy fails. Failures are *Error, saying which side
+// in memory. A target that is a transport.Committer (an archive) is left
+// for the caller to commit or abort. Failures are *Error, saying which side
 // failed.
-func Copy(ctx context.Context, src transport.Source, srcRef string, dst transport.Target, dstTag string, opts Options) (res *Result, err error) {
-	if cm, ok := dst.(transport.Committer); ok {
-		defer func() {
-			if err != nil {
-				cm.Abort()
-				return
-			}
-			if cerr := cm.Commit(ctx); cerr != nil {
-				res, err = nil, dstErr(oci.Descriptor{Digest: res.Digest, MediaType: res.MediaType, Size: res.Size}, cerr)
-			}
-		}()
-	}
+func Copy(ctx context.Context, src transport.Source, srcRef string, dst transport.Target, dstTag string, opts Options) (*Result, error) {
 	if opts.Concurrency <= 0 {
 		opts.Concurrency = 4
 	}
 	if opts.ManifestLimit <= 0 {
 		opts.ManifestLimit = oci.DefaultManifestLimit
 	}
-	if opts.Format != "" || opts.Compress != "" {
-		return nil, fmt.Errorf("format and compression conversions change digests and are engine.Copy's to run, not a byte copy's: %w", errdef.ErrInvalid)
-	}
-	var want []string
+	var want *oci.Platform
 	if opts.Platform != "" {
-		var err error
-		if want, err = parsePlatform(opts.Platform); err != nil {
-			return nil, err
-		}
-	}
-	var wants [][]string
-	for _, p := range opts.Platforms {
-		w, err := parsePlatform(p)
+		p, err := oci.ParsePlatform(opts.Platform)
 		if err != nil {
 			return nil, err
 		}
-		wants = append(wants, w)
+		want = &p
+	}
+	wants, err := oci.ParsePlatforms(opts.Platforms)
+	if err != nil {
+		return nil, err
 	}
 	switch {
 	case want != nil && wants != nil:
@@ -204,7 +181,7 @@ func Copy(ctx context.Context, src transport.Source, srcRef string, dst transpor
 		if err != nil {
 			return nil, srcErr(rootDesc, err)
 		}
-		d, ok := choosePlatform(m, want)
+		d, ok := oci.ChoosePlatform(m, *want)
 		if !ok {
 			return nil, srcErr(rootDesc, fmt.Errorf("index %s has no manifest for platform %s: %w", rootDesc.Digest, opts.Platform, errdef.ErrNotFound))
 		}

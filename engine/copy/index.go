@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"strings"
 
 	"github.com/opencontainers/go-digest"
 
@@ -18,41 +17,33 @@ import (
 const annotationReferenceDigest = "vnd.docker.reference.digest"
 
 // selectPlatforms marks the entries of index m matching any of wants
-// (parsed os/arch[/variant]; no variant matches every variant), plus the
+// (oci.PlatformMatches), plus the
 // attestation entries that describe a kept entry. Every want must match
 // something: a filter that silently dropped a platform would publish an
 // index missing what the caller asked for.
 //
 // image-spec v1.1.1 image-index.md (platform):
 // https://github.com/opencontainers/image-spec/blob/v1.1.1/image-index.md#image-index-property-descriptions
-func selectPlatforms(m *oci.Manifest, wants [][]string) ([]bool, error) {
+func selectPlatforms(m *oci.Manifest, wants []oci.Platform) ([]bool, error) {
 	keep := make([]bool, len(m.Manifests))
 	kept := map[digest.Digest]bool{}
 	for _, w := range wants {
 		found := false
 		for i, d := range m.Manifests {
-			if platformMatches(w, d.Platform) {
+			if oci.PlatformMatches(w, d.Platform) {
 				keep[i], kept[d.Digest], found = true, true, true
 			}
 		}
 		if !found {
-			return nil, fmt.Errorf("index %s has no manifest for platform %s: %w", m.Digest, strings.Join(w, "/"), errdef.ErrNotFound)
+			return nil, fmt.Errorf("index %s has no manifest for platform %s: %w", m.Digest, oci.PlatformString(&w), errdef.ErrNotFound)
 		}
 	}
 	for i, d := range m.Manifests {
-		if p := d.Platform; p != nil && p.OS == "unknown" && p.Architecture == "unknown" && kept[digest.Digest(d.Annotations[annotationReferenceDigest])] {
+		if oci.IsAttestationPlatform(d.Platform) && kept[digest.Digest(d.Annotations[annotationReferenceDigest])] {
 			keep[i] = true
 		}
 	}
 	return keep, nil
-}
-
-// platformMatches reports whether p satisfies want; no variant matches any.
-func platformMatches(want []string, p *oci.Platform) bool {
-	if p == nil || p.OS != want[0] || p.Architecture != want[1] {
-		return false
-	}
-	return len(want) < 3 || p.Variant == want[2]
 }
 
 // filterIndex returns raw, an index, with only the entries keep marks, in
@@ -108,13 +99,9 @@ func marshal(v any) ([]byte, error) {
 // bytes. A caller that must know the copy's digest before copying (a
 // mirror deciding whether the destination is up to date) asks here.
 func FilterIndex(desc oci.Descriptor, raw []byte, platforms []string) (oci.Descriptor, []byte, error) {
-	var wants [][]string
-	for _, p := range platforms {
-		w, err := parsePlatform(p)
-		if err != nil {
-			return oci.Descriptor{}, nil, err
-		}
-		wants = append(wants, w)
+	wants, err := oci.ParsePlatforms(platforms)
+	if err != nil {
+		return oci.Descriptor{}, nil, err
 	}
 	m, err := oci.ParseManifest(desc.MediaType, raw)
 	if err != nil {

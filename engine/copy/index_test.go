@@ -97,7 +97,6 @@ func TestCopyPlatforms(t *testing.T) {
 			{"sparse without platforms", copy.Options{Sparse: true}, errdef.ErrInvalid},
 			{"platform and platforms", copy.Options{Platform: "linux/amd64", Platforms: []string{"linux/arm64"}}, errdef.ErrInvalid},
 			{"bad platform", copy.Options{Platforms: []string{"linux"}}, errdef.ErrInvalid},
-			{"conversion is engine.Copy's", copy.Options{Format: "docker"}, errdef.ErrInvalid},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				_, err := copy.Copy(ctx, f.src, "multi", newLayout(t), "x", tc.opts)

@@ -231,20 +231,10 @@ func (f TagFilter) check(at string, bad func(string, ...any)) {
 
 func checkPlatforms(at string, ps []string, bad func(string, ...any)) {
 	for i, p := range ps {
-		parts := strings.Split(p, "/")
-		if len(parts) < 2 || len(parts) > 3 || slicesHasEmpty(parts) {
+		if _, err := oci.ParsePlatform(p); err != nil {
 			bad("%s[%d] %q: want os/arch[/variant]", at, i, p)
 		}
 	}
-}
-
-func slicesHasEmpty(ss []string) bool {
-	for _, s := range ss {
-		if s == "" {
-			return true
-		}
-	}
-	return false
 }
 
 func checkDestination(at string, d Destination, source bool, bad func(string, ...any)) {

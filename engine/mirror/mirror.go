@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -99,12 +98,20 @@ func Run(ctx context.Context, eng *engine.Engine, cfg *Config, opts Options) (*R
 	rep := &Report{DryRun: opts.DryRun, Started: start}
 	var jobs []job
 	var order []int // index into rep.Images for each job
+	seen := map[string]bool{}
 	for _, s := range slots {
 		for _, f := range s.fail {
 			rep.Images = append(rep.Images, f)
 			r.progress(f)
 		}
 		for _, j := range s.jobs {
+			// An image two sources name (a repository's tag and an
+			// images: entry) is mirrored once, as the first names it.
+			key := j.src.String() + " " + j.dst.String()
+			if seen[key] {
+				continue
+			}
+			seen[key] = true
 			order = append(order, len(rep.Images))
 			rep.Images = append(rep.Images, ImageReport{})
 			jobs = append(jobs, j)
@@ -406,13 +413,13 @@ func choose(ctx context.Context, src transport.Source, index oci.Descriptor, pla
 	if err != nil {
 		return oci.Descriptor{}, nil, err
 	}
-	want := strings.Split(platform, "/")
-	i := slices.IndexFunc(m.Manifests, func(d oci.Descriptor) bool {
-		p := d.Platform
-		return p != nil && p.OS == want[0] && p.Architecture == want[1] && (len(want) < 3 || p.Variant == want[2])
-	})
-	if i < 0 {
+	want, err := oci.ParsePlatform(platform)
+	if err != nil {
+		return oci.Descriptor{}, nil, err
+	}
+	d, ok := oci.ChoosePlatform(m, want)
+	if !ok {
 		return oci.Descriptor{}, nil, fmt.Errorf("index %s has no manifest for platform %s: %w", index.Digest, platform, errdef.ErrNotFound)
 	}
-	return m.Manifests[i], raw, nil
+	return d, raw, nil
 }

@@ -91,12 +91,28 @@ func (d *destRepo) finish(dg digest.Digest, c *claim, err error) {
 type imageTarget struct {
 	*destRepo
 	claims    map[digest.Digest]*claim // guarded by destRepo.mu
+	manifests map[digest.Digest]bool   // the image's manifests sent; guarded by destRepo.mu
 	blobsSent atomic.Int64
 	bytesSent atomic.Int64
 }
 
 func newImageTarget(d *destRepo) *imageTarget {
-	return &imageTarget{destRepo: d, claims: map[digest.Digest]*claim{}}
+	return &imageTarget{destRepo: d, claims: map[digest.Digest]*claim{}, manifests: map[digest.Digest]bool{}}
+}
+
+// sentManifest marks the image's manifest desc present and counts its
+// bytes, once: a copy with referrers pushes its root a second time, by
+// tag, after the referrers, and copy.Result does not count that twice
+// either.
+func (t *imageTarget) sentManifest(desc oci.Descriptor) {
+	t.mu.Lock()
+	again := t.manifests[desc.Digest]
+	t.manifests[desc.Digest] = true
+	t.present[desc.Digest] = true
+	t.mu.Unlock()
+	if !again {
+		t.bytesSent.Add(desc.Size)
+	}
 }
 
 // release gives up the claims the image still holds; called when its copy
@@ -203,8 +219,7 @@ func (t *imageTarget) Push(ctx context.Context, desc oci.Descriptor, r io.Reader
 		if err := t.repoClient.Push(ctx, desc, r); err != nil {
 			return err
 		}
-		t.markPresent(desc.Digest)
-		t.bytesSent.Add(desc.Size)
+		t.sentManifest(desc)
 		return nil
 	}
 	sent, err := t.transfer(ctx, desc.Digest, func() error { return t.repoClient.Push(ctx, desc, r) })
@@ -217,8 +232,7 @@ func (t *imageTarget) PushTagged(ctx context.Context, desc oci.Descriptor, r io.
 	if err := t.repoClient.PushTagged(ctx, desc, r, tag); err != nil {
 		return err
 	}
-	t.markPresent(desc.Digest)
-	t.bytesSent.Add(desc.Size)
+	t.sentManifest(desc)
 	return nil
 }
 

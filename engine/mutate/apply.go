@@ -32,7 +32,7 @@ type indexStep interface {
 // are never in scope. The source is not changed.
 func Apply(ctx context.Context, src Image, dst transport.Target, tag string, opts Options, steps ...Step) (*Result, error) {
 	fail := func(err error) (*Result, error) { return nil, &Error{Op: "mutate", Err: err} }
-	scope, err := parsePlatforms(opts.Platforms)
+	scope, err := oci.ParsePlatforms(opts.Platforms)
 	if err != nil {
 		return fail(err)
 	}
@@ -54,7 +54,7 @@ func Apply(ctx context.Context, src Image, dst transport.Target, tag string, opt
 	if err != nil {
 		return nil, &Error{Op: "mutate", Digest: root.Digest, Err: err}
 	}
-	res, err := st.push(ctx, out, dst, tag, root.Digest)
+	res, err := st.push(ctx, out, dst, tag, root.Digest, opts.Progress)
 	if err != nil {
 		return nil, &Error{Op: "mutate", Digest: root.Digest, Err: err}
 	}
@@ -65,7 +65,7 @@ func Apply(ctx context.Context, src Image, dst transport.Target, tag string, opt
 type rewriter struct {
 	st      *stage
 	src     transport.Source
-	scope   [][]string
+	scope   []oci.Platform
 	steps   []Step
 	opts    Options
 	matched int // image entries in scope
@@ -163,73 +163,28 @@ func (w *rewriter) rewriteIndex(ctx context.Context, desc oci.Descriptor, depth 
 	return out, nil
 }
 
-// parsePlatforms checks os/arch[/variant] strings.
-func parsePlatforms(ps []string) ([][]string, error) {
-	var out [][]string
-	for _, s := range ps {
-		p, err := parsePlatform(s)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, p)
-	}
-	return out, nil
-}
-
-func parsePlatform(s string) ([]string, error) {
-	parts := strings.Split(s, "/")
-	if len(parts) < 2 || len(parts) > 3 || parts[0] == "" || parts[1] == "" || (len(parts) == 3 && parts[2] == "") {
-		return nil, fmt.Errorf("platform %q: want os/arch[/variant]: %w", s, errdef.ErrInvalid)
-	}
-	return parts, nil
-}
-
-// platformOf parses os/arch[/variant] into a Platform.
-func platformOf(s string) (*oci.Platform, error) {
-	p, err := parsePlatform(s)
-	if err != nil {
-		return nil, err
-	}
-	out := &oci.Platform{OS: p[0], Architecture: p[1]}
-	if len(p) == 3 {
-		out.Variant = p[2]
-	}
-	return out, nil
-}
-
-// matches reports whether p satisfies want; no variant matches any.
-func matches(want []string, p *oci.Platform) bool {
-	if p == nil || p.OS != want[0] || p.Architecture != want[1] {
-		return false
-	}
-	return len(want) < 3 || p.Variant == want[2]
-}
-
 // inScope reports whether an index entry of platform p is edited.
 // Attestation manifests (platform unknown/unknown) describe another entry
 // by digest and are never rewritten.
-func inScope(scope [][]string, p *oci.Platform) bool {
-	if p != nil && p.OS == "unknown" && p.Architecture == "unknown" {
+func inScope(scope []oci.Platform, p *oci.Platform) bool {
+	if oci.IsAttestationPlatform(p) {
 		return false
 	}
 	if len(scope) == 0 {
 		return true
 	}
 	for _, want := range scope {
-		if matches(want, p) {
+		if oci.PlatformMatches(want, p) {
 			return true
 		}
 	}
 	return false
 }
 
-func joinScope(scope [][]string) string {
+func joinScope(scope []oci.Platform) string {
 	var s []string
 	for _, p := range scope {
-		s = append(s, strings.Join(p, "/"))
+		s = append(s, oci.PlatformString(&p))
 	}
 	return strings.Join(s, ", ")
 }
-
-// ParsePlatform parses os/arch[/variant], the form --platform takes.
-func ParsePlatform(s string) (*oci.Platform, error) { return platformOf(s) }

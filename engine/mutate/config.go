@@ -253,3 +253,9 @@ func (a IndexAnnotations) applyIndex(_ context.Context, idx object, _ *string) e
 	editAnnotations(m, a.Set, a.Remove)
 	return setOrDelete(idx, "annotations", m, len(m) == 0)
 }
+
+// IsZero reports whether c edits nothing.
+func (c Config) IsZero() bool {
+	return len(c.Env)+len(c.UnsetEnv)+len(c.Labels)+len(c.RemoveLabels)+len(c.ExposedPorts)+len(c.RemoveExposedPorts)+len(c.Volumes)+len(c.RemoveVolumes) == 0 &&
+		c.Entrypoint == nil && c.Cmd == nil && c.User == nil && c.WorkingDir == nil && c.Platform == nil && c.Created == nil
+}

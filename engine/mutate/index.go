@@ -88,7 +88,7 @@ func AddToIndex(ctx context.Context, idx Image, members []Image, dst transport.T
 // (os/arch[/variant]; no variant matches any) from the index idx names and
 // pushes the new index to dst. Matching nothing is errdef.ErrNotFound.
 func RemoveFromIndex(ctx context.Context, idx Image, platforms []string, dst transport.Target, tag string, opts IndexOptions) (*Result, error) {
-	scope, err := parsePlatforms(platforms)
+	scope, err := oci.ParsePlatforms(platforms)
 	if err != nil {
 		return nil, &Error{Op: "index remove", Err: err}
 	}
@@ -100,7 +100,7 @@ func RemoveFromIndex(ctx context.Context, idx Image, platforms []string, dst tra
 		for _, e := range entries {
 			drop := false
 			for _, want := range scope {
-				drop = drop || matches(want, e.Platform)
+				drop = drop || oci.PlatformMatches(want, e.Platform)
 			}
 			if !drop {
 				kept = append(kept, e)
@@ -165,7 +165,7 @@ func pushIndex(ctx context.Context, st *stage, idx object, mediaType string, dst
 		return nil, &Error{Op: op, Err: err}
 	}
 	d := st.putJSON(mediaType, b)
-	res, err := st.push(ctx, d, dst, tag, source)
+	res, err := st.push(ctx, d, dst, tag, source, nil)
 	if err != nil {
 		return nil, &Error{Op: op, Digest: source, Err: err}
 	}
@@ -245,8 +245,8 @@ func replaceEntry(entries []oci.Descriptor, d oci.Descriptor) []oci.Descriptor {
 }
 
 func samePlatform(a, b *oci.Platform) bool {
-	if a.OS == "unknown" {
-		// Attestations are unknown/unknown; each describes another entry.
+	if oci.IsAttestationPlatform(a) {
+		// Each attestation describes another entry.
 		return false
 	}
 	x, _ := json.Marshal(a)

@@ -3,6 +3,7 @@ package mutate
 import (
 	"github.com/opencontainers/go-digest"
 
+	imgcopy "github.com/stevedore-dev/stevedore/engine/copy"
 	"github.com/stevedore-dev/stevedore/engine/oci"
 	"github.com/stevedore-dev/stevedore/engine/transport"
 )
@@ -21,6 +22,9 @@ type Options struct {
 	// TempDir is where new layers are staged before they are pushed; empty
 	// means os.TempDir().
 	TempDir string
+	// Progress, if set, receives the events of pushing the result, one at
+	// a time (see engine/copy).
+	Progress func(imgcopy.Event)
 }
 
 func (o Options) limit() int64 {
@@ -50,5 +54,8 @@ type Result struct {
 	// digest only.
 	Tag string `json:"tag,omitempty"`
 	// Source is the digest of what was read; it is unchanged.
-	Source digest.Digest `json:"source"`
+	Source digest.Digest `json:"sourceDigest"`
+	// Pushed counts what pushing the result sent to the target and found
+	// there already.
+	Pushed *imgcopy.Result `json:"-"`
 }

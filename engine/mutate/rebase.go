@@ -182,8 +182,7 @@ func baseFor(ctx context.Context, b Image, plat *oci.Platform, limit int64) (*im
 		}
 		found := false
 		for _, d := range m.Manifests {
-			if d.Platform != nil && plat != nil && d.Platform.OS == plat.OS && d.Platform.Architecture == plat.Architecture &&
-				(plat.Variant == "" || d.Platform.Variant == "" || d.Platform.Variant == plat.Variant) && oci.IsManifest(d.MediaType) && !oci.IsIndex(d.MediaType) {
+			if plat != nil && oci.PlatformMatches(*plat, d.Platform) && oci.IsManifest(d.MediaType) && !oci.IsIndex(d.MediaType) {
 				desc, found = d, true
 				break
 			}

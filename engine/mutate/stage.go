@@ -138,13 +138,14 @@ func (s *stage) Fetch(ctx context.Context, desc oci.Descriptor) (io.ReadCloser, 
 }
 
 // push copies the staged root (and whatever below it dst lacks) to dst and
-// tags it; an empty tag pushes by digest only.
-func (s *stage) push(ctx context.Context, root oci.Descriptor, dst transport.Target, tag string, source digest.Digest) (*Result, error) {
-	res, err := imgcopy.Copy(ctx, s, root.Digest.String(), dst, tag, imgcopy.Options{ManifestLimit: s.limit})
+// tags it; an empty tag pushes by digest only. progress, if set, receives
+// the copy's events.
+func (s *stage) push(ctx context.Context, root oci.Descriptor, dst transport.Target, tag string, source digest.Digest, progress func(imgcopy.Event)) (*Result, error) {
+	res, err := imgcopy.Copy(ctx, s, root.Digest.String(), dst, tag, imgcopy.Options{ManifestLimit: s.limit, Progress: progress})
 	if err != nil {
 		return nil, err
 	}
-	return &Result{Digest: res.Digest, MediaType: res.MediaType, Size: res.Size, Tag: tag, Source: source}, nil
+	return &Result{Digest: res.Digest, MediaType: res.MediaType, Size: res.Size, Tag: tag, Source: source, Pushed: res}, nil
 }
 
 // maxDepth bounds index nesting; real images nest two deep at most.

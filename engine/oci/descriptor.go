@@ -24,15 +24,3 @@ func ValidateDigest(d digest.Digest) error {
 	}
 	return nil
 }
-
-// PlatformString formats p as os/arch[/variant], the form --platform takes.
-func PlatformString(p *Platform) string {
-	if p == nil {
-		return ""
-	}
-	s := p.OS + "/" + p.Architecture
-	if p.Variant != "" {
-		s += "/" + p.Variant
-	}
-	return s
-}

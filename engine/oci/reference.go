@@ -22,11 +22,14 @@ type Reference struct {
 // DockerHub is the registry that references without a host resolve to.
 const DockerHub = "docker.io"
 
+// TagPattern is the distribution-spec grammar of a tag.
+const TagPattern = `[A-Za-z0-9_][A-Za-z0-9._-]{0,127}`
+
 // distribution-spec v1.1.1 §Pulling manifests: the <name> grammar.
 // https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#pulling-manifests
 var (
 	pathComponentRE = regexp.MustCompile(`^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*$`)
-	tagRE           = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$`)
+	tagRE           = regexp.MustCompile(`^` + TagPattern + `$`)
 	hostRE          = regexp.MustCompile(`^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*|\[[0-9a-fA-F:.]+\])(?::[0-9]+)?$`)
 )
 
@@ -44,7 +47,7 @@ func ParseReference(s string) (Reference, error) {
 	if i := strings.IndexByte(name, '@'); i >= 0 {
 		d := digest.Digest(name[i+1:])
 		if err := d.Validate(); err != nil {
-			return bad(fmt.Sprintf("digest %q: %v", d, err))
+			return bad("the digest is malformed: " + err.Error())
 		}
 		ref.Digest = d
 		name = name[:i]
@@ -53,8 +56,8 @@ func ParseReference(s string) (Reference, error) {
 	if i := strings.LastIndexByte(name, ':'); i >= 0 && !strings.Contains(name[i+1:], "/") {
 		ref.Tag = name[i+1:]
 		name = name[:i]
-		if err := ValidateTag(ref.Tag); err != nil {
-			return bad(err.Error())
+		if !tagRE.MatchString(ref.Tag) {
+			return bad("the tag must match " + TagPattern)
 		}
 	}
 	host, repo, err := SplitRepository(name)
@@ -76,7 +79,7 @@ func ParseReference(s string) (Reference, error) {
 // https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#pulling-manifests
 func ValidateTag(tag string) error {
 	if !tagRE.MatchString(tag) {
-		return fmt.Errorf("tag %q must match [A-Za-z0-9_][A-Za-z0-9._-]{0,127}: %w", tag, errdef.ErrInvalid)
+		return fmt.Errorf("tag %q must match %s: %w", tag, TagPattern, errdef.ErrInvalid)
 	}
 	return nil
 }

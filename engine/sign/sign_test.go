@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -77,6 +78,13 @@ func TestRoundTrip(t *testing.T) {
 			rep, err = VerifyAttestation(ctx, repo, "v1", VerifyOptions{Keys: only2, PredicateType: attType})
 			if err != nil || rep.Verified {
 				t.Errorf("verify-attestation with the wrong key: %+v, %v", rep, err)
+			}
+			// None of another type: the verdict says so (it used to say
+			// "no signatures found").
+			const otherType = "https://example.com/other/v1"
+			rep, err = VerifyAttestation(ctx, repo, "v1", VerifyOptions{Keys: both, PredicateType: otherType, Format: FormatBundle})
+			if err != nil || rep.Verified || rep.Err() == nil || !strings.Contains(rep.Err().Error(), "no attestations of type "+otherType+" found") {
+				t.Errorf("verify-attestation of another type: %+v, %v, verdict %v", rep, err, rep.Err())
 			}
 			// Attestations are not signatures.
 			check("k1 after attest", VerifyOptions{Keys: both}, true, 3)

@@ -40,3 +40,24 @@ func FetchManifest(ctx context.Context, src Source, desc oci.Descriptor, limit i
 	m.Digest = desc.Digest
 	return m, nil
 }
+
+// FetchPlatformManifest fetches the image manifest index lists for want:
+// its first entry whose platform matches (oci.PlatformMatches), which must
+// be an image manifest, not another index.
+//
+// image-spec v1.1.1 image-index.md (platform):
+// https://github.com/opencontainers/image-spec/blob/v1.1.1/image-index.md#image-index-property-descriptions
+func FetchPlatformManifest(ctx context.Context, src Source, index *oci.Manifest, want oci.Platform, limit int64) (*oci.Manifest, error) {
+	d, ok := oci.ChoosePlatform(index, want)
+	if !ok {
+		return nil, fmt.Errorf("index %s has no manifest for platform %s: %w", index.Digest, oci.PlatformString(&want), errdef.ErrNotFound)
+	}
+	m, err := FetchManifest(ctx, src, d, limit)
+	if err != nil {
+		return nil, err
+	}
+	if m.IsIndex() {
+		return nil, fmt.Errorf("index %s: platform entry %s is itself an index: %w", index.Digest, m.Digest, errdef.ErrUnsupported)
+	}
+	return m, nil
+}

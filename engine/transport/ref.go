@@ -70,16 +70,16 @@ func parseStoreRef(rest, orig string) (Ref, error) {
 	img := oci.Reference{}
 	if i := strings.IndexByte(rest, '@'); i >= 0 {
 		img.Digest = digest.Digest(rest[i+1:])
-		if err := oci.ValidateDigest(img.Digest); err != nil {
-			return bad(err.Error())
+		if err := img.Digest.Validate(); err != nil {
+			return bad("the digest is malformed: " + err.Error())
 		}
 		rest = rest[:i]
 	}
 	if i := strings.LastIndexByte(rest, ':'); i >= 0 && !strings.Contains(rest[i+1:], "/") {
 		img.Tag = rest[i+1:]
 		rest = rest[:i]
-		if err := oci.ValidateTag(img.Tag); err != nil {
-			return bad(err.Error())
+		if oci.ValidateTag(img.Tag) != nil {
+			return bad("the tag must match " + oci.TagPattern)
 		}
 	}
 	if err := oci.ValidateRepository(rest); err != nil {
@@ -103,8 +103,8 @@ func parsePathRef(scheme, rest, orig string) (Ref, error) {
 	if i := strings.LastIndexByte(rest, '@'); i >= 0 && !strings.Contains(rest[i:], "/") {
 		r.Digest = digest.Digest(rest[i+1:])
 		r.Path = rest[:i]
-		if err := oci.ValidateDigest(r.Digest); err != nil {
-			return Ref{}, fmt.Errorf("invalid reference %q: %w", orig, err)
+		if err := r.Digest.Validate(); err != nil {
+			return Ref{}, fmt.Errorf("invalid reference %q: the digest is malformed: %v: %w", orig, err, errdef.ErrInvalid)
 		}
 	} else if i := strings.LastIndexByte(rest, ':'); i >= 0 && !strings.Contains(rest[i:], "/") {
 		r.Tag = rest[i+1:]
@@ -138,6 +138,19 @@ func (r Ref) TagName() string {
 	}
 	return r.Tag
 }
+
+// DigestName returns the digest r names, whatever its transport ("" when
+// none).
+func (r Ref) DigestName() digest.Digest {
+	if r.IsRepository() {
+		return r.Image.Digest
+	}
+	return r.Digest
+}
+
+// IsZero reports whether r is the zero Ref, which options take to mean
+// that no reference was given.
+func (r Ref) IsZero() bool { return r.Transport == "" }
 
 // String formats r back into the transport-qualified form.
 func (r Ref) String() string {

@@ -2,6 +2,7 @@ package transport
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/stevedore-dev/stevedore/engine/errdef"
@@ -39,6 +40,22 @@ func TestParseRefInvalid(t *testing.T) {
 	for _, in := range []string{"", "docker:alpine", "ftp://x/y", "oci:", "oci::t", "oci:/x:", "oci:/x@sha256:zz", "BAD"} {
 		if _, err := ParseRef(in); !errors.Is(err, errdef.ErrInvalid) {
 			t.Errorf("ParseRef(%q) = %v, want ErrInvalid", in, err)
+		}
+	}
+}
+
+// TestParseRefMessage: a bad part is named by the reference it is in, once,
+// and the class is said once (it used to repeat both).
+func TestParseRefMessage(t *testing.T) {
+	for _, in := range []string{"127.0.0.1:5000/app:bad!tag", "store:app:bad!tag", "127.0.0.1:5000/app@sha256:zz", "store:app@sha256:zz", "oci:/x@sha256:zz"} {
+		_, err := ParseRef(in)
+		if err == nil {
+			t.Fatalf("ParseRef(%q) succeeded", in)
+		}
+		msg := err.Error()
+		bad := in[strings.LastIndexAny(in, ":@")+1:]
+		if strings.Count(msg, bad) != 1 || strings.Count(msg, errdef.ErrInvalid.Error()) != 1 {
+			t.Errorf("ParseRef(%q): %q names %q or %q more than once", in, msg, bad, errdef.ErrInvalid)
 		}
 	}
 }

@@ -106,6 +106,12 @@ func TestOCIArchiveRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("archive visible before Commit: %v", err)
+	}
+	if err := w.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
 	if res.Digest != im.manifest.Digest || res.BlobsCopied != 3 {
 		t.Fatalf("result %+v", res)
 	}
@@ -222,6 +228,9 @@ func TestDockerArchiveRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := imgcopy.Copy(ctx, im.src, "v1", w, "v1", imgcopy.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if err := w.Commit(ctx); err == nil {

@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -240,11 +241,18 @@ func (a *authorizer) fetchToken(ctx context.Context, ch *challenge, cred Credent
 		}
 		return nil
 	})
+	what := "requesting a token from " + u.Host
+	if len(scopes) > 0 {
+		what += " for " + strings.Join(scopes, " ")
+	}
 	if err != nil {
-		return token{}, fmt.Errorf("requesting a token for %s: %w", strings.Join(scopes, " "), err)
+		return token{}, fmt.Errorf("%s: %w", what, err)
 	}
 	if resp, err = expect(resp, http.StatusOK); err != nil {
-		return token{}, fmt.Errorf("requesting a token for %s: %w", strings.Join(scopes, " "), err)
+		if errors.Is(err, errdef.ErrUnauthorized) {
+			err = fmt.Errorf("the credentials were refused: %w", err)
+		}
+		return token{}, fmt.Errorf("%s: %w", what, err)
 	}
 	defer resp.Body.Close()
 	raw, err := oci.ReadAllLimited(resp.Body, maxTokenBody)

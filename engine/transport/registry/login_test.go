@@ -64,6 +64,11 @@ func TestLogin(t *testing.T) {
 			if (tc.want == nil) != (err == nil) || (tc.want != nil && !errors.Is(err, tc.want)) {
 				t.Fatalf("Login: %v, want %v", err, tc.want)
 			}
+			// A login asks for a token with no scope: the message names
+			// the token server and says what went wrong, not "for :".
+			if tc.scheme == "bearer" && err != nil && (strings.Contains(err.Error(), "for :") || !strings.Contains(err.Error(), "token from "+host) || !strings.Contains(err.Error(), "credentials were refused")) {
+				t.Errorf("Login: %v", err)
+			}
 		})
 	}
 }

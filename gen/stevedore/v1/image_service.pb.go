@@ -180,6 +180,7 @@ type RepositoryInfo struct {
 	// StoredBytes is the size of every blob and manifest it holds, each
 	// counted once (a blob other repositories hold too is counted here as
 	// well).
+	// In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
 	StoredBytes   int64 `protobuf:"varint,3,opt,name=stored_bytes,json=storedBytes,proto3" json:"stored_bytes,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -446,8 +447,10 @@ type RepositoryUsage struct {
 	// Blobs counts the blobs and manifests it holds.
 	Blobs int32 `protobuf:"varint,2,opt,name=blobs,proto3" json:"blobs,omitempty"`
 	// Bytes is their size.
+	// In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
 	Bytes int64 `protobuf:"varint,3,opt,name=bytes,proto3" json:"bytes,omitempty"`
 	// SharedBytes is the part of Bytes that other repositories hold too.
+	// In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
 	SharedBytes   int64 `protobuf:"varint,4,opt,name=shared_bytes,json=sharedBytes,proto3" json:"shared_bytes,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -516,8 +519,10 @@ type StorageUsageResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// TotalBytes is what the reported repositories hold, each blob counted
 	// once however many hold it: the space they take.
+	// In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
 	TotalBytes int64 `protobuf:"varint,1,opt,name=total_bytes,json=totalBytes,proto3" json:"total_bytes,omitempty"`
 	// SharedBytes is the part of TotalBytes held by more than one repository.
+	// In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
 	SharedBytes int64 `protobuf:"varint,2,opt,name=shared_bytes,json=sharedBytes,proto3" json:"shared_bytes,omitempty"`
 	// Repositories, in lexical order.
 	Repositories []*RepositoryUsage `protobuf:"bytes,3,rep,name=repositories,proto3" json:"repositories,omitempty"`
@@ -686,6 +691,7 @@ type RunGCRequest struct {
 	DryRun bool `protobuf:"varint,1,opt,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
 	// GraceSeconds keeps unreferenced content changed more recently than
 	// this (a push in progress); 0 means the server's --gc-grace.
+	// In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
 	GraceSeconds  int64 `protobuf:"varint,2,opt,name=grace_seconds,json=graceSeconds,proto3" json:"grace_seconds,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -803,9 +809,11 @@ type RunGCResponse struct {
 	// repositories.
 	Removed int32 `protobuf:"varint,4,opt,name=removed,proto3" json:"removed,omitempty"`
 	// RemovedBytes is their size.
+	// In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
 	RemovedBytes int64 `protobuf:"varint,5,opt,name=removed_bytes,json=removedBytes,proto3" json:"removed_bytes,omitempty"`
 	// FreedBytes is the disk space given back (blobs no repository holds any
 	// more).
+	// In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
 	FreedBytes int64 `protobuf:"varint,6,opt,name=freed_bytes,json=freedBytes,proto3" json:"freed_bytes,omitempty"`
 	// Young counts unreferenced files kept for being inside the grace period.
 	Young int32 `protobuf:"varint,7,opt,name=young,proto3" json:"young,omitempty"`
@@ -1318,6 +1326,7 @@ type Descriptor struct {
 	// Digest of the referenced content, e.g. `sha256:...`.
 	Digest string `protobuf:"bytes,2,opt,name=digest,proto3" json:"digest,omitempty"`
 	// Size of the referenced content in bytes.
+	// In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
 	Size int64 `protobuf:"varint,3,opt,name=size,proto3" json:"size,omitempty"`
 	// Annotations of the descriptor, if any.
 	Annotations map[string]string `protobuf:"bytes,4,rep,name=annotations,proto3" json:"annotations,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
@@ -1611,8 +1620,10 @@ type GetBlobRequest struct {
 	// `oci:/DIR@sha256:...`.
 	Ref string `protobuf:"bytes,1,opt,name=ref,proto3" json:"ref,omitempty"`
 	// Offset is the first byte to read; 0 reads from the start.
+	// In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
 	Offset int64 `protobuf:"varint,2,opt,name=offset,proto3" json:"offset,omitempty"`
 	// Length is the number of bytes to read; 0 reads to the end.
+	// In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
 	Length int64 `protobuf:"varint,3,opt,name=length,proto3" json:"length,omitempty"`
 	// Verify hashes a whole blob of the served store as it streams. The store
 	// verified it when it was committed, so by default it is sent as stored,
@@ -1685,11 +1696,13 @@ func (x *GetBlobRequest) GetVerify() bool {
 type GetBlobResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Offset is the absolute position of data in the blob.
+	// In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
 	Offset int64 `protobuf:"varint,1,opt,name=offset,proto3" json:"offset,omitempty"`
 	// Data holds at most 1 MiB of the blob.
 	Data []byte `protobuf:"bytes,2,opt,name=data,proto3" json:"data,omitempty"`
 	// Size is the total size of the blob, set in the first chunk only
 	// (-1 when the source does not know it).
+	// In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
 	Size          int64 `protobuf:"varint,3,opt,name=size,proto3" json:"size,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1790,6 +1803,7 @@ type CopyRequest struct {
 	// chunked upload of pieces this size, in bytes (at least 1 MiB); 0 streams
 	// each large blob in one request, still resumed from what the registry
 	// holds if it breaks off.
+	// In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
 	ChunkSize int64 `protobuf:"varint,10,opt,name=chunk_size,json=chunkSize,proto3" json:"chunk_size,omitempty"`
 	// VerifyPolicy is a trust policy (YAML, the document `stevedore copy
 	// --verify-policy FILE` reads) the source must satisfy before anything is
@@ -1961,6 +1975,7 @@ type CopyResponse struct {
 	// carries its platform); unset on the result event.
 	Descriptor_ *Descriptor `protobuf:"bytes,2,opt,name=descriptor,proto3" json:"descriptor,omitempty"`
 	// Bytes of the blob transferred so far (BLOB_BYTES; its size on BLOB_DONE).
+	// In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
 	Bytes int64 `protobuf:"varint,3,opt,name=bytes,proto3" json:"bytes,omitempty"`
 	// Result describes the finished copy, on the RESULT event only.
 	Result        *CopyResult `protobuf:"bytes,4,opt,name=result,proto3" json:"result,omitempty"`
@@ -2040,6 +2055,7 @@ type CopyResult struct {
 	// MediaType of the manifest or index copied.
 	MediaType string `protobuf:"bytes,4,opt,name=media_type,json=mediaType,proto3" json:"media_type,omitempty"`
 	// Size of the manifest or index copied, in bytes.
+	// In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
 	Size int64 `protobuf:"varint,5,opt,name=size,proto3" json:"size,omitempty"`
 	// BlobsCopied counts the configs and layers transferred.
 	BlobsCopied int32 `protobuf:"varint,6,opt,name=blobs_copied,json=blobsCopied,proto3" json:"blobs_copied,omitempty"`
@@ -2050,6 +2066,7 @@ type CopyResult struct {
 	// ManifestsSkipped counts the manifests and indexes the destination already had.
 	ManifestsSkipped int32 `protobuf:"varint,9,opt,name=manifests_skipped,json=manifestsSkipped,proto3" json:"manifests_skipped,omitempty"`
 	// Bytes is the total of blob and manifest bytes sent to the destination.
+	// In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
 	Bytes int64 `protobuf:"varint,10,opt,name=bytes,proto3" json:"bytes,omitempty"`
 	// SourceDigest is the digest the source reference resolved to.
 	SourceDigest string `protobuf:"bytes,11,opt,name=source_digest,json=sourceDigest,proto3" json:"source_digest,omitempty"`
@@ -2359,6 +2376,7 @@ type MirrorImage struct {
 	Reason string `protobuf:"bytes,6,opt,name=reason,proto3" json:"reason,omitempty"`
 	// Bytes counts blob and manifest bytes this image sent; a blob another
 	// image of the run sent is not counted twice.
+	// In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
 	Bytes int64 `protobuf:"varint,7,opt,name=bytes,proto3" json:"bytes,omitempty"`
 	// BlobsCopied counts blobs this image uploaded.
 	BlobsCopied int32 `protobuf:"varint,8,opt,name=blobs_copied,json=blobsCopied,proto3" json:"blobs_copied,omitempty"`
@@ -2552,6 +2570,7 @@ type MirrorSummary struct {
 	// WouldCopy counts images a dry run would copy.
 	WouldCopy int32 `protobuf:"varint,6,opt,name=would_copy,json=wouldCopy,proto3" json:"would_copy,omitempty"`
 	// Bytes is the total of bytes sent to the destination.
+	// In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
 	Bytes int64 `protobuf:"varint,7,opt,name=bytes,proto3" json:"bytes,omitempty"`
 	// BlobsCopied counts blobs uploaded.
 	BlobsCopied int32 `protobuf:"varint,8,opt,name=blobs_copied,json=blobsCopied,proto3" json:"blobs_copied,omitempty"`
@@ -3549,12 +3568,16 @@ type FileInfo struct {
 	// deleted) and `opaque` (the directory hides lower layers' contents).
 	Type string `protobuf:"bytes,2,opt,name=type,proto3" json:"type,omitempty"`
 	// Mode holds the permission and special bits, as in the tar header.
+	// In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
 	Mode int64 `protobuf:"varint,3,opt,name=mode,proto3" json:"mode,omitempty"`
 	// Size of a regular file's content in bytes.
+	// In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
 	Size int64 `protobuf:"varint,4,opt,name=size,proto3" json:"size,omitempty"`
 	// Uid of the owner.
+	// In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
 	Uid int64 `protobuf:"varint,5,opt,name=uid,proto3" json:"uid,omitempty"`
 	// Gid of the group.
+	// In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
 	Gid int64 `protobuf:"varint,6,opt,name=gid,proto3" json:"gid,omitempty"`
 	// Linkname is the target of a symlink or hard link.
 	Linkname string `protobuf:"bytes,7,opt,name=linkname,proto3" json:"linkname,omitempty"`
@@ -3736,6 +3759,7 @@ func (x *ReadFileRequest) GetPath() string {
 type ReadFileResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Offset is the absolute position of data in the file.
+	// In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
 	Offset int64 `protobuf:"varint,1,opt,name=offset,proto3" json:"offset,omitempty"`
 	// Data holds at most 1 MiB of the file.
 	Data          []byte `protobuf:"bytes,2,opt,name=data,proto3" json:"data,omitempty"`
@@ -3846,6 +3870,7 @@ func (x *ExportRequest) GetPlatform() string {
 type ExportResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Offset is the absolute position of data in the tar.
+	// In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
 	Offset int64 `protobuf:"varint,1,opt,name=offset,proto3" json:"offset,omitempty"`
 	// Data holds at most 1 MiB of the tar.
 	Data          []byte `protobuf:"bytes,2,opt,name=data,proto3" json:"data,omitempty"`
@@ -4454,10 +4479,13 @@ type SizeResponse struct {
 	// Layers from the base up.
 	Layers []*LayerSize `protobuf:"bytes,2,rep,name=layers,proto3" json:"layers,omitempty"`
 	// Compressed is the total of the layer blobs' sizes.
+	// In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
 	Compressed int64 `protobuf:"varint,3,opt,name=compressed,proto3" json:"compressed,omitempty"`
 	// Uncompressed is the total of the layer tars' sizes.
+	// In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
 	Uncompressed int64 `protobuf:"varint,4,opt,name=uncompressed,proto3" json:"uncompressed,omitempty"`
 	// Wasted is the total of file bytes that later layers overwrite or delete.
+	// In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
 	Wasted        int64 `protobuf:"varint,5,opt,name=wasted,proto3" json:"wasted,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -4538,12 +4566,15 @@ type LayerSize struct {
 	// MediaType of the layer blob.
 	MediaType string `protobuf:"bytes,3,opt,name=media_type,json=mediaType,proto3" json:"media_type,omitempty"`
 	// Compressed is the blob's size.
+	// In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
 	Compressed int64 `protobuf:"varint,4,opt,name=compressed,proto3" json:"compressed,omitempty"`
 	// Uncompressed is the tar's size.
+	// In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
 	Uncompressed int64 `protobuf:"varint,5,opt,name=uncompressed,proto3" json:"uncompressed,omitempty"`
 	// Files counts the layer's entries.
 	Files int32 `protobuf:"varint,6,opt,name=files,proto3" json:"files,omitempty"`
 	// Wasted is the bytes of this layer's files that later layers overwrite or delete.
+	// In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
 	Wasted        int64 `protobuf:"varint,7,opt,name=wasted,proto3" json:"wasted,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -4749,6 +4780,7 @@ type HistoryEntry struct {
 	// DiffId is the digest of that layer's uncompressed tar.
 	DiffId string `protobuf:"bytes,8,opt,name=diff_id,json=diffId,proto3" json:"diff_id,omitempty"`
 	// Size of that layer's blob.
+	// In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
 	Size          int64 `protobuf:"varint,9,opt,name=size,proto3" json:"size,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -4855,6 +4887,7 @@ type WriteResult struct {
 	// MediaType of the new manifest or index.
 	MediaType string `protobuf:"bytes,2,opt,name=media_type,json=mediaType,proto3" json:"media_type,omitempty"`
 	// Size of the new manifest or index in bytes.
+	// In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
 	Size int64 `protobuf:"varint,3,opt,name=size,proto3" json:"size,omitempty"`
 	// Tag set at the destination; empty when pushed by digest only.
 	Tag string `protobuf:"bytes,4,opt,name=tag,proto3" json:"tag,omitempty"`
@@ -6242,6 +6275,7 @@ type AppendedLayer struct {
 	// MediaType of the layer blob.
 	MediaType string `protobuf:"bytes,3,opt,name=media_type,json=mediaType,proto3" json:"media_type,omitempty"`
 	// Size of the layer blob.
+	// In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
 	Size          int64 `protobuf:"varint,4,opt,name=size,proto3" json:"size,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -6686,6 +6720,7 @@ type PullArtifactResponse struct {
 	// File, when set, starts the next file; its bytes follow in data.
 	File *PulledFile `protobuf:"bytes,3,opt,name=file,proto3" json:"file,omitempty"`
 	// Offset is the absolute position of data in the current file.
+	// In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
 	Offset int64 `protobuf:"varint,4,opt,name=offset,proto3" json:"offset,omitempty"`
 	// Data holds at most 1 MiB of the current file.
 	Data          []byte `protobuf:"bytes,5,opt,name=data,proto3" json:"data,omitempty"`

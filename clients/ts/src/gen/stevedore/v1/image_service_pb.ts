@@ -74,6 +74,7 @@ export type RepositoryInfo = Message<"stevedore.v1.RepositoryInfo"> & {
    * StoredBytes is the size of every blob and manifest it holds, each
    * counted once (a blob other repositories hold too is counted here as
    * well).
+   * In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
    *
    * @generated from field: int64 stored_bytes = 3;
    */
@@ -207,6 +208,7 @@ export type RepositoryUsage = Message<"stevedore.v1.RepositoryUsage"> & {
 
   /**
    * Bytes is their size.
+   * In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
    *
    * @generated from field: int64 bytes = 3;
    */
@@ -214,6 +216,7 @@ export type RepositoryUsage = Message<"stevedore.v1.RepositoryUsage"> & {
 
   /**
    * SharedBytes is the part of Bytes that other repositories hold too.
+   * In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
    *
    * @generated from field: int64 shared_bytes = 4;
    */
@@ -236,6 +239,7 @@ export type StorageUsageResponse = Message<"stevedore.v1.StorageUsageResponse"> 
   /**
    * TotalBytes is what the reported repositories hold, each blob counted
    * once however many hold it: the space they take.
+   * In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
    *
    * @generated from field: int64 total_bytes = 1;
    */
@@ -243,6 +247,7 @@ export type StorageUsageResponse = Message<"stevedore.v1.StorageUsageResponse"> 
 
   /**
    * SharedBytes is the part of TotalBytes held by more than one repository.
+   * In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
    *
    * @generated from field: int64 shared_bytes = 2;
    */
@@ -345,6 +350,7 @@ export type RunGCRequest = Message<"stevedore.v1.RunGCRequest"> & {
   /**
    * GraceSeconds keeps unreferenced content changed more recently than
    * this (a push in progress); 0 means the server's --gc-grace.
+   * In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
    *
    * @generated from field: int64 grace_seconds = 2;
    */
@@ -423,6 +429,7 @@ export type RunGCResponse = Message<"stevedore.v1.RunGCResponse"> & {
 
   /**
    * RemovedBytes is their size.
+   * In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
    *
    * @generated from field: int64 removed_bytes = 5;
    */
@@ -431,6 +438,7 @@ export type RunGCResponse = Message<"stevedore.v1.RunGCResponse"> & {
   /**
    * FreedBytes is the disk space given back (blobs no repository holds any
    * more).
+   * In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
    *
    * @generated from field: int64 freed_bytes = 6;
    */
@@ -741,6 +749,7 @@ export type Descriptor = Message<"stevedore.v1.Descriptor"> & {
 
   /**
    * Size of the referenced content in bytes.
+   * In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
    *
    * @generated from field: int64 size = 3;
    */
@@ -890,6 +899,7 @@ export type GetBlobRequest = Message<"stevedore.v1.GetBlobRequest"> & {
 
   /**
    * Offset is the first byte to read; 0 reads from the start.
+   * In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
    *
    * @generated from field: int64 offset = 2;
    */
@@ -897,6 +907,7 @@ export type GetBlobRequest = Message<"stevedore.v1.GetBlobRequest"> & {
 
   /**
    * Length is the number of bytes to read; 0 reads to the end.
+   * In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
    *
    * @generated from field: int64 length = 3;
    */
@@ -928,6 +939,7 @@ export const GetBlobRequestSchema: GenMessage<GetBlobRequest> = /*@__PURE__*/
 export type GetBlobResponse = Message<"stevedore.v1.GetBlobResponse"> & {
   /**
    * Offset is the absolute position of data in the blob.
+   * In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
    *
    * @generated from field: int64 offset = 1;
    */
@@ -943,6 +955,7 @@ export type GetBlobResponse = Message<"stevedore.v1.GetBlobResponse"> & {
   /**
    * Size is the total size of the blob, set in the first chunk only
    * (-1 when the source does not know it).
+   * In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
    *
    * @generated from field: int64 size = 3;
    */
@@ -1049,6 +1062,7 @@ export type CopyRequest = Message<"stevedore.v1.CopyRequest"> & {
    * chunked upload of pieces this size, in bytes (at least 1 MiB); 0 streams
    * each large blob in one request, still resumed from what the registry
    * holds if it breaks off.
+   * In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
    *
    * @generated from field: int64 chunk_size = 10;
    */
@@ -1132,6 +1146,7 @@ export type CopyResponse = Message<"stevedore.v1.CopyResponse"> & {
 
   /**
    * Bytes of the blob transferred so far (BLOB_BYTES; its size on BLOB_DONE).
+   * In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
    *
    * @generated from field: int64 bytes = 3;
    */
@@ -1190,6 +1205,7 @@ export type CopyResult = Message<"stevedore.v1.CopyResult"> & {
 
   /**
    * Size of the manifest or index copied, in bytes.
+   * In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
    *
    * @generated from field: int64 size = 5;
    */
@@ -1225,6 +1241,7 @@ export type CopyResult = Message<"stevedore.v1.CopyResult"> & {
 
   /**
    * Bytes is the total of blob and manifest bytes sent to the destination.
+   * In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
    *
    * @generated from field: int64 bytes = 10;
    */
@@ -1408,6 +1425,7 @@ export type MirrorImage = Message<"stevedore.v1.MirrorImage"> & {
   /**
    * Bytes counts blob and manifest bytes this image sent; a blob another
    * image of the run sent is not counted twice.
+   * In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
    *
    * @generated from field: int64 bytes = 7;
    */
@@ -1544,6 +1562,7 @@ export type MirrorSummary = Message<"stevedore.v1.MirrorSummary"> & {
 
   /**
    * Bytes is the total of bytes sent to the destination.
+   * In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
    *
    * @generated from field: int64 bytes = 7;
    */
@@ -2079,6 +2098,7 @@ export type FileInfo = Message<"stevedore.v1.FileInfo"> & {
 
   /**
    * Mode holds the permission and special bits, as in the tar header.
+   * In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
    *
    * @generated from field: int64 mode = 3;
    */
@@ -2086,6 +2106,7 @@ export type FileInfo = Message<"stevedore.v1.FileInfo"> & {
 
   /**
    * Size of a regular file's content in bytes.
+   * In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
    *
    * @generated from field: int64 size = 4;
    */
@@ -2093,6 +2114,7 @@ export type FileInfo = Message<"stevedore.v1.FileInfo"> & {
 
   /**
    * Uid of the owner.
+   * In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
    *
    * @generated from field: int64 uid = 5;
    */
@@ -2100,6 +2122,7 @@ export type FileInfo = Message<"stevedore.v1.FileInfo"> & {
 
   /**
    * Gid of the group.
+   * In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
    *
    * @generated from field: int64 gid = 6;
    */
@@ -2184,6 +2207,7 @@ export const ReadFileRequestSchema: GenMessage<ReadFileRequest> = /*@__PURE__*/
 export type ReadFileResponse = Message<"stevedore.v1.ReadFileResponse"> & {
   /**
    * Offset is the absolute position of data in the file.
+   * In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
    *
    * @generated from field: int64 offset = 1;
    */
@@ -2240,6 +2264,7 @@ export const ExportRequestSchema: GenMessage<ExportRequest> = /*@__PURE__*/
 export type ExportResponse = Message<"stevedore.v1.ExportResponse"> & {
   /**
    * Offset is the absolute position of data in the tar.
+   * In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
    *
    * @generated from field: int64 offset = 1;
    */
@@ -2591,6 +2616,7 @@ export type SizeResponse = Message<"stevedore.v1.SizeResponse"> & {
 
   /**
    * Compressed is the total of the layer blobs' sizes.
+   * In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
    *
    * @generated from field: int64 compressed = 3;
    */
@@ -2598,6 +2624,7 @@ export type SizeResponse = Message<"stevedore.v1.SizeResponse"> & {
 
   /**
    * Uncompressed is the total of the layer tars' sizes.
+   * In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
    *
    * @generated from field: int64 uncompressed = 4;
    */
@@ -2605,6 +2632,7 @@ export type SizeResponse = Message<"stevedore.v1.SizeResponse"> & {
 
   /**
    * Wasted is the total of file bytes that later layers overwrite or delete.
+   * In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
    *
    * @generated from field: int64 wasted = 5;
    */
@@ -2647,6 +2675,7 @@ export type LayerSize = Message<"stevedore.v1.LayerSize"> & {
 
   /**
    * Compressed is the blob's size.
+   * In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
    *
    * @generated from field: int64 compressed = 4;
    */
@@ -2654,6 +2683,7 @@ export type LayerSize = Message<"stevedore.v1.LayerSize"> & {
 
   /**
    * Uncompressed is the tar's size.
+   * In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
    *
    * @generated from field: int64 uncompressed = 5;
    */
@@ -2668,6 +2698,7 @@ export type LayerSize = Message<"stevedore.v1.LayerSize"> & {
 
   /**
    * Wasted is the bytes of this layer's files that later layers overwrite or delete.
+   * In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
    *
    * @generated from field: int64 wasted = 7;
    */
@@ -2794,6 +2825,7 @@ export type HistoryEntry = Message<"stevedore.v1.HistoryEntry"> & {
 
   /**
    * Size of that layer's blob.
+   * In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
    *
    * @generated from field: int64 size = 9;
    */
@@ -2829,6 +2861,7 @@ export type WriteResult = Message<"stevedore.v1.WriteResult"> & {
 
   /**
    * Size of the new manifest or index in bytes.
+   * In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
    *
    * @generated from field: int64 size = 3;
    */
@@ -3652,6 +3685,7 @@ export type AppendedLayer = Message<"stevedore.v1.AppendedLayer"> & {
 
   /**
    * Size of the layer blob.
+   * In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
    *
    * @generated from field: int64 size = 4;
    */
@@ -3895,6 +3929,7 @@ export type PullArtifactResponse = Message<"stevedore.v1.PullArtifactResponse"> 
 
   /**
    * Offset is the absolute position of data in the current file.
+   * In JSON (REST): a decimal string, as proto3 JSON writes 64-bit integers.
    *
    * @generated from field: int64 offset = 4;
    */
