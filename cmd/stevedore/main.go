@@ -16,6 +16,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/stevedore-dev/stevedore/internal/version"
 )
 
 // Exit statuses.
@@ -63,10 +65,13 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		// Runnable with no arguments so that `stevedore bogus` is a usage
 		// error through Args rather than cobra's unknown-command path.
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+		Args:    cobra.NoArgs,
+		RunE:    func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+		Version: version.Get().String(),
 	}
+	root.SetVersionTemplate("stevedore {{.Version}}\n")
 	root.AddCommand(
+		newVersionCmd(),
 		newServeCmd(),
 		newInspectCmd(),
 		newManifestCmd(),

@@ -27,6 +27,7 @@ import (
 	"github.com/stevedore-dev/stevedore/engine/store"
 	s3store "github.com/stevedore-dev/stevedore/engine/store/s3"
 	stevedorev1 "github.com/stevedore-dev/stevedore/gen/stevedore/v1"
+	"github.com/stevedore-dev/stevedore/internal/version"
 	"github.com/stevedore-dev/stevedore/registryhttp"
 	"github.com/stevedore-dev/stevedore/service"
 )
@@ -36,7 +37,7 @@ type serveOptions struct {
 	grpcAddr, httpAddr, registryAddr string
 	dataDir                          string
 	keyDir, pullPolicy               string
-	logLevel                         string
+	logLevel, logFormat              string
 	uploadTTL                        time.Duration
 	gcInterval, gcGrace              time.Duration
 	engine                           engineFlags
@@ -70,6 +71,7 @@ SIGINT or SIGTERM shuts down gracefully.`,
 	f.StringVar(&o.registryAddr, "registry-addr", envOr("STEVEDORE_REGISTRY_ADDR", "127.0.0.1:5000"), "OCI registry listen address (env STEVEDORE_REGISTRY_ADDR)")
 	f.StringVar(&o.dataDir, "data", envOr("STEVEDORE_DATA", "./stevedore-data"), "data directory, created if missing (env STEVEDORE_DATA)")
 	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	f.StringVar(&o.logFormat, "log-format", "", "log format: console (readable lines) or json (one object per line) (default: console on a terminal, else json)")
 	f.DurationVar(&o.uploadTTL, "upload-ttl", 24*time.Hour, "remove blob upload sessions started longer ago than this (0: keep them)")
 	f.DurationVar(&o.gcInterval, "gc-interval", 0, "collect garbage (as stevedore gc) every this long while serving (0: never)")
 	f.DurationVar(&o.gcGrace, "gc-grace", store.DefaultGCGrace, "with --gc-interval: keep unreferenced content changed more recently than this")
@@ -96,7 +98,10 @@ func serve(ctx context.Context, o serveOptions, logTo io.Writer) error {
 	if err != nil {
 		return usageError{fmt.Errorf("--log-level: %w", err)}
 	}
-	log := newLogger(logTo, level)
+	log, err := newLogger(logTo, level, o.logFormat)
+	if err != nil {
+		return err
+	}
 	defer func() { _ = log.Sync() }()
 
 	if err := os.MkdirAll(o.dataDir, 0o755); err != nil {
@@ -158,6 +163,10 @@ func serve(ctx context.Context, o serveOptions, logTo io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if err := registerBuildInfo(metrics); err != nil {
+		return err
+	}
+	grpcMetrics = append(grpcMetrics, service.WithVersionHeader(version.Get().String())...)
 
 	// Metrics ahead of auth, so refused calls are counted.
 	// One engine and one key directory behind both services, so Copy can
@@ -260,15 +269,6 @@ func expireUploads(ctx context.Context, root store.Uploads, ttl, interval time.D
 		case <-t.C:
 		}
 	}
-}
-
-// newLogger is zap's production logger (JSON with epoch times,
-// caller, stacks on errors) writing to w, minus sampling: one line per
-// request is the point, and sampling would drop them under load.
-func newLogger(w io.Writer, level zapcore.Level) *zap.Logger {
-	sink := zapcore.Lock(zapcore.AddSync(w))
-	core := zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), sink, level)
-	return zap.New(core, zap.AddCaller(), zap.AddStacktrace(zapcore.ErrorLevel), zap.ErrorOutput(sink))
 }
 
 // serveHTTP serves srv on lis; the error Shutdown causes is success.
