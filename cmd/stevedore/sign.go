@@ -102,7 +102,7 @@ are printed on stdout.`,
 	pf.register(cmd)
 	cmd.Flags().StringVar(&key, "key", "", "cosign private key file (ENCRYPTED SIGSTORE PRIVATE KEY)")
 	cmd.Flags().StringVar(&format, "format", "bundle", "signature format: bundle (OCI 1.1 referrer, cosign v3) or legacy (sha256-<hex>.sig tag)")
-	cmd.Flags().StringArrayVarP(&ann, "annotations", "a", nil, "sign this KEY=VALUE annotation with the digest (repeatable)")
+	cmd.Flags().StringArrayVarP(&ann, "annotation", "a", nil, "sign this `KEY=VALUE` annotation with the digest (repeatable)")
 	cmd.Flags().BoolVar(&recursive, "recursive", false, "when REF is an index, sign each of its manifests too")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print what was signed as JSON")
 	return cmd
