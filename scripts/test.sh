@@ -30,7 +30,7 @@ echo "tools in $BIN"
 
 if [ -f scripts/gen.sh ]; then
   section "generated code is current (scripts/gen.sh, buf format + lint)"
-  gen_dirs=(gen service/openapi clients/ts/src/gen clients/python/src/stevedore)
+  gen_dirs=(gen service/openapi clients/ts/src/gen clients/python/src/stevedore_oci)
   snapshot() { find "${gen_dirs[@]}" -type f 2>/dev/null | LC_ALL=C sort | xargs -r sha256sum; }
   before="$(snapshot)"
   if bash scripts/gen.sh; then

@@ -9,7 +9,7 @@ import tarfile
 
 import pytest
 
-import stevedore
+import stevedore_oci
 
 
 @pytest.fixture
@@ -25,7 +25,7 @@ def scratch(client, server, tmp_path) -> str:
 def test_sign_verify(client, server, scratch):
     good = client.generate_key_pair("py-good", "pw")
     other = client.generate_key_pair("py-other", "pw")
-    with pytest.raises(stevedore.AlreadyExistsError):
+    with pytest.raises(stevedore_oci.AlreadyExistsError):
         client.generate_key_pair("py-good", "pw")
     signed = client.sign(scratch, "py-good", "pw")
     assert signed.signatures[0].subject.digest == server.fixture["filesImage"]["digest"]
@@ -43,7 +43,7 @@ def test_analyze(client, server, tmp_path):
     ref = server.ref(":files")
     files = [f.path.lstrip("/") for f in client.list_files(ref) if f.size > 0]
     assert files == ["bin/app", "etc/hello.txt"]
-    with pytest.raises(stevedore.NotFoundError):
+    with pytest.raises(stevedore_oci.NotFoundError):
         list(client.list_files(server.ref(":missing")))
     buf = io.BytesIO()
     assert client.read_file(ref, "/etc/hello.txt", buf) == len(b"hello from stevedore\n")
@@ -69,7 +69,7 @@ def test_mutate_tag(client, server, scratch):
     client.tag(dst, "extra")
     assert client.inspect(extra).digest == res.digest
     client.untag(extra)
-    with pytest.raises(stevedore.NotFoundError):
+    with pytest.raises(stevedore_oci.NotFoundError):
         client.inspect(extra)
 
 
@@ -100,5 +100,5 @@ def test_distribution(client, server, dist, tmp_path):
     assert "sha256:" + hashlib.sha256(raw).hexdigest() == info.digest
     layer = info.layers[0]
     assert client.download_blob(f"{dist}/fixture/files@{layer.digest}", tmp_path / "layer") == layer.size
-    with pytest.raises(stevedore.NotFoundError):
+    with pytest.raises(stevedore_oci.NotFoundError):
         client.inspect(f"{dist}/fixture/files:missing")
