@@ -29,6 +29,8 @@ go_tool registry github.com/distribution/distribution/v3/cmd/registry@v3.1.2
 go_tool cosign github.com/sigstore/cosign/v3/cmd/cosign@v3.1.3
 # versitygw is the S3 server the S3 store is tested against (~6 min cold build).
 go_tool versitygw github.com/versity/versitygw/cmd/versitygw@v1.8.0
+# cyclonedx-gomod writes the release's SBOM of the Go dependencies (make release).
+go_tool cyclonedx-gomod github.com/CycloneDX/cyclonedx-gomod/cmd/cyclonedx-gomod@v1.10.0
 
 # The conformance suite is a test package; build it in a scratch module.
 CONF_VER=v0.0.0-20260831232431-97274622c111

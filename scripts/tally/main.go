@@ -3,7 +3,10 @@
 // tests across all of them. A skip whose name no pattern of the allowlist
 // matches fails the run: a suite must not go green by testing nothing.
 //
-//	tally render < go-test.json       print `go test -json` as `go test -v` would
+//	tally render [-failures] < go-test.json
+//	                                  print `go test -json` as `go test -v` would;
+//	                                  -failures: only package lines and the
+//	                                  output of failed tests, as plain go test
 //	tally summary [-allow FILE] [-quick] DIR
 //
 // DIR holds, per tier:
@@ -46,7 +49,7 @@ func run(args []string, stdin io.Reader, stdout io.Writer) error {
 	}
 	switch args[0] {
 	case "render":
-		return render(stdin, stdout)
+		return render(stdin, stdout, len(args) > 1 && args[1] == "-failures")
 	case "summary":
 		var allowFile, dir string
 		quick := false
@@ -131,17 +134,35 @@ type event struct {
 }
 
 // render prints the Output of each event: exactly what `go test -v` prints.
-func render(r io.Reader, w io.Writer) error {
+// With failuresOnly it keeps each test's output until the test ends and
+// prints it only if the test failed, as plain `go test` does.
+func render(r io.Reader, w io.Writer, failuresOnly bool) error {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 1<<20), 64<<20)
 	bw := bufio.NewWriter(w)
+	held := map[string]*strings.Builder{}
 	for sc.Scan() {
 		var e event
 		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
 			fmt.Fprintln(bw, sc.Text()) // not an event (go vet, build output): as is
 			continue
 		}
-		bw.WriteString(e.Output)
+		switch {
+		case !failuresOnly || e.Test == "":
+			bw.WriteString(e.Output)
+		case e.Action == "output":
+			key := e.Package + " " + e.Test
+			if held[key] == nil {
+				held[key] = &strings.Builder{}
+			}
+			held[key].WriteString(e.Output)
+		case e.Action == "pass" || e.Action == "skip" || e.Action == "fail":
+			key := e.Package + " " + e.Test
+			if b := held[key]; b != nil && e.Action == "fail" {
+				bw.WriteString(b.String())
+			}
+			delete(held, key)
+		}
 		if e.Action != "output" {
 			bw.Flush()
 		}

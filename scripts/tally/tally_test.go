@@ -109,4 +109,22 @@ func TestRender(t *testing.T) {
 	if want := "=== RUN   TestA\n--- PASS: TestA (0.00s)\n# not json\n"; out.String() != want {
 		t.Errorf("render = %q, want %q", out.String(), want)
 	}
+
+	in = `{"Action":"output","Package":"p","Test":"TestA","Output":"=== RUN   TestA\n"}
+{"Action":"output","Package":"p","Test":"TestA","Output":"--- PASS: TestA (0.00s)\n"}
+{"Action":"pass","Package":"p","Test":"TestA"}
+{"Action":"output","Package":"p","Test":"TestB","Output":"=== RUN   TestB\n"}
+{"Action":"output","Package":"p","Test":"TestB","Output":"    b_test.go:3: boom\n"}
+{"Action":"output","Package":"p","Test":"TestB","Output":"--- FAIL: TestB (0.00s)\n"}
+{"Action":"fail","Package":"p","Test":"TestB"}
+{"Action":"output","Package":"p","Output":"FAIL\tp\t0.01s\n"}
+{"Action":"fail","Package":"p"}
+`
+	out.Reset()
+	if err := run([]string{"render", "-failures"}, strings.NewReader(in), &out); err != nil {
+		t.Fatal(err)
+	}
+	if want := "=== RUN   TestB\n    b_test.go:3: boom\n--- FAIL: TestB (0.00s)\nFAIL\tp\t0.01s\n"; out.String() != want {
+		t.Errorf("render -failures = %q, want %q", out.String(), want)
+	}
 }
