@@ -8,6 +8,9 @@
 # fence's info string say how:
 #   (none)         in a fresh empty directory
 #   repo           in the repository root (README's `go install ./cmd/stevedore`)
+#   dist           in dist/, which `make release` wrote (README's release
+#                  install); without it the block is a skip, which only
+#                  QUICK=1 allows
 #   background     started and kept running for the rest of the tour
 #                  (README's `stevedore serve`); the tour waits until
 #   ready=URL      answers 200
@@ -102,6 +105,13 @@ run_block() {
   for a in $attrs; do
     case "$a" in
       repo) dir="$repo" ;;
+      dist)
+        dir="$repo/dist"
+        if [ ! -f "$dir/SHA256SUMS" ]; then
+          record "$tier" SKIP "$where" "no dist/: make release first"
+          return
+        fi
+        ;;
       background) bg=1 ;;
       ready=*) url="${a#ready=}" ;;
       not-in-tour=*) why="${a#not-in-tour=}" ;;

@@ -46,16 +46,31 @@ if [ ! -x "$CACHE/.v/oci-conformance-$CONF_VER/oci-conformance" ]; then
 fi
 ln -sf "$CACHE/.v/oci-conformance-$CONF_VER/oci-conformance" "$CACHE/oci-conformance"
 
-# skopeo comes from Debian.
-if ! command -v skopeo >/dev/null 2>&1; then
-  echo "install-tools: apt-get install skopeo" >&2
-  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq skopeo) >&2
-fi
+# From Debian: skopeo (an oracle), wrk (manifest GETs at 64 connections in the
+# registry benchmark), and what the documented tour uses besides our tools
+# (scripts/doc-tour.sh): jq, curl, openssl, htpasswd (apache2-utils).
+apt_tool() {
+  local cmd=$1 pkg=$2
+  if ! command -v "$cmd" >/dev/null 2>&1; then
+    echo "install-tools: apt-get install $pkg" >&2
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$pkg") >&2
+  fi
+}
+apt_tool skopeo skopeo
+apt_tool wrk wrk
+apt_tool jq jq
+apt_tool curl curl
+apt_tool openssl openssl
+apt_tool htpasswd apache2-utils
 
-# wrk (manifest GETs at 64 connections in the registry benchmark) comes from Debian.
-if ! command -v wrk >/dev/null 2>&1; then
-  echo "install-tools: apt-get install wrk" >&2
-  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk) >&2
-fi
+# Link the Debian tools into the tools directory too, so that directory is
+# the one place tests take tools from (integration/, clients/test.sh, the
+# tour and the gate test all put it first on PATH).
+for t in skopeo; do
+  src="$(command -v "$t")"
+  if [ "$(readlink -f "$src")" != "$(readlink -f "$CACHE/$t")" ]; then
+    ln -sf "$(readlink -f "$src")" "$CACHE/$t"
+  fi
+done
 
 echo "$CACHE"

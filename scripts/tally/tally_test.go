@@ -81,6 +81,7 @@ func TestSummaryGreen(t *testing.T) {
 {"Action":"pass","Package":"github.com/stevedore-dev/stevedore/engine"}
 `)
 	write("release.checks", "PASS\tcrane validate\n")
+	write("unit.checks", "PASS\tregistry for TestLiveRegistry\n") // merged into the unit tier
 	write("notes.txt", "ignored\n")
 	allow := filepath.Join(dir, "allow")
 	write("allow", "^unit: integration\\.TestBench\n")
@@ -88,7 +89,7 @@ func TestSummaryGreen(t *testing.T) {
 	if err := run([]string{"summary", "-allow", allow, dir}, nil, &out); err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
-	if want := "TALLY ok: PASS 2  FAIL 0  SKIP 1 (1 allowed)  [pass/fail/skip: release 1/0/0, unit 1/0/1]\n"; out.String() != want {
+	if want := "TALLY ok: PASS 3  FAIL 0  SKIP 1 (1 allowed)  [pass/fail/skip: release 1/0/0, unit 2/0/1]\n"; out.String() != want {
 		t.Errorf("got %q, want %q", out.String(), want)
 	}
 	if err := run([]string{"summary", t.TempDir()}, nil, &out); err == nil {

@@ -246,7 +246,7 @@ test("installed from the npm pack tarball into a fresh directory", { skip: skipW
       "",
     ].join("\n"));
     const tsc = join(repoRoot, "clients", "ts", "node_modules", ".bin", "tsc");
-    execFileSync(tsc, ["--noEmit", "--strict", "--skipLibCheck", "--target", "es2022", "--module", "nodenext", "--moduleResolution", "nodenext", "--types", "", "check.ts"],
+    execFileSync(tsc, ["--noEmit", "--strict", "--skipLibCheck", "--target", "es2022", "--module", "nodenext", "--moduleResolution", "nodenext", "check.ts"],
       { cwd: dir, stdio: "inherit", timeout: 120_000 });
   } finally {
     rmSync(dir, { recursive: true, force: true });
