@@ -148,6 +148,7 @@ run_block() {
   kill "$watchdog" 2>/dev/null
   wait "$watchdog" 2>/dev/null
   kill -TERM -- "-$pid" 2>/dev/null # what the block left running
+  echo # the block's last line may lack a newline
   if [ $rc -eq 0 ]; then
     record "$tier" PASS "$where" "$((SECONDS - start))s"
   else
