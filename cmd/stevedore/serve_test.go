@@ -115,7 +115,7 @@ func TestServe(t *testing.T) {
 	if err := json.Unmarshal(httpGet(t, "http://"+httpAddr+"/openapi.json"), &doc); err != nil || doc.Info.Version != v.Version {
 		t.Errorf("openapi info.version %q (%v), want %q", doc.Info.Version, err, v.Version)
 	}
-	metric := fmt.Sprintf(`stevedore_build_info{build_date=%q,commit=%q,goversion=%q,version=%q} 1`, v.BuildDate, v.Commit, v.GoVersion, v.Version)
+	metric := fmt.Sprintf(`stevedore_build_info{build_date=%q,goversion=%q,revision=%q,version=%q} 1`, v.BuildDate, v.GoVersion, v.Commit, v.Version)
 	if m := httpGet(t, "http://"+httpAddr+"/metrics"); !bytes.Contains(m, []byte(metric)) {
 		t.Errorf("/metrics lacks %s", metric)
 	}

@@ -46,15 +46,16 @@ func orUnknown(s string) string {
 }
 
 // registerBuildInfo adds stevedore_build_info, the constant-1 gauge whose
-// labels name the build (the Prometheus convention for build metadata, as
-// go_build_info and prometheus_build_info do).
+// labels name the build, with the label names of prometheus_build_info
+// (client_golang's collectors/version): version, revision, goversion, and
+// the build date.
 func registerBuildInfo(reg prometheus.Registerer) error {
 	v := version.Get()
 	return reg.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "stevedore_build_info",
 		Help: "Always 1; the labels say which build of stevedore is serving.",
 		ConstLabels: prometheus.Labels{
-			"version": v.Version, "commit": v.Commit, "build_date": v.BuildDate, "goversion": v.GoVersion,
+			"version": v.Version, "revision": v.Commit, "build_date": v.BuildDate, "goversion": v.GoVersion,
 		},
 	}, func() float64 { return 1 }))
 }
