@@ -1,5 +1,5 @@
 # Entry points; the scripts hold the logic so CI and humans run the same thing.
-.PHONY: test quick gen build lint bench tools
+.PHONY: test quick gen build release lint bench tools
 
 # The whole suite: tools, generated-code check, gofmt, vet, unit, integration.
 test:
@@ -15,6 +15,14 @@ gen:
 
 build:
 	go build -o bin/stevedore ./cmd/stevedore
+
+# Everything a release publishes, into dist/ (pushes nothing): static
+# binaries for linux and darwin on amd64 and arm64, SHA256SUMS, CycloneDX
+# SBOMs, the client packages, and stevedore's own image built, signed and
+# SBOM-attached by stevedore as an OCI layout. VERSION=v1.2.3 overrides the
+# version; see scripts/release.sh.
+release:
+	bash scripts/release.sh
 
 # Static checks only: gofmt, go vet, buf lint.
 lint:

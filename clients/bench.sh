@@ -58,7 +58,7 @@ measure() {
 
 curl_mbs=$(measure curl -fsS -o "$tmp/out" "http://$reg/v2/bench/blobs/$digest")
 go_mbs=$(measure "$tmp/getblob" "$grpc" "$ref" "$tmp/out")
-py_mbs=$(measure "$py" -c 'import sys, stevedore; stevedore.Client(sys.argv[1]).download_blob(sys.argv[2], sys.argv[3])' "$grpc" "$ref" "$tmp/out")
+py_mbs=$(measure "$py" -c 'import sys, stevedore_oci; stevedore_oci.Client(sys.argv[1]).download_blob(sys.argv[2], sys.argv[3])' "$grpc" "$ref" "$tmp/out")
 ts_mbs=$(measure node --input-type=module -e "
 import { createClient } from '$root/clients/ts/dist/src/index.js';
 await createClient('http://' + process.argv[1]).downloadBlob(process.argv[2], process.argv[3]);" "$grpc" "$ref" "$tmp/out")

@@ -143,13 +143,13 @@ func TestConsole(t *testing.T) {
 	}
 }
 
-// TestConsoleOff checks that `serve --ui=false` serves the API only, and
+// TestConsoleOff checks that `serve --no-ui` serves the API only, and
 // that with the console on, its page and the API share the REST port.
 func TestConsoleOff(t *testing.T) {
 	for _, tc := range []struct {
 		args []string
 		page int
-	}{{nil, http.StatusOK}, {[]string{"--ui=false"}, http.StatusNotFound}} {
+	}{{nil, http.StatusOK}, {[]string{"--no-ui"}, http.StatusNotFound}} {
 		s, err := startStevedore(t, "stevedore-ui", serveOptions{Args: tc.args})
 		if err != nil {
 			t.Fatal(err)

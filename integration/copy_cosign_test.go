@@ -2,7 +2,6 @@ package integration
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,9 +16,7 @@ import (
 // the SBOM. Each format gets its own source repository: cosign ignores
 // legacy signatures once a bundle exists.
 func TestCopyCosignReferrers(t *testing.T) {
-	if _, err := exec.LookPath("cosign"); err != nil {
-		t.Skip("cosign not on PATH; scripts/install-tools.sh builds it")
-	}
+	needTools(t, "cosign")
 	f := sharedFixtures(t)
 	srcHost := secondDistribution(t).Host
 	dir := t.TempDir()

@@ -72,6 +72,20 @@ func addToolsCacheToPath() {
 	}
 }
 
+// needTools fails t when a tool it needs is not on PATH and
+// STEVEDORE_REQUIRE_PEERS=1 (make test), and skips it otherwise: a suite run
+// for real must not go green by testing nothing.
+func needTools(t testing.TB, names ...string) {
+	t.Helper()
+	if missing := missingTools(names); len(missing) > 0 {
+		msg := fmt.Sprintf("not on PATH: %s; scripts/install-tools.sh builds them into its tools directory", strings.Join(missing, ", "))
+		if os.Getenv("STEVEDORE_REQUIRE_PEERS") == "1" {
+			t.Fatal(msg + " (STEVEDORE_REQUIRE_PEERS=1 makes this a failure)")
+		}
+		t.Skip(msg)
+	}
+}
+
 func missingTools(names []string) []string {
 	var missing []string
 	for _, n := range names {

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -27,9 +26,7 @@ type policyEnv struct {
 
 func newPolicyEnv(t *testing.T) *policyEnv {
 	t.Helper()
-	if _, err := exec.LookPath("cosign"); err != nil {
-		t.Skip("cosign not on PATH; scripts/install-tools.sh builds it")
-	}
+	needTools(t, "cosign")
 	p := &policyEnv{dir: t.TempDir(), env: []string{"COSIGN_PASSWORD=" + signPassword}}
 	prefix := filepath.Join(p.dir, "release")
 	mustRun(t, p.env, stevedoreBin, "generate-key-pair", "--output-prefix", prefix)

@@ -23,12 +23,7 @@ import (
 //
 // distribution-spec v1.1.1: https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md
 func TestRegistryInterop(t *testing.T) {
-	if missing := missingTools([]string{"regctl"}); len(missing) > 0 {
-		if os.Getenv("STEVEDORE_REQUIRE_PEERS") == "1" {
-			t.Fatalf("peer tools not on PATH: %v", missing)
-		}
-		t.Skipf("peer tools not on PATH: %v", missing)
-	}
+	needTools(t, "regctl")
 	s, err := startStevedore(t, "stevedore-interop", serveOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -161,7 +156,7 @@ func TestRegistryInterop(t *testing.T) {
 
 	t.Run("oras artifact and referrer", func(t *testing.T) {
 		if image == "" {
-			t.Skip("needs the crane image")
+			t.Fatal("needs the crane image, which an earlier subtest failed to push")
 		}
 		file := filepath.Join(dir, "notes.txt")
 		if err := os.WriteFile(file, []byte("artifact pushed by oras\n"), 0o644); err != nil {
@@ -227,7 +222,7 @@ func TestRegistryInterop(t *testing.T) {
 
 	t.Run("skopeo copy", func(t *testing.T) {
 		if image == "" || ociImage == "" {
-			t.Skip("needs the crane images")
+			t.Fatal("needs the crane images, which an earlier subtest failed to push")
 		}
 		mustRun(t, env, "skopeo", "copy", "--src-tls-verify=false", "--dest-tls-verify=false",
 			"docker://"+h+"/interop/crane:v1", "docker://"+h+"/interop/skopeo:v1")
@@ -245,7 +240,7 @@ func TestRegistryInterop(t *testing.T) {
 
 	t.Run("regctl copy", func(t *testing.T) {
 		if index == "" {
-			t.Skip("needs the crane index")
+			t.Fatal("needs the crane index, which an earlier subtest failed to push")
 		}
 		mustRun(t, env, "regctl", "image", "copy", "--host", regctlHost, h+"/interop/multi:v1", h+"/interop/regctl:v1")
 		digestsAgree(t, h+"/interop/regctl:v1", index)

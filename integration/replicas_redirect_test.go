@@ -23,10 +23,7 @@ import (
 // distribution-spec v1.1.1 §Pulling blobs (a 307 is allowed):
 // https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#pulling-blobs
 func TestS3BlobRedirect(t *testing.T) {
-	needVersity(t)
-	if missing := missingTools([]string{"crane", "curl"}); len(missing) > 0 {
-		t.Skipf("missing tools: %v", missing)
-	}
+	needTools(t, "versitygw", "crane", "curl")
 	gw, err := startVersity(t, "versitygw-redirect")
 	if err != nil {
 		t.Fatal(err)

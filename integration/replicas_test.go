@@ -155,10 +155,7 @@ func patchChunk(t *testing.T, host, loc string, start int, b []byte) *http.Respo
 // TestReplicas runs three stateless replicas on one versitygw bucket and
 // checks that any of them serves any request (issue 8 acceptance 2-4).
 func TestReplicas(t *testing.T) {
-	needVersity(t)
-	if missing := missingTools([]string{"crane", "oras", "skopeo"}); len(missing) > 0 {
-		t.Skipf("missing tools: %v", missing)
-	}
+	needTools(t, "versitygw", "crane", "oras", "skopeo", "oci-conformance")
 	gw, err := startVersity(t, "versitygw-replicas")
 	if err != nil {
 		t.Fatal(err)
@@ -303,7 +300,7 @@ func TestReplicas(t *testing.T) {
 	t.Run("ConformanceRoundRobin", func(t *testing.T) {
 		bin, err := exec.LookPath("oci-conformance")
 		if err != nil {
-			t.Skip("oci-conformance not on PATH")
+			t.Fatal(err)
 		}
 		results := t.TempDir()
 		out, runErr := runConformance(bin, []string{
@@ -519,7 +516,7 @@ func TestBenchReplicas(t *testing.T) {
 	if os.Getenv("STEVEDORE_BENCH") != "1" {
 		t.Skip("set STEVEDORE_BENCH=1 to run benchmarks")
 	}
-	needVersity(t)
+	needTools(t, "versitygw")
 	const size = 1 << 30
 	gw, err := startVersity(t, "versitygw-bench")
 	if err != nil {

@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"os"
-	"os/exec"
 	"runtime"
 	"runtime/metrics"
 	"sync"
@@ -123,21 +121,11 @@ func (gw *versityGW) keys(t *testing.T, bucket string) (objects, uploads []strin
 	return objects, uploads
 }
 
-func needVersity(t *testing.T) {
-	if _, err := exec.LookPath("versitygw"); err != nil {
-		msg := "versitygw not on PATH: run scripts/install-tools.sh"
-		if os.Getenv("STEVEDORE_REQUIRE_PEERS") == "1" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-}
-
 // TestS3Store runs the store conformance suite and the S3-specific promises
 // (conditional writes, concurrent tag moves, streaming without buffering,
 // nothing visible after a failed put) against versitygw.
 func TestS3Store(t *testing.T) {
-	needVersity(t)
+	needTools(t, "versitygw")
 	gw, err := startVersity(t, "versitygw")
 	if err != nil {
 		t.Fatal(err)

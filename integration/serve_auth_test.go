@@ -67,9 +67,7 @@ func startAuthStevedore(t *testing.T, args ...string) *stevedoreServer {
 // are refused, that crane, oras, skopeo and regctl log in with their usual
 // commands and push, and that gRPC and REST want a token.
 func TestServeAuth(t *testing.T) {
-	if missing := missingTools([]string{"regctl"}); len(missing) > 0 {
-		t.Skipf("peer tools not on PATH: %v", missing)
-	}
+	needTools(t, "regctl")
 	dir := t.TempDir()
 	var htpasswd strings.Builder
 	for _, u := range []string{"alice", "bob"} {

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -18,9 +17,7 @@ const signPassword = "stevedore-interop-pw"
 // distribution (none: the tag schema), each with the other tool's keys;
 // a stranger's key fails on both sides.
 func TestSignInterop(t *testing.T) {
-	if _, err := exec.LookPath("cosign"); err != nil {
-		t.Skip("cosign not on PATH; scripts/install-tools.sh builds it")
-	}
+	needTools(t, "cosign")
 	fx := sharedFixtures(t)
 	dir := t.TempDir()
 	env := []string{"COSIGN_PASSWORD=" + signPassword}
@@ -161,9 +158,7 @@ func checkTree(t *testing.T, ref, format string) {
 // `stevedore copy --referrers` into an OCI layout, where `stevedore verify`
 // checks them offline.
 func TestVerifyLayout(t *testing.T) {
-	if _, err := exec.LookPath("cosign"); err != nil {
-		t.Skip("cosign not on PATH; scripts/install-tools.sh builds it")
-	}
+	needTools(t, "cosign")
 	fx := sharedFixtures(t)
 	dir := t.TempDir()
 	env := []string{"COSIGN_PASSWORD=" + signPassword}

@@ -3,7 +3,7 @@
 #   gen/                         Go messages, gRPC, gateway
 #   service/openapi/             OpenAPI v2
 #   clients/ts/src/gen/          TypeScript (Connect-ES)
-#   clients/python/src/stevedore/v1/*_pb2{,_grpc}.py, *_pb2.pyi   Python
+#   clients/python/src/stevedore_oci/v1/*_pb2{,_grpc}.py, *_pb2.pyi   Python
 # Deterministic: running it twice changes nothing, so CI checks freshness with
 #   scripts/gen.sh && git diff --exit-code -- gen service/openapi clients/ts/src/gen clients/python/src
 # buf comes from npm (scripts/install-buf.sh); the Go protoc plugins are pinned
@@ -65,9 +65,23 @@ mkdir "$tmp/py"
   --descriptor_set_in="$tmp/image.binpb" \
   --python_out="$tmp/py" --pyi_out="$tmp/py" --grpc_python_out="$tmp/py" \
   "${protos[@]}"
-py_out=clients/python/src
-find "$py_out/stevedore" -type f \( -name '*_pb2.py' -o -name '*_pb2.pyi' -o -name '*_pb2_grpc.py' \) -delete 2>/dev/null || true
-(cd "$tmp/py" && find . -type f) | while read -r f; do
-  mkdir -p "$py_out/$(dirname "$f")"
-  cp "$tmp/py/$f" "$py_out/$f"
+# protoc names Python modules after the proto files (stevedore/v1/...), but
+# the package is stevedore_oci: a top-level `stevedore` would shadow
+# OpenStack's stevedore on PyPI. So the files go under stevedore_oci/ and
+# their imports of each other are rewritten to match (the descriptors they
+# register keep the proto names, which is what gRPC and protobuf look up).
+py_pkg=clients/python/src/stevedore_oci
+find "$py_pkg/v1" -type f \( -name '*_pb2.py' -o -name '*_pb2.pyi' -o -name '*_pb2_grpc.py' \) -delete 2>/dev/null || true
+mkdir -p "$py_pkg/v1"
+for f in "$tmp"/py/stevedore/v1/*; do
+  sed -e 's/^from stevedore\.v1 import /from stevedore_oci.v1 import /' "$f" >"$py_pkg/v1/$(basename "$f")"
 done
+if grep -rnE '^(from|import) stevedore([. ]|$)' "$py_pkg/v1"; then
+  echo "gen: generated Python still imports the stevedore package (see above)" >&2
+  exit 1
+fi
+if [ "$(cd "$tmp/py" && find . -type f | grep -vc '^\./stevedore/v1/')" != 0 ]; then
+  echo "gen: protoc wrote Python outside stevedore/v1:" >&2
+  (cd "$tmp/py" && find . -type f | grep -v '^\./stevedore/v1/') >&2
+  exit 1
+fi

@@ -29,6 +29,8 @@ go_tool registry github.com/distribution/distribution/v3/cmd/registry@v3.1.2
 go_tool cosign github.com/sigstore/cosign/v3/cmd/cosign@v3.1.3
 # versitygw is the S3 server the S3 store is tested against (~6 min cold build).
 go_tool versitygw github.com/versity/versitygw/cmd/versitygw@v1.8.0
+# cyclonedx-gomod writes the release's SBOM of the Go dependencies (make release).
+go_tool cyclonedx-gomod github.com/CycloneDX/cyclonedx-gomod/cmd/cyclonedx-gomod@v1.10.0
 
 # The conformance suite is a test package; build it in a scratch module.
 CONF_VER=v0.0.0-20260831232431-97274622c111
@@ -44,23 +46,34 @@ if [ ! -x "$CACHE/.v/oci-conformance-$CONF_VER/oci-conformance" ]; then
 fi
 ln -sf "$CACHE/.v/oci-conformance-$CONF_VER/oci-conformance" "$CACHE/oci-conformance"
 
-# skopeo comes from Debian.
-if ! command -v skopeo >/dev/null 2>&1; then
-  echo "install-tools: apt-get install skopeo" >&2
-  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq skopeo) >&2
-fi
-
+# From Debian: skopeo (an oracle), wrk (manifest GETs at 64 connections in the
+# registry benchmark), and what the documented tour uses besides our tools
+# (scripts/doc-tour.sh): jq, curl, openssl, htpasswd (apache2-utils).
+apt_tool() {
+  local cmd=$1 pkg=$2
+  if ! command -v "$cmd" >/dev/null 2>&1; then
+    echo "install-tools: apt-get install $pkg" >&2
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$pkg") >&2
+  fi
+}
+apt_tool skopeo skopeo
+apt_tool wrk wrk
+apt_tool jq jq
+apt_tool curl curl
+apt_tool openssl openssl
+apt_tool htpasswd apache2-utils
 # chromium drives the console's browser tests (integration/console_test.go,
 # through playwright-core, which is pointed at it and never downloads one).
-if [ ! -x /usr/bin/chromium ]; then
-  echo "install-tools: apt-get install chromium" >&2
-  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >&2
-fi
+apt_tool chromium chromium
 
-# wrk (manifest GETs at 64 connections in the registry benchmark) comes from Debian.
-if ! command -v wrk >/dev/null 2>&1; then
-  echo "install-tools: apt-get install wrk" >&2
-  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk) >&2
-fi
+# Link the Debian tools into the tools directory too, so that directory is
+# the one place tests take tools from (integration/, clients/test.sh, the
+# tour and the gate test all put it first on PATH).
+for t in skopeo; do
+  src="$(command -v "$t")"
+  if [ "$(readlink -f "$src")" != "$(readlink -f "$CACHE/$t")" ]; then
+    ln -sf "$(readlink -f "$src")" "$CACHE/$t"
+  fi
+done
 
 echo "$CACHE"

@@ -1,97 +1,117 @@
 #!/usr/bin/env bash
 # The test command (`make test`). On a fresh Debian machine with Go, Node and
 # Python it installs what the tests need, then runs, in order: generated-code
-# freshness, console assets freshness, gofmt, go vet, unit tests, integration
-# tests (the console's browser suite among them). Any failure fails the
-# run; every stage still runs so one report shows everything that is wrong.
+# freshness, console assets freshness, buf breaking, gofmt, go vet, the
+# gate's own test, unit tests, bounded fuzzing of the parsers, the client
+# suites, the release (built, not published, and checked), the
+# README/EXAMPLES tour, integration tests (the console's browser suite among
+# them). Any failure fails the run; every
+# stage still runs so one report shows everything that is wrong.
 #
-#   QUICK=1   skip slow tests (go test -short): the 1 GiB streaming test etc.
-#   GOFLAGS, GOTESTFLAGS (extra flags for both go test runs) pass through.
+#   QUICK=1   skip slow tests (go test -short) and the release stage; skips
+#             are then allowed (a quick run skips slow tests by design)
+#   GOFLAGS, GOTESTFLAGS (extra flags for every go test run) pass through.
 #
-# The last thing printed is go test -v's own output for the integration
-# package (a --- PASS/FAIL/SKIP line per test and subtest, then ok/FAIL), so
-# CI logs end with the counts; a summary of earlier failed stages comes first.
-set -euo pipefail
+# STEVEDORE_REQUIRE_PEERS=1 is set: a test needing a tool fails when the tool
+# is missing, in every tier. Every tier leaves its results in one directory
+# ($STEVEDORE_RESULTS); the log ends with scripts/tally's one line counting
+# PASS/FAIL/SKIP across all of them, and a skip not on
+# scripts/skip-allowlist.txt (benchmarks) fails the run.
+set -uo pipefail
 
 cd "$(dirname "$0")/.."
-
+run_start=$SECONDS
 failed=()
 section() { printf '\n==== %s ====\n' "$*"; }
 fail() {
   failed+=("$1")
   printf '!!!! FAILED: %s\n' "$1"
 }
+# stage NAME COMMAND...: runs a stage, records it for the tally, times it.
+stage() {
+  local name=$1 start=$SECONDS
+  shift
+  if "$@"; then
+    record stages PASS "$name" "$((SECONDS - start))s"
+  else
+    record stages FAIL "$name" "$((SECONDS - start))s"
+    fail "$name"
+  fi
+}
+
+source scripts/results.sh
+export STEVEDORE_RESULTS="${STEVEDORE_RESULTS:-$(mktemp -d "${TMPDIR:-/tmp}/stevedore-results.XXXXXX")}"
+results_init || exit 1
+echo "results in $STEVEDORE_RESULTS"
+tmp="$(mktemp -d)"
+test_registry=""
+trap '[ -n "$test_registry" ] && kill "$test_registry" 2>/dev/null; rm -rf "$tmp"' EXIT
 
 section "install tools"
-BIN="$(bash scripts/install-tools.sh)"
-export PATH="$BIN:$PATH"
-# Peer tools missing now is a setup bug, not a reason to skip integration tests.
+if ! STEVEDORE_TOOLS_BIN="$(bash scripts/install-tools.sh)"; then
+  echo "scripts/install-tools.sh failed"
+  exit 1
+fi
+export STEVEDORE_TOOLS_BIN PATH="$STEVEDORE_TOOLS_BIN:$PATH"
+export STEVEDORE_REGISTRY_BIN="$STEVEDORE_TOOLS_BIN/registry"
+# A missing tool is a setup bug, not a reason to skip a test.
 export STEVEDORE_REQUIRE_PEERS=1
-echo "tools in $BIN"
+echo "tools in $STEVEDORE_TOOLS_BIN"
 
-if [ -f scripts/gen.sh ]; then
-  section "generated code is current (scripts/gen.sh, buf format + lint)"
-  gen_dirs=(gen service/openapi clients/ts/src/gen clients/python/src/stevedore)
+gen_current() {
+  local gen_dirs=(gen service/openapi clients/ts/src/gen clients/python/src/stevedore_oci) before after
   snapshot() { find "${gen_dirs[@]}" -type f 2>/dev/null | LC_ALL=C sort | xargs -r sha256sum; }
   before="$(snapshot)"
-  if bash scripts/gen.sh; then
-    after="$(snapshot)"
-    if [ "$before" != "$after" ]; then
-      diff <(echo "$before") <(echo "$after") || true
-      fail "generated code was stale: run scripts/gen.sh and commit ${gen_dirs[*]}"
-    else
-      echo "generated code is current"
-    fi
-  else
-    fail "scripts/gen.sh"
+  bash scripts/gen.sh || return 1
+  after="$(snapshot)"
+  if [ "$before" != "$after" ]; then
+    diff <(echo "$before") <(echo "$after")
+    echo "generated code was stale: run scripts/gen.sh and commit ${gen_dirs[*]}"
+    return 1
   fi
+  echo "generated code is current"
+}
+section "generated code is current (scripts/gen.sh: buf format, lint, generate)"
+stage "generated code is current" gen_current
 
-  # buf breaking (rules in buf.yaml): a branch is checked against where it
-  # left main, main itself against its previous commit. A shallow clone has
-  # no history to compare with, so the check is skipped, loudly.
-  against=""
-  if [ "$(git rev-parse --is-shallow-repository 2>/dev/null)" = true ]; then
-    echo "buf breaking: skipped, shallow clone (fetch with full history to run it)"
-  elif [ "$(git rev-parse --abbrev-ref HEAD 2>/dev/null)" != main ] && base="$(git merge-base HEAD main 2>/dev/null)"; then
-    against="$base"
-  elif git rev-parse --verify --quiet HEAD~1 >/dev/null; then
-    against="HEAD~1"
-  else
-    echo "buf breaking: skipped, no earlier commit to compare with"
-  fi
-  if [ -n "$against" ]; then
-    echo "buf breaking against $against"
-    "$(scripts/install-buf.sh)" breaking --against ".git#ref=$against" || fail "buf breaking against $against"
-  fi
-fi
-
-section "console assets are current (service/console/web: npm ci, npm run build)"
-# The console's built files are committed (go build needs no Node); a
-# rebuild from the locked dependencies must give the same bytes.
-if (cd service/console/web && npm ci --no-audit --no-fund && npm run build); then
+console_current() {
+  # The console's built files are committed (go build needs no Node); a
+  # rebuild from the locked dependencies must give the same bytes.
+  (cd service/console/web && npm ci --no-audit --no-fund && npm run build) || return 1
+  local stale
   stale="$(git status --porcelain -- service/console/dist)"
   if [ -n "$stale" ]; then
     echo "$stale"
     git diff --stat -- service/console/dist || true
-    fail "console assets were stale: run npm run build in service/console/web and commit service/console/dist"
-  else
-    echo "console assets are current"
+    echo "console assets were stale: run npm run build in service/console/web and commit service/console/dist"
+    return 1
   fi
-else
-  fail "console build (service/console/web)"
-fi
+  echo "console assets are current"
+}
+section "console assets are current (service/console/web: npm ci, npm run build)"
+stage "console assets are current" console_current
 
-section "gofmt"
-unformatted="$(git ls-files -z --cached --others --exclude-standard -- '*.go' ':!:gen/**' ':!:third_party/**' | xargs -0 -r gofmt -l)"
-if [ -n "$unformatted" ]; then
-  echo "$unformatted"
-  fail "gofmt: the files above need gofmt -w"
-else
+section "buf breaking (scripts/buf-breaking.sh)"
+stage "buf breaking" bash scripts/buf-breaking.sh
+
+gofmt_clean() {
+  local unformatted
+  unformatted="$(git ls-files -z --cached --others --exclude-standard -- '*.go' ':!:gen/**' ':!:third_party/**' | xargs -0 -r gofmt -l)"
+  if [ -n "$unformatted" ]; then
+    echo "$unformatted"
+    echo "the files above need gofmt -w"
+    return 1
+  fi
   echo "all Go files are gofmt-clean"
-fi
+}
+section "gofmt"
+stage "gofmt" gofmt_clean
 
 section "go vet"
-go vet ./... || fail "go vet"
+stage "go vet" go vet ./...
+
+section "the gate: a missing tool fails, it does not skip (scripts/gate-test.sh)"
+stage "gate test" bash scripts/gate-test.sh
 
 short=()
 if [ "${QUICK:-}" = 1 ]; then
@@ -99,30 +119,66 @@ if [ "${QUICK:-}" = 1 ]; then
   echo "QUICK=1: slow tests are skipped (-short)"
 fi
 
-section "unit tests"
-# Everything but integration/, which runs next with its own timeout.
-mapfile -t unit_pkgs < <(go list ./... | grep -v '/integration$' | grep -v '/integration/')
-go test "${short[@]}" ${GOTESTFLAGS:-} -count=1 "${unit_pkgs[@]}" || fail "unit tests"
+# A distribution registry holding t/x:v1, for engine/transport/registry's
+# TestLiveRegistry (STEVEDORE_TEST_REGISTRY).
+start_test_registry() {
+  local port dir="$tmp/test-registry"
+  port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')" || return 1
+  mkdir -p "$dir/layer"
+  printf 'version: 0.1\nlog: {level: warn, accesslog: {disabled: true}}\nstorage: {filesystem: {rootdirectory: %s}}\nhttp: {addr: 127.0.0.1:%s}\n' \
+    "$dir/root" "$port" >"$dir/config.yml"
+  OTEL_TRACES_EXPORTER=none "$STEVEDORE_REGISTRY_BIN" serve "$dir/config.yml" >"$dir/log" 2>&1 &
+  test_registry=$!
+  for _ in $(seq 300); do
+    curl -fsS -o /dev/null "http://127.0.0.1:$port/v2/" 2>/dev/null && break
+    sleep 0.1
+  done
+  echo "live registry test image" >"$dir/layer/hello.txt"
+  tar -cf "$dir/layer.tar" -C "$dir/layer" . &&
+    crane append --oci-empty-base -f "$dir/layer.tar" -t "127.0.0.1:$port/t/x:v1" >/dev/null || return 1
+  export STEVEDORE_TEST_REGISTRY="127.0.0.1:$port"
+}
 
-section "fuzz (bounded: FUZZTIME per target, default 10s)"
+section "unit tests"
+# Everything but integration/, which runs last with its own timeout, and
+# clients/, which clients/test.sh runs.
+mapfile -t unit_pkgs < <(go list ./... | grep -v -e '/integration$' -e '/integration/' -e '/clients/')
+start_test_registry || echo "could not start the registry for TestLiveRegistry"
+stage "unit tests" gotest unit -failures "${short[@]}" ${GOTESTFLAGS:-} -count=1 "${unit_pkgs[@]}"
+
 # The parsers hostile clients reach first: route, reference, manifest
 # validator, Content-Range. New crashers land in testdata/fuzz; commit them.
-for target in "FuzzParse ./registryhttp/internal/route" "FuzzParseReference ./engine/oci" \
-  "FuzzParseManifestPut ./registryhttp" "FuzzChunkRange ./registryhttp"; do
-  set -- $target
-  go test -run '^$' -fuzz "^$1\$" -fuzztime "${FUZZTIME:-10s}" "$2" || fail "fuzz $1"
-done
+fuzz_parsers() {
+  local rc=0 target
+  for target in "FuzzParse ./registryhttp/internal/route" "FuzzParseReference ./engine/oci" \
+    "FuzzParseManifest ./engine/served" "FuzzChunkRange ./registryhttp"; do
+    set -- $target
+    go test -run '^$' -fuzz "^$1\$" -fuzztime "${FUZZTIME:-10s}" "$2" || rc=1
+  done
+  return "$rc"
+}
+section "fuzz (bounded: FUZZTIME per target, default 10s)"
+stage "fuzz" fuzz_parsers
 
-section "client tests (Go, Python, TypeScript against stevedore serve)"
-bash clients/test.sh || fail "client tests"
+section "client tests (Go, Python wheel, TypeScript package against stevedore serve)"
+stage "client tests" bash clients/test.sh
 
-if [ ${#failed[@]} -gt 0 ]; then
-  section "stages failed so far"
-  printf '  - %s\n' "${failed[@]}"
+if [ "${QUICK:-}" != 1 ]; then
+  section "release (make release, then scripts/release-check.sh; nothing is published)"
+  stage "make release" make --no-print-directory release
+  stage "release checks" bash scripts/release-check.sh
 fi
 
-# Last, so the log ends with go test's verdict and its per-test lines.
-section "integration tests (CLI, gRPC, REST against distribution, crane, oras, skopeo)"
-rc=0
-go test "${short[@]}" ${GOTESTFLAGS:-} -count=1 -timeout 20m -v ./integration/... || rc=1
-[ "$rc" -eq 0 ] && [ ${#failed[@]} -eq 0 ]
+section "the tour: README.md and docs/EXAMPLES.md as written (scripts/doc-tour.sh)"
+stage "doc tour" bash scripts/doc-tour.sh
+
+section "integration tests (CLI, gRPC, REST against distribution, crane, oras, skopeo, cosign)"
+stage "integration tests" gotest integration "${short[@]}" ${GOTESTFLAGS:-} -count=1 -timeout 40m ./integration/...
+
+section "summary ($(((SECONDS - run_start) / 60))m$(((SECONDS - run_start) % 60))s)"
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "stages that failed:"
+  printf '  - %s\n' "${failed[@]}"
+fi
+# Last, so the log ends with the one-line tally.
+tally_summary && [ ${#failed[@]} -eq 0 ]

@@ -15,6 +15,8 @@ import (
 	"testing"
 
 	"github.com/opencontainers/go-digest"
+
+	"github.com/stevedore-dev/stevedore/service/version"
 )
 
 // startGateway serves the REST gateway on httptest, forwarding over a
@@ -122,11 +124,15 @@ func TestGateway(t *testing.T) {
 		{"openapi", "/openapi.json", nil, 200, func(t *testing.T, body []byte) {
 			var doc struct {
 				Swagger string
+				Info    struct{ Version string }
 				Paths   map[string]any
 			}
 			mustUnmarshal(t, body, &doc)
 			if doc.Swagger != "2.0" || doc.Paths["/v1/images:inspect"] == nil {
 				t.Errorf("openapi document %.200s", body)
+			}
+			if v := version.Get().Version; doc.Info.Version != v {
+				t.Errorf("info.version %q, want the build's %q", doc.Info.Version, v)
 			}
 		}},
 		{"healthz", "/healthz", nil, 200, func(t *testing.T, body []byte) {

@@ -16,22 +16,22 @@ import (
 )
 
 // registryBin is the CNCF distribution registry scripts/install-tools.sh
-// builds; STEVEDORE_REGISTRY_BIN overrides it.
-func registryBin() string {
-	if b := os.Getenv("STEVEDORE_REGISTRY_BIN"); b != "" {
-		return b
-	}
-	home, _ := os.UserHomeDir()
-	return filepath.Join(home, ".cache", "stevedore", "bin", "registry")
-}
+// builds, as STEVEDORE_REGISTRY_BIN names it.
+func registryBin() string { return os.Getenv("STEVEDORE_REGISTRY_BIN") }
 
 // startDistribution starts a distribution registry on a loopback port, as
 // integration/ does, and copies the fixture's files image into it as
-// fixture/files:v1 through the server under test. No binary: "", no error.
+// fixture/files:v1 through the server under test. The binary is
+// $STEVEDORE_REGISTRY_BIN (clients/test.sh sets it from
+// scripts/install-tools.sh); without it the tests that need the registry
+// skip, or fail under STEVEDORE_REQUIRE_PEERS=1.
 func startDistribution(dir string) (string, func(), error) {
 	bin := registryBin()
-	if _, err := os.Stat(bin); err != nil {
-		fmt.Fprintf(os.Stderr, "no distribution registry at %s: its tests skip\n", bin)
+	if _, err := os.Stat(bin); bin == "" || err != nil {
+		if os.Getenv("STEVEDORE_REQUIRE_PEERS") == "1" {
+			return "", nil, fmt.Errorf("no distribution registry at STEVEDORE_REGISTRY_BIN=%q (STEVEDORE_REQUIRE_PEERS=1 makes this a failure; clients/test.sh sets it)", bin)
+		}
+		fmt.Fprintf(os.Stderr, "no distribution registry at STEVEDORE_REGISTRY_BIN=%q: its tests skip\n", bin)
 		return "", func() {}, nil
 	}
 	lis, err := net.Listen("tcp", "127.0.0.1:0")

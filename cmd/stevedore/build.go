@@ -33,7 +33,7 @@ func (f *imageFlags) register(cmd *cobra.Command) {
 	fl.StringArrayVar(&f.cmd, "cmd", nil, "default command, one `ARG` per flag, or a JSON array")
 	fl.StringArrayVar(&f.labels, "label", nil, "set a config label, `KEY=VALUE` (repeatable)")
 	fl.StringArrayVar(&f.ports, "expose", nil, "expose a `PORT[/tcp|udp]` (repeatable)")
-	fl.StringArrayVar(&f.annotations, "annotation", nil, "set a manifest annotation, `KEY=VALUE` (repeatable; OCI format only)")
+	fl.StringArrayVarP(&f.annotations, "annotation", "a", nil, "set a manifest annotation, `KEY=VALUE` (repeatable; OCI format only)")
 	fl.StringVar(&f.workdir, "workdir", "", "working directory")
 	fl.StringVar(&f.user, "user", "", "user (and group) to run as, `USER[:GROUP]`")
 	fl.StringVar(&f.compress, "compress", "gzip", "compression of the new layers: gzip, zstd or none")

@@ -23,46 +23,48 @@ func newCopyCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "copy SRC DST",
 		Short: "Copy an image, index or artifact between registries and OCI layouts, keeping its digest",
-		Long: `Copy an image, index or artifact byte for byte, so every digest stays the same.
-SRC and DST use skopeo's syntax: docker://HOST/REPO:TAG (or a bare HOST/REPO:TAG),
-oci:DIR[:TAG] (DST's layout is created if missing), oci-archive:FILE[:TAG] and
-docker-archive:FILE[:NAME:TAG] (written whole on success, replacing FILE; a
-docker-archive holds single-platform images, and reading one synthesises a
-Docker manifest, so its digest is new while config and layer digests are
-kept). Content DST already has is
-skipped; every byte is verified; the tag is set last, so a failed copy tags nothing.
+		Long: `Copy an image, index or artifact byte for byte, so every digest stays the
+same. Content DST already has is skipped, every byte is verified, and the tag
+is set last, so a failed copy tags nothing.
 
-An index is copied whole (--all, the default: every platform; the digest is
-kept) unless --platform picks one manifest of it, which is then copied and
-tagged on its own, or --platforms picks several: by default a new index listing
-only those is built and pushed (a new digest, printed); with --sparse the
-original index is pushed unchanged (its digest kept) with only the chosen
-platforms' content, which the destination must accept.
+SRC and DST use skopeo's syntax:
+  docker://HOST/REPO[:TAG|@DIGEST]   a registry (docker:// may be left out)
+  oci:DIR[:TAG|@DIGEST]              an OCI image layout (DST: created if missing)
+  oci-archive:FILE[:TAG]             a tar of an OCI layout
+  docker-archive:FILE[:NAME:TAG]     a docker save tar (single platform;
+                                     reading one makes a new manifest digest)
+Archives are written whole on success, replacing FILE.
 
-A copy never changes a digest unless asked: --format oci|docker converts media
-types, --compress gzip|zstd recompresses layers; the new digest is printed
-(and the source's, in --json's result). --referrers cannot be combined with them.
+An index is copied whole, every platform, keeping its digest. --platform picks
+one manifest, copied and tagged on its own. --platforms picks several: a new
+index listing only those is pushed (a new digest, printed), or with --sparse
+the original index is pushed unchanged with only the chosen platforms'
+content, which DST must accept.
 
-Progress goes to stderr: progress bars per blob on a terminal, otherwise one
-line per blob and manifest; the digest copied is printed on stdout. With
---json, stdout carries newline-delimited JSON events instead, the last one
+A digest changes only when asked: --format oci|docker converts media types,
+--compress gzip|zstd recompresses layers; the new digest is printed (and the
+source's, in --json's result). --referrers cannot be combined with them.
+
+Progress goes to stderr: a bar per blob on a terminal, otherwise a line per
+blob and manifest; the digest copied is printed on stdout. --json writes
+newline-delimited JSON events to stdout instead, the last one
 {"kind":"result","result":{...}}.
 
 --verify-policy FILE checks SRC against a trust policy (which public keys
-must have signed the images of which repositories; see docs/EXAMPLES.md)
-before anything is written, and copies the verified digest together with
-its signatures and other referrers. --sign-with KEYFILE signs the copy at
-DST afterwards with a cosign private key (password from --password-file,
---password or $COSIGN_PASSWORD; checked before the copy starts).`,
-		Example: `  stevedore copy docker.io/library/alpine:3.20 127.0.0.1:5000/alpine:3.20
+must have signed which repositories; see docs/EXAMPLES.md) before anything is
+written, then copies the verified digest with its signatures. --sign-with
+KEYFILE signs the copy at DST with a cosign private key; the password comes
+from --password-file, --password, $COSIGN_PASSWORD or, on a terminal, a
+prompt, and is checked before the copy starts.`,
+		Example: `  stevedore copy 127.0.0.1:5000/app:v1 oci:./layout:v1
   stevedore copy --platform linux/arm64 127.0.0.1:5000/app:v1 oci:./layout:v1-arm64
   stevedore copy --json oci:./layout:v1 docker://registry.example.com/app:v1
   stevedore copy --referrers 127.0.0.1:5000/app:v1 oci-archive:app.tar:v1
   stevedore copy --platform linux/amd64 127.0.0.1:5000/app:v1 docker-archive:app.tar:app:v1
-  stevedore copy --platforms linux/amd64,linux/arm64 docker.io/library/alpine:3.20 127.0.0.1:5000/alpine:3.20
-  stevedore copy --platforms linux/amd64 --sparse docker.io/library/alpine:3.20 127.0.0.1:5000/alpine:3.20
+  stevedore copy --platforms linux/amd64,linux/arm64 registry.example.com/app:v1 127.0.0.1:5000/app:v1
+  stevedore copy --platforms linux/amd64 --sparse registry.example.com/app:v1 oci:./layout:v1
   stevedore copy --format oci --compress zstd 127.0.0.1:5000/app:v1 127.0.0.1:5000/app:v1-zstd
-  stevedore copy --verify-policy policy.yaml docker.io/library/alpine:3.20 127.0.0.1:5000/alpine:3.20
+  stevedore copy --verify-policy policy.yaml registry.example.com/app:v1 127.0.0.1:5000/app:v1
   COSIGN_PASSWORD=secret stevedore copy --sign-with cosign.key oci:./layout:v1 127.0.0.1:5000/app:v1`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -139,14 +141,21 @@ DST afterwards with a cosign private key (password from --password-file,
 		},
 	}
 	ef.register(cmd)
-	cmd.Flags().BoolVarP(&all, "all", "a", false, "copy every platform of an index, keeping its digest (the default)")
+	// --all (-a) once named the default, copying every platform; it stays
+	// accepted, hidden, so old scripts run, but takes no shorthand: -a is
+	// --annotation wherever it exists.
+	cmd.Flags().BoolVar(&all, "all", false, "copy every platform of an index (the default)")
+	_ = cmd.Flags().MarkDeprecated("all", "every platform is copied by default")
 	cmd.Flags().StringVar(&opts.Platform, "platform", "", "copy only this platform of an index, os/arch[/variant] (default: every platform)")
 	cmd.Flags().StringSliceVar(&opts.Platforms, "platforms", nil, "copy these platforms of an index, os/arch[/variant],...: a new filtered index (new digest) unless --sparse")
 	cmd.Flags().BoolVar(&opts.Sparse, "sparse", false, "with --platforms: push the original index unchanged (digest kept) with only the chosen platforms' content")
 	cmd.Flags().StringVar(&opts.Format, "format", "", "convert to this manifest format, oci or docker (changes digests)")
 	cmd.Flags().StringVar(&opts.Compress, "compress", "", "recompress layers with gzip or zstd (changes digests)")
 	cmd.Flags().IntVar(&opts.PerRegistry, "per-registry", 4, "blob transfers in flight per registry host")
+	cmd.Flags().IntVar(&opts.Concurrency, "blob-concurrency", 4, "blobs of the image to transfer at once (as in mirror)")
+	// --concurrency counted blobs here before it meant images (mirror's sense).
 	cmd.Flags().IntVar(&opts.Concurrency, "concurrency", 4, "blobs to transfer at once")
+	_ = cmd.Flags().MarkDeprecated("concurrency", "use --blob-concurrency (--concurrency counts images, in mirror)")
 	cmd.Flags().BoolVar(&opts.Referrers, "referrers", false, "also copy the signatures, SBOMs and other artifacts referring to each copied manifest (referrers API, tag schema and cosign tags), recursively")
 	cmd.Flags().Int64Var(&opts.ChunkSize, "chunk-size", 0, "upload blobs larger than this to a registry in resumable chunks of this many bytes (default: one streaming request per blob, resumed from what the registry holds if it breaks off)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "write progress as newline-delimited JSON events on stdout")

@@ -29,7 +29,7 @@ type indexFlags struct {
 
 func (f *indexFlags) register(cmd *cobra.Command) {
 	f.writeFlags.register(cmd)
-	cmd.Flags().StringArrayVar(&f.annots, "annotation", nil, "set index annotation `KEY=VALUE` (repeatable)")
+	cmd.Flags().StringArrayVarP(&f.annots, "annotation", "a", nil, "set index annotation `KEY=VALUE` (repeatable)")
 	cmd.Flags().BoolVar(&f.asJSON, "json", false, "print the result as JSON")
 }
 

@@ -16,7 +16,9 @@ import (
 
 // passwordFlags are how a verb gets a private key's password, most explicit
 // first: --password-file, --password, $COSIGN_PASSWORD (cosign's variable,
-// so scripts work with both tools), never a prompt.
+// so scripts work with both tools), then, as cosign does, a prompt when
+// stdin is a terminal. Without a terminal a missing password is an error,
+// never a blocking read.
 type passwordFlags struct {
 	file  string
 	value string
@@ -27,8 +29,8 @@ func (p *passwordFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&p.value, "password", "", "the private key's password (visible to other users of this machine: prefer $COSIGN_PASSWORD or --password-file)")
 }
 
-// password returns the password.
-func (p *passwordFlags) password(cmd *cobra.Command) ([]byte, error) {
+// password returns the password; confirm (a new key) makes a prompt ask twice.
+func (p *passwordFlags) password(cmd *cobra.Command, confirm bool) ([]byte, error) {
 	switch {
 	case p.file != "":
 		b, err := os.ReadFile(p.file)
@@ -43,9 +45,10 @@ func (p *passwordFlags) password(cmd *cobra.Command) ([]byte, error) {
 	if v, ok := os.LookupEnv("COSIGN_PASSWORD"); ok {
 		return []byte(v), nil
 	}
-	// No prompt: a verb that blocks on a hidden terminal read surprises
-	// scripts, and cosign's own variable covers the interactive case.
-	return nil, fmt.Errorf("no password for the private key: set COSIGN_PASSWORD (may be empty), --password-file or --password: %w", errdef.ErrInvalid)
+	if tty, ok := terminalIn(cmd.InOrStdin()); ok {
+		return promptPassword(tty, cmd.ErrOrStderr(), confirm)
+	}
+	return nil, fmt.Errorf("no password for the private key and no terminal to ask on: set COSIGN_PASSWORD (may be empty), --password-file or --password: %w", errdef.ErrInvalid)
 }
 
 // loadSigner reads and decrypts a cosign private key file.
@@ -57,7 +60,7 @@ func loadSigner(cmd *cobra.Command, path string, pf *passwordFlags) (crypto.Sign
 	if err != nil {
 		return nil, err
 	}
-	pw, err := pf.password(cmd)
+	pw, err := pf.password(cmd, false)
 	if err != nil {
 		return nil, err
 	}
@@ -97,8 +100,10 @@ func newGenerateKeyPairCmd() *cobra.Command {
 holds the private key encrypted with the password (scrypt + nacl/secretbox,
 PEM "ENCRYPTED SIGSTORE PRIVATE KEY"), PREFIX.pub the public key. The files
 work with cosign and stevedore alike. The password comes from --password-file,
---password, or $COSIGN_PASSWORD (may be empty).`,
-		Example: `  COSIGN_PASSWORD=secret stevedore generate-key-pair --output-prefix release
+--password or $COSIGN_PASSWORD (may be empty); otherwise, on a terminal, it is
+asked for twice.`,
+		Example: `  stevedore generate-key-pair
+  COSIGN_PASSWORD=secret stevedore generate-key-pair --output-prefix release
   stevedore generate-key-pair --password-file pw.txt`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -112,7 +117,7 @@ work with cosign and stevedore alike. The password comes from --password-file,
 					}
 				}
 			}
-			pw, err := pf.password(cmd)
+			pw, err := pf.password(cmd, true)
 			if err != nil {
 				return err
 			}

@@ -16,6 +16,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/stevedore-dev/stevedore/service/version"
 )
 
 // Exit statuses.
@@ -48,6 +50,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitFailure // diff(1): the output said it all
 	}
 	fmt.Fprintln(stderr, "stevedore:", err)
+	if hint := pathHint(err, args); hint != "" {
+		fmt.Fprintln(stderr, hint)
+	}
 	var uerr usageError
 	if errors.As(err, &uerr) {
 		fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
@@ -66,10 +71,13 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		// Runnable with no arguments so that `stevedore bogus` is a usage
 		// error through Args rather than cobra's unknown-command path.
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+		Args:    cobra.NoArgs,
+		RunE:    func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+		Version: version.Get().String(),
 	}
+	root.SetVersionTemplate("stevedore {{.Version}}\n")
 	root.AddCommand(
+		newVersionCmd(),
 		newServeCmd(),
 		newInspectCmd(),
 		newManifestCmd(),
@@ -103,6 +111,7 @@ func newRootCmd() *cobra.Command {
 		newLoginCmd(),
 		newLogoutCmd(),
 	)
+	setHelp(root)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	addProfiling(root)
 	markUsageErrors(root)

@@ -22,6 +22,9 @@ func TestExitCodes(t *testing.T) {
 		{"missing argument", []string{"inspect"}, exitUsage},
 		{"extra argument", []string{"serve", "extra"}, exitUsage},
 		{"bad log level", []string{"serve", "--log-level", "loud"}, exitUsage},
+		{"bad log format", []string{"serve", "--log-format", "xml"}, exitUsage},
+		{"version", []string{"version"}, exitOK},
+		{"--version", []string{"--version"}, exitOK},
 		{"failure", []string{"inspect", missing}, exitFailure},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

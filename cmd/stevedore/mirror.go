@@ -20,10 +20,12 @@ func newMirrorCmd() *cobra.Command {
 	var opts mirror.Options
 	var asJSON bool
 	var reportPath, verifyPolicy string
+	var blobConcurrency, perRegistry int
 	cmd := &cobra.Command{
 		Use:   "mirror CONFIG.yaml",
 		Short: "Keep registry repositories in step with others: copy new and moved tags, skip the rest",
-		Long: `Mirror the repositories and images CONFIG.yaml lists into a destination registry.
+		Long: `Mirror the repositories and images CONFIG.yaml lists into a destination
+registry.
 
 For each source repository the tags are listed and filtered (allow/deny
 regular expressions, a semver range, the newest N by semver or lexical order);
@@ -78,14 +80,14 @@ A config (unknown keys are errors):
         - ghcr.io/org/tool@sha256:…        # pushed untagged`,
 		Example: `  stevedore mirror mirror.yaml
   stevedore mirror --dry-run mirror.yaml
-  stevedore mirror --json --concurrency 16 mirror.yaml > report.json
+  stevedore mirror --json --concurrency 16 --blob-concurrency 8 mirror.yaml > report.json
   stevedore mirror --report report.json mirror.yaml
   stevedore mirror --verify-policy policy.yaml mirror.yaml`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			out, log := cmd.OutOrStdout(), cmd.ErrOrStderr()
-			if opts.Concurrency < 0 {
-				return usageError{fmt.Errorf("--concurrency %d: must be >= 0", opts.Concurrency)}
+			if opts.Concurrency < 0 || blobConcurrency < 0 || perRegistry < 0 {
+				return usageError{errors.New("--concurrency, --blob-concurrency and --per-registry must be >= 0")}
 			}
 			cfg, err := mirror.LoadConfig(args[0])
 			if err != nil {
@@ -93,6 +95,12 @@ A config (unknown keys are errors):
 					return usageError{err}
 				}
 				return err
+			}
+			if blobConcurrency > 0 {
+				cfg.BlobConcurrency = blobConcurrency
+			}
+			if perRegistry > 0 {
+				cfg.PerRegistry = perRegistry
 			}
 			if verifyPolicy == "" && cfg.VerifyPolicy != "" {
 				verifyPolicy = cfg.VerifyPolicy
@@ -141,7 +149,9 @@ A config (unknown keys are errors):
 	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "report what would be copied without writing anything")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "write the report as JSON on stdout")
 	cmd.Flags().StringVar(&reportPath, "report", "", "write the report as JSON to this file")
-	cmd.Flags().IntVar(&opts.Concurrency, "concurrency", 0, "images to mirror at once (default: the config's, else 4)")
+	cmd.Flags().IntVar(&opts.Concurrency, "concurrency", 0, "images to mirror at once (default: the config's concurrency, else 4)")
+	cmd.Flags().IntVar(&blobConcurrency, "blob-concurrency", 0, "blobs of each image to transfer at once, as in copy (default: the config's blobConcurrency, else 4)")
+	cmd.Flags().IntVar(&perRegistry, "per-registry", 0, "blob transfers in flight per registry host, all images together (default: the config's perRegistry, else 4)")
 	cmd.Flags().StringVar(&verifyPolicy, "verify-policy", "", "trust policy file every image must satisfy (overrides the config's verifyPolicy)")
 	return cmd
 }

@@ -186,7 +186,7 @@ annotation edits.`,
 	f.StringArrayVar(&vols, "volume", nil, "add a volume `PATH` (repeatable)")
 	f.StringVar(&setPlatform, "set-platform", "", "set os/arch[/variant] in the config (and the index entry)")
 	f.StringVar(&created, "created", "", "set the creation time: RFC 3339, a Unix timestamp, or 'now'")
-	f.StringArrayVar(&annots, "annotation", nil, "set manifest annotation `KEY=VALUE` (repeatable)")
+	f.StringArrayVarP(&annots, "annotation", "a", nil, "set manifest annotation `KEY=VALUE` (repeatable)")
 	f.StringArrayVar(&rmAnnots, "remove-annotation", nil, "remove manifest annotation `KEY` (repeatable)")
 	f.StringArrayVar(&idxAnnots, "index-annotation", nil, "set annotation `KEY=VALUE` on the index itself (repeatable)")
 	f.IntSliceVar(&removeLayers, "remove-layer", nil, "remove layer `N` (0 is the base, -1 the top; repeatable)")

@@ -34,6 +34,7 @@ import (
 	stevedorev1 "github.com/stevedore-dev/stevedore/gen/stevedore/v1"
 	"github.com/stevedore-dev/stevedore/registryhttp"
 	"github.com/stevedore-dev/stevedore/service"
+	"github.com/stevedore-dev/stevedore/service/version"
 )
 
 // serveOptions are the flags of `stevedore serve`.
@@ -41,10 +42,10 @@ type serveOptions struct {
 	grpcAddr, httpAddr, registryAddr string
 	dataDir                          string
 	keyDir, pullPolicy               string
-	logLevel                         string
+	logLevel, logFormat              string
 	uploadTTL                        time.Duration
 	gcInterval, gcGrace              time.Duration
-	ui                               bool
+	noUI                             bool
 	engine                           engineFlags
 	security                         securityFlags
 	storage                          storageFlags
@@ -95,12 +96,13 @@ SIGINT or SIGTERM shuts down gracefully.`,
 	f.StringVar(&o.registryAddr, "registry-addr", envOr("STEVEDORE_REGISTRY_ADDR", "127.0.0.1:5000"), "OCI registry listen address (env STEVEDORE_REGISTRY_ADDR)")
 	f.StringVar(&o.dataDir, "data", envOr("STEVEDORE_DATA", "./stevedore-data"), "data directory, created if missing (env STEVEDORE_DATA)")
 	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	f.StringVar(&o.logFormat, "log-format", "", "log format: console (readable lines) or json (one object per line) (default: console on a terminal, else json)")
 	f.DurationVar(&o.uploadTTL, "upload-ttl", 24*time.Hour, "remove blob upload sessions started longer ago than this (0: keep them)")
 	f.DurationVar(&o.gcInterval, "gc-interval", 0, "collect garbage (as stevedore gc) every this long while serving (0: never)")
 	f.DurationVar(&o.gcGrace, "gc-grace", served.DefaultGCGrace, "with --gc-interval: keep unreferenced content changed more recently than this")
 	f.StringVar(&o.keyDir, "key-dir", "", "SignService key directory, ID.key and ID.pub in cosign's format (default DATA/keys)")
 	f.StringVar(&o.pullPolicy, "pull-policy", "", "trust policy file (see stevedore copy --verify-policy): manifest GETs from the repositories it protects answer 403 DENIED unless signed as it requires; patterns match REGISTRY-ADDR/NAME (default: no enforcement)")
-	f.BoolVar(&o.ui, "ui", true, "serve the web console at / on the REST port (--ui=false: the API only)")
+	f.BoolVar(&o.noUI, "no-ui", false, "serve the API only: no web console at / on the REST port")
 	o.engine.registerNetwork(cmd)
 	o.security.register(cmd)
 	o.storage.register(cmd, true)
@@ -123,7 +125,10 @@ func serve(ctx context.Context, o serveOptions, logTo io.Writer) error {
 	if err != nil {
 		return usageError{fmt.Errorf("--log-level: %w", err)}
 	}
-	log := newLogger(logTo, level)
+	log, err := newLogger(logTo, level, o.logFormat)
+	if err != nil {
+		return err
+	}
 	defer func() { _ = log.Sync() }()
 
 	// Metrics live in a registry of this server's own (not Prometheus's
@@ -223,6 +228,10 @@ func serve(ctx context.Context, o serveOptions, logTo io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if err := registerBuildInfo(metrics); err != nil {
+		return err
+	}
+	grpcMetrics = append(grpcMetrics, service.WithVersionHeader(version.Get().String())...)
 
 	// Metrics ahead of auth, so refused calls are counted.
 	// One engine and one key directory behind both services, so Copy can
@@ -275,7 +284,7 @@ func serve(ctx context.Context, o serveOptions, logTo io.Writer) error {
 		Origins: o.security.corsOrigins, CSRF: true, Uploads: service.UploadPaths(),
 	}
 	rest := withMetricsEndpoint(lim.withHealth(gw, health), promhttp.HandlerFor(metrics, promhttp.HandlerOpts{}))
-	if o.ui {
+	if !o.noUI {
 		// The console's pull commands name the registry by its public name
 		// when one is given.
 		pullHost := regLis.Addr().String()
@@ -425,15 +434,6 @@ func expireUploads(ctx context.Context, root served.Uploads, ttl, interval time.
 		case <-t.C:
 		}
 	}
-}
-
-// newLogger is zap's production logger (JSON with epoch times,
-// caller, stacks on errors) writing to w, minus sampling: one line per
-// request is the point, and sampling would drop them under load.
-func newLogger(w io.Writer, level zapcore.Level) *zap.Logger {
-	sink := zapcore.Lock(zapcore.AddSync(w))
-	core := zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), sink, level)
-	return zap.New(core, zap.AddCaller(), zap.AddStacktrace(zapcore.ErrorLevel), zap.ErrorOutput(sink))
 }
 
 // serveHTTP serves srv on lis; the error Shutdown causes is success.

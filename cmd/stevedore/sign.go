@@ -138,7 +138,7 @@ against a trust policy and trust store.`,
 	pf.register(cmd)
 	cmd.Flags().StringVar(&key, "key", "", "private key file: cosign's (ENCRYPTED SIGSTORE PRIVATE KEY), or with --format notation notation's PEM key")
 	cmd.Flags().StringVar(&format, "format", "bundle", "signature format: bundle (OCI 1.1 referrer, cosign v3), legacy (sha256-<hex>.sig tag) or notation (Notary Project referrer)")
-	cmd.Flags().StringArrayVarP(&ann, "annotations", "a", nil, "sign this KEY=VALUE annotation with the digest (repeatable)")
+	cmd.Flags().StringArrayVarP(&ann, "annotation", "a", nil, "sign this `KEY=VALUE` annotation with the digest (repeatable)")
 	cmd.Flags().BoolVar(&recursive, "recursive", false, "when REF is an index, sign each of its manifests too")
 	cf.register(cmd)
 	nf.register(cmd)

@@ -27,7 +27,7 @@ type verifyFlags struct {
 func (v *verifyFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringArrayVar(&v.keys, "key", nil, "trusted public key file (PUBLIC KEY PEM); repeat to trust several")
 	cmd.Flags().StringVar(&v.format, "format", "any", "which signatures count: bundle, legacy, notation (verify only) or any")
-	cmd.Flags().StringArrayVarP(&v.ann, "annotations", "a", nil, "require this signed KEY=VALUE annotation (repeatable)")
+	cmd.Flags().StringArrayVarP(&v.ann, "annotation", "a", nil, "require this signed `KEY=VALUE` annotation (repeatable)")
 	cmd.Flags().BoolVar(&v.asJSON, "json", false, "print the report as JSON on stdout")
 	v.cert.register(cmd)
 }

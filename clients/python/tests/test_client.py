@@ -10,8 +10,8 @@ from pathlib import Path
 import grpc
 import pytest
 
-import stevedore
-from stevedore.v1 import image_service_pb2
+import stevedore_oci
+from stevedore_oci.v1 import image_service_pb2
 
 
 @pytest.mark.parametrize("suffix, platform, digest_key, platforms", [
@@ -48,25 +48,25 @@ MISSING = "@sha256:" + "0" * 64
 
 
 @pytest.mark.parametrize("call, exc, code, reason", [
-    (lambda c, s: c.inspect(s.ref(":nope")), stevedore.NotFoundError, grpc.StatusCode.NOT_FOUND, "MANIFEST_UNKNOWN"),
-    (lambda c, s: c.get_manifest(s.ref(MISSING)), stevedore.NotFoundError, grpc.StatusCode.NOT_FOUND, "MANIFEST_UNKNOWN"),
-    (lambda c, s: c.inspect(s.ref(":multi"), platform="windows/amd64"), stevedore.NotFoundError, grpc.StatusCode.NOT_FOUND, "MANIFEST_UNKNOWN"),
-    (lambda c, s: c.list_tags("oci:/nonexistent/layout"), stevedore.NotFoundError, grpc.StatusCode.NOT_FOUND, "NAME_UNKNOWN"),
-    (lambda c, s: list(c.iter_blob(s.ref(MISSING))), stevedore.NotFoundError, grpc.StatusCode.NOT_FOUND, "BLOB_UNKNOWN"),
-    (lambda c, s: c.inspect("UPPER/Case:x"), stevedore.InvalidArgumentError, grpc.StatusCode.INVALID_ARGUMENT, "NAME_INVALID"),
-    (lambda c, s: list(c.iter_blob(s.ref(":v1"))), stevedore.InvalidArgumentError, grpc.StatusCode.INVALID_ARGUMENT, "DIGEST_INVALID"),
+    (lambda c, s: c.inspect(s.ref(":nope")), stevedore_oci.NotFoundError, grpc.StatusCode.NOT_FOUND, "MANIFEST_UNKNOWN"),
+    (lambda c, s: c.get_manifest(s.ref(MISSING)), stevedore_oci.NotFoundError, grpc.StatusCode.NOT_FOUND, "MANIFEST_UNKNOWN"),
+    (lambda c, s: c.inspect(s.ref(":multi"), platform="windows/amd64"), stevedore_oci.NotFoundError, grpc.StatusCode.NOT_FOUND, "MANIFEST_UNKNOWN"),
+    (lambda c, s: c.list_tags("oci:/nonexistent/layout"), stevedore_oci.NotFoundError, grpc.StatusCode.NOT_FOUND, "NAME_UNKNOWN"),
+    (lambda c, s: list(c.iter_blob(s.ref(MISSING))), stevedore_oci.NotFoundError, grpc.StatusCode.NOT_FOUND, "BLOB_UNKNOWN"),
+    (lambda c, s: c.inspect("UPPER/Case:x"), stevedore_oci.InvalidArgumentError, grpc.StatusCode.INVALID_ARGUMENT, "NAME_INVALID"),
+    (lambda c, s: list(c.iter_blob(s.ref(":v1"))), stevedore_oci.InvalidArgumentError, grpc.StatusCode.INVALID_ARGUMENT, "DIGEST_INVALID"),
 ], ids=["tag", "manifest", "platform", "layout", "blob", "bad ref", "blob by tag"])
 def test_errors(server, client, call, exc, code, reason):
     with pytest.raises(exc) as info:
         call(client, server)
-    assert isinstance(info.value, stevedore.StevedoreError)
+    assert isinstance(info.value, stevedore_oci.StevedoreError)
     assert info.value.code == code
     assert info.value.reason == reason
 
 
 def test_unavailable():
-    with stevedore.Client("127.0.0.1:1", timeout=2) as c:
-        with pytest.raises(stevedore.UnavailableError):
+    with stevedore_oci.Client("127.0.0.1:1", timeout=2) as c:
+        with pytest.raises(stevedore_oci.UnavailableError):
             c.list_tags("oci:/x")
 
 
@@ -167,7 +167,7 @@ def test_download_resumes(server, client, tmp_path, monkeypatch, keep, clean):
         return _Cut(call, keep, clean) if len(offsets) <= cuts else call
 
     monkeypatch.setattr(client.stub, "GetBlob", get_blob)
-    monkeypatch.setattr(stevedore._client, "FIRST_BACKOFF", 0.001)
+    monkeypatch.setattr(stevedore_oci._client, "FIRST_BACKOFF", 0.001)
     dest = tmp_path / "big"
     assert client.download_blob(server.ref("@" + layer["digest"]), dest) == layer["size"]
     assert offsets == [i * keep << 20 for i in range(cuts + 1)]
@@ -182,11 +182,11 @@ def test_download_gives_up(server, client, tmp_path, monkeypatch):
         return _Failing()
 
     monkeypatch.setattr(client.stub, "GetBlob", failing)
-    monkeypatch.setattr(stevedore._client, "FIRST_BACKOFF", 0.001)
+    monkeypatch.setattr(stevedore_oci._client, "FIRST_BACKOFF", 0.001)
     dest = tmp_path / "big"
-    with pytest.raises(stevedore.UnavailableError):
+    with pytest.raises(stevedore_oci.UnavailableError):
         client.download_blob(server.ref("@" + layer["digest"]), dest)
-    assert len(calls) == 1 + stevedore._client.MAX_FAILURES
+    assert len(calls) == 1 + stevedore_oci._client.MAX_FAILURES
     assert not dest.exists() and not Path(str(dest) + ".part").exists()
 
 
@@ -200,7 +200,7 @@ def test_download_corrupt(server, client, tmp_path):
     try:
         blob.write_bytes(b"SMALL LAYER")
         dest = tmp_path / "small"
-        with pytest.raises(stevedore.DataLossError) as info:
+        with pytest.raises(stevedore_oci.DataLossError) as info:
             client.download_blob(server.ref("@" + small["digest"]), dest)
         assert info.value.reason == "DIGEST_INVALID"
         assert not dest.exists() and not Path(str(dest) + ".part").exists()
@@ -209,7 +209,7 @@ def test_download_corrupt(server, client, tmp_path):
 
 
 def test_stubs_importable():
-    from stevedore.v1 import image_service_pb2_grpc
+    from stevedore_oci.v1 import image_service_pb2_grpc
 
     assert hasattr(image_service_pb2_grpc, "ImageServiceStub")
     assert image_service_pb2.DESCRIPTOR.package == "stevedore.v1"

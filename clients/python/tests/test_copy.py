@@ -5,8 +5,8 @@ from __future__ import annotations
 import grpc
 import pytest
 
-import stevedore
-from stevedore.v1 import image_service_pb2 as pb
+import stevedore_oci
+from stevedore_oci.v1 import image_service_pb2 as pb
 
 
 @pytest.mark.parametrize("suffix, dest, platform, key", [
@@ -33,9 +33,9 @@ def test_copy(server, client, tmp_path, suffix, dest, platform, key):
 
 
 @pytest.mark.parametrize("src, dst, exc, code", [
-    (":nope", "oci:{tmp}/out:x", stevedore.NotFoundError, grpc.StatusCode.NOT_FOUND),
-    (None, "oci:{tmp}/out:x", stevedore.NotFoundError, grpc.StatusCode.NOT_FOUND),
-    (":v1", "oci:{tmp}/out@sha256:" + "0" * 64, stevedore.InvalidArgumentError, grpc.StatusCode.INVALID_ARGUMENT),
+    (":nope", "oci:{tmp}/out:x", stevedore_oci.NotFoundError, grpc.StatusCode.NOT_FOUND),
+    (None, "oci:{tmp}/out:x", stevedore_oci.NotFoundError, grpc.StatusCode.NOT_FOUND),
+    (":v1", "oci:{tmp}/out@sha256:" + "0" * 64, stevedore_oci.InvalidArgumentError, grpc.StatusCode.INVALID_ARGUMENT),
 ], ids=["unknown tag", "missing layout", "digest destination"])
 def test_copy_errors(server, client, tmp_path, src, dst, exc, code):
     source = server.ref(src) if src else "oci:/nonexistent/layout:v1"

@@ -8,7 +8,7 @@ from typing import Iterator
 
 import pytest
 
-import stevedore
+import stevedore_oci
 from conftest import Server, _free_addr
 
 
@@ -19,7 +19,7 @@ def configured(server: Server, tmp_path) -> Iterator[str]:
     retention keeps the newest tag of each repository."""
     subprocess.run([server.bin, "copy", server.ref(":files"), f"{server.registry}/py-up/files:v1"],
                    check=True, capture_output=True)
-    cfg = tmp_path / "stevedore.yaml"
+    cfg = tmp_path / "stevedore_oci.yaml"
     cfg.write_text(f"""
 sync:
   - name: files
@@ -38,14 +38,14 @@ retention:
         stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 30
-        with stevedore.Client(grpc_addr, timeout=1) as c:
+        with stevedore_oci.Client(grpc_addr, timeout=1) as c:
             while True:
                 if proc.poll() is not None:
                     raise RuntimeError(f"stevedore serve exited: {(tmp_path / 'serve.log').read_text()}")
                 try:
                     c.list_sync_jobs()
                     break
-                except stevedore.UnavailableError:
+                except stevedore_oci.UnavailableError:
                     if time.monotonic() > deadline:
                         raise
                     time.sleep(0.05)
@@ -57,7 +57,7 @@ retention:
 
 
 def test_sync_and_retention(configured):
-    with stevedore.Client(configured, timeout=30) as c:
+    with stevedore_oci.Client(configured, timeout=30) as c:
         jobs = c.list_sync_jobs()
         assert [j.name for j in jobs] == ["files"]
         assert jobs[0].schedule == "on demand" and list(jobs[0].destinations) == ["mirror/py-up/files"]
@@ -69,7 +69,7 @@ def test_sync_and_retention(configured):
         st = c.sync_status("files")
         assert st.job.runs == 1 and st.job.last_run.trigger == "api"
         assert [im.action for im in st.images] == ["copied"]
-        with pytest.raises(stevedore.NotFoundError):
+        with pytest.raises(stevedore_oci.NotFoundError):
             c.sync_status("nope")
 
         rep = c.run_retention(dry_run=True)

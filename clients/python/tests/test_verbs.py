@@ -9,8 +9,8 @@ import tarfile
 
 import pytest
 
-import stevedore
-from stevedore.v1 import sign_service_pb2 as spb
+import stevedore_oci
+from stevedore_oci.v1 import sign_service_pb2 as spb
 
 
 @pytest.fixture
@@ -26,7 +26,7 @@ def scratch(client, server, tmp_path) -> str:
 def test_sign_verify(client, server, scratch):
     good = client.generate_key_pair("py-good", "pw")
     other = client.generate_key_pair("py-other", "pw")
-    with pytest.raises(stevedore.AlreadyExistsError):
+    with pytest.raises(stevedore_oci.AlreadyExistsError):
         client.generate_key_pair("py-good", "pw")
     signed = client.sign(scratch, "py-good", "pw")
     assert signed.signatures[0].subject.digest == server.fixture["filesImage"]["digest"]
@@ -39,9 +39,9 @@ def test_sign_verify(client, server, scratch):
     ident = spb.CertificateIdentity(subject="dev@example.com", issuer="https://accounts.google.com")
     keyless = client.verify(scratch, certificate_identities=[ident])
     assert not keyless.verified and "certificate" in keyless.findings[0].reason
-    with pytest.raises(stevedore.InvalidArgumentError):
+    with pytest.raises(stevedore_oci.InvalidArgumentError):
         client.verify(scratch, certificate_identities=[spb.CertificateIdentity(subject="dev@example.com")])
-    with pytest.raises(stevedore.InvalidArgumentError):
+    with pytest.raises(stevedore_oci.InvalidArgumentError):
         client.verify_attestation(scratch, "https://example.com/test/v1", certificate_identities=[ident],
                                   certificate_trust=spb.CertificateTrust(trusted_root="{"))
     client.attest(scratch, "py-good", "pw", "https://example.com/test/v1", '{"ok": true}')
@@ -54,7 +54,7 @@ def test_analyze(client, server, tmp_path):
     ref = server.ref(":files")
     files = [f.path.lstrip("/") for f in client.list_files(ref) if f.size > 0]
     assert files == ["bin/app", "etc/hello.txt"]
-    with pytest.raises(stevedore.NotFoundError):
+    with pytest.raises(stevedore_oci.NotFoundError):
         list(client.list_files(server.ref(":missing")))
     buf = io.BytesIO()
     assert client.read_file(ref, "/etc/hello.txt", buf) == len(b"hello from stevedore\n")
@@ -80,7 +80,7 @@ def test_mutate_tag(client, server, scratch):
     client.tag(dst, "extra")
     assert client.inspect(extra).digest == res.digest
     client.untag(extra)
-    with pytest.raises(stevedore.NotFoundError):
+    with pytest.raises(stevedore_oci.NotFoundError):
         client.inspect(extra)
 
 
@@ -111,5 +111,5 @@ def test_distribution(client, server, dist, tmp_path):
     assert "sha256:" + hashlib.sha256(raw).hexdigest() == info.digest
     layer = info.layers[0]
     assert client.download_blob(f"{dist}/fixture/files@{layer.digest}", tmp_path / "layer") == layer.size
-    with pytest.raises(stevedore.NotFoundError):
+    with pytest.raises(stevedore_oci.NotFoundError):
         client.inspect(f"{dist}/fixture/files:missing")

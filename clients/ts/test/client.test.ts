@@ -2,7 +2,8 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync, statSync, writeFileSync, createReadStream } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, createReadStream } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, test } from "node:test";
@@ -18,7 +19,7 @@ import {
   type GetBlobResponse,
   type StevedoreClient,
 } from "../src/index.js";
-import { startServer, type Server } from "./server.js";
+import { repoRoot, skipWithout, startServer, type Server } from "./server.js";
 
 let srv: Server;
 let c: StevedoreClient;
@@ -195,14 +196,17 @@ test("downloadBlob corrupt", async () => {
   }
 });
 
-test("README quick start works as written", () => {
+/** The README's quick start, checked to stay within 10 lines. */
+function quickStart(): string {
   const readme = readFileSync(join(dirname(fileURLToPath(import.meta.url)), "../../README.md"), "utf8");
   const code = /## Quick start[\s\S]*?```js\n([\s\S]*?)```/.exec(readme)?.[1];
   assert.ok(code, "README has a js quick start");
   assert.ok(code.trim().split("\n").length <= 10, "keep the quick start to 10 lines");
-  // Inside the package, so the package name resolves to this build.
-  const file = join(dirname(fileURLToPath(import.meta.url)), "quickstart.mjs");
-  writeFileSync(file, code);
+  return code;
+}
+
+/** Runs the quick start file with node and checks what it printed. */
+function runQuickStart(file: string): void {
   const out = execFileSync(process.execPath, [file], {
     env: { ...process.env, STEVEDORE_URL: srv.url, STEVEDORE_REF: srv.ref(":v1") },
     encoding: "utf8",
@@ -211,6 +215,42 @@ test("README quick start works as written", () => {
   assert.ok(out[0].startsWith(srv.fixture.manifest.digest), out[0]);
   assert.equal(out[1], `${srv.fixture.layers[1].size} bytes`);
   assert.equal(out[2], "true MANIFEST_UNKNOWN");
+}
+
+test("README quick start works as written", () => {
+  // Inside the package, so the package name resolves to this build.
+  const file = join(dirname(fileURLToPath(import.meta.url)), "quickstart.mjs");
+  writeFileSync(file, quickStart());
+  runQuickStart(file);
+});
+
+// clients/test.sh packs the package (npm pack) and names the tarball.
+const tarball = process.env.STEVEDORE_TS_TARBALL ?? "";
+
+test("installed from the npm pack tarball into a fresh directory", { skip: skipWithout(tarball, "npm pack tarball (STEVEDORE_TS_TARBALL)") }, () => {
+  assert.ok(existsSync(tarball), `no tarball at ${JSON.stringify(tarball)}`);
+  const dir = mkdtempSync(join(tmpdir(), "stevedore-ts-fresh-"));
+  try {
+    writeFileSync(join(dir, "package.json"), JSON.stringify({ name: "quickstart", private: true, type: "module" }));
+    execFileSync("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error", tarball], { cwd: dir, stdio: "inherit", timeout: 300_000 });
+    writeFileSync(join(dir, "quickstart.mjs"), quickStart());
+    runQuickStart(join(dir, "quickstart.mjs"));
+
+    // Types come with the package: strict tsc resolves them (a module
+    // without declarations is an implicit any, an error under --strict).
+    writeFileSync(join(dir, "check.ts"), [
+      'import { createClient, NotFoundError, type InspectResponse, type StevedoreClient } from "@stevedore-dev/client";',
+      'const c: StevedoreClient = createClient("http://127.0.0.1:9090");',
+      "const digest: Promise<string> = c.inspect(\"127.0.0.1:5000/app:v1\").then((i: InspectResponse) => i.digest);",
+      "export const checks = [digest, NotFoundError];",
+      "",
+    ].join("\n"));
+    const tsc = join(repoRoot, "clients", "ts", "node_modules", ".bin", "tsc");
+    execFileSync(tsc, ["--noEmit", "--strict", "--skipLibCheck", "--target", "es2022", "--module", "nodenext", "--moduleResolution", "nodenext", "check.ts"],
+      { cwd: dir, stdio: "inherit", timeout: 120_000 });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 describe("copy", () => {

@@ -4,9 +4,9 @@
 // `stevedore serve` on free loopback ports. STEVEDORE_BIN and
 // STEVEDORE_MKFIXTURE skip the builds.
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
-import { homedir, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createClient, UnavailableError } from "../src/index.js";
@@ -121,8 +121,20 @@ export async function startServer(options: { fixtureSize?: number; args?: string
   }
 }
 
-/** The CNCF distribution registry scripts/install-tools.sh builds. */
-export const registryBin = process.env.STEVEDORE_REGISTRY_BIN || join(homedir(), ".cache", "stevedore", "bin", "registry");
+/** The CNCF distribution registry, from scripts/install-tools.sh's output (clients/test.sh sets it). */
+export const registryBin = process.env.STEVEDORE_REGISTRY_BIN ?? "";
+
+/**
+ * Why a test needing the tool at path should skip, or false when it should
+ * run: when the tool is there, and under STEVEDORE_REQUIRE_PEERS=1 (make
+ * test), where the test then fails on the missing tool instead of skipping.
+ */
+export function skipWithout(path: string, what: string): string | false {
+  if ((path !== "" && existsSync(path)) || process.env.STEVEDORE_REQUIRE_PEERS === "1") {
+    return false;
+  }
+  return `no ${what} at ${JSON.stringify(path)}`;
+}
 
 /**
  * Starts a distribution registry on a loopback port, as integration/ does,
@@ -130,6 +142,9 @@ export const registryBin = process.env.STEVEDORE_REGISTRY_BIN || join(homedir(),
  * `stevedore copy`. Returns its host:port and a stop function.
  */
 export async function startDistribution(srv: Server): Promise<{ host: string; stop: () => Promise<void> }> {
+  if (registryBin === "" || !existsSync(registryBin)) {
+    throw new Error(`no distribution registry at STEVEDORE_REGISTRY_BIN=${JSON.stringify(registryBin)}`);
+  }
   const host = await freeAddr();
   const cfg = join(srv.tmp, "registry.yml");
   writeFileSync(cfg, `version: 0.1\nlog: {level: warn, accesslog: {disabled: true}}\n` +

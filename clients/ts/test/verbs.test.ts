@@ -2,11 +2,11 @@
 // against a real `stevedore serve` (see server.ts) with a small fixture.
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync, chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { AlreadyExistsError, createClient, InvalidArgumentError, NotFoundError, type StevedoreClient } from "../src/index.js";
-import { registryBin, startDistribution, startServer, type Server } from "./server.js";
+import { registryBin, skipWithout, startDistribution, startServer, type Server } from "./server.js";
 
 let srv: Server;
 let c: StevedoreClient;
@@ -115,7 +115,7 @@ test("pushArtifact then pullArtifact", async () => {
   assert.equal((await c.discoverReferrers(ref))?.descriptor?.digest, m?.digest);
 });
 
-test("a distribution registry through the server", { skip: !existsSync(registryBin) && `no registry at ${registryBin}` }, async () => {
+test("a distribution registry through the server", { skip: skipWithout(registryBin, "distribution registry (STEVEDORE_REGISTRY_BIN)") }, async () => {
   const dist = await startDistribution(srv);
   try {
     const ref = `${dist.host}/fixture/files:v1`;

@@ -13,10 +13,15 @@ import (
 // TestLiveRegistry runs against a real registry when
 // STEVEDORE_TEST_REGISTRY names one (host:port) that holds t/x:v1, e.g. the
 // CNCF distribution registry after
-// `crane append --oci-empty-base -f layer.tar -t HOST/t/x:v1`.
+// `crane append --oci-empty-base -f layer.tar -t HOST/t/x:v1` (scripts/test.sh
+// sets one up). Without it the test skips, or fails under
+// STEVEDORE_REQUIRE_PEERS=1.
 func TestLiveRegistry(t *testing.T) {
 	host := os.Getenv("STEVEDORE_TEST_REGISTRY")
 	if host == "" {
+		if os.Getenv("STEVEDORE_REQUIRE_PEERS") == "1" {
+			t.Fatal("STEVEDORE_TEST_REGISTRY not set (STEVEDORE_REQUIRE_PEERS=1 makes this a failure; scripts/test.sh sets it)")
+		}
 		t.Skip("STEVEDORE_TEST_REGISTRY not set")
 	}
 	ctx := context.Background()

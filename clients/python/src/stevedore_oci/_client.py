@@ -9,13 +9,13 @@ from typing import Iterator, List, Optional, Sequence, Tuple, Union
 
 import grpc
 
-from stevedore._errors import DataLossError, InvalidArgumentError, StevedoreError, UnavailableError, from_rpc_error
-from stevedore.v1 import image_service_pb2 as pb
-from stevedore.v1 import image_service_pb2_grpc as pb_grpc
-from stevedore.v1 import sign_service_pb2_grpc as spb_grpc
-from stevedore._scheduled import _Scheduled
-from stevedore._sign import _Sign
-from stevedore._verbs import _Verbs
+from stevedore_oci._errors import DataLossError, InvalidArgumentError, StevedoreError, UnavailableError, from_rpc_error
+from stevedore_oci.v1 import image_service_pb2 as pb
+from stevedore_oci.v1 import image_service_pb2_grpc as pb_grpc
+from stevedore_oci.v1 import sign_service_pb2_grpc as spb_grpc
+from stevedore_oci._scheduled import _Scheduled
+from stevedore_oci._sign import _Sign
+from stevedore_oci._verbs import _Verbs
 
 # A manifest may reach the server's 4 MiB bound, which with framing overflows
 # gRPC's 4 MiB default receive limit (service.MaxMessageSize).

@@ -1,13 +1,17 @@
 """Python client for stevedore, the daemonless OCI image toolkit and service.
 
 ``Client`` wraps the stevedore.v1 gRPC API; the generated stubs are importable
-as ``stevedore.v1.image_service_pb2`` and ``stevedore.v1.image_service_pb2_grpc``
-for anything it does not cover. Failures raise subclasses of ``StevedoreError``.
+as ``stevedore_oci.v1.image_service_pb2`` and
+``stevedore_oci.v1.image_service_pb2_grpc`` for anything it does not cover.
+Failures raise subclasses of ``StevedoreError``.
+
+The package is ``stevedore_oci`` (distribution ``stevedore-oci``) so that it
+installs next to PyPI's ``stevedore``, OpenStack's plugin loader.
 """
 
-from stevedore._client import Client
-from stevedore._verbs import PulledArtifact
-from stevedore._errors import (
+from stevedore_oci._client import Client
+from stevedore_oci._verbs import PulledArtifact
+from stevedore_oci._errors import (
     AlreadyExistsError,
     CancelledError,
     DataLossError,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Iterable, Optional
 
-from stevedore.v1 import sign_service_pb2 as spb
+from stevedore_oci.v1 import sign_service_pb2 as spb
 
 
 class _Sign:

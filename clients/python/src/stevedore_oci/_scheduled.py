@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Iterator, List
 
-from stevedore.v1 import image_service_pb2 as pb
+from stevedore_oci.v1 import image_service_pb2 as pb
 
 
 class _Scheduled:

@@ -1,5 +1,5 @@
 from google.api import annotations_pb2 as _annotations_pb2
-from stevedore.v1 import image_service_pb2 as _image_service_pb2
+from stevedore_oci.v1 import image_service_pb2 as _image_service_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor

@@ -3,7 +3,7 @@
 import grpc
 import warnings
 
-from stevedore.v1 import image_service_pb2 as stevedore_dot_v1_dot_image__service__pb2
+from stevedore_oci.v1 import image_service_pb2 as stevedore_dot_v1_dot_image__service__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__

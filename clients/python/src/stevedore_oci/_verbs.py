@@ -14,8 +14,8 @@ from typing import IO, Iterable, Iterator, List, Mapping, Optional, Union
 
 import grpc
 
-from stevedore._errors import DataLossError, InvalidArgumentError
-from stevedore.v1 import image_service_pb2 as pb
+from stevedore_oci._errors import DataLossError, InvalidArgumentError
+from stevedore_oci.v1 import image_service_pb2 as pb
 
 PathLike = Union[str, "os.PathLike[str]"]
 
