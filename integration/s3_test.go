@@ -22,8 +22,8 @@ import (
 
 	"github.com/stevedore-dev/stevedore/engine/errdef"
 	"github.com/stevedore-dev/stevedore/engine/oci"
-	"github.com/stevedore-dev/stevedore/engine/store"
 	s3store "github.com/stevedore-dev/stevedore/engine/served/s3"
+	"github.com/stevedore-dev/stevedore/engine/store"
 	"github.com/stevedore-dev/stevedore/engine/store/storetest"
 )
 
