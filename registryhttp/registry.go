@@ -29,6 +29,9 @@ type Options struct {
 	// storage signs, when the repository offers one (served.BlobLocator), so
 	// the bytes go from the object store to the client directly.
 	BlobRedirect bool
+	// Proxy, when set, answers first for the repositories under its
+	// upstreams' prefixes (a pull-through cache).
+	Proxy *Proxy
 }
 
 // New returns the handler serving the repositories of the data directory
@@ -96,6 +99,11 @@ func (reg *Registry) route(w http.ResponseWriter, r *http.Request) error {
 	rt, err := route.Parse(r.URL.Path)
 	if err != nil {
 		return errNameInvalid.withMessage(err.Error())
+	}
+	if reg.opts.Proxy != nil {
+		if handled, err := reg.opts.Proxy.serve(w, r, rt); handled {
+			return err
+		}
 	}
 	switch rt.Kind {
 	case route.Base:

@@ -46,6 +46,7 @@ type serveOptions struct {
 	engine                           engineFlags
 	security                         securityFlags
 	storage                          storageFlags
+	upstreams                        upstreamsFlags
 }
 
 // shutdownTimeout bounds how long in-flight requests may run after SIGTERM
@@ -82,6 +83,7 @@ SIGINT or SIGTERM shuts down gracefully.`,
 	o.engine.registerNetwork(cmd)
 	o.security.register(cmd)
 	o.storage.register(cmd, true)
+	o.upstreams.register(cmd)
 	return cmd
 }
 
@@ -110,7 +112,6 @@ func serve(ctx context.Context, o serveOptions, logTo io.Writer) error {
 	if err != nil {
 		return err
 	}
-	registry := registryhttp.NewBackend(backend, log.Named("registry"), registryhttp.Options{BlobRedirect: o.storage.blobRedirect})
 	if o.gcInterval < 0 || o.gcGrace <= 0 {
 		return usageError{fmt.Errorf("--gc-interval must not be negative and --gc-grace must be positive, got %v and %v", o.gcInterval, o.gcGrace)}
 	}
@@ -118,6 +119,17 @@ func serve(ctx context.Context, o serveOptions, logTo io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if err := o.upstreams.loadFile(&o); err != nil {
+		return err
+	}
+	proxy, err := o.upstreams.proxy(backend, o.dataDir, sec.remote, log)
+	if err != nil {
+		return err
+	}
+	if proxy != nil {
+		defer proxy.Close()
+	}
+	registry := registryhttp.NewBackend(backend, log.Named("registry"), registryhttp.Options{BlobRedirect: o.storage.blobRedirect, Proxy: proxy})
 	var pullPolicy *policy.Policy
 	if o.pullPolicy != "" {
 		if pullPolicy, err = policy.Load(o.pullPolicy, policyVerifiers); err != nil {
@@ -162,6 +174,11 @@ func serve(ctx context.Context, o serveOptions, logTo io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if proxy != nil {
+		if err := registryhttp.RegisterProxyMetrics(metrics, proxy); err != nil {
+			return err
+		}
+	}
 
 	// Metrics ahead of auth, so refused calls are counted.
 	// One engine and one key directory behind both services, so Copy can
@@ -200,7 +217,11 @@ func serve(ctx context.Context, o serveOptions, logTo io.Writer) error {
 		regHandler = registryhttp.NewPullPolicy(registry, registry, pullPolicy, regLis.Addr().String())
 	}
 	regGuard := service.HTTPGuard{Listen: regLis.Addr().String(), Hosts: servedHosts, AnyHost: !loopback(regLis.Addr())}
-	regSrv := &http.Server{Handler: regGuard.Wrap(regMetrics.Wrap(sec.wrapRegistry(regHandler))), ReadHeaderTimeout: 10 * time.Second}
+	regHandler = sec.wrapRegistry(regHandler)
+	if proxy != nil {
+		regHandler = proxy.WithNamespace(regHandler) // outside auth: permissions are checked on the repository served
+	}
+	regSrv := &http.Server{Handler: regGuard.Wrap(regMetrics.Wrap(regHandler)), ReadHeaderTimeout: 10 * time.Second}
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return grpcSrv.Serve(grpcLis) })

@@ -59,6 +59,10 @@ type ManifestPut struct {
 	// Tags are pointed at the manifest once it is stored; without any it is
 	// recorded as an untagged root, so a collector keeps it.
 	Tags []string
+	// Sparse stores the manifest without requiring what it references: a
+	// pull-through cache holds a manifest before its clients fetch the
+	// blobs it lists, and only those they fetch.
+	Sparse bool
 }
 
 // ParseManifest checks a pushed manifest: valid JSON of a manifest media
@@ -161,8 +165,10 @@ func PutManifest(ctx context.Context, b Backend, name string, raw []byte, p Mani
 	if err := keepManifest(ctx, b, repo, m); err != nil {
 		return nil, err
 	}
-	if err := checkReferences(ctx, repo, m); err != nil {
-		return nil, err
+	if !p.Sparse {
+		if err := checkReferences(ctx, repo, m); err != nil {
+			return nil, err
+		}
 	}
 	desc := oci.Descriptor{MediaType: m.MediaType, Digest: m.Digest, Size: int64(len(raw))}
 	if err := b.Put(ctx, repo, desc, bytes.NewReader(raw)); err != nil {
