@@ -104,6 +104,7 @@ func New(b served.Backend, ups []Upstream, opts Options) (*Cache, error) {
 		if err != nil {
 			return nil, fmt.Errorf("upstream %d (%s): %w", i+1, u.Prefix, err)
 		}
+		up.now = c.now
 		if seen[up.Prefix] {
 			return nil, fmt.Errorf("upstream %d: prefix %s is used twice: %w", i+1, up.Prefix, errdef.ErrInvalid)
 		}

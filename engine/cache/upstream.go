@@ -17,6 +17,7 @@ type upstream struct {
 	Upstream
 	endpoints []endpoint
 	hub       bool // Docker Hub: one-component names get library/
+	now       func() time.Time
 
 	hits, misses, bytes, failures atomic.Int64
 
@@ -102,7 +103,7 @@ func unreachable(err error) bool {
 func (u *upstream) down(err error) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	u.downUntil = time.Now().Add(downFor)
+	u.downUntil = u.now().Add(downFor)
 	u.downErr = err
 }
 
@@ -118,7 +119,7 @@ func (u *upstream) up() {
 func (u *upstream) isDown() error {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	if time.Now().Before(u.downUntil) {
+	if u.now().Before(u.downUntil) {
 		return u.downErr
 	}
 	return nil

@@ -54,9 +54,11 @@ const (
 
 // NewClient returns the client New uses when Options.Client is nil, for a
 // caller that shares one across repositories so their connections are
-// reused. It honours Insecure and Dial. It has no overall timeout: blobs may
+// reused. It honours Insecure, TLS and Dial. It has no overall timeout: blobs may
 // take long to stream, and callers bound operations with their context.
-func NewClient(opts Options) *http.Client { return newDefaultClient(opts.Insecure, opts.TLS, opts.Dial) }
+func NewClient(opts Options) *http.Client {
+	return newDefaultClient(opts.Insecure, opts.TLS, opts.Dial)
+}
 
 // newDefaultClient is NewClient.
 func newDefaultClient(insecure bool, tlsConfig *tls.Config, dial func(ctx context.Context, network, addr string) (net.Conn, error)) *http.Client {
