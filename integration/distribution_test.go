@@ -13,8 +13,9 @@ import (
 // registry stevedore pulls from and pushes to in these tests.
 type distRegistry struct {
 	Host string // 127.0.0.1:PORT
-	Root string // storage rootdirectory
-	proc *proc
+	Root   string // storage rootdirectory
+	Config string // its configuration file
+	proc   *proc
 }
 
 // distOptions configure startDistribution; the zero value is an open registry.
@@ -32,7 +33,7 @@ func startDistribution(o owner, name string, opts distOptions) (*distRegistry, e
 		return nil, err
 	}
 	dir := o.TempDir()
-	r := &distRegistry{Host: addr, Root: filepath.Join(dir, "root")}
+	r := &distRegistry{Host: addr, Root: filepath.Join(dir, "root"), Config: filepath.Join(dir, "config.yml")}
 	cfg := fmt.Sprintf(`version: 0.1
 log: {level: warn, accesslog: {disabled: true}}
 storage: {filesystem: {rootdirectory: %q}, delete: {enabled: true}}
@@ -41,7 +42,7 @@ http: {addr: %q}
 	if opts.Htpasswd != "" {
 		cfg += fmt.Sprintf("auth: {htpasswd: {realm: test, path: %q}}\n", opts.Htpasswd)
 	}
-	cfgPath := filepath.Join(dir, "config.yml")
+	cfgPath := r.Config
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		return nil, err
 	}
