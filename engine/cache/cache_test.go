@@ -143,7 +143,15 @@ func newCache(t *testing.T, u *upstream, clk *clock) (*cache.Cache, served.Backe
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := root.Backend()
+	return newCacheOver(t, u, clk, root.Backend())
+}
+
+// copyingBackend hides the data directory's FileAdopter, so fills commit
+// by copying, as into any other store.
+type copyingBackend struct{ served.Backend }
+
+func newCacheOver(t *testing.T, u *upstream, clk *clock, b served.Backend) (*cache.Cache, served.Backend) {
+	t.Helper()
 	opts := cache.Options{Remote: &netguard.Policy{}, SpoolDir: t.TempDir()}
 	if clk != nil {
 		opts.Now = clk.now
@@ -193,9 +201,25 @@ func stored(t *testing.T, b served.Backend, name string, d digest.Digest) bool {
 }
 
 func TestPullThrough(t *testing.T) {
-	u := newUpstream(t)
+	for _, commit := range []string{"adopt", "copy"} {
+		t.Run(commit, func(t *testing.T) {
+			u := newUpstream(t)
+			root, err := served.OpenRoot(t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			var b served.Backend = root.Backend()
+			if commit == "copy" {
+				b = copyingBackend{b}
+			}
+			testPullThrough(t, u, b)
+		})
+	}
+}
+
+func testPullThrough(t *testing.T, u *upstream, store served.Backend) {
 	img := pushImage(t, u.b, "library/app", "v1", 3<<20)
-	c, b := newCache(t, u, nil)
+	c, b := newCacheOver(t, u, nil, store)
 	ctx := context.Background()
 
 	m, err := c.Manifest(ctx, "up/library/app", "v1")

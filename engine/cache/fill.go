@@ -12,6 +12,7 @@ import (
 
 	"github.com/stevedore-dev/stevedore/engine/errdef"
 	"github.com/stevedore-dev/stevedore/engine/oci"
+	"github.com/stevedore-dev/stevedore/engine/served"
 	"github.com/stevedore-dev/stevedore/engine/transport/registry"
 )
 
@@ -201,16 +202,29 @@ func (f *Fill) fetch(ctx context.Context) error {
 	}
 }
 
-// commit stores the verified spool file as the blob. The store verifies it
-// again as it copies it: nothing it holds was taken on trust.
+// commit stores the verified spool file as the blob: a data directory
+// adopts the synced file itself (it was hashed as it was written, by this
+// process, and nobody else writes it); any other store copies it,
+// verifying it again on the way.
 func (f *Fill) commit(ctx context.Context) error {
 	repo, err := f.c.b.CreateRepo(ctx, f.key.name)
 	if err != nil {
 		return err
 	}
 	defer repo.Close()
-	desc := oci.Descriptor{MediaType: "application/octet-stream", Digest: f.key.d, Size: f.written}
-	if err := f.c.b.Put(ctx, repo, desc, io.NewSectionReader(f.w, 0, f.written)); err != nil {
+	if a, ok := f.c.b.(served.FileAdopter); ok {
+		err = f.w.Chmod(0o644) // as every stored blob: readable by the layout's other readers
+		if err == nil {
+			err = f.w.Sync()
+		}
+		if err == nil {
+			err = a.AdoptFile(ctx, repo, f.key.d, f.path)
+		}
+	} else {
+		desc := oci.Descriptor{MediaType: "application/octet-stream", Digest: f.key.d, Size: f.written}
+		err = f.c.b.Put(ctx, repo, desc, io.NewSectionReader(f.w, 0, f.written))
+	}
+	if err != nil {
 		return fmt.Errorf("storing blob %s of %s: %w", f.key.d, f.key.name, err)
 	}
 	return nil
