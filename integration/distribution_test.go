@@ -12,7 +12,7 @@ import (
 // distRegistry is a CNCF distribution registry process: the reference
 // registry stevedore pulls from and pushes to in these tests.
 type distRegistry struct {
-	Host string // 127.0.0.1:PORT
+	Host   string // 127.0.0.1:PORT
 	Root   string // storage rootdirectory
 	Config string // its configuration file
 	proc   *proc
