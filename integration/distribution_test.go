@@ -23,6 +23,9 @@ type distOptions struct {
 	// Htpasswd, when set, is the path of an htpasswd file (bcrypt lines) and
 	// turns on basic auth.
 	Htpasswd string
+	// RemoteURL, when set, makes the registry a pull-through cache of that
+	// registry (distribution's proxy mode).
+	RemoteURL string
 }
 
 // startDistribution runs `registry serve` on a free port with a fresh
@@ -41,6 +44,9 @@ http: {addr: %q}
 `, r.Root, addr)
 	if opts.Htpasswd != "" {
 		cfg += fmt.Sprintf("auth: {htpasswd: {realm: test, path: %q}}\n", opts.Htpasswd)
+	}
+	if opts.RemoteURL != "" {
+		cfg += fmt.Sprintf("proxy: {remoteurl: %q}\n", opts.RemoteURL)
 	}
 	cfgPath := r.Config
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
