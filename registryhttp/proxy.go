@@ -91,6 +91,25 @@ func (p *Proxy) WithNamespace(next http.Handler) http.Handler {
 	})
 }
 
+// Prefetch lets next, a PullPolicy, judge what the cache would serve: a
+// manifest GET under an upstream's prefix first brings the manifest and
+// what verifying it reads (cache.Verifiable: referrers, legacy signature
+// tags, their blobs) into the store, so the policy finds the upstream's
+// image and its signatures rather than nothing (which it lets through, for
+// the registry to answer 404). It belongs inside authentication, so that
+// only callers allowed to pull make the cache fetch.
+func (p *Proxy) Prefetch(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if name, ref, ok := manifestPull(r); ok && !strings.HasPrefix(ref, "sha256-") {
+			if _, _, under := p.c.Route(name); under && (isDigestRef(ref) || served.ValidateTag(ref) == nil) {
+				// Failures are the request's to meet, and answer.
+				_, _ = p.c.Verifiable(r.Context(), name, ref)
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
 // serve answers rt when it is a repository under an upstream's prefix and
 // a request the cache handles; handled is false to let the registry serve
 // it from the store.

@@ -215,6 +215,9 @@ func serve(ctx context.Context, o serveOptions, logTo io.Writer) error {
 		// The listener's address names this registry in the policy: the Host
 		// header is the client's to choose, so it cannot decide what is protected.
 		regHandler = registryhttp.NewPullPolicy(registry, registry, pullPolicy, regLis.Addr().String())
+		if proxy != nil {
+			regHandler = proxy.Prefetch(regHandler) // the policy judges what the cache would fetch
+		}
 	}
 	regGuard := service.HTTPGuard{Listen: regLis.Addr().String(), Hosts: servedHosts, AnyHost: !loopback(regLis.Addr())}
 	regHandler = sec.wrapRegistry(regHandler)

@@ -40,6 +40,9 @@ type Fill struct {
 	written int64
 	done    bool  // every byte arrived and verified (err nil), or failed
 	err     error // why the fill failed
+
+	finished chan struct{} // closed when Run returns; runErr is then its result
+	runErr   error
 }
 
 // Blob opens blob d of repository name, which must be under an upstream's
@@ -83,7 +86,7 @@ func (c *Cache) Blob(ctx context.Context, name string, d digest.Digest) (*Stream
 	if err != nil {
 		return nil, nil, fmt.Errorf("spooling blob %s: %w", d, err)
 	}
-	f := &Fill{c: c, up: up, key: key, remote: remote, path: w.Name(), w: w, changed: make(chan struct{}), size: -1}
+	f := &Fill{c: c, up: up, key: key, remote: remote, path: w.Name(), w: w, changed: make(chan struct{}), size: -1, finished: make(chan struct{})}
 	s, err := f.open(ctx)
 	if err != nil {
 		w.Close()
@@ -161,6 +164,8 @@ func (f *Fill) Run(ctx context.Context) error {
 	// Readers hold their own descriptors; the name goes now.
 	f.w.Close()
 	os.Remove(f.path)
+	f.runErr = err
+	close(f.finished)
 	return err
 }
 
