@@ -219,8 +219,9 @@ func (p *Proxy) blob(w http.ResponseWriter, r *http.Request, name, ref string) (
 // streamBuffer is the most sent to a client at once.
 const streamBuffer = 1 << 20
 
-// stream copies s to the client, flushing each piece so that the client
-// gets bytes as the upstream sends them.
+// stream copies s to the client. A short read means the reader caught up
+// with the upstream: what is buffered goes out then, so the client gets
+// bytes as the upstream sends them, without a flush per piece of a backlog.
 func (p *Proxy) stream(w http.ResponseWriter, s *cache.Stream) error {
 	rc := http.NewResponseController(w)
 	buf := make([]byte, streamBuffer)
@@ -230,7 +231,9 @@ func (p *Proxy) stream(w http.ResponseWriter, s *cache.Stream) error {
 			if _, werr := w.Write(buf[:n]); werr != nil {
 				return werr
 			}
-			_ = rc.Flush()
+			if n < len(buf) {
+				_ = rc.Flush()
+			}
 		}
 		if errors.Is(err, io.EOF) {
 			return nil

@@ -1,8 +1,11 @@
 package registryhttp_test
 
 import (
+	"bytes"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -153,4 +156,61 @@ func gatherCounters(t *testing.T, g prometheus.Gatherer) map[string]float64 {
 		}
 	}
 	return out
+}
+
+// TestProxyStreams: a client gets the first bytes of a blob miss while the
+// upstream has not sent the rest, and a client that hangs up mid-blob does
+// not stop the fill: the blob is then served from the store.
+func TestProxyStreams(t *testing.T) {
+	upReg, err := registryhttp.New(t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	blob := bytes.Repeat([]byte("0123456789abcdef"), 256<<10) // 4 MiB
+	d := digest.FromBytes(blob)
+	release := make(chan struct{})
+	upSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/blobs/"+d.String()) {
+			w.Header().Set("Content-Length", strconv.Itoa(len(blob)))
+			w.WriteHeader(http.StatusOK)
+			w.Write(blob[:len(blob)/2])
+			w.(http.Flusher).Flush()
+			<-release
+			w.Write(blob[len(blob)/2:])
+			return
+		}
+		upReg.ServeHTTP(w, r)
+	}))
+	t.Cleanup(upSrv.Close)
+	s, _ := newCacheServer(t, upSrv.URL, time.Minute)
+
+	res, err := http.Get(s.url + "/v2/up/app/blobs/" + d.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.StatusCode != http.StatusOK || res.ContentLength != int64(len(blob)) {
+		t.Fatalf("blob miss: %s, length %d", res.Status, res.ContentLength)
+	}
+	first := make([]byte, 64<<10)
+	got := make(chan error, 1)
+	go func() { _, err := io.ReadFull(res.Body, first); got <- err }()
+	select {
+	case err := <-got:
+		if err != nil || !bytes.Equal(first, blob[:len(first)]) {
+			t.Fatalf("first bytes: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no bytes reached the client while the upstream was still sending: not streaming")
+	}
+	res.Body.Close() // the client hangs up mid-blob
+	close(release)
+	var r resp
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if r = s.do("GET", "/v2/up/app/blobs/"+d.String(), nil, "Range", "bytes=0-0"); r.status == http.StatusPartialContent {
+			break
+		}
+	}
+	if r.status != http.StatusPartialContent || string(r.body) != "0" {
+		t.Fatalf("after the client left, the blob was not cached: %d %q", r.status, r.body)
+	}
 }
