@@ -216,25 +216,14 @@ func (p *Proxy) blob(w http.ResponseWriter, r *http.Request, name, ref string) (
 	return true, nil
 }
 
-// streamBuffer is the most sent to a client at once.
-const streamBuffer = 1 << 20
-
-// stream copies s to the client. A short read means the reader caught up
-// with the upstream: what is buffered goes out then, so the client gets
-// bytes as the upstream sends them, without a flush per piece of a backlog.
+// stream copies s to the client as its bytes arrive: each batch goes out
+// by sendfile from the spool file where the connection allows, then is
+// flushed, so the client gets bytes as the upstream sends them.
 func (p *Proxy) stream(w http.ResponseWriter, s *cache.Stream) error {
 	rc := http.NewResponseController(w)
-	buf := make([]byte, streamBuffer)
 	for {
-		n, err := s.Read(buf)
-		if n > 0 {
-			if _, werr := w.Write(buf[:n]); werr != nil {
-				return werr
-			}
-			if n < len(buf) {
-				_ = rc.Flush()
-			}
-		}
+		_, err := s.WriteAvailable(w)
+		_ = rc.Flush()
 		if errors.Is(err, io.EOF) {
 			return nil
 		}

@@ -169,11 +169,20 @@ func (f *Fill) Run(ctx context.Context) error {
 	return err
 }
 
-// copyBuffer is what a fill reads from the upstream at once, at most: a
-// read returns what has arrived, so readers are woken as bytes come.
-const copyBuffer = 1 << 20
+// Pipeline of a fill: the fetching goroutine reads up to copyBuffer bytes
+// at once from the upstream (a read returns what has arrived, so readers
+// are woken as bytes come), writes them to the spool and hands them to a
+// hashing goroutine; pipelineDepth pieces may wait to be hashed. Hashing
+// is the costliest step, and on its own core it no longer holds the bytes
+// back from the readers.
+const (
+	copyBuffer    = 1 << 20
+	pipelineDepth = 4
+)
 
-// fetch streams the blob from the upstream into the spool file.
+// fetch streams the blob from the upstream into the spool file and
+// verifies its digest and size; the fill is verified only if it returns
+// nil.
 func (f *Fill) fetch(ctx context.Context) error {
 	var body io.ReadCloser
 	var size int64
@@ -187,24 +196,70 @@ func (f *Fill) fetch(ctx context.Context) error {
 	}
 	defer body.Close()
 	f.update(func() { f.ready, f.size = true, size })
-	buf := make([]byte, copyBuffer)
+
+	free := make(chan []byte, pipelineDepth+1)
+	for range pipelineDepth + 1 {
+		free <- make([]byte, copyBuffer)
+	}
+	toHash := make(chan []byte, pipelineDepth)
+	hashed := make(chan error, 1)
+	go func() { hashed <- f.hash(toHash, free, size) }()
+	rerr := f.spool(body, free, toHash)
+	close(toHash)
+	herr := <-hashed
+	switch {
+	case rerr != nil:
+		f.up.failures.Add(1)
+		return &Error{Upstream: f.up.Prefix, Op: "blob", Name: f.remote, Err: rerr}
+	case herr != nil:
+		f.up.failures.Add(1)
+		return &Error{Upstream: f.up.Prefix, Op: "blob", Name: f.remote, Err: herr}
+	}
+	return nil
+}
+
+// spool copies body to the spool file, waking readers after every piece
+// and passing each to the hasher.
+func (f *Fill) spool(body io.Reader, free <-chan []byte, toHash chan<- []byte) error {
 	for {
-		n, rerr := body.Read(buf)
+		buf := <-free
+		n, err := body.Read(buf)
 		if n > 0 {
-			if _, err := f.w.Write(buf[:n]); err != nil {
-				return fmt.Errorf("spooling blob %s: %w", f.key.d, err)
+			if _, werr := f.w.Write(buf[:n]); werr != nil {
+				return fmt.Errorf("spooling blob %s: %w", f.key.d, werr)
 			}
 			f.up.bytes.Add(int64(n))
 			f.update(func() { f.written += int64(n) })
+			toHash <- buf[:n]
+		} else {
+			toHash <- buf[:0]
 		}
 		switch {
-		case rerr == io.EOF:
-			return nil // the verifying reader checked digest and size
-		case rerr != nil:
-			f.up.failures.Add(1)
-			return &Error{Upstream: f.up.Prefix, Op: "blob", Name: f.remote, Err: fmt.Errorf("reading %s: %w", f.key.d, rerr)}
+		case err == io.EOF:
+			return nil
+		case err != nil:
+			return fmt.Errorf("reading %s: %w", f.key.d, err)
 		}
 	}
+}
+
+// hash hashes the pieces as they come, returning their buffers, and checks
+// the whole against the digest and the announced size (< 0: unknown).
+func (f *Fill) hash(pieces <-chan []byte, free chan<- []byte, size int64) error {
+	h := f.key.d.Algorithm().Hash()
+	var n int64
+	for p := range pieces {
+		h.Write(p)
+		n += int64(len(p))
+		free <- p[:cap(p)]
+	}
+	if size >= 0 && n != size {
+		return fmt.Errorf("blob %s: %d bytes arrived, the upstream announced %d: %w", f.key.d, n, size, errdef.ErrSizeMismatch)
+	}
+	if got := digest.NewDigest(f.key.d.Algorithm(), h); got != f.key.d {
+		return fmt.Errorf("blob %s: the upstream's bytes hash to %s: %w", f.key.d, got, errdef.ErrDigestMismatch)
+	}
+	return nil
 }
 
 // commit stores the verified spool file as the blob: a data directory
@@ -289,33 +344,62 @@ func (s *Stream) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
+	avail, err := s.wait()
+	if s.off >= avail {
+		return 0, err
+	}
+	n, rerr := s.r.ReadAt(p[:min(int64(len(p)), avail-s.off)], s.off)
+	s.off += int64(n)
+	if errors.Is(rerr, io.EOF) {
+		rerr = nil // the spool file is longer than avail; a short read only
+	}
+	return n, rerr
+}
+
+// WriteAvailable waits for bytes this reader has not read, then copies all
+// that have arrived to w and returns how many. When w can read from a file
+// (an HTTP response over TCP) the bytes go from the spool file to the
+// connection without passing through this process (sendfile). It returns
+// io.EOF once the whole verified blob was copied, the fill's error if it
+// failed, or the error of the context the Stream was opened with.
+func (s *Stream) WriteAvailable(w io.Writer) (int64, error) {
+	avail, err := s.wait()
+	if s.off >= avail {
+		return 0, err
+	}
+	if _, err := s.r.Seek(s.off, io.SeekStart); err != nil {
+		return 0, err
+	}
+	n, err := io.Copy(w, &io.LimitedReader{R: s.r, N: avail - s.off})
+	s.off += n
+	return n, err
+}
+
+// wait blocks until bytes past the reader's offset may be read, and returns
+// how far: avail > s.off, or the reader is at the end and err says why —
+// io.EOF after a verified blob, the fill's error, or the context's.
+func (s *Stream) wait() (avail int64, err error) {
 	for {
 		s.f.mu.Lock()
-		written, done, err, ch := s.f.written, s.f.done, s.f.err, s.f.changed
+		written, done, ferr, ch := s.f.written, s.f.done, s.f.err, s.f.changed
 		s.f.mu.Unlock()
-		verified := done && err == nil
-		avail := written
+		verified := done && ferr == nil
+		avail = written
 		if !verified && avail > 0 {
 			avail-- // the last byte waits for the digest
 		}
-		if s.off < avail {
-			n, rerr := s.r.ReadAt(p[:min(int64(len(p)), avail-s.off)], s.off)
-			s.off += int64(n)
-			if errors.Is(rerr, io.EOF) {
-				rerr = nil // the spool file is longer than avail; a short read only
-			}
-			return n, rerr
-		}
 		switch {
+		case s.off < avail:
+			return avail, nil
 		case verified:
-			return 0, io.EOF
+			return avail, io.EOF
 		case done:
-			return 0, err
+			return avail, ferr
 		}
 		select {
 		case <-ch:
 		case <-s.ctx.Done():
-			return 0, s.ctx.Err()
+			return avail, s.ctx.Err()
 		}
 	}
 }

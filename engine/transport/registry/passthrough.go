@@ -30,11 +30,12 @@ func (r *Repository) GetManifest(ctx context.Context, ref string) (*oci.Manifest
 	return r.getManifest(ctx, u, want, -1, false)
 }
 
-// FetchBlob streams blob d, verified against d (reading it to the end fails
-// with a *oci.VerifyError when the bytes do not match), and returns the
-// length the registry announced, -1 when it sent none; that length is also
-// enforced. It is Fetch for a caller that learns the size from the
-// response rather than from a manifest.
+// FetchBlob streams blob d as the registry sends it, unverified, and
+// returns the length it announced (-1 when it sent none), which the stream
+// is held to. It is for a caller that hashes the bytes itself, elsewhere
+// than in the reading goroutine (a pull-through cache hashes on one core
+// while it spools on another), and must verify the digest before trusting
+// or keeping anything; every other reader uses Fetch.
 //
 // distribution-spec v1.1.1 §Pulling blobs:
 // https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#pulling-blobs
@@ -53,8 +54,7 @@ func (r *Repository) FetchBlob(ctx context.Context, d digest.Digest) (io.ReadClo
 	if resp, err = expect(resp, http.StatusOK); err != nil {
 		return nil, 0, err
 	}
-	size := resp.ContentLength
-	return readCloser{oci.NewVerifyReader(resp.Body, d, size), resp.Body}, size, nil
+	return resp.Body, resp.ContentLength, nil
 }
 
 // FileCredentials returns a credential source that reads one file: a docker
