@@ -210,7 +210,8 @@ func benchCacheReport(ways []benchCache, rows []*benchCacheRow) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "\n### Pull-through cache: stevedore vs distribution's proxy vs direct, median of %d runs (%s)\n\n", benchCacheRuns, time.Now().UTC().Format("2006-01-02"))
 	fmt.Fprintf(&b, "Machine: %s, %d CPUs, %s; %s, %s, %s. Load average at the end: %s.\n\n",
-		benchCPUModel(), runtime.NumCPU(), benchKernel(), runtime.Version(), benchVersion("crane", "version"), benchVersion("skopeo", "--version"), benchLoad())
+		benchCPUModel(), runtime.NumCPU(), benchKernel(), runtime.Version(), "crane "+benchVersion("crane", "version"),
+		strings.TrimSpace(string(benchOutput("skopeo", "--version"))), benchLoad())
 	b.WriteString("| measurement |")
 	for _, w := range ways {
 		b.WriteString(" " + w.name + " |")
