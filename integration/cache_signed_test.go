@@ -54,6 +54,13 @@ func TestCacheSignedImage(t *testing.T) {
 				checkVerdict(t, nil, stevedoreBin, []string{"verify", "--key", pub, "--json", "--format", format, cached + ":v1"}, want)
 			}
 			checkTree(t, cached+":v1", format)
+			var described struct{ Digest string }
+			if err := json.Unmarshal(sd(t, "inspect", cached+":v1"), &described); err != nil || described.Digest != img {
+				t.Errorf("stevedore inspect through the cache: %+v (%v), want %s", described, err, img)
+			}
+			if ls := string(sd(t, "ls", cached+":v1")); !strings.Contains(ls, "data/signed/file0.bin") {
+				t.Errorf("stevedore ls through the cache:\n%s", ls)
+			}
 
 			// Pulled whole, the cached image is the store's like any other
 			// (each blob committed just after its last byte went out).
