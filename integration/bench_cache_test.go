@@ -88,7 +88,7 @@ func TestBenchCache(t *testing.T) {
 			if err := os.WriteFile(cfg, []byte("upstreams:\n  - prefix: up\n    urls: [\"http://"+up+"\"]\n"), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			s, err := startStevedore(t, "stevedore-cache-bench", serveOptions{Default: true, Args: []string{"--upstreams-config", cfg, "--log-level", "warn"}})
+			s, err := startStevedore(t, "stevedore-cache-bench", serveOptions{Default: true, Args: []string{upstreamsFlag, cfg, "--log-level", "warn"}})
 			if err != nil {
 				t.Fatal(err)
 			}

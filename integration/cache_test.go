@@ -32,6 +32,11 @@ const (
 	cacheConcurrentSize    = 16 << 20
 )
 
+// upstreamsFlag names the file holding the `upstreams:` section. That file
+// is also a valid serve config file (--config), whose loader takes the
+// section once it is registered there.
+const upstreamsFlag = "--upstreams-config"
+
 // cacheRig is a pull-through cache under test: a CNCF distribution
 // registry as the upstream, reached through a proxy that counts what the
 // cache moves from it (and can hold a blob mid-way), and stevedore serving
@@ -60,7 +65,7 @@ func startCacheRig(t *testing.T, tagTTL string) *cacheRig {
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	sd, err := startStevedore(t, "stevedore-cache", serveOptions{Default: true, Args: []string{"--upstreams-config", cfgPath}})
+	sd, err := startStevedore(t, "stevedore-cache", serveOptions{Default: true, Args: []string{upstreamsFlag, cfgPath}})
 	if err != nil {
 		t.Fatal(err)
 	}
