@@ -110,6 +110,7 @@ func TestBenchCache(t *testing.T) {
 		{name: "skopeo copy to oci:, 1 GiB, cold", unit: "s"},
 		{name: fmt.Sprintf("%d concurrent crane pulls, 1 GiB, cold: wall time", benchCacheConcurrent), unit: "s"},
 		{name: fmt.Sprintf("%d concurrent crane pulls, cold: bytes from upstream", benchCacheConcurrent), unit: "images"},
+		{name: "cache process CPU per GiB, cold crane pull", unit: "CPU-s"},
 	}
 	for _, r := range rows {
 		r.values = make([][]float64, len(ways))
@@ -152,9 +153,15 @@ func TestBenchCache(t *testing.T) {
 				ref := prefix + "bench/app:v1"
 				for _, row := range []int{2, 3} {
 					dir := filepath.Join(t.TempDir(), "pull")
+					cpu0, _ := benchProcCPU(pid)
 					t0 := time.Now()
 					crane(t, "pull", "--insecure", "--format", "oci", host+"/"+ref, dir)
 					record(row, w, time.Since(t0).Seconds(), pid)
+					if cpu1, err := benchProcCPU(pid); row == 2 && err == nil && pid > 0 {
+						record(7, w, (cpu1-cpu0).Seconds()/(float64(size)/(1<<30)), pid)
+					} else if row == 2 {
+						record(7, w, 0, 0) // no cache process
+					}
 					os.RemoveAll(dir)
 				}
 				checkDigest(host, ref)
