@@ -6,6 +6,7 @@ import (
 	"go.uber.org/goleak"
 
 	_ "github.com/stevedore-dev/stevedore/engine"
+	_ "github.com/stevedore-dev/stevedore/engine/cache"
 	_ "github.com/stevedore-dev/stevedore/engine/sign/keyless"
 	_ "github.com/stevedore-dev/stevedore/engine/sign/notation"
 )

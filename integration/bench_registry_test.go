@@ -194,22 +194,28 @@ type benchRow struct {
 	RSS        [2]int64     // the server's largest VmHWM over the runs
 }
 
-// benchImageLayout writes an OCI image layout at dir holding one image
-// (index.json → manifest → config + benchLayers incompressible layers) and
-// returns the layers. The bytes are seeded, so every run pushes the same
-// digests.
+// benchImageLayout writes the benchmark's image (benchLayers layers of
+// benchLayerSize) as an OCI image layout at dir; see imageLayout.
+func benchImageLayout(dir string) ([]descriptor, error) {
+	return imageLayout(dir, benchLayers, benchLayerSize, 10)
+}
+
+// imageLayout writes an OCI image layout at dir holding one image
+// (index.json → manifest → config + n incompressible layers of size bytes)
+// and returns the layers. The bytes are seeded (layer i from seed+i), so
+// every run with the same seed pushes the same digests.
 //
 // image-spec v1.1.1 image-layout.md: https://github.com/opencontainers/image-spec/blob/v1.1.1/image-layout.md
-func benchImageLayout(dir string) ([]descriptor, error) {
+func imageLayout(dir string, n int, size int64, seed byte) ([]descriptor, error) {
 	blobs := filepath.Join(dir, "blobs", "sha256")
 	if err := os.MkdirAll(blobs, 0o755); err != nil {
 		return nil, err
 	}
 	var layers []descriptor
 	var diffIDs []string
-	for i := range benchLayers {
+	for i := range n {
 		tmp := filepath.Join(dir, fmt.Sprintf("layer%d", i))
-		d, err := benchSeededFile(tmp, benchLayerSize, byte(10+i))
+		d, err := benchSeededFile(tmp, size, seed+byte(i))
 		if err != nil {
 			return nil, err
 		}

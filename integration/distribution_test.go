@@ -12,9 +12,10 @@ import (
 // distRegistry is a CNCF distribution registry process: the reference
 // registry stevedore pulls from and pushes to in these tests.
 type distRegistry struct {
-	Host string // 127.0.0.1:PORT
-	Root string // storage rootdirectory
-	proc *proc
+	Host   string // 127.0.0.1:PORT
+	Root   string // storage rootdirectory
+	Config string // its configuration file
+	proc   *proc
 }
 
 // distOptions configure startDistribution; the zero value is an open registry.
@@ -22,6 +23,9 @@ type distOptions struct {
 	// Htpasswd, when set, is the path of an htpasswd file (bcrypt lines) and
 	// turns on basic auth.
 	Htpasswd string
+	// RemoteURL, when set, makes the registry a pull-through cache of that
+	// registry (distribution's proxy mode).
+	RemoteURL string
 }
 
 // startDistribution runs `registry serve` on a free port with a fresh
@@ -32,7 +36,7 @@ func startDistribution(o owner, name string, opts distOptions) (*distRegistry, e
 		return nil, err
 	}
 	dir := o.TempDir()
-	r := &distRegistry{Host: addr, Root: filepath.Join(dir, "root")}
+	r := &distRegistry{Host: addr, Root: filepath.Join(dir, "root"), Config: filepath.Join(dir, "config.yml")}
 	cfg := fmt.Sprintf(`version: 0.1
 log: {level: warn, accesslog: {disabled: true}}
 storage: {filesystem: {rootdirectory: %q}, delete: {enabled: true}}
@@ -41,7 +45,10 @@ http: {addr: %q}
 	if opts.Htpasswd != "" {
 		cfg += fmt.Sprintf("auth: {htpasswd: {realm: test, path: %q}}\n", opts.Htpasswd)
 	}
-	cfgPath := filepath.Join(dir, "config.yml")
+	if opts.RemoteURL != "" {
+		cfg += fmt.Sprintf("proxy: {remoteurl: %q}\n", opts.RemoteURL)
+	}
+	cfgPath := r.Config
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		return nil, err
 	}

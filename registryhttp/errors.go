@@ -33,13 +33,14 @@ const (
 	classBusy                       // this client is over its share (429)
 	classOverloaded                 // the server as a whole is at a limit (503)
 	classNoSpace                    // storage full, or under --min-free-space (507)
+	classUpstreamDown               // a pull-through cache's upstream cannot answer (503)
 	classInternal                   // a server fault (500)
 	numClasses
 )
 
 var classNames = [numClasses]string{
 	"not found", "invalid", "name invalid", "name unknown", "digest invalid", "size invalid",
-	"too large", "range", "method", "denied", "too slow", "busy", "overloaded", "no space", "internal",
+	"too large", "range", "method", "denied", "too slow", "busy", "overloaded", "no space", "upstream down", "internal",
 }
 
 func (c class) String() string { return classNames[c] }
@@ -173,6 +174,8 @@ var errorTable = []struct {
 	{classBusy, nil, answer{errdef.CodeTooManyRequests, http.StatusTooManyRequests}},
 	{classOverloaded, nil, answer{errdef.CodeTooManyRequests, http.StatusServiceUnavailable}},
 	{classNoSpace, nil, answer{errdef.CodeInsufficientStorage, http.StatusInsufficientStorage}},
+	// distribution's own code for it (registry/api/errcode/register.go).
+	{classUpstreamDown, nil, answer{errdef.CodeUnavailable, http.StatusServiceUnavailable}},
 	{classInternal, nil, answer{errdef.CodeUnknown, http.StatusInternalServerError}},
 }
 

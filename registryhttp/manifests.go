@@ -84,6 +84,11 @@ func (reg *Registry) getManifest(w http.ResponseWriter, r *http.Request, repo se
 	if err != nil {
 		return err
 	}
+	return writeManifest(w, r, m)
+}
+
+// writeManifest sends m's raw bytes (none for HEAD).
+func writeManifest(w http.ResponseWriter, r *http.Request, m *oci.Manifest) error {
 	h := w.Header()
 	h.Set("Content-Type", m.MediaType)
 	h.Set("Docker-Content-Digest", m.Digest.String())
@@ -93,7 +98,7 @@ func (reg *Registry) getManifest(w http.ResponseWriter, r *http.Request, repo se
 	if r.Method == http.MethodHead {
 		return nil
 	}
-	_, err = w.Write(m.Raw)
+	_, err := w.Write(m.Raw)
 	return err
 }
 

@@ -42,6 +42,9 @@ type Options struct {
 	// Pulls, when set, is told of every manifest GET and HEAD, before the
 	// manifest is read (retention's last-pull times).
 	Pulls PullRecorder
+	// Proxy, when set, answers first for the repositories under its
+	// upstreams' prefixes (a pull-through cache).
+	Proxy *Proxy
 }
 
 // PullRecorder notes manifest pulls (engine/retention.PullLog). A pull that
@@ -148,6 +151,21 @@ const statusClientGone = 499
 func (reg *Registry) route(w http.ResponseWriter, r *http.Request, rt route.Route, perr error) error {
 	if perr != nil {
 		return fail(classNameInvalid, perr.Error())
+	}
+	if reg.opts.Proxy != nil {
+		// A manifest the cache serves is a pull like any other (retention's
+		// keepPulledWithin); one it passes on is recorded by routeManifest.
+		forget := func() {}
+		if reg.opts.Pulls != nil && rt.Kind == route.Manifest && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+			forget = reg.opts.Pulls.RecordPull(rt.Name, rt.Ref)
+		}
+		handled, err := reg.opts.Proxy.serve(w, r, rt)
+		if !handled || err != nil {
+			forget()
+		}
+		if handled {
+			return err
+		}
 	}
 	switch rt.Kind {
 	case route.Base:

@@ -76,4 +76,11 @@ for t in skopeo; do
   fi
 done
 
+# containerd is the real client of the pull-through cache's mirror tests (TestCacheContainerd
+# starts its own daemon with a temporary root, state dir and socket); it comes from Debian.
+if ! command -v containerd >/dev/null 2>&1 || ! command -v ctr >/dev/null 2>&1; then
+  echo "install-tools: apt-get install containerd" >&2
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq containerd) >&2
+fi
+
 echo "$CACHE"

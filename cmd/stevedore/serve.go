@@ -58,6 +58,7 @@ type serveOptions struct {
 	retention   *retentionConfig
 	quotas      []served.Quota
 	limits      limitFlags
+	upstreams   upstreamsFlags
 }
 
 // shutdownTimeout bounds how long in-flight requests may run after SIGTERM
@@ -147,6 +148,13 @@ func serve(ctx context.Context, o serveOptions, logTo io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if o.gcInterval < 0 || o.gcGrace <= 0 {
+		return usageError{fmt.Errorf("--gc-interval must not be negative and --gc-grace must be positive, got %v and %v", o.gcInterval, o.gcGrace)}
+	}
+	sec, err := o.security.build(o.dataDir, log)
+	if err != nil {
+		return err
+	}
 	if len(o.quotas) > 0 {
 		// Every writer below — the registry port, the API's store: refs,
 		// sync jobs — gets the backend with the quotas in front.
@@ -161,7 +169,16 @@ func serve(ctx context.Context, o serveOptions, logTo io.Writer) error {
 	if err != nil {
 		return err
 	}
-	regOpts := registryhttp.Options{BlobRedirect: o.storage.blobRedirect, Limits: lim.registry}
+	// The pull-through cache fills through the same backend, so quotas
+	// bound what it stores too.
+	proxy, err := o.upstreams.proxy(backend, o.dataDir, sec.remote, log)
+	if err != nil {
+		return err
+	}
+	if proxy != nil {
+		defer proxy.Close()
+	}
+	regOpts := registryhttp.Options{BlobRedirect: o.storage.blobRedirect, Limits: lim.registry, Proxy: proxy}
 	var ret *retentionSetup
 	if o.retention != nil {
 		if o.security.disableDelete {
@@ -173,13 +190,6 @@ func serve(ctx context.Context, o serveOptions, logTo io.Writer) error {
 		regOpts.Pulls = ret.pulls
 	}
 	registry := registryhttp.NewBackend(backend, log.Named("registry"), regOpts)
-	if o.gcInterval < 0 || o.gcGrace <= 0 {
-		return usageError{fmt.Errorf("--gc-interval must not be negative and --gc-grace must be positive, got %v and %v", o.gcInterval, o.gcGrace)}
-	}
-	sec, err := o.security.build(o.dataDir, log)
-	if err != nil {
-		return err
-	}
 	var pullPolicy *policy.Policy
 	if o.pullPolicy != "" {
 		if pullPolicy, err = policy.Load(o.pullPolicy, policyVerifiers); err != nil {
@@ -232,6 +242,11 @@ func serve(ctx context.Context, o serveOptions, logTo io.Writer) error {
 		return err
 	}
 	grpcMetrics = append(grpcMetrics, service.WithVersionHeader(version.Get().String())...)
+	if proxy != nil {
+		if err := registryhttp.RegisterProxyMetrics(metrics, proxy); err != nil {
+			return err
+		}
+	}
 
 	// Metrics ahead of auth, so refused calls are counted.
 	// One engine and one key directory behind both services, so Copy can
@@ -306,9 +321,16 @@ func serve(ctx context.Context, o serveOptions, logTo io.Writer) error {
 		// The listener's address names this registry in the policy: the Host
 		// header is the client's to choose, so it cannot decide what is protected.
 		regHandler = registryhttp.NewPullPolicy(registry, registry, pullPolicy, regLis.Addr().String())
+		if proxy != nil {
+			regHandler = proxy.Prefetch(regHandler) // the policy judges what the cache would fetch
+		}
 	}
 	regGuard := service.HTTPGuard{Listen: regLis.Addr().String(), Hosts: servedHosts, AnyHost: !loopback(regLis.Addr())}
-	regSrv := lim.server(regGuard.Wrap(regMetrics.Wrap(sec.wrapRegistry(regHandler))), log.Named("registry"))
+	regHandler = sec.wrapRegistry(regHandler)
+	if proxy != nil {
+		regHandler = proxy.WithNamespace(regHandler) // outside auth: permissions are checked on the repository served
+	}
+	regSrv := lim.server(regGuard.Wrap(regMetrics.Wrap(regHandler)), log.Named("registry"))
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return grpcSrv.Serve(grpcLis) })

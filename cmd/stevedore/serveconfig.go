@@ -35,6 +35,7 @@ var serveSections = map[string]func(o *serveOptions, n *yaml.Node) error{
 	"sync":      decodeSync,
 	"retention": decodeRetention,
 	"quotas":    decodeQuotas,
+	"upstreams": decodeUpstreams,
 }
 
 // configOnlyFlags are the flags that are not keys of the file.

@@ -244,6 +244,7 @@ func TestExamplesConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Setenv("HUB_TOKEN", "example") // the example's upstream credential
 	if _, code, stderr := printConfig(t, "--config", writeConfig(t, string(out))); code != exitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}

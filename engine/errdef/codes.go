@@ -33,4 +33,7 @@ const (
 	// CodeInsufficientStorage: the registry's storage is full (507), or under
 	// the free space it keeps in reserve; retrying helps once space is freed.
 	CodeInsufficientStorage = "INSUFFICIENT_STORAGE"
+	// CodeUnavailable: a registry this one depends on (a pull-through
+	// cache's upstream) cannot answer (503), as distribution names it.
+	CodeUnavailable = "UNAVAILABLE"
 )

@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/netip"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/stevedore-dev/stevedore/engine/errdef"
@@ -28,6 +29,11 @@ type Policy struct {
 	// vouched for). Link-local, multicast, unspecified and cloud metadata
 	// addresses are refused whatever it says.
 	Allow []string
+	// Vouched holds host[:port] globs of registries the operator named in
+	// the server's configuration (a pull-through cache's upstreams): they
+	// pass the Allow list and may resolve to loopback or private
+	// addresses, without restricting other hosts the way Allow does.
+	Vouched []string
 }
 
 // metadataV6 is the AWS IPv6 instance metadata endpoint (fd00:ec2::254),
@@ -36,7 +42,7 @@ var metadataV6 = netip.MustParseAddr("fd00:ec2::254")
 
 // Check validates the patterns of p.
 func (p Policy) Check() error {
-	for _, pat := range p.Allow {
+	for _, pat := range append(slices.Clip(p.Allow), p.Vouched...) {
 		if _, err := path.Match(strings.ToLower(pat), ""); err != nil || strings.TrimSpace(pat) == "" {
 			return fmt.Errorf("registry pattern %q: bad pattern: %w", pat, errdef.ErrInvalid)
 		}
@@ -44,10 +50,16 @@ func (p Policy) Check() error {
 	return nil
 }
 
-// allowedHost reports whether host (and host:port) matches Allow.
+// allowedHost reports whether host (and host:port) matches Allow or
+// Vouched.
 func (p Policy) allowedHost(host, port string) bool {
+	return matchHost(p.Allow, host, port) || matchHost(p.Vouched, host, port)
+}
+
+// matchHost reports whether host (and host:port) matches one of pats.
+func matchHost(pats []string, host, port string) bool {
 	host = strings.ToLower(host)
-	for _, pat := range p.Allow {
+	for _, pat := range pats {
 		pat = strings.ToLower(strings.TrimSpace(pat))
 		if ok, _ := path.Match(pat, host); ok {
 			return true

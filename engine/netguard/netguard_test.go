@@ -34,6 +34,21 @@ func TestCheckHost(t *testing.T) {
 	if err := (Policy{Allow: []string{"[bad"}}).Check(); !errors.Is(err, errdef.ErrInvalid) {
 		t.Errorf("bad pattern: %v", err)
 	}
+	if err := (Policy{Vouched: []string{"[bad"}}).Check(); !errors.Is(err, errdef.ErrInvalid) {
+		t.Errorf("bad vouched pattern: %v", err)
+	}
+	// Vouched hosts pass an Allow list without being on it, and do not
+	// make one: with none, any public host still passes.
+	v := Policy{Allow: []string{"*.example.com"}, Vouched: []string{"127.0.0.1:5001"}}
+	if err := v.CheckHost("127.0.0.1:5001"); err != nil {
+		t.Errorf("vouched host: %v", err)
+	}
+	if err := v.CheckHost("127.0.0.1:5002"); !errors.Is(err, errdef.ErrDenied) {
+		t.Errorf("host neither allowed nor vouched: %v", err)
+	}
+	if err := (Policy{Vouched: []string{"127.0.0.1:5001"}}).CheckHost("cdn.example:443"); err != nil {
+		t.Errorf("vouched list restricted other hosts: %v", err)
+	}
 }
 
 func TestCheckAddr(t *testing.T) {
@@ -98,6 +113,12 @@ func TestDialerRefusesRebinding(t *testing.T) {
 	c, err := allowed(t.Context(), "tcp", net.JoinHostPort("127.0.0.1", port))
 	if err != nil {
 		t.Fatalf("dial to a vouched loopback registry: %v", err)
+	}
+	c.Close()
+	vouched := Policy{Vouched: []string{"127.0.0.1:" + port}}.Dialer(&net.Dialer{}, rebind)
+	c, err = vouched(t.Context(), "tcp", net.JoinHostPort("127.0.0.1", port))
+	if err != nil {
+		t.Fatalf("dial to a configured (vouched) loopback upstream: %v", err)
 	}
 	c.Close()
 }

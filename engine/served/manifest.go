@@ -48,6 +48,10 @@ type ManifestPut struct {
 	// Tags are pointed at the manifest once it is stored; without any it is
 	// recorded as an untagged root, so a collector keeps it.
 	Tags []string
+	// Sparse stores the manifest without requiring what it references: a
+	// pull-through cache holds a manifest before its clients fetch the
+	// blobs it lists, and only those they fetch.
+	Sparse bool
 }
 
 // ParseManifest checks a pushed manifest: valid JSON of a manifest media
@@ -157,8 +161,10 @@ func PutManifest(ctx context.Context, b Backend, name string, raw []byte, p Mani
 			return nil, err
 		}
 	}
-	if err := checkReferences(ctx, repo, m); err != nil {
-		return nil, err
+	if !p.Sparse {
+		if err := checkReferences(ctx, repo, m); err != nil {
+			return nil, err
+		}
 	}
 	if repo == nil {
 		if repo, err = b.CreateRepo(ctx, name); err != nil {

@@ -3,6 +3,9 @@ package served
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -42,6 +45,21 @@ func TestRootBackend(t *testing.T) {
 			_, err := b.Mount(ctx, dst, desc.Digest, nil)
 			return err
 		}, nil},
+		{"adopt a file", func() error {
+			other := "adopted"
+			path := filepath.Join(t.TempDir(), "f")
+			if err := os.WriteFile(path, []byte(other), 0o644); err != nil {
+				return err
+			}
+			a := b.(FileAdopter)
+			if err := a.AdoptFile(ctx, repo, digest.FromString(other), path); err != nil {
+				return err
+			}
+			if n, err := repo.Stat(ctx, digest.FromString(other)); err != nil || n != int64(len(other)) {
+				return fmt.Errorf("adopted blob: %d, %v", n, err)
+			}
+			return a.AdoptFile(ctx, otherRepo{}, digest.FromString(other), path)
+		}, errdef.ErrInvalid},
 		{"put into a foreign repository", func() error { return b.Put(ctx, otherRepo{}, desc, strings.NewReader(data)) }, errdef.ErrInvalid},
 		{"mount from a foreign repository", func() error {
 			_, err := b.Mount(ctx, repo, desc.Digest, otherRepo{})

@@ -32,6 +32,12 @@ type Options struct {
 	// MaxRetries bounds retries of a failed request (429, 5xx, connection
 	// errors); <= 0 means 4.
 	MaxRetries int
+	// PlainHTTP speaks plain HTTP to every host, without trying HTTPS
+	// first: a registry configured by an http:// URL.
+	PlainHTTP bool
+	// TLS, when set, is the default client's TLS configuration (a private
+	// CA, a client certificate); Insecure still skips verification.
+	TLS *tls.Config
 	// Dial, when set, makes every connection of the default client
 	// (redirects and token realms included), and proxies from the
 	// environment are not used: a guard such as netguard.Policy.Dialer
@@ -48,12 +54,14 @@ const (
 
 // NewClient returns the client New uses when Options.Client is nil, for a
 // caller that shares one across repositories so their connections are
-// reused. It honours Insecure and Dial. It has no overall timeout: blobs may
+// reused. It honours Insecure, TLS and Dial. It has no overall timeout: blobs may
 // take long to stream, and callers bound operations with their context.
-func NewClient(opts Options) *http.Client { return newDefaultClient(opts.Insecure, opts.Dial) }
+func NewClient(opts Options) *http.Client {
+	return newDefaultClient(opts.Insecure, opts.TLS, opts.Dial)
+}
 
 // newDefaultClient is NewClient.
-func newDefaultClient(insecure bool, dial func(ctx context.Context, network, addr string) (net.Conn, error)) *http.Client {
+func newDefaultClient(insecure bool, tlsConfig *tls.Config, dial func(ctx context.Context, network, addr string) (net.Conn, error)) *http.Client {
 	proxy := http.ProxyFromEnvironment
 	if dial == nil {
 		dial = (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext
@@ -72,8 +80,14 @@ func newDefaultClient(insecure bool, dial func(ctx context.Context, network, add
 		// Generous: a registry may hash a large blob before answering its PUT.
 		ResponseHeaderTimeout: 2 * time.Minute,
 	}
+	if tlsConfig != nil {
+		t.TLSClientConfig = tlsConfig.Clone()
+	}
 	if insecure {
-		t.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // the caller asked for it
+		if t.TLSClientConfig == nil {
+			t.TLSClientConfig = &tls.Config{}
+		}
+		t.TLSClientConfig.InsecureSkipVerify = true //nolint:gosec // the caller asked for it
 	}
 	return &http.Client{Transport: t}
 }

@@ -54,7 +54,7 @@ func New(host, repository string, opts Options) *Repository {
 	}
 	client := opts.Client
 	if client == nil {
-		client = newDefaultClient(opts.Insecure, opts.Dial)
+		client = newDefaultClient(opts.Insecure, opts.TLS, opts.Dial)
 	}
 	r := &Repository{
 		host:        host,
@@ -66,6 +66,8 @@ func New(host, repository string, opts Options) *Repository {
 		maxWait:     time.Minute,
 	}
 	switch {
+	case opts.PlainHTTP:
+		r.scheme = "http"
 	case opts.Insecure: // decided by the first request's ping
 	case isLoopback(r.apiHost):
 		r.scheme = "http"
