@@ -38,6 +38,11 @@ type Options struct {
 	// DisableDelete refuses every delete in the served store (serve
 	// --disable-delete), as the registry port does.
 	DisableDelete bool
+	// Writable, when set, is asked before every push to a served
+	// repository: an error (errdef.ErrDenied) refuses it whoever the
+	// caller is, as the registry port refuses pushes under a pull-through
+	// cache's prefixes (cache.Cache.Writable).
+	Writable func(repo string) error
 	// GCGrace is RunGC's grace period when the caller gives none; <= 0
 	// means served.DefaultGCGrace.
 	GCGrace time.Duration
