@@ -552,7 +552,8 @@ func benchLoad() string {
 func grpcBlobRaw(c stevedorev1.ImageServiceClient, req *stevedorev1.GetBlobRequest, w io.Writer) error {
 	ctx, cancel := grpcCtx()
 	defer cancel()
-	stream, err := c.GetBlob(ctx, req)
+	var chunk []byte // each chunk is written out before the next arrives
+	stream, err := c.GetBlob(ctx, req, stevedoreclient.BlobChunksInto(&chunk))
 	if err != nil {
 		return err
 	}
