@@ -350,7 +350,7 @@ func (r *runner) image(ctx context.Context, j job) ImageReport {
 		return finish(ActionWouldCopy, nil, "")
 	}
 
-	t := newImageTarget(j.dstRepo)
+	t := newImageTarget(j.dstRepo, want.Digest)
 	tag := j.dst.Tag
 	if present {
 		// Only referrers can be missing: copy finds the image present and

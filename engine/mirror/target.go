@@ -90,14 +90,18 @@ func (d *destRepo) finish(dg digest.Digest, c *claim, err error) {
 // tell apart from what another image of the run sent a moment before.
 type imageTarget struct {
 	*destRepo
+	// root is the digest of the manifest the image's copy tags. It is
+	// claimed like a blob, so that the tags of one image copied at once
+	// (v1 and latest) wait for one copy and then only tag it.
+	root      digest.Digest
 	claims    map[digest.Digest]*claim // guarded by destRepo.mu
 	manifests map[digest.Digest]bool   // the image's manifests sent; guarded by destRepo.mu
 	blobsSent atomic.Int64
 	bytesSent atomic.Int64
 }
 
-func newImageTarget(d *destRepo) *imageTarget {
-	return &imageTarget{destRepo: d, claims: map[digest.Digest]*claim{}, manifests: map[digest.Digest]bool{}}
+func newImageTarget(d *destRepo, root digest.Digest) *imageTarget {
+	return &imageTarget{destRepo: d, root: root, claims: map[digest.Digest]*claim{}, manifests: map[digest.Digest]bool{}}
 }
 
 // sentManifest marks the image's manifest desc present and counts its
@@ -109,7 +113,11 @@ func (t *imageTarget) sentManifest(desc oci.Descriptor) {
 	again := t.manifests[desc.Digest]
 	t.manifests[desc.Digest] = true
 	t.present[desc.Digest] = true
+	c := t.claims[desc.Digest]
 	t.mu.Unlock()
+	if c != nil {
+		t.finish(desc.Digest, c, nil)
+	}
 	if !again {
 		t.bytesSent.Add(desc.Size)
 	}
@@ -130,9 +138,28 @@ func (t *imageTarget) release() {
 }
 
 // Exists answers from what the run knows before asking the registry; a
-// missing blob is claimed for this image (see destRepo).
+// missing blob is claimed for this image (see destRepo). The claim is taken
+// before the HEAD, so images asking about one blob at once send one HEAD:
+// the others wait for its answer (and, if the blob is missing, for the
+// claimant's push).
 func (t *imageTarget) Exists(ctx context.Context, desc oci.Descriptor) (bool, error) {
 	dg := desc.Digest
+	if oci.IsManifest(desc.MediaType) && dg != t.root {
+		// Manifests below the root are an image's own: no claims (two
+		// indexes listing the same manifests in another order would wait
+		// on each other), the run's record then a HEAD.
+		t.mu.Lock()
+		ok := t.present[dg]
+		t.mu.Unlock()
+		if ok {
+			return true, nil
+		}
+		ok, err := t.repoClient.Exists(ctx, desc)
+		if ok {
+			t.markPresent(dg)
+		}
+		return ok, err
+	}
 	for {
 		t.mu.Lock()
 		if t.present[dg] {
@@ -140,40 +167,33 @@ func (t *imageTarget) Exists(ctx context.Context, desc oci.Descriptor) (bool, er
 			return true, nil
 		}
 		c := t.inflight[dg]
-		t.mu.Unlock()
-		if c != nil && c.owner != t {
-			select {
-			case <-c.done:
-				if c.err == nil {
-					return true, nil
-				}
-				continue // the claimant failed: ask again
-			case <-ctx.Done():
-				return false, ctx.Err()
-			}
-		}
-		ok, err := t.repoClient.Exists(ctx, desc)
-		if err != nil || ok {
-			if ok {
-				t.markPresent(dg)
-			}
-			return ok, err
-		}
-		if oci.IsManifest(desc.MediaType) {
-			return false, nil
-		}
-		t.mu.Lock()
-		if t.present[dg] || (t.inflight[dg] != nil && t.inflight[dg].owner != t) {
-			t.mu.Unlock()
-			continue // another image got there between our HEAD and now
-		}
-		if t.inflight[dg] == nil {
-			c := &claim{owner: t, done: make(chan struct{})}
+		if c == nil {
+			c = &claim{owner: t, done: make(chan struct{})}
 			t.inflight[dg] = c
 			t.claims[dg] = c
+			t.mu.Unlock()
+			ok, err := t.repoClient.Exists(ctx, desc)
+			if err != nil || ok {
+				// Settled either way: present, or unknown, in which case
+				// waiters ask for themselves.
+				t.finish(dg, c, err)
+				return ok, err
+			}
+			return false, nil // missing: the claim stands until this image pushes
 		}
 		t.mu.Unlock()
-		return false, nil
+		if c.owner == t {
+			return false, nil // this image found it missing already
+		}
+		select {
+		case <-c.done:
+			if c.err == nil {
+				return true, nil
+			}
+			// The claimant failed or gave up: ask again.
+		case <-ctx.Done():
+			return false, ctx.Err()
+		}
 	}
 }
 
