@@ -287,7 +287,7 @@ func (r *runner) image(ctx context.Context, j job) ImageReport {
 	// its digest and bytes where a HEAD and a GET would take two requests.
 	var cur oci.Descriptor
 	curErr := errdef.ErrNotFound
-	if j.dst.Tag != "" {
+	if j.dst.Tag != "" && !j.dstRepo.lacksTag(ctx, j.dst.Tag) {
 		if cur, curErr = j.dstRepo.Resolve(ctx, j.dst.Tag); curErr != nil && !errors.Is(curErr, errdef.ErrNotFound) {
 			return finish(ActionFailed, curErr, imgcopy.OriginDestination)
 		}

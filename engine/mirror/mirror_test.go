@@ -217,12 +217,13 @@ sources:
 			t.Errorf("blobs copied %d, want 5", rep.Summary.BlobsCopied)
 		}
 		// Requests: at the source, one GET per tag (digest and bytes at
-		// once); at the destination, one HEAD per tag, one per distinct
-		// image (latest and v2.0.0 wait for one copy, then only tag it) and
-		// one per distinct blob, though images sharing them ran at once,
-		// then each blob's upload and one PUT per tag.
+		// once); at the destination, one tag list (which has none of the
+		// tags: no HEAD for them), one HEAD per distinct image (latest and
+		// v2.0.0 wait for one copy, then only tag it) and one per distinct
+		// blob, though images sharing them ran at once, then each blob's
+		// upload and one PUT per tag.
 		wantSrc := map[string]int{"GET tags": 1, "GET manifests": 4, "GET blobs": 5}
-		wantDst := map[string]int{"HEAD manifests": 4 + 3, "HEAD blobs": 5, "POST uploads": 5, "PUT uploads": 5, "PUT manifests": 4}
+		wantDst := map[string]int{"GET tags": 1, "HEAD manifests": 3, "HEAD blobs": 5, "POST uploads": 5, "PUT uploads": 5, "PUT manifests": 4}
 		delete(s, "GET other")
 		delete(d, "GET other")
 		if fmt.Sprint(s) != fmt.Sprint(wantSrc) {
@@ -252,8 +253,31 @@ sources:
 		if s["GET tags"] != 1 || s["HEAD manifests"] != 4 || total(s) != 5+s["GET other"] || s["GET other"] > 1 {
 			t.Errorf("source requests %v, want 1 tag list + 4 HEADs", s)
 		}
-		if d["HEAD manifests"] != 4 || total(d) != 4+d["GET other"] || d["GET other"] > 1 {
-			t.Errorf("destination requests %v, want 4 HEADs", d)
+		if d["GET tags"] != 1 || d["HEAD manifests"] != 4 || total(d) != 5+d["GET other"] || d["GET other"] > 1 {
+			t.Errorf("destination requests %v, want 1 tag list + 4 HEADs", d)
+		}
+	})
+
+	t.Run("a tag list that lags costs a PUT per tag, no upload", func(t *testing.T) {
+		dst.mu.Lock()
+		dst.fail = func(r *http.Request) bool { return strings.HasSuffix(r.URL.Path, "/tags/list") }
+		dst.mu.Unlock()
+		t.Cleanup(func() { dst.mu.Lock(); dst.fail = nil; dst.mu.Unlock() })
+		dst.take()
+		rep := run(t, cfg, mirror.Options{})
+		if rep.Failed() || rep.Summary.BlobsCopied != 0 {
+			t.Errorf("summary %+v, want no failure and no blob copied", rep.Summary)
+		}
+		for tag, im := range byTag(rep) {
+			if got, err := dstApp.resolve(tag); err != nil || got.Digest != want[tag].Digest {
+				t.Errorf("destination %s: %v, %v; want %s", tag, got.Digest, err, want[tag].Digest)
+			}
+			if im.Bytes != 0 && im.Bytes != want[tag].Size {
+				t.Errorf("%s sent %d bytes, want at most its manifest", tag, im.Bytes)
+			}
+		}
+		if d := dst.take(); d["POST uploads"] != 0 || d["HEAD blobs"] != 0 {
+			t.Errorf("destination requests %v, want no blob HEAD or upload", d)
 		}
 	})
 

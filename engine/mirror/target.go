@@ -10,6 +10,7 @@ import (
 
 	"github.com/opencontainers/go-digest"
 
+	"github.com/stevedore-dev/stevedore/engine/errdef"
 	"github.com/stevedore-dev/stevedore/engine/oci"
 	"github.com/stevedore-dev/stevedore/engine/transport"
 )
@@ -48,6 +49,34 @@ type destRepo struct {
 	mu       sync.Mutex
 	present  map[digest.Digest]bool
 	inflight map[digest.Digest]*claim
+
+	tagsOnce sync.Once
+	tags     map[string]bool // the repository's tags when the run began; nil: unknown
+}
+
+// lacksTag reports whether the destination is known not to hold tag, from
+// one listing of its tags per run: a new tag then costs no HEAD (a cold run
+// of a hundred tags asks once, not a hundred times). A listing that fails
+// for another reason than a missing repository leaves every tag to a HEAD.
+// A tag the listing missed (a registry whose list lags) is only copied
+// again: its manifest is found present and tagged with one PUT.
+//
+// distribution-spec v1.1.1 §Listing tags:
+// https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#listing-tags
+func (d *destRepo) lacksTag(ctx context.Context, tag string) bool {
+	d.tagsOnce.Do(func() {
+		tags, err := d.repoClient.Tags(ctx)
+		switch {
+		case err == nil:
+			d.tags = make(map[string]bool, len(tags))
+			for _, t := range tags {
+				d.tags[t] = true
+			}
+		case errors.Is(err, errdef.ErrNotFound):
+			d.tags = map[string]bool{} // no such repository yet
+		}
+	})
+	return d.tags != nil && !d.tags[tag]
 }
 
 // claim is one image's pending transfer of a blob; waiters block on done.
