@@ -282,17 +282,32 @@ func (r *runner) image(ctx context.Context, j job) ImageReport {
 		return im
 	}
 
-	// The destination's tag first: when it is missing, as for every tag of
-	// a cold run, the source manifest is needed whole, and one GET gives
-	// its digest and bytes where a HEAD and a GET would take two requests.
-	var cur oci.Descriptor
+	// A tag the destination lacks (its tag list says so, as for every tag
+	// of a cold run) needs the source manifest whole: one GET gives its
+	// digest and bytes where a HEAD and a GET would take two requests. A
+	// tag it has is asked about at both sides at once, with HEADs, which
+	// is all a skip needs.
+	var (
+		cur  oci.Descriptor
+		root oci.Descriptor
+		raw  []byte
+		err  error
+	)
 	curErr := errdef.ErrNotFound
-	if j.dst.Tag != "" && !j.dstRepo.lacksTag(ctx, j.dst.Tag) {
-		if cur, curErr = j.dstRepo.Resolve(ctx, j.dst.Tag); curErr != nil && !errors.Is(curErr, errdef.ErrNotFound) {
+	if j.dst.Tag == "" || j.dstRepo.lacksTag(ctx, j.dst.Tag) {
+		root, raw, err = resolveSource(ctx, j.srcRepo, j.src.Identifier(), j.dst.Tag != "" && !r.opts.DryRun)
+	} else {
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			cur, curErr = j.dstRepo.Resolve(ctx, j.dst.Tag)
+		}()
+		root, err = j.srcRepo.Resolve(ctx, j.src.Identifier())
+		<-done
+		if curErr != nil && !errors.Is(curErr, errdef.ErrNotFound) {
 			return finish(ActionFailed, curErr, imgcopy.OriginDestination)
 		}
 	}
-	root, raw, err := resolveSource(ctx, j.srcRepo, j.src.Identifier(), j.dst.Tag != "" && curErr != nil && !r.opts.DryRun)
 	if err != nil {
 		return finish(ActionFailed, err, imgcopy.OriginSource)
 	}
@@ -389,7 +404,7 @@ type manifestGetter interface {
 // resolveSource returns the descriptor of the source manifest ref names
 // and, when whole is set and the source can give them in the same request,
 // its bytes (verified against the registry's digest; copy verifies them
-// again). Otherwise it asks with a HEAD, which is all a skip needs.
+// again). Otherwise it asks with a HEAD.
 //
 // distribution-spec v1.1.1 §Pulling manifests:
 // https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#pulling-manifests
