@@ -81,7 +81,7 @@ func Run(ctx context.Context, eng *engine.Engine, cfg *Config, opts Options) (*R
 		conc = opts.Concurrency
 	}
 	if conc <= 0 {
-		conc = 4
+		conc = 8
 	}
 
 	// Plan: one slot of jobs (or one listing failure) per source, in config
