@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -22,13 +23,14 @@ import (
 	"time"
 )
 
-// Shape of the mirror benchmark: benchMirrorImages images of three layers,
-// two of them shared by all, each tagged twice; then benchMirrorNew more
-// images, one tag each, for the incremental run.
+// Shape of the mirror benchmark: benchMirrorImages images (the default of
+// STEVEDORE_BENCH_MIRROR_IMAGES) of three layers, two of them shared by all,
+// each tagged twice; then benchMirrorNew more images, one tag each, for the
+// incremental run.
 const (
 	benchMirrorImages = 50
 	benchMirrorNew    = 5
-	benchMirrorNoops  = 3 // no-op runs per tool; the report gives the median
+	benchMirrorRuns   = 3 // runs of cold, no-op and incremental; the report gives the median
 )
 
 // countingProxy fronts a registry and counts what passes: requests, request
@@ -148,13 +150,23 @@ type benchMirrorRow struct {
 	sentBytes, srcBytes int64
 }
 
+// benchMirrorLayer is one gzipped layer file of the source image set.
+type benchMirrorLayer struct {
+	path       string
+	gz, diffID descriptor
+}
+
 // TestBenchMirror compares `stevedore mirror` with `crane copy -a`
-// (--all-tags), `skopeo sync` and regsync (when installed) on one
+// (--all-tags), `skopeo sync`, `regctl repo copy` and `regsync once` on one
 // repository of 100 tags (50 images sharing 2 of their 3 layers, two tags
 // each) served by a CNCF distribution registry: a cold mirror into an empty
-// distribution registry, a no-op mirror (median of 3), and an incremental
-// one after 5 new tags. Counting proxies in front of the source and of each
-// destination give requests and bytes; it never fails on timing.
+// distribution registry, a no-op mirror, and an incremental one after 5 new
+// tags. Each of STEVEDORE_BENCH_RUNS runs (3) starts from a fresh source
+// and fresh destinations; the report gives the median and min–max.
+// STEVEDORE_BENCH_MIRROR_IMAGES sets the number of images (tags: twice
+// that). Counting proxies in front of the source and of each destination
+// give requests and bytes. It checks that every tool mirrored the same
+// digests, and never fails on timing.
 //
 //	STEVEDORE_BENCH=1 go test -run '^TestBenchMirror$' -v -timeout 30m ./integration/
 //
@@ -163,16 +175,14 @@ func TestBenchMirror(t *testing.T) {
 	if os.Getenv("STEVEDORE_BENCH") != "1" {
 		t.Skip("benchmark: set STEVEDORE_BENCH=1 (or run make bench)")
 	}
-	srcReg, err := startDistribution(t, "bench-mirror-src", distOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	src := newCountingProxy(t, srcReg.Host)
+	needTools(t, "crane", "skopeo", "regctl", "regsync", "gzip")
+	images := benchEnvInt("STEVEDORE_BENCH_MIRROR_IMAGES", benchMirrorImages)
+	runs := benchRunCount(benchMirrorRuns)
 	dir := t.TempDir()
 	// Layers are gzipped tars, as registries hold them: skopeo would
 	// compress an uncompressed one on the way, changing every digest.
-	type benchLayer struct{ gz, diffID descriptor }
-	layer := func(name string, files int) benchLayer {
+	// They are written once and pushed to each run's fresh source.
+	layer := func(name string, files int) benchMirrorLayer {
 		t.Helper()
 		p := filepath.Join(dir, name+".tar")
 		if err := writeLayerTar(p, name, files); err != nil {
@@ -190,26 +200,31 @@ func TestBenchMirror(t *testing.T) {
 			t.Fatal(err)
 		}
 		d.MediaType += "+gzip"
-		f, err := os.Open(p + ".gz")
+		return benchMirrorLayer{p + ".gz", d, diffID}
+	}
+	base1, base2 := layer("mirror-base1", 16), layer("mirror-base2", 16)
+	uniq := make([]benchMirrorLayer, images+benchMirrorNew)
+	for i := range uniq {
+		uniq[i] = layer(fmt.Sprintf("mirror-uniq%03d", i), 4)
+	}
+	push := func(host string, l benchMirrorLayer) {
+		t.Helper()
+		f, err := os.Open(l.path)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer f.Close()
-		if err := benchPushBlob(srcReg.Host, "bench/app", d.Digest, d.Size, f); err != nil {
+		if err := benchPushBlob(host, "bench/app", l.gz.Digest, l.gz.Size, f); err != nil {
 			t.Fatal(err)
 		}
-		return benchLayer{d, diffID}
 	}
-	base1, base2 := layer("mirror-base1", 16), layer("mirror-base2", 16)
-	image := func(i int, tags ...string) {
+	image := func(host string, i int, tags ...string) {
 		t.Helper()
-		u := layer(fmt.Sprintf("mirror-uniq%03d", i), 4)
-		if err := benchPushImage(srcReg.Host, "bench/app", []descriptor{base1.gz, base2.gz, u.gz}, []string{base1.diffID.Digest, base2.diffID.Digest, u.diffID.Digest}, tags); err != nil {
+		u := uniq[i]
+		push(host, u)
+		if err := benchPushImage(host, "bench/app", []descriptor{base1.gz, base2.gz, u.gz}, []string{base1.diffID.Digest, base2.diffID.Digest, u.diffID.Digest}, tags); err != nil {
 			t.Fatal(err)
 		}
-	}
-	for i := range benchMirrorImages {
-		image(i, fmt.Sprintf("v%03d", 2*i), fmt.Sprintf("v%03d", 2*i+1))
 	}
 
 	tools := []*benchMirrorTool{
@@ -226,76 +241,75 @@ func TestBenchMirror(t *testing.T) {
 		{name: "skopeo sync", cmd: func(s, d string) []string {
 			return []string{"skopeo", "sync", "--preserve-digests", "--src", "docker", "--dest", "docker", "--src-tls-verify=false", "--dest-tls-verify=false", s + "/bench/app", d + "/bench"}
 		}},
-	}
-	if _, err := exec.LookPath("regctl"); err == nil {
-		tools = append(tools, &benchMirrorTool{name: "regctl repo copy", cmd: func(s, d string) []string {
+		{name: "regctl repo copy", cmd: func(s, d string) []string {
 			return []string{"regctl", "--host", "reg=" + s + ",tls=disabled", "--host", "reg=" + d + ",tls=disabled", "repo", "copy", s + "/bench/app", d + "/bench/app"}
-		}})
-	} else {
-		t.Log("regctl not on PATH: left out")
-	}
-	if _, err := exec.LookPath("regsync"); err == nil {
-		tools = append(tools, &benchMirrorTool{name: "regsync once", cmd: func(s, d string) []string {
+		}},
+		{name: "regsync once", cmd: func(s, d string) []string {
 			cfg := filepath.Join(dir, "regsync-"+strings.ReplaceAll(d, ":", "_")+".yaml")
 			y := fmt.Sprintf("version: 1\ncreds:\n  - registry: %q\n    tls: disabled\n  - registry: %q\n    tls: disabled\nsync:\n  - source: %s/bench/app\n    target: %s/bench/app\n    type: repository\n", s, d, s, d)
 			if err := os.WriteFile(cfg, []byte(y), 0o644); err != nil {
 				t.Fatal(err)
 			}
 			return []string{"regsync", "once", "-c", cfg}
-		}})
-	} else {
-		t.Log("regsync not on PATH: left out")
+		}},
 	}
-	for _, tl := range tools {
-		reg, err := startDistribution(t, "bench-mirror-"+strings.Fields(tl.name)[0], distOptions{})
+
+	var rows []benchMirrorRow
+	for r := range runs {
+		srcReg, err := startDistribution(t, fmt.Sprintf("bench-mirror-src-%d", r), distOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		tl.dst = newCountingProxy(t, reg.Host)
-	}
-
-	measure := func(tl *benchMirrorTool, run string) benchMirrorRow {
-		t.Helper()
-		args := tl.cmd(src.Host, tl.dst.Host)
-		src.take()
-		tl.dst.take()
-		start := time.Now()
-		r, err := benchRunCmd(args)
-		secs := time.Since(start).Seconds()
-		if err != nil {
-			t.Fatalf("%s (%s): %v", tl.name, run, err)
+		src := newCountingProxy(t, srcReg.Host)
+		push(srcReg.Host, base1)
+		push(srcReg.Host, base2)
+		for i := range images {
+			image(srcReg.Host, i, fmt.Sprintf("v%03d", 2*i), fmt.Sprintf("v%03d", 2*i+1))
 		}
-		_ = r
-		row := benchMirrorRow{tool: tl.name, run: run, secs: secs}
-		t.Logf("%-18s %-12s src: %s", tl.name, run, src.breakdown())
-		t.Logf("%-18s %-12s dst: %s", tl.name, run, tl.dst.breakdown())
-		row.srcReqs, _, row.srcBytes = src.take()
-		row.dstReqs, row.sentBytes, _ = tl.dst.take()
-		t.Logf("%-18s %-12s %7.3fs  src %4d req %9d B read  dst %4d req %9d B sent", tl.name, run, row.secs, row.srcReqs, row.srcBytes, row.dstReqs, row.sentBytes)
-		return row
-	}
-	var rows []benchMirrorRow
-	for _, tl := range tools {
-		rows = append(rows, measure(tl, "cold"))
-		var noops []benchMirrorRow
-		for range benchMirrorNoops {
-			noops = append(noops, measure(tl, "no-op"))
-		}
-		rows = append(rows, benchMirrorMedian(noops))
-	}
-	for i := range benchMirrorNew {
-		image(benchMirrorImages+i, fmt.Sprintf("new%d", i))
-	}
-	for _, tl := range tools {
-		rows = append(rows, measure(tl, "incremental"))
-	}
-
-	// Every tool must have produced the same repository.
-	for _, tag := range []string{"v000", "v099", "new4"} {
-		want := strings.TrimSpace(string(crane(t, "digest", srcReg.Host+"/bench/app:"+tag)))
 		for _, tl := range tools {
-			if got := strings.TrimSpace(string(crane(t, "digest", tl.dst.Host+"/bench/app:"+tag))); got != want {
-				t.Errorf("%s: %s digest %s, want %s", tl.name, tag, got, want)
+			reg, err := startDistribution(t, fmt.Sprintf("bench-mirror-%s-%d", strings.Fields(tl.name)[0], r), distOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tl.dst = newCountingProxy(t, reg.Host)
+		}
+		measure := func(tl *benchMirrorTool, run string) {
+			t.Helper()
+			args := tl.cmd(src.Host, tl.dst.Host)
+			src.take()
+			tl.dst.take()
+			start := time.Now()
+			_, err := benchRunCmd(args)
+			secs := time.Since(start).Seconds()
+			if err != nil {
+				t.Fatalf("%s (%s): %v", tl.name, run, err)
+			}
+			row := benchMirrorRow{tool: tl.name, run: run, secs: secs}
+			t.Logf("%-18s %-12s src: %s", tl.name, run, src.breakdown())
+			t.Logf("%-18s %-12s dst: %s", tl.name, run, tl.dst.breakdown())
+			row.srcReqs, _, row.srcBytes = src.take()
+			row.dstReqs, row.sentBytes, _ = tl.dst.take()
+			t.Logf("%-18s %-12s %7.3fs  src %4d req %9d B read  dst %4d req %9d B sent", tl.name, run, row.secs, row.srcReqs, row.srcBytes, row.dstReqs, row.sentBytes)
+			rows = append(rows, row)
+		}
+		for _, tl := range tools {
+			measure(tl, "cold")
+			measure(tl, "no-op")
+		}
+		for i := range benchMirrorNew {
+			image(srcReg.Host, images+i, fmt.Sprintf("new%d", i))
+		}
+		for _, tl := range tools {
+			measure(tl, "incremental")
+		}
+
+		// Every tool must have produced the same repository.
+		for _, tag := range []string{"v000", fmt.Sprintf("v%03d", 2*images-1), fmt.Sprintf("new%d", benchMirrorNew-1)} {
+			want := strings.TrimSpace(string(crane(t, "digest", srcReg.Host+"/bench/app:"+tag)))
+			for _, tl := range tools {
+				if got := strings.TrimSpace(string(crane(t, "digest", tl.dst.Host+"/bench/app:"+tag))); got != want {
+					t.Errorf("%s: %s digest %s, want %s", tl.name, tag, got, want)
+				}
 			}
 		}
 	}
@@ -304,8 +318,14 @@ func TestBenchMirror(t *testing.T) {
 			t.Errorf("stevedore no-op mirror sent %d bytes, want 0", r.sentBytes)
 		}
 	}
-	report := benchMirrorReport(rows)
+	report := benchMirrorReport(rows, images, runs)
 	t.Log("\n" + report)
+	for _, run := range []string{"cold", "no-op", "incremental"} {
+		ours := benchMirrorMedian(rows, "stevedore mirror", run)
+		for _, tl := range tools[1:] {
+			benchRatio(t, fmt.Sprintf("mirror %d tags, %s", 2*images, run), tl.name, benchMirrorMedian(rows, tl.name, run).secs/ours.secs)
+		}
+	}
 	if out := os.Getenv("STEVEDORE_BENCH_OUT"); out != "" {
 		if err := os.WriteFile(out, []byte(report), 0o644); err != nil {
 			t.Error(err)
@@ -322,19 +342,23 @@ func benchRunCmd(args []string) (result, error) {
 	return r, err
 }
 
-// benchMirrorMedian is the run of median wall time.
-func benchMirrorMedian(rs []benchMirrorRow) benchMirrorRow {
-	secs := make([]float64, len(rs))
-	for i, r := range rs {
-		secs[i] = r.secs
-	}
-	m := benchMedian(secs)
-	for _, r := range rs {
-		if r.secs == m {
-			return r
+// benchMirrorRuns picks the rows of one tool and run kind.
+func benchMirrorPick(rows []benchMirrorRow, tool, run string) []benchMirrorRow {
+	var rs []benchMirrorRow
+	for _, r := range rows {
+		if r.tool == tool && r.run == run {
+			rs = append(rs, r)
 		}
 	}
-	return rs[0]
+	return rs
+}
+
+// benchMirrorMedian is the row of median wall time of one tool and run
+// kind (with an even count, the faster of the middle two).
+func benchMirrorMedian(rows []benchMirrorRow, tool, run string) benchMirrorRow {
+	rs := benchMirrorPick(rows, tool, run)
+	sort.Slice(rs, func(i, j int) bool { return rs[i].secs < rs[j].secs })
+	return rs[(len(rs)-1)/2]
 }
 
 // benchFileDescriptor hashes a layer file.
@@ -383,26 +407,33 @@ func benchPushImage(host, repo string, layers []descriptor, diffs, tags []string
 	return nil
 }
 
-// benchMirrorReport renders the rows as markdown, with each tool's wall time
-// as a ratio to stevedore's for the same run (>1: stevedore is faster).
-func benchMirrorReport(rows []benchMirrorRow) string {
+// benchMirrorReport renders the rows as markdown: per run kind and tool
+// the median run (its wall time, requests and bytes), the min–max of the
+// wall times, and the tool's median time as a ratio to stevedore's (>1:
+// stevedore is faster).
+func benchMirrorReport(rows []benchMirrorRow, images, runs int) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "\n### Mirror, 100 tags (50 images sharing 2 of 3 layers) + 5 new (%s)\n\n", time.Now().UTC().Format("2006-01-02"))
-	fmt.Fprintf(&b, "Machine: %s, %d CPUs, %s; %s, %s, %s. Load average at the end: %s.\n\n",
-		benchCPUModel(), runtime.NumCPU(), benchKernel(), runtime.Version(), "crane "+benchVersion("crane", "version"), strings.TrimSpace(string(benchOutput("skopeo", "--version"))), benchLoad())
-	b.WriteString("| run | tool | wall s | time / stevedore | source requests | destination requests | bytes read from source | bytes sent to destination |\n|---|---|---:|---:|---:|---:|---:|---:|\n")
-	ours := map[string]float64{}
+	fmt.Fprintf(&b, "\n### Mirror, %d tags (%d images sharing 2 of 3 layers) + %d new, median of %d runs (%s)\n\n", 2*images, images, benchMirrorNew, runs, time.Now().UTC().Format("2006-01-02"))
+	fmt.Fprintf(&b, "Machine: %s, %d CPUs, %s; %s, %s, %s, %s, %s. Load average at the end: %s.\n\n",
+		benchCPUModel(), runtime.NumCPU(), benchKernel(), runtime.Version(), "crane "+benchVersion("crane", "version"),
+		strings.TrimSpace(string(benchOutput("skopeo", "--version"))), benchVersion("regctl", "version", "--format", "regctl {{.VCSTag}}"),
+		benchVersion("regsync", "version", "--format", "regsync {{.VCSTag}}"), benchLoad())
+	b.WriteString("| run | tool | wall s (median) | min–max | time / stevedore | source requests | destination requests | bytes read from source | bytes sent to destination |\n|---|---|---:|---:|---:|---:|---:|---:|---:|\n")
+	var tools []string
 	for _, r := range rows {
-		if r.tool == "stevedore mirror" {
-			ours[r.run] = r.secs
+		if !slices.Contains(tools, r.tool) {
+			tools = append(tools, r.tool)
 		}
 	}
 	for _, run := range []string{"cold", "no-op", "incremental"} {
-		for _, r := range rows {
-			if r.run != run {
-				continue
+		ours := benchMirrorMedian(rows, "stevedore mirror", run).secs
+		for _, tool := range tools {
+			m := benchMirrorMedian(rows, tool, run)
+			lo, hi := m.secs, m.secs
+			for _, r := range benchMirrorPick(rows, tool, run) {
+				lo, hi = min(lo, r.secs), max(hi, r.secs)
 			}
-			fmt.Fprintf(&b, "| %s | %s | %.3f | %.2f× | %d | %d | %d | %d |\n", r.run, r.tool, r.secs, r.secs/ours[run], r.srcReqs, r.dstReqs, r.srcBytes, r.sentBytes)
+			fmt.Fprintf(&b, "| %s | %s | %.3f | %.3f–%.3f | %.2f× | %d | %d | %d | %d |\n", run, tool, m.secs, lo, hi, m.secs/ours, m.srcReqs, m.dstReqs, m.srcBytes, m.sentBytes)
 		}
 	}
 	return b.String()

@@ -444,11 +444,3 @@ func TestBenchManifestGET(t *testing.T) {
 		}
 	}
 }
-
-// benchEnvInt reads a positive integer from the environment, def when unset.
-func benchEnvInt(key string, def int) int {
-	if n, err := strconv.Atoi(os.Getenv(key)); err == nil && n > 0 {
-		return n
-	}
-	return def
-}
