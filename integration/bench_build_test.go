@@ -18,13 +18,14 @@ import (
 // buildBenchRuns is how many timed runs each method gets; the report is the median.
 const buildBenchRuns = 3
 
-// TestBenchBuild compares building a one-layer image from a 1 GiB directory
-// with stevedore (from the directory, and from the same directory tarred)
-// against `crane append --oci-empty-base -f` of that tar, each pushing to
-// its own repository of a fresh distribution registry, plus stevedore into
-// an OCI layout. It reports wall time and peak RSS (the median of
-// buildBenchRuns) and never fails on timing, only on a peak RSS above
-// rssLimit for stevedore: layers are spooled, never held in memory.
+// TestBenchBuild compares building a one-layer image from a 1 GiB
+// (STEVEDORE_BENCH_MIB) directory with stevedore (from the directory, and
+// from the same directory tarred) against `crane append --oci-empty-base -f`
+// of that tar, each pushing to its own repository of a fresh distribution
+// registry, plus stevedore into an OCI layout. It reports wall time and peak
+// RSS (the median of STEVEDORE_BENCH_RUNS, default buildBenchRuns) and never
+// fails on timing, only on a peak RSS above rssLimit for stevedore: layers
+// are spooled, never held in memory.
 //
 //	STEVEDORE_BENCH=1 go test -run '^TestBenchBuild$' -v -timeout 30m ./integration/
 //
@@ -33,13 +34,14 @@ func TestBenchBuild(t *testing.T) {
 	if os.Getenv("STEVEDORE_BENCH") != "1" {
 		t.Skip("benchmark: set STEVEDORE_BENCH=1 (or run make bench)")
 	}
+	size, runs := benchMiB(bigBlobSize>>20), benchRunCount(buildBenchRuns)
 	tmp := t.TempDir()
 	dir := filepath.Join(tmp, "rootfs")
 	start := time.Now()
-	if err := benchTree(dir, bigBlobSize); err != nil {
+	if err := benchTree(dir, size); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("wrote the %d MiB tree in %v", bigBlobSize>>20, time.Since(start))
+	t.Logf("wrote the %d MiB tree in %v", size>>20, time.Since(start))
 	tarPath := filepath.Join(tmp, "rootfs.tar")
 	start = time.Now()
 	if out, err := exec.Command("tar", "-C", dir, "-cf", tarPath, ".").CombinedOutput(); err != nil {
@@ -77,7 +79,7 @@ func TestBenchBuild(t *testing.T) {
 		rss  int64
 	}
 	results := make([][]sample, len(methods))
-	for r := range buildBenchRuns {
+	for r := range runs {
 		for i, m := range methods {
 			argv := m.argv(r)
 			// Each run writes a new repository or tag, but a blob the
@@ -95,7 +97,7 @@ func TestBenchBuild(t *testing.T) {
 	}
 
 	var b strings.Builder
-	fmt.Fprintf(&b, "\n### Build: one layer from a %d MiB directory, median of %d runs (%s)\n\n", bigBlobSize>>20, buildBenchRuns, time.Now().UTC().Format("2006-01-02"))
+	fmt.Fprintf(&b, "\n### Build: one layer from a %d MiB directory, median of %d runs (%s)\n\n", size>>20, runs, time.Now().UTC().Format("2006-01-02"))
 	fmt.Fprintf(&b, "Machine: %s, %d CPUs, %s; %s, %s. Load average at the end: %s. ",
 		benchCPUModel(), runtime.NumCPU(), benchKernel(), runtime.Version(), "crane "+benchVersion("crane", "version"), benchLoad())
 	fmt.Fprintf(&b, "Tarring the directory for crane (not counted below) took %.1f s.\n\n", tarTime.Seconds())
@@ -103,13 +105,18 @@ func TestBenchBuild(t *testing.T) {
 	for i, m := range methods {
 		wall := benchMedian(benchSamples(results[i], func(s sample) time.Duration { return s.wall }))
 		rss := benchMedian(benchSamples(results[i], func(s sample) int64 { return s.rss }))
-		fmt.Fprintf(&b, "| %s | %.1f | %.0f | %d |\n", m.name, wall.Seconds(), float64(bigBlobSize)/1e6/wall.Seconds(), rss>>20)
+		fmt.Fprintf(&b, "| %s | %.1f | %.0f | %d |\n", m.name, wall.Seconds(), float64(size)/1e6/wall.Seconds(), rss>>20)
 		if strings.HasPrefix(m.name, "stevedore") && rss >= rssLimit {
 			t.Errorf("%s: peak RSS %d MiB, want < %d MiB", m.name, rss>>20, rssLimit>>20)
 		}
 	}
 	report := b.String()
 	fmt.Print(report)
+	craneWall := benchMedian(benchSamples(results[2], func(s sample) time.Duration { return s.wall }))
+	for _, i := range []int{0, 1} {
+		ours := benchMedian(benchSamples(results[i], func(s sample) time.Duration { return s.wall }))
+		benchRatio(t, fmt.Sprintf("build %d MiB: %s", size>>20, methods[i].name), methods[2].name, craneWall.Seconds()/ours.Seconds())
+	}
 	if out := os.Getenv("STEVEDORE_BENCH_OUT"); out != "" {
 		if err := os.WriteFile(out, []byte(report), 0o644); err != nil {
 			t.Error(err)

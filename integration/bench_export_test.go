@@ -17,13 +17,13 @@ import (
 const exportBenchRuns = 3
 
 // TestBenchExport compares exporting the merged root filesystem of a
-// one-layer image built from a 1 GiB directory with `stevedore export`
-// against `crane export` of the same image from the same distribution
-// registry, plus stevedore from an OCI layout (no download at all). Both
-// tools run under /usr/bin/time so their peak RSS is measured alike. It
-// reports wall time and peak RSS (median of exportBenchRuns), checks once
-// that both tars hold the same regular files with the same sizes, and
-// fails only on a stevedore peak RSS above rssLimit: layers are streamed
+// one-layer image built from a 1 GiB (STEVEDORE_BENCH_MIB) directory with
+// `stevedore export` against `crane export` of the same image from the same
+// distribution registry, plus stevedore from an OCI layout (no download at
+// all). Both tools run under /usr/bin/time so their peak RSS is measured
+// alike. It reports wall time and peak RSS (median of STEVEDORE_BENCH_RUNS,
+// default exportBenchRuns), checks once that both tars hold the same regular
+// files with the same sizes, and fails only on a stevedore peak RSS above rssLimit: layers are streamed
 // (from a registry, spooled to a temp file), never held in memory.
 //
 //	STEVEDORE_BENCH=1 go test -run '^TestBenchExport$' -v -timeout 30m ./integration/
@@ -33,9 +33,10 @@ func TestBenchExport(t *testing.T) {
 	if os.Getenv("STEVEDORE_BENCH") != "1" {
 		t.Skip("benchmark: set STEVEDORE_BENCH=1 (or run make bench)")
 	}
+	size, runs := benchMiB(bigBlobSize>>20), benchRunCount(exportBenchRuns)
 	tmp := t.TempDir()
 	dir := filepath.Join(tmp, "rootfs")
-	if err := benchTree(dir, bigBlobSize); err != nil {
+	if err := benchTree(dir, size); err != nil {
 		t.Fatal(err)
 	}
 	dist, err := startDistribution(t, "registry-bench-export", distOptions{})
@@ -66,7 +67,7 @@ func TestBenchExport(t *testing.T) {
 	}
 	results := make([][]sample, len(methods))
 	var sums []map[string]int64
-	for r := range exportBenchRuns {
+	for r := range runs {
 		for i, m := range methods {
 			os.Remove(out)
 			wall, rss, err := benchTimed(m.argv, filepath.Join(tmp, "time.out"))
@@ -91,20 +92,24 @@ func TestBenchExport(t *testing.T) {
 	}
 
 	var b strings.Builder
-	fmt.Fprintf(&b, "\n### Export: the merged rootfs of a %d MiB one-layer image, median of %d runs (%s)\n\n", bigBlobSize>>20, exportBenchRuns, time.Now().UTC().Format("2006-01-02"))
+	fmt.Fprintf(&b, "\n### Export: the merged rootfs of a %d MiB one-layer image, median of %d runs (%s)\n\n", size>>20, runs, time.Now().UTC().Format("2006-01-02"))
 	fmt.Fprintf(&b, "Machine: %s, %d CPUs, %s; %s, %s. Load average at the end: %s.\n\n",
 		benchCPUModel(), runtime.NumCPU(), benchKernel(), runtime.Version(), "crane "+benchVersion("crane", "version"), benchLoad())
 	b.WriteString("| method | wall time (s) | MB/s of rootfs | peak RSS (MiB) |\n|---|---:|---:|---:|\n")
 	for i, m := range methods {
 		wall := benchMedian(benchSamples(results[i], func(s sample) time.Duration { return s.wall }))
 		rss := benchMedian(benchSamples(results[i], func(s sample) int64 { return s.rss }))
-		fmt.Fprintf(&b, "| %s | %.1f | %.0f | %d |\n", m.name, wall.Seconds(), float64(bigBlobSize)/1e6/wall.Seconds(), rss>>20)
+		fmt.Fprintf(&b, "| %s | %.1f | %.0f | %d |\n", m.name, wall.Seconds(), float64(size)/1e6/wall.Seconds(), rss>>20)
 		if strings.HasPrefix(m.name, "stevedore") && rss >= rssLimit {
 			t.Errorf("%s: peak RSS %d MiB, want < %d MiB", m.name, rss>>20, rssLimit>>20)
 		}
 	}
 	report := b.String()
 	fmt.Print(report)
+	wall := func(i int) float64 {
+		return benchMedian(benchSamples(results[i], func(s sample) time.Duration { return s.wall })).Seconds()
+	}
+	benchRatio(t, fmt.Sprintf("export %d MiB: %s", size>>20, methods[0].name), methods[1].name, wall(1)/wall(0))
 	if p := os.Getenv("STEVEDORE_BENCH_OUT"); p != "" {
 		if err := os.WriteFile(p, []byte(report), 0o644); err != nil {
 			t.Error(err)

@@ -34,7 +34,7 @@ const benchRuns = 5
 // benchRepo is the repository both registries hold the benchmark blob in.
 const benchRepo = "bench/getblob"
 
-// TestBenchGetBlob compares streaming one 1 GiB incompressible blob out of
+// TestBenchGetBlob compares streaming one 1 GiB (STEVEDORE_BENCH_MIB) incompressible blob out of
 // stevedore (gRPC GetBlob; its OCI port) with the CNCF distribution registry
 // serving the same bytes. It reports MB/s (10^6 bytes per second), the
 // median of benchRuns, with peak RSS and CPU seconds; it never fails on
@@ -51,13 +51,11 @@ func TestBenchGetBlob(t *testing.T) {
 	if os.Getenv("STEVEDORE_BENCH") != "1" {
 		t.Skip("benchmark: set STEVEDORE_BENCH=1 (or run make bench)")
 	}
-	if _, err := exec.LookPath("curl"); err != nil {
-		t.Skip("benchmark needs curl on PATH")
-	}
+	needTools(t, "curl")
 
 	src := filepath.Join(t.TempDir(), "blob")
 	start := time.Now()
-	blob, err := benchRandomFile(src, bigBlobSize)
+	blob, err := benchRandomFile(src, benchMiB(bigBlobSize>>20))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,10 +173,7 @@ func TestBenchGetBlob(t *testing.T) {
 
 	// Rounds interleave the methods so drift in the machine's state spreads
 	// over all of them instead of landing on one.
-	runs := benchRuns
-	if n, err := strconv.Atoi(os.Getenv("STEVEDORE_BENCH_RUNS")); err == nil && n > 0 {
-		runs = n
-	}
+	runs := benchRunCount(benchRuns)
 	for round := range runs {
 		for i := range methods {
 			m := &methods[i]
@@ -190,8 +185,19 @@ func TestBenchGetBlob(t *testing.T) {
 		}
 	}
 
-	report := benchReport(methods, blob)
+	report := benchReport(methods, blob, runs)
 	fmt.Print(report)
+	var base float64 // curl from distribution, MB/s
+	for _, m := range methods {
+		if m.Server == "distribution" {
+			base = benchMedian(benchColumn(m.samples, func(s benchSample) float64 { return s.MBps }))
+		}
+	}
+	for _, m := range methods {
+		if m.Server == "stevedore" && base > 0 {
+			benchRatio(t, fmt.Sprintf("GetBlob %d MiB: %s", blob.Size>>20, m.Name), "curl from distribution", benchMedian(benchColumn(m.samples, func(s benchSample) float64 { return s.MBps }))/base)
+		}
+	}
 	if out := os.Getenv("STEVEDORE_BENCH_OUT"); out != "" {
 		if err := os.WriteFile(out, []byte(report), 0o644); err != nil {
 			t.Error(err)
@@ -456,9 +462,9 @@ func benchColumn[T any](ss []benchSample, f func(benchSample) T) []T {
 
 // benchReport renders the table (markdown) with each method's ratio to curl
 // from distribution, the baseline the acceptance criteria name.
-func benchReport(methods []benchMethod, blob descriptor) string {
+func benchReport(methods []benchMethod, blob descriptor, runs int) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "\n### GetBlob, %d MiB random blob, median of %d runs (%s)\n\n", blob.Size>>20, benchRuns, time.Now().UTC().Format("2006-01-02"))
+	fmt.Fprintf(&b, "\n### GetBlob, %d MiB random blob, median of %d runs (%s)\n\n", blob.Size>>20, runs, time.Now().UTC().Format("2006-01-02"))
 	fmt.Fprintf(&b, "Machine: %s, %d CPUs, %s; %s, %s. Load average at the end: %s.\n\n",
 		benchCPUModel(), runtime.NumCPU(), benchKernel(), runtime.Version(), benchVersion("curl", "--version"), benchLoad())
 	var base float64

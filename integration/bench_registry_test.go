@@ -19,10 +19,11 @@ import (
 )
 
 // Shape of the registry benchmark: a 1 GiB image of four incompressible
-// 256 MiB layers, and a separate 1 GiB blob for the single-stream upload.
+// 256 MiB layers, and a separate 1 GiB blob for the single-stream upload
+// (STEVEDORE_BENCH_MIB sets both sizes, STEVEDORE_BENCH_SECONDS each wrk
+// run's length).
 const (
 	benchLayers     = 4
-	benchLayerSize  = 256 << 20
 	benchRegRuns    = 3 // timed runs per measurement; the report gives the median
 	benchWrkConns   = 64
 	benchWrkSeconds = 10
@@ -48,25 +49,23 @@ func TestBenchRegistry(t *testing.T) {
 	if os.Getenv("STEVEDORE_BENCH") != "1" {
 		t.Skip("benchmark: set STEVEDORE_BENCH=1 (or run make bench)")
 	}
-	for _, tool := range []string{"crane", "curl", "wrk"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("benchmark needs %s on PATH", tool)
-		}
-	}
+	needTools(t, "crane", "curl", "wrk")
 
+	size := benchMiB(bigBlobSize >> 20)
+	runs, secs := benchRunCount(benchRegRuns), benchEnvInt("STEVEDORE_BENCH_SECONDS", benchWrkSeconds)
 	tmp := t.TempDir()
 	start := time.Now()
 	layout := filepath.Join(tmp, "image")
-	layers, err := benchImageLayout(layout)
+	layers, err := benchImageLayout(layout, size)
 	if err != nil {
 		t.Fatal(err)
 	}
 	bigPath := filepath.Join(tmp, "big")
-	big, err := benchSeededFile(bigPath, bigBlobSize, 99)
+	big, err := benchSeededFile(bigPath, size, 99)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("generated the image and the 1 GiB blob in %v", time.Since(start))
+	t.Logf("generated the image and the %d MiB blob in %v", size>>20, time.Since(start))
 
 	dist, err := startDistribution(t, "registry-bench-reg", distOptions{})
 	if err != nil {
@@ -90,7 +89,7 @@ func TestBenchRegistry(t *testing.T) {
 	// machine spreads over both.
 	measure := func(name, unit string, bytes int64, run func(s benchServer, i int) (float64, error)) {
 		row := benchRow{Name: name, Unit: unit}
-		for i := range benchRegRuns {
+		for i := range runs {
 			for j, s := range servers {
 				os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", s.PID), []byte("5"), 0)
 				cpu0, _ := benchProcCPU(s.PID)
@@ -113,7 +112,7 @@ func TestBenchRegistry(t *testing.T) {
 		rows = append(rows, row)
 	}
 
-	measure("crane push, 1 GiB 4-layer image", "MB/s", imageSize, func(s benchServer, i int) (float64, error) {
+	measure(fmt.Sprintf("crane push, %d MiB 4-layer image", size>>20), "MB/s", imageSize, func(s benchServer, i int) (float64, error) {
 		// A new repository each run: crane skips blobs the target already has.
 		ref := fmt.Sprintf("%s/bench/push%d:v1", s.Host, i)
 		t0 := time.Now()
@@ -122,7 +121,7 @@ func TestBenchRegistry(t *testing.T) {
 		}
 		return float64(imageSize) / time.Since(t0).Seconds() / 1e6, nil
 	})
-	measure("crane pull --format oci, 1 GiB 4-layer image", "MB/s", imageSize, func(s benchServer, i int) (float64, error) {
+	measure(fmt.Sprintf("crane pull --format oci, %d MiB 4-layer image", size>>20), "MB/s", imageSize, func(s benchServer, i int) (float64, error) {
 		dir := filepath.Join(tmp, "pull-"+s.Name)
 		defer os.RemoveAll(dir)
 		t0 := time.Now()
@@ -137,7 +136,7 @@ func TestBenchRegistry(t *testing.T) {
 		}
 		return mbps, nil
 	})
-	measure("blob GET, curl, 4 × 256 MiB", "MB/s", imageSize, func(s benchServer, _ int) (float64, error) {
+	measure(fmt.Sprintf("blob GET, curl, 4 × %d MiB", size>>22), "MB/s", imageSize, func(s benchServer, _ int) (float64, error) {
 		t0 := time.Now()
 		for _, l := range layers {
 			if _, _, err := benchCurl(benchBlobURL(s.Host, "bench/push0", l.Digest), l.Size); err != nil {
@@ -146,7 +145,7 @@ func TestBenchRegistry(t *testing.T) {
 		}
 		return float64(imageSize) / time.Since(t0).Seconds() / 1e6, nil
 	})
-	measure("single-stream monolithic upload, 1 GiB (POST + PUT)", "MB/s", big.Size, func(s benchServer, i int) (float64, error) {
+	measure(fmt.Sprintf("single-stream monolithic upload, %d MiB (POST + PUT)", size>>20), "MB/s", big.Size, func(s benchServer, i int) (float64, error) {
 		f, err := os.Open(bigPath)
 		if err != nil {
 			return 0, err
@@ -159,8 +158,8 @@ func TestBenchRegistry(t *testing.T) {
 		return float64(big.Size) / time.Since(t0).Seconds() / 1e6, nil
 	})
 	var lat [2][]wrkResult
-	measure(fmt.Sprintf("manifest GET by tag, wrk %d connections, %d s", benchWrkConns, benchWrkSeconds), "req/s", 0, func(s benchServer, _ int) (float64, error) {
-		r, err := benchWrk("http://"+s.Host+"/v2/bench/push0/manifests/v1", "application/vnd.oci.image.manifest.v1+json", benchWrkSeconds)
+	measure(fmt.Sprintf("manifest GET by tag, wrk %d connections, %d s", benchWrkConns, secs), "req/s", 0, func(s benchServer, _ int) (float64, error) {
+		r, err := benchWrk("http://"+s.Host+"/v2/bench/push0/manifests/v1", "application/vnd.oci.image.manifest.v1+json", secs)
 		i := 0
 		if s.Name != "stevedore" {
 			i = 1
@@ -169,8 +168,11 @@ func TestBenchRegistry(t *testing.T) {
 		return r.RPS, err
 	})
 
-	report := benchRegistryReport(rows) + benchLatencyReport(lat)
+	report := benchRegistryReport(rows, runs) + benchLatencyReport(lat)
 	fmt.Print(report)
+	for _, r := range rows {
+		benchRatio(t, "registry: "+r.Name, "distribution", benchMedian(r.Value[0])/benchMedian(r.Value[1]))
+	}
 	if out := os.Getenv("STEVEDORE_BENCH_OUT"); out != "" {
 		if err := os.WriteFile(out, []byte(report), 0o644); err != nil {
 			t.Error(err)
@@ -194,10 +196,10 @@ type benchRow struct {
 	RSS        [2]int64     // the server's largest VmHWM over the runs
 }
 
-// benchImageLayout writes the benchmark's image (benchLayers layers of
-// benchLayerSize) as an OCI image layout at dir; see imageLayout.
-func benchImageLayout(dir string) ([]descriptor, error) {
-	return imageLayout(dir, benchLayers, benchLayerSize, 10)
+// benchImageLayout writes the benchmark's image (benchLayers layers, size
+// bytes in all) as an OCI image layout at dir; see imageLayout.
+func benchImageLayout(dir string, size int64) ([]descriptor, error) {
+	return imageLayout(dir, benchLayers, size/benchLayers, 10)
 }
 
 // imageLayout writes an OCI image layout at dir holding one image
@@ -334,9 +336,9 @@ func wrkMillis(s string) (float64, error) {
 }
 
 // benchRegistryReport renders the comparison as markdown.
-func benchRegistryReport(rows []benchRow) string {
+func benchRegistryReport(rows []benchRow, runs int) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "\n### Registry vs distribution, median of %d runs (%s)\n\n", benchRegRuns, time.Now().UTC().Format("2006-01-02"))
+	fmt.Fprintf(&b, "\n### Registry vs distribution, median of %d runs (%s)\n\n", runs, time.Now().UTC().Format("2006-01-02"))
 	fmt.Fprintf(&b, "Machine: %s, %d CPUs, %s; %s, %s, %s. Load average at the end: %s.\n\n",
 		benchCPUModel(), runtime.NumCPU(), benchKernel(), runtime.Version(), benchVersion("crane", "version"), benchVersion("wrk", "--version"), benchLoad())
 	b.WriteString("| measurement | stevedore | distribution | ours / distribution | server CPU s (ours / distribution) | peak RSS (ours / distribution) |\n")
@@ -407,12 +409,8 @@ func TestBenchManifestGET(t *testing.T) {
 	if os.Getenv("STEVEDORE_BENCH") != "1" {
 		t.Skip("benchmark: set STEVEDORE_BENCH=1 (or run make bench)")
 	}
-	for _, tool := range []string{"crane", "wrk"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("benchmark needs %s on PATH", tool)
-		}
-	}
-	runs, secs := benchEnvInt("STEVEDORE_BENCH_RUNS", 5), benchEnvInt("STEVEDORE_BENCH_SECONDS", 10)
+	needTools(t, "crane", "wrk")
+	runs, secs := benchRunCount(5), benchEnvInt("STEVEDORE_BENCH_SECONDS", benchWrkSeconds)
 	dist, err := startDistribution(t, "registry-bench-manifest", distOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -438,6 +436,10 @@ func TestBenchManifestGET(t *testing.T) {
 	report := fmt.Sprintf("\n### Manifest GET by tag, wrk -t2 -c%d -d%ds, %d runs each, alternating (%s)\n\nLoad average at the end: %s.\n",
 		benchWrkConns, secs, runs, time.Now().UTC().Format("2006-01-02"), benchLoad()) + benchLatencyReport(lat)
 	fmt.Print(report)
+	rps := func(rs []wrkResult) float64 {
+		return benchMedian(benchSamples(rs, func(r wrkResult) float64 { return r.RPS }))
+	}
+	benchRatio(t, "manifest GET by tag (wrk)", "distribution", rps(lat[0])/rps(lat[1]))
 	if out := os.Getenv("STEVEDORE_BENCH_OUT"); out != "" {
 		if err := os.WriteFile(out, []byte(report), 0o644); err != nil {
 			t.Error(err)

@@ -5,10 +5,12 @@
 # gate's own test, unit tests, bounded fuzzing of the parsers, the client
 # suites, the release (built, not published, and checked), the
 # README/EXAMPLES tour, integration tests (the console's browser suite among
-# them). Any failure fails the run; every
+# them), the benchmark smoke (every TestBench* at 64 MiB, one run). Any
+# failure fails the run; every
 # stage still runs so one report shows everything that is wrong.
 #
-#   QUICK=1   skip slow tests (go test -short) and the release stage; skips
+#   QUICK=1   skip slow tests (go test -short), the release stage and the
+#             benchmark smoke; skips
 #             are then allowed (a quick run skips slow tests by design)
 #   GOFLAGS, GOTESTFLAGS (extra flags for every go test run) pass through.
 #
@@ -174,6 +176,25 @@ stage "doc tour" bash scripts/doc-tour.sh
 
 section "integration tests (CLI, gRPC, REST against distribution, crane, oras, skopeo, cosign)"
 stage "integration tests" gotest integration "${short[@]}" ${GOTESTFLAGS:-} -count=1 -timeout 40m ./integration/...
+
+# Every peer benchmark, small: 64 MiB, one run, a 10-tag mirror, 1 s of wrk.
+# Each still runs its peers end to end and checks their bytes, so a
+# benchmark cannot rot between `make bench` runs; the stage fails only on
+# an error (a peer missing or failing, a wrong digest), never on a time.
+# Its tier is bench-smoke: a skip there is not allowed.
+bench_smoke() {
+  local log="$tmp/bench-smoke.log" rc
+  STEVEDORE_BENCH=1 STEVEDORE_BENCH_MIB=64 STEVEDORE_BENCH_REPLICAS_MIB=64 STEVEDORE_BENCH_RUNS=1 \
+    STEVEDORE_BENCH_SECONDS=1 STEVEDORE_BENCH_MIRROR_IMAGES=5 \
+    gotest bench-smoke ${GOTESTFLAGS:-} -count=1 -run '^TestBench' -timeout 15m ./integration/ | tee "$log"
+  rc=$?
+  bash scripts/bench-ratios.sh "$log"
+  return "$rc"
+}
+if [ "${QUICK:-}" != 1 ]; then
+  section "benchmark smoke (every TestBench* at 64 MiB, one run; reports, never fails on time)"
+  stage "benchmark smoke" bench_smoke
+fi
 
 section "summary ($(((SECONDS - run_start) / 60))m$(((SECONDS - run_start) % 60))s)"
 if [ ${#failed[@]} -gt 0 ]; then
