@@ -170,7 +170,9 @@ type benchMirrorLayer struct {
 //
 //	STEVEDORE_BENCH=1 go test -run '^TestBenchMirror$' -v -timeout 30m ./integration/
 //
-// STEVEDORE_BENCH_OUT=FILE also writes the report (markdown) to FILE.
+// STEVEDORE_BENCH_OUT=FILE also writes the report (markdown) to FILE;
+// STEVEDORE_BENCH_CPUPROFILE=DIR has each stevedore mirror write a CPU
+// profile (--cpuprofile) to DIR/mirror-RUN-N.pprof.
 func TestBenchMirror(t *testing.T) {
 	if os.Getenv("STEVEDORE_BENCH") != "1" {
 		t.Skip("benchmark: set STEVEDORE_BENCH=1 (or run make bench)")
@@ -276,6 +278,9 @@ func TestBenchMirror(t *testing.T) {
 		measure := func(tl *benchMirrorTool, run string) {
 			t.Helper()
 			args := tl.cmd(src.Host, tl.dst.Host)
+			if dir := os.Getenv("STEVEDORE_BENCH_CPUPROFILE"); dir != "" && tl == tools[0] {
+				args = append(args, "--cpuprofile", filepath.Join(dir, fmt.Sprintf("mirror-%s-%d.pprof", run, r+1)))
+			}
 			src.take()
 			tl.dst.take()
 			start := time.Now()
