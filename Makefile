@@ -31,8 +31,9 @@ lint:
 	go vet ./...
 	"$$(bash scripts/install-buf.sh)" lint
 
-# Benchmarks: go test -bench suites, then GetBlob vs distribution (1 GiB,
-# median of 5); never part of `make test`. Results: docs/BENCHMARKS.md.
+# Benchmarks: go test -bench suites, then every peer comparison in
+# integration/ (1 GiB by default), then a ratio per path and peer; `make test`
+# runs only a 64 MiB smoke of them. Results: docs/BENCHMARKS.md.
 bench:
 	bash scripts/bench.sh
 
