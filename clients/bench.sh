@@ -57,6 +57,9 @@ measure() {
 }
 
 curl_mbs=$(measure curl -fsS -o "$tmp/out" "http://$reg/v2/bench/blobs/$digest")
+# The clients fsync the file before it appears (it must never be partial
+# after a crash); curl does not, so this row is the like-for-like one.
+curl_sync_mbs=$(measure sh -c 'curl -fsS -o "$1" "$2" && sync "$1"' sh "$tmp/out" "http://$reg/v2/bench/blobs/$digest")
 go_mbs=$(measure "$tmp/getblob" "$grpc" "$ref" "$tmp/out")
 py_mbs=$(measure "$py" -c 'import sys, stevedore_oci; stevedore_oci.Client(sys.argv[1]).download_blob(sys.argv[2], sys.argv[3])' "$grpc" "$ref" "$tmp/out")
 ts_mbs=$(measure node --input-type=module -e "
@@ -66,6 +69,7 @@ await createClient('http://' + process.argv[1]).downloadBlob(process.argv[2], pr
 echo "| client | MB/s (median of 3, $((size >> 20)) MiB blob) |"
 echo "|---|---|"
 echo "| curl, OCI port (/v2/…/blobs/…) | $curl_mbs |"
+echo "| curl, then fsync of the file (as the clients do) | $curl_sync_mbs |"
 echo "| Go (OpenBlob, verified) | $go_mbs |"
 echo "| Python (download_blob, verified) | $py_mbs |"
 echo "| TypeScript (downloadBlob, verified) | $ts_mbs |"

@@ -26,6 +26,11 @@ type Access interface {
 
 // allow checks action on repository repo with the engine's Access.
 func (e *Engine) allow(repo string, action Action) error {
+	if action == ActionPush && e.opts.Writable != nil {
+		if err := e.opts.Writable(repo); err != nil {
+			return err
+		}
+	}
 	if e.access == nil {
 		return nil
 	}

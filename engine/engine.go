@@ -38,6 +38,11 @@ type Options struct {
 	// DisableDelete refuses every delete in the served store (serve
 	// --disable-delete), as the registry port does.
 	DisableDelete bool
+	// Writable, when set, is asked before every push to a served
+	// repository: an error (errdef.ErrDenied) refuses it whoever the
+	// caller is, as the registry port refuses pushes under a pull-through
+	// cache's prefixes (cache.Cache.Writable).
+	Writable func(repo string) error
 	// GCGrace is RunGC's grace period when the caller gives none; <= 0
 	// means served.DefaultGCGrace.
 	GCGrace time.Duration
@@ -124,27 +129,10 @@ func (e *Engine) Open(ctx context.Context, ref transport.Ref) (transport.Source,
 }
 
 func (e *Engine) open(ctx context.Context, ref transport.Ref) (transport.Source, error) {
-	if name, ok, err := e.served(ref); err != nil || ok {
-		if err != nil {
-			return nil, err
-		}
-		if err := e.allow(name, ActionPull); err != nil {
-			return nil, err
-		}
-		return served.NewRepo(e.opts.Served, name), nil
+	if repo, ok, err := e.openRepository(ref, false); ok || err != nil {
+		return repo, err
 	}
 	switch ref.Transport {
-	case transport.Docker:
-		if err := e.checkRemote(ref); err != nil {
-			return nil, err
-		}
-		return registry.New(ref.Image.Registry, ref.Image.Repository, e.opts.Registry), nil
-	case transport.OCI:
-		fs, err := e.openLayout(ref.Path, false)
-		if err != nil {
-			return nil, err
-		}
-		return layout.New(fs), nil
 	case transport.OCIArchive:
 		f, err := e.openFile(ref.Path)
 		if err != nil {
@@ -162,6 +150,47 @@ func (e *Engine) open(ctx context.Context, ref transport.Ref) (transport.Source,
 	return nil, fmt.Errorf("transport %s: %w", ref.Transport, errdef.ErrUnsupported)
 }
 
+// repository is what the served store, a registry and a layout each are:
+// a source and a target at once.
+type repository interface {
+	transport.Source
+	transport.Target
+}
+
+// openRepository opens the served store, a registry or a layout for
+// reading or writing (a layout is then created if missing), with the
+// caller's rights checked; ok is false for an archive, which the caller
+// opens.
+func (e *Engine) openRepository(ref transport.Ref, write bool) (repo repository, ok bool, err error) {
+	if name, ok, err := e.served(ref); err != nil || ok {
+		if err != nil {
+			return nil, true, err
+		}
+		action := ActionPull
+		if write {
+			action = ActionPush
+		}
+		if err := e.allow(name, action); err != nil {
+			return nil, true, err
+		}
+		return served.NewRepo(e.opts.Served, name), true, nil
+	}
+	switch ref.Transport {
+	case transport.Docker:
+		if err := e.checkRemote(ref); err != nil {
+			return nil, true, err
+		}
+		return registry.New(ref.Image.Registry, ref.Image.Repository, e.opts.Registry), true, nil
+	case transport.OCI:
+		fs, err := e.openLayout(ref.Path, write)
+		if err != nil {
+			return nil, true, err
+		}
+		return layout.New(fs), true, nil
+	}
+	return nil, false, nil
+}
+
 // OpenTarget returns a Target for the repository, layout or archive ref
 // names, as Open does a Source. An oci: layout is created if it does not
 // exist yet, as skopeo and oras do. An archive target is a
@@ -177,27 +206,10 @@ func (e *Engine) OpenTarget(ctx context.Context, ref transport.Ref) (transport.T
 }
 
 func (e *Engine) openTarget(ctx context.Context, ref transport.Ref) (transport.Target, error) {
-	if name, ok, err := e.served(ref); err != nil || ok {
-		if err != nil {
-			return nil, err
-		}
-		if err := e.allow(name, ActionPush); err != nil {
-			return nil, err
-		}
-		return served.NewRepo(e.opts.Served, name), nil
+	if repo, ok, err := e.openRepository(ref, true); ok || err != nil {
+		return repo, err
 	}
 	switch ref.Transport {
-	case transport.Docker:
-		if err := e.checkRemote(ref); err != nil {
-			return nil, err
-		}
-		return registry.New(ref.Image.Registry, ref.Image.Repository, e.opts.Registry), nil
-	case transport.OCI:
-		fs, err := e.openLayout(ref.Path, true)
-		if err != nil {
-			return nil, err
-		}
-		return layout.New(fs), nil
 	case transport.OCIArchive:
 		dir, name, err := e.createIn(ref.Path)
 		if err != nil {

@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"slices"
 	"strconv"
@@ -42,7 +43,9 @@ const benchRepo = "bench/getblob"
 //
 //	STEVEDORE_BENCH=1 go test -run '^TestBenchGetBlob$' -v -timeout 30m ./integration/
 //
-// STEVEDORE_BENCH_OUT=FILE also writes the report (markdown) to FILE.
+// STEVEDORE_BENCH_OUT=FILE also writes the report (markdown) to FILE;
+// STEVEDORE_BENCH_METHODS=REGEXP runs only the methods it matches, and
+// STEVEDORE_BENCH_CPUPROFILE=FILE has our server write a CPU profile there.
 // scripts/bench.sh (make bench) runs it that way; docs/BENCHMARKS.md has the numbers.
 func TestBenchGetBlob(t *testing.T) {
 	if os.Getenv("STEVEDORE_BENCH") != "1" {
@@ -64,7 +67,11 @@ func TestBenchGetBlob(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ours, err := startStevedore(t, "stevedore-serve-bench", serveOptions{})
+	var serveArgs []string
+	if prof := os.Getenv("STEVEDORE_BENCH_CPUPROFILE"); prof != "" {
+		serveArgs = append(serveArgs, "--cpuprofile", prof) // written when the server stops
+	}
+	ours, err := startStevedore(t, "stevedore-serve-bench", serveOptions{Args: serveArgs})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,6 +151,13 @@ func TestBenchGetBlob(t *testing.T) {
 			Server: "distribution",
 			URL:    benchBlobURL(dist.Host, benchRepo, blob.Digest),
 		},
+	}
+	if only := os.Getenv("STEVEDORE_BENCH_METHODS"); only != "" {
+		re, err := regexp.Compile(only)
+		if err != nil {
+			t.Fatalf("STEVEDORE_BENCH_METHODS: %v", err)
+		}
+		methods = slices.DeleteFunc(methods, func(m benchMethod) bool { return !re.MatchString(m.Name) })
 	}
 	servers := map[string]int{"stevedore": ours.pid(), "distribution": dist.proc.cmd.Process.Pid}
 
@@ -538,7 +552,8 @@ func benchLoad() string {
 func grpcBlobRaw(c stevedorev1.ImageServiceClient, req *stevedorev1.GetBlobRequest, w io.Writer) error {
 	ctx, cancel := grpcCtx()
 	defer cancel()
-	stream, err := c.GetBlob(ctx, req)
+	var chunk []byte // each chunk is written out before the next arrives
+	stream, err := c.GetBlob(ctx, req, stevedoreclient.BlobChunksInto(&chunk))
 	if err != nil {
 		return err
 	}

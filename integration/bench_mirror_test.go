@@ -14,7 +14,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -35,17 +37,23 @@ const (
 type countingProxy struct {
 	Host          string
 	reqs, in, out atomic.Int64
+
+	mu    sync.Mutex
+	kinds map[string]int // "METHOD kind" (kind: manifests, blobs, uploads, tags) → requests
 }
 
 func newCountingProxy(t *testing.T, host string) *countingProxy {
 	target := &url.URL{Scheme: "http", Host: host}
-	p := &countingProxy{}
+	p := &countingProxy{kinds: map[string]int{}}
 	rp := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
 		r.SetURL(target)
 		r.Out.Host = r.In.Host
 	}}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p.reqs.Add(1)
+		p.mu.Lock()
+		p.kinds[r.Method+" "+requestKind(r.URL.Path)]++
+		p.mu.Unlock()
 		r.Body = countingBody{r.Body, &p.in}
 		rp.ServeHTTP(&countingWriter{w, &p.out}, r)
 	}))
@@ -56,7 +64,49 @@ func newCountingProxy(t *testing.T, host string) *countingProxy {
 
 // take returns the counts since the last call and resets them.
 func (p *countingProxy) take() (reqs, in, out int64) {
+	p.mu.Lock()
+	p.kinds = map[string]int{}
+	p.mu.Unlock()
 	return p.reqs.Swap(0), p.in.Swap(0), p.out.Swap(0)
+}
+
+// breakdown describes the requests since the last take by method and
+// endpoint ("HEAD blobs 52, PUT manifests 100, ..."), most first.
+func (p *countingProxy) breakdown() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	keys := make([]string, 0, len(p.kinds))
+	for k := range p.kinds {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if p.kinds[keys[i]] != p.kinds[keys[j]] {
+			return p.kinds[keys[i]] > p.kinds[keys[j]]
+		}
+		return keys[i] < keys[j]
+	})
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s %d", k, p.kinds[k])
+	}
+	return strings.Join(parts, ", ")
+}
+
+// requestKind names the distribution API endpoint of a path.
+func requestKind(path string) string {
+	switch {
+	case strings.Contains(path, "/blobs/uploads"):
+		return "uploads"
+	case strings.Contains(path, "/blobs/"):
+		return "blobs"
+	case strings.Contains(path, "/manifests/"):
+		return "manifests"
+	case strings.HasSuffix(path, "/tags/list"):
+		return "tags"
+	case strings.Contains(path, "/referrers/"):
+		return "referrers"
+	}
+	return "other"
 }
 
 type countingBody struct {
@@ -177,6 +227,13 @@ func TestBenchMirror(t *testing.T) {
 			return []string{"skopeo", "sync", "--preserve-digests", "--src", "docker", "--dest", "docker", "--src-tls-verify=false", "--dest-tls-verify=false", s + "/bench/app", d + "/bench"}
 		}},
 	}
+	if _, err := exec.LookPath("regctl"); err == nil {
+		tools = append(tools, &benchMirrorTool{name: "regctl repo copy", cmd: func(s, d string) []string {
+			return []string{"regctl", "--host", "reg=" + s + ",tls=disabled", "--host", "reg=" + d + ",tls=disabled", "repo", "copy", s + "/bench/app", d + "/bench/app"}
+		}})
+	} else {
+		t.Log("regctl not on PATH: left out")
+	}
 	if _, err := exec.LookPath("regsync"); err == nil {
 		tools = append(tools, &benchMirrorTool{name: "regsync once", cmd: func(s, d string) []string {
 			cfg := filepath.Join(dir, "regsync-"+strings.ReplaceAll(d, ":", "_")+".yaml")
@@ -210,6 +267,8 @@ func TestBenchMirror(t *testing.T) {
 		}
 		_ = r
 		row := benchMirrorRow{tool: tl.name, run: run, secs: secs}
+		t.Logf("%-18s %-12s src: %s", tl.name, run, src.breakdown())
+		t.Logf("%-18s %-12s dst: %s", tl.name, run, tl.dst.breakdown())
 		row.srcReqs, _, row.srcBytes = src.take()
 		row.dstReqs, row.sentBytes, _ = tl.dst.take()
 		t.Logf("%-18s %-12s %7.3fs  src %4d req %9d B read  dst %4d req %9d B sent", tl.name, run, row.secs, row.srcReqs, row.srcBytes, row.dstReqs, row.sentBytes)

@@ -82,6 +82,21 @@ func TestCacheSignedImage(t *testing.T) {
 			if err := json.Unmarshal(body, &got); err != nil || got.Digest != img {
 				t.Errorf("API inspect of store:up/signed/%s:v1: %s %s, want digest %s", format, status, body, img)
 			}
+
+			// The API may not push under the prefix either: what the cache
+			// serves is the upstream's, on every port.
+			req, _ := http.NewRequest(http.MethodPost, "http://"+rig.sd.HTTP+"/v1/copy", strings.NewReader(
+				`{"source":"store:up/signed/`+format+`:v1","destination":"store:up/signed/`+format+`:forged"}`))
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ = io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(body), "pull-through cache") {
+				t.Errorf("API copy into the cache's prefix: %s %s, want 403 naming the cache", resp.Status, body)
+			}
 		})
 	}
 }

@@ -47,7 +47,7 @@ func startSlowUpload(addr, local, repo string, sent, total int) (*slowClient, er
 	}
 	sc := &slowClient{conn: c, br: bufio.NewReader(c)}
 	_ = c.SetDeadline(time.Now().Add(20 * time.Second))
-	if _, err := io.WriteString(c, "POST /v2/"+repo+"/blobs/uploads/ HTTP/1.1\r\nHost: registry\r\nContent-Length: 0\r\n\r\n"); err != nil {
+	if _, err := io.WriteString(c, "POST /v2/"+repo+"/blobs/uploads/ HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\n\r\n"); err != nil {
 		return sc, err
 	}
 	res, err := http.ReadResponse(sc.br, nil)
@@ -62,7 +62,7 @@ func startSlowUpload(addr, local, repo string, sent, total int) (*slowClient, er
 		return sc, nil
 	}
 	sc.location = res.Header.Get("Location")
-	head := fmt.Sprintf("PATCH %s HTTP/1.1\r\nHost: registry\r\nContent-Type: application/octet-stream\r\nContent-Length: %d\r\n\r\n", sc.location, total)
+	head := fmt.Sprintf("PATCH %s HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/octet-stream\r\nContent-Length: %d\r\n\r\n", sc.location, total)
 	if _, err := io.WriteString(c, head+strings.Repeat("s", sent)); err != nil {
 		return sc, err
 	}
@@ -126,7 +126,7 @@ func TestSlowClients(t *testing.T) {
 		}
 		defer c.Close()
 		start := time.Now()
-		_, _ = io.WriteString(c, "GET /v2/ HTTP/1.1\r\nHost: registry\r\n") // and never the blank line
+		_, _ = io.WriteString(c, "GET /v2/ HTTP/1.1\r\nHost: localhost\r\n") // and never the blank line
 		_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
 		if _, err := io.ReadAll(c); err != nil {
 			t.Fatalf("the connection was not closed: %v", err)
@@ -142,7 +142,7 @@ func TestSlowClients(t *testing.T) {
 		}
 		defer c.Close()
 		br := bufio.NewReader(c)
-		_, _ = io.WriteString(c, "GET /v2/ HTTP/1.1\r\nHost: registry\r\n\r\n")
+		_, _ = io.WriteString(c, "GET /v2/ HTTP/1.1\r\nHost: localhost\r\n\r\n")
 		res, err := http.ReadResponse(br, nil)
 		if err != nil || res.StatusCode != http.StatusOK {
 			t.Fatalf("GET /v2/: %v %v", res, err)

@@ -34,7 +34,7 @@ type hostileCase struct {
 // header pairs, Content-Length when body is not nil, Connection: close.
 func req(method, target string, body []byte, header ...string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s %s HTTP/1.1\r\nHost: registry\r\nConnection: close\r\n", method, target)
+	fmt.Fprintf(&b, "%s %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n", method, target)
 	for i := 0; i+1 < len(header); i += 2 {
 		fmt.Fprintf(&b, "%s: %s\r\n", header[i], header[i+1])
 	}
@@ -287,7 +287,7 @@ func hostileCases(f *hostileFixture) map[string][]hostileCase {
 			put("index child malformed", `{"schemaVersion":2,"mediaType":"`+ociIndex+`","manifests":[{"mediaType":"`+ociManifest+`","digest":"sha256:zz","size":1}]}`, []string{"Content-Type", ociIndex}, 400, "MANIFEST_INVALID"),
 			put("subject malformed", strings.Replace(m, `"layers":`, `"subject":{"mediaType":"`+ociManifest+`","digest":"sha256:q","size":1},"layers":`, 1), ct, 400, "MANIFEST_INVALID"),
 			{"over 4 MiB", req("PUT", "/v2/good/repo/manifests/x", bytes.Repeat([]byte(" "), 4<<20+1), ct...), 413, "SIZE_INVALID"},
-			{"over 4 MiB chunked", "PUT /v2/good/repo/manifests/x HTTP/1.1\r\nHost: registry\r\nConnection: close\r\nContent-Type: " + ociManifest + "\r\nTransfer-Encoding: chunked\r\n\r\n" +
+			{"over 4 MiB chunked", "PUT /v2/good/repo/manifests/x HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: " + ociManifest + "\r\nTransfer-Encoding: chunked\r\n\r\n" +
 				strings.Repeat("100000\r\n"+strings.Repeat(" ", 1<<20)+"\r\n", 5) + "0\r\n\r\n", 413, "SIZE_INVALID"},
 			{"digest reference disagrees", req("PUT", "/v2/good/repo/manifests/"+unknown, f.manifest, ct...), 400, "DIGEST_INVALID"},
 			{"POST to a manifest", req("POST", "/v2/good/repo/manifests/v1", f.manifest, ct...), 405, "UNSUPPORTED"},
@@ -313,7 +313,7 @@ func hostileCases(f *hostileFixture) map[string][]hostileCase {
 			{"PATCH range overflow", req("PATCH", up, []byte("abc"), "Content-Range", "0-99999999999999999999"), 416, "BLOB_UPLOAD_INVALID"},
 			{"PATCH range and length disagree", req("PATCH", up, []byte("abc"), "Content-Range", "0-9"), 416, "BLOB_UPLOAD_INVALID"},
 			{"PATCH range negative", req("PATCH", up, []byte("abc"), "Content-Range", "-1-1"), 416, "BLOB_UPLOAD_INVALID"},
-			{"PATCH range to MaxInt64, chunked", "PATCH " + up + " HTTP/1.1\r\nHost: registry\r\nConnection: close\r\nContent-Range: 0-9223372036854775807\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n", 416, "BLOB_UPLOAD_INVALID"},
+			{"PATCH range to MaxInt64, chunked", "PATCH " + up + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Range: 0-9223372036854775807\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n", 416, "BLOB_UPLOAD_INVALID"},
 			{"PUT range out of order", req("PUT", up+"?digest="+f.layer, []byte("abc"), "Content-Range", "7-9"), 416, "BLOB_UPLOAD_INVALID"},
 			{"POST digest, short body", req("POST", "/v2/good/repo/blobs/uploads/?digest="+f.layer, []byte("short")), 400, "DIGEST_INVALID"},
 			{"POST to a session id", req("POST", up, nil), 405, "UNSUPPORTED"},
@@ -365,35 +365,35 @@ func hostileCases(f *hostileFixture) map[string][]hostileCase {
 			{"DELETE", req("DELETE", "/v2/good/repo/referrers/"+f.mdigest, nil), 405, "UNSUPPORTED"},
 		},
 		"headers": {
-			{"Content-Length not a number", "PUT /v2/good/repo/manifests/x HTTP/1.1\r\nHost: registry\r\nContent-Length: ten\r\n\r\n", 400, ""},
-			{"Content-Length negative", "PUT /v2/good/repo/manifests/x HTTP/1.1\r\nHost: registry\r\nContent-Length: -1\r\n\r\n", 400, ""},
-			{"two Content-Lengths", "PUT /v2/good/repo/manifests/x HTTP/1.1\r\nHost: registry\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nxx", 400, ""},
+			{"Content-Length not a number", "PUT /v2/good/repo/manifests/x HTTP/1.1\r\nHost: localhost\r\nContent-Length: ten\r\n\r\n", 400, ""},
+			{"Content-Length negative", "PUT /v2/good/repo/manifests/x HTTP/1.1\r\nHost: localhost\r\nContent-Length: -1\r\n\r\n", 400, ""},
+			{"two Content-Lengths", "PUT /v2/good/repo/manifests/x HTTP/1.1\r\nHost: localhost\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nxx", 400, ""},
 			// RFC 9112 §6.3: Transfer-Encoding overrides Content-Length; net/http reads the (empty) chunked body.
-			{"Content-Length and chunked", "PATCH " + up + " HTTP/1.1\r\nHost: registry\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 202, ""},
-			{"Transfer-Encoding gzip", "PATCH " + up + " HTTP/1.1\r\nHost: registry\r\nTransfer-Encoding: gzip\r\n\r\n", 501, ""},
-			{"headers over 1 MiB", "GET /v2/ HTTP/1.1\r\nHost: registry\r\nX-Big: " + strings.Repeat("b", 1<<20+4096) + "\r\n\r\n", 431, ""},
+			{"Content-Length and chunked", "PATCH " + up + " HTTP/1.1\r\nHost: localhost\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 202, ""},
+			{"Transfer-Encoding gzip", "PATCH " + up + " HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: gzip\r\n\r\n", 501, ""},
+			{"headers over 1 MiB", "GET /v2/ HTTP/1.1\r\nHost: localhost\r\nX-Big: " + strings.Repeat("b", 1<<20+4096) + "\r\n\r\n", 431, ""},
 			{"no Host", "GET /v2/ HTTP/1.1\r\nConnection: close\r\n\r\n", 400, ""},
 			{"two Hosts", "GET /v2/ HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400, ""},
-			{"NUL in a header", "GET /v2/ HTTP/1.1\r\nHost: registry\r\nX-Bad: a\x00b\r\n\r\n", 400, ""},
-			{"header without colon", "GET /v2/ HTTP/1.1\r\nHost: registry\r\nNoColon\r\n\r\n", 400, ""},
-			{"space before colon", "GET /v2/ HTTP/1.1\r\nHost: registry\r\nX-Bad : 1\r\n\r\n", 400, ""},
+			{"NUL in a header", "GET /v2/ HTTP/1.1\r\nHost: localhost\r\nX-Bad: a\x00b\r\n\r\n", 400, ""},
+			{"header without colon", "GET /v2/ HTTP/1.1\r\nHost: localhost\r\nNoColon\r\n\r\n", 400, ""},
+			{"space before colon", "GET /v2/ HTTP/1.1\r\nHost: localhost\r\nX-Bad : 1\r\n\r\n", 400, ""},
 			{"Expect unknown", req("PUT", "/v2/good/repo/manifests/x", f.manifest, "Content-Type", ociManifest, "Expect", "200-ok"), 417, ""},
 			{"Authorization garbage", req("GET", "/v2/", nil, "Authorization", "Basic !!!"), 200, ""},
 			{"Accept garbage", req("GET", "/v2/good/repo/manifests/v1", nil, "Accept", "*/*;q=x, ;;,"), 200, ""},
-			{"chunk size garbage", "PATCH " + up + " HTTP/1.1\r\nHost: registry\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n", 400, "BLOB_UPLOAD_INVALID"},
+			{"chunk size garbage", "PATCH " + up + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n", 400, "BLOB_UPLOAD_INVALID"},
 		},
 		"protocol": {
 			{"HTTP/1.0", "GET /v2/ HTTP/1.0\r\n\r\n", 200, ""},
 			{"HTTP/0.9", "GET /v2/\r\n\r\n", 400, ""},
-			{"HTTP/3.0", "GET /v2/ HTTP/3.0\r\nHost: registry\r\n\r\n", 505, ""},
+			{"HTTP/3.0", "GET /v2/ HTTP/3.0\r\nHost: localhost\r\n\r\n", 505, ""},
 			{"garbage request line", "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n", 400, ""},
-			{"lower-case method", "get /v2/ HTTP/1.1\r\nHost: registry\r\nConnection: close\r\n\r\n", 405, "UNSUPPORTED"},
+			{"lower-case method", "get /v2/ HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", 405, "UNSUPPORTED"},
 			{"unknown method", req("BREW", "/v2/", nil), 405, "UNSUPPORTED"},
 			{"OPTIONS", req("OPTIONS", "/v2/good/repo/manifests/v1", nil), 405, "UNSUPPORTED"},
 			{"TRACE", req("TRACE", "/v2/", nil), 405, "UNSUPPORTED"},
-			{"CONNECT", "CONNECT registry:443 HTTP/1.1\r\nHost: registry:443\r\n\r\n", 404, ""},
-			{"absolute target", req("GET", "http://elsewhere/v2/", nil), 200, ""},
-			{"target without a slash", "GET v2/ HTTP/1.1\r\nHost: registry\r\n\r\n", 400, ""},
+			{"CONNECT", "CONNECT localhost:443 HTTP/1.1\r\nHost: localhost:443\r\n\r\n", 404, ""},
+			{"absolute target, foreign host", req("GET", "http://elsewhere/v2/", nil), 421, ""}, // the URL's host is the Host (RFC 9112 §3.2.2)
+			{"target without a slash", "GET v2/ HTTP/1.1\r\nHost: localhost\r\n\r\n", 400, ""},
 			{"not under /v2", req("GET", "/v1/repositories", nil), 404, ""},
 			{"root", req("GET", "/", nil), 404, ""},
 			{"ping POST", req("POST", "/v2/", nil), 405, "UNSUPPORTED"},

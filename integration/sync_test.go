@@ -72,10 +72,10 @@ func metricValue(t *testing.T, httpAddr, series string) float64 {
 
 // syncRun is a "sync run" line of the server's log.
 type syncRun struct {
-	Job      string  `json:"job"`
-	Trigger  string  `json:"trigger"`
-	Started  float64 `json:"started"`
-	Finished float64 `json:"finished"`
+	Job      string    `json:"job"`
+	Trigger  string    `json:"trigger"`
+	Started  time.Time `json:"started"` // RFC 3339, as serve logs times
+	Finished time.Time `json:"finished"`
 }
 
 // syncRuns reads every sync run the server logged, in start order.
@@ -96,7 +96,7 @@ func syncRuns(t *testing.T, logPath string) []syncRun {
 		}
 		runs = append(runs, r)
 	}
-	sort.Slice(runs, func(i, j int) bool { return runs[i].Started < runs[j].Started })
+	sort.Slice(runs, func(i, j int) bool { return runs[i].Started.Before(runs[j].Started) })
 	return runs
 }
 
@@ -238,7 +238,7 @@ sync:
 	// No two runs the server logged overlap, and the schedule kept going.
 	runs := syncRuns(t, s.proc.log)
 	for i := 1; i < len(runs); i++ {
-		if runs[i].Started < runs[i-1].Finished {
+		if runs[i].Started.Before(runs[i-1].Finished) {
 			t.Errorf("runs overlap: %+v and %+v", runs[i-1], runs[i])
 		}
 	}

@@ -110,15 +110,14 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, rt route.Route) (h
 	default:
 		return false, nil
 	}
-	prefix, _, ok := p.c.Route(rt.Name)
+	_, _, ok := p.c.Route(rt.Name)
 	if !ok {
 		return false, nil
 	}
 	read := r.Method == http.MethodGet || r.Method == http.MethodHead
 	switch {
 	case rt.Kind == route.Upload || rt.Kind == route.Manifest && r.Method == http.MethodPut:
-		return true, fail(classDenied, fmt.Sprintf("%s is a pull-through cache of %s (everything under %s/ is): pushes there are refused; push to a repository outside %s/",
-			rt.Name, p.c.Describe(rt.Name), prefix, prefix))
+		return true, p.c.Writable(rt.Name)
 	case rt.Kind == route.Manifest && read:
 		return p.manifest(w, r, rt.Name, rt.Ref)
 	case rt.Kind == route.Blob && read:

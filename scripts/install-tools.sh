@@ -23,6 +23,8 @@ go_tool() {
 go_tool crane github.com/google/go-containerregistry/cmd/crane@v0.22.1
 go_tool oras oras.land/oras/cmd/oras@v1.3.6
 go_tool regctl github.com/regclient/regclient/cmd/regctl@v0.11.7
+# regsync (same module as regctl) is a peer in the mirror benchmark.
+go_tool regsync github.com/regclient/regclient/cmd/regsync@v0.11.7
 go_tool grpcurl github.com/fullstorydev/grpcurl/cmd/grpcurl@v1.9.4
 go_tool registry github.com/distribution/distribution/v3/cmd/registry@v3.1.2
 # cosign signs and verifies as the oracle for SignService (~10 min cold build).

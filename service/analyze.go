@@ -230,7 +230,7 @@ type chunkBuffer struct {
 }
 
 func newChunkBuffer(send func(off int64, p []byte) error) *chunkBuffer {
-	return &chunkBuffer{buf: chunkPool.Get().(*[]byte), send: send}
+	return &chunkBuffer{buf: chunkPool.Get(ChunkSize), send: send}
 }
 
 // Write implements io.Writer.

@@ -201,7 +201,7 @@ func (s *ImageServer) PullArtifact(req *stevedorev1.PullArtifactRequest, stream 
 	if len(a.Files) == 0 {
 		return stream.Send(first)
 	}
-	buf := chunkPool.Get().(*[]byte)
+	buf := chunkPool.Get(ChunkSize)
 	defer chunkPool.Put(buf)
 	for i, f := range a.Files {
 		pf := &stevedorev1.PulledFile{Name: f.Name, Descriptor_: descriptor(f.Descriptor), Unpack: f.Unpacked, Mode: uint32(f.Mode.Perm())}

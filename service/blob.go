@@ -2,7 +2,6 @@ package service
 
 import (
 	"io"
-	"sync"
 
 	"google.golang.org/grpc/codes"
 
@@ -14,10 +13,6 @@ import (
 // gRPC's 4 MiB default message limit (which the Python and TypeScript
 // clients keep), large enough that framing is noise.
 const ChunkSize = 1 << 20
-
-// chunkPool recycles the copy buffers of the other streaming RPCs (files,
-// exports, artifacts), so memory stays flat however many stream at once.
-var chunkPool = sync.Pool{New: func() any { b := make([]byte, ChunkSize); return &b }}
 
 // GetBlob streams the blob req.Ref names, from req.Offset for req.Length bytes
 // (0: to the end). Each chunk carries its absolute offset; the first also

@@ -76,7 +76,9 @@ func (g HTTPGuard) hostAllowed(hostport string) bool {
 	host = strings.Trim(host, "[]")
 	switch {
 	case host == "":
-		return false
+		// HTTP/1.0 has no Host; a browser, the rebinding attacker's tool,
+		// always sends one.
+		return true
 	case net.ParseIP(host) != nil, strings.EqualFold(host, "localhost"):
 		return true
 	case strings.EqualFold(hostport, g.Listen):

@@ -21,6 +21,7 @@ func TestHTTPGuard(t *testing.T) {
 		{"localhost", "GET", "/v1/tags", "localhost:8080", "", "", "", 200},
 		{"IP literal", "GET", "/v1/tags", "[::1]:8080", "", "", "", 200},
 		{"named host", "GET", "/v1/tags", "api.example.com", "", "", "", 200},
+		{"no Host (HTTP/1.0)", "GET", "/v1/tags", "", "", "", "", 200},
 		{"rebound DNS name", "GET", "/v1/tags", "attacker.example:8080", "", "", "", http.StatusMisdirectedRequest},
 		{"JSON POST", "POST", "/v1/copy", "127.0.0.1:8080", "", "application/json; charset=utf-8", "", 200},
 		{"text/plain POST", "POST", "/v1/copy", "127.0.0.1:8080", "", "text/plain", "", http.StatusUnsupportedMediaType},

@@ -91,6 +91,7 @@ type blobStream struct {
 	cancel   context.CancelFunc                                      // ends stream
 	next     int64                                                   // offset of the next byte to receive
 	pending  []byte                                                  // received, not yet read
+	chunk    []byte                                                  // the buffer chunks are decoded into
 	failures int                                                     // consecutive failed attempts
 	err      error                                                   // sticky
 }
@@ -181,7 +182,9 @@ func (b *blobStream) retry(err error) error {
 // open starts a GetBlob stream at b.next.
 func (b *blobStream) open() error {
 	ctx, cancel := context.WithCancel(b.ctx)
-	s, err := b.c.Images.GetBlob(ctx, &stevedorev1.GetBlobRequest{Ref: b.ref, Offset: b.next})
+	// Each chunk is decoded into the same buffer: Read hands out all of one
+	// chunk before the next is received.
+	s, err := b.c.Images.GetBlob(ctx, &stevedorev1.GetBlobRequest{Ref: b.ref, Offset: b.next}, BlobChunksInto(&b.chunk))
 	if err != nil {
 		cancel()
 		return FromStatus(err)

@@ -52,7 +52,7 @@ Exit status: 0 when no image failed, 1 when any did, 2 on a usage error
 
 A config (unknown keys are errors):
 
-  concurrency: 8           # images at once (default 4)
+  concurrency: 8           # images at once (default 8)
   blobConcurrency: 4       # blobs per image at once (default 4)
   perRegistry: 4           # blob transfers per registry host, all images (default 4)
   referrers: false         # also copy signatures, SBOMs... of each image
@@ -149,7 +149,7 @@ A config (unknown keys are errors):
 	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "report what would be copied without writing anything")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "write the report as JSON on stdout")
 	cmd.Flags().StringVar(&reportPath, "report", "", "write the report as JSON to this file")
-	cmd.Flags().IntVar(&opts.Concurrency, "concurrency", 0, "images to mirror at once (default: the config's concurrency, else 4)")
+	cmd.Flags().IntVar(&opts.Concurrency, "concurrency", 0, "images to mirror at once (default: the config's concurrency, else 8)")
 	cmd.Flags().IntVar(&blobConcurrency, "blob-concurrency", 0, "blobs of each image to transfer at once, as in copy (default: the config's blobConcurrency, else 4)")
 	cmd.Flags().IntVar(&perRegistry, "per-registry", 0, "blob transfers in flight per registry host, all images together (default: the config's perRegistry, else 4)")
 	cmd.Flags().StringVar(&verifyPolicy, "verify-policy", "", "trust policy file every image must satisfy (overrides the config's verifyPolicy)")

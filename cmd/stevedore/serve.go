@@ -253,6 +253,10 @@ func serve(ctx context.Context, o serveOptions, logTo io.Writer) error {
 	// verify with and sign with the server's keys. The engine reads and
 	// writes the registry's own storage directly, as the caller.
 	servedHosts := servedHosts(regLis.Addr().String(), o.registryAddr, o.security.registryHosts)
+	var writable func(string) error
+	if proxy != nil {
+		writable = proxy.Cache().Writable // the API may not push into a cache either
+	}
 	eng := engine.New(engine.Options{
 		Registry:      regclient.Options{Insecure: o.engine.insecure},
 		Served:        backend,
@@ -261,6 +265,7 @@ func serve(ctx context.Context, o serveOptions, logTo io.Writer) error {
 		GCGrace:       o.gcGrace,
 		Remote:        sec.remote,
 		Local:         sec.local,
+		Writable:      writable,
 	})
 	// What the operator's config runs (sync jobs) runs with an engine of
 	// the server's own: not a caller's, so not held to --allow-remote,

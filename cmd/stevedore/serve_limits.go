@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"crypto/tls"
 	"fmt"
 	"io"
@@ -238,23 +239,23 @@ var refusal = func() string {
 		"Content-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n" + body
 }()
 
-// refuse answers c with the refusal and closes it. In plain text the answer
-// fits the new connection's empty send buffer, so it is written at once;
-// then, while few refusals are pending, what the client sent meanwhile is
-// read for a moment so that the close does not reset the connection before
-// the answer is read. Over TLS the handshake comes first, off the accept
-// loop, as long as few are pending; beyond that the connection is closed.
+// refuse answers c with the refusal and closes it. While few refusals are
+// pending, the answer waits a moment for the client's request head: a client
+// that reads an answer arriving before it wrote its request (Go's transport
+// among them) takes it for a broken connection, not a 503. After the answer,
+// what the client sent meanwhile is read for a moment so that the close does
+// not reset the connection before the answer is read. Over TLS the handshake
+// comes first. Beyond the pending bound a plain-text connection gets the
+// answer at once (it fits the new connection's empty send buffer) and a TLS
+// one is closed.
 func (l *capListener) refuse(c net.Conn) {
-	if l.tls == nil {
-		_ = c.SetWriteDeadline(time.Now().Add(10 * time.Millisecond))
-		if _, err := io.WriteString(c, refusal); err != nil {
-			c.Close()
-			return
-		}
-	}
 	select {
 	case l.refusing <- struct{}{}:
 	default:
+		if l.tls == nil {
+			_ = c.SetWriteDeadline(time.Now().Add(10 * time.Millisecond))
+			_, _ = io.WriteString(c, refusal)
+		}
 		c.Close()
 		return
 	}
@@ -262,20 +263,37 @@ func (l *capListener) refuse(c net.Conn) {
 		defer func() { <-l.refusing }()
 		defer c.Close()
 		_ = c.SetDeadline(time.Now().Add(time.Second))
+		var conn net.Conn = c
 		if l.tls != nil {
-			tc := tls.Server(c, l.tls)
-			if _, err := io.WriteString(tc, refusal); err != nil {
-				return
-			}
-			_ = tc.CloseWrite()
-			c = tc
-		} else if tc, ok := c.(interface{ CloseWrite() error }); ok {
-			_ = tc.CloseWrite()
+			conn = tls.Server(c, l.tls)
 		}
-		_ = c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
-		_, _ = io.CopyN(io.Discard, c, 64<<10)
+		_ = conn.SetReadDeadline(time.Now().Add(250 * time.Millisecond))
+		awaitRequestHead(conn)
+		_ = conn.SetReadDeadline(time.Now().Add(time.Second))
+		if _, err := io.WriteString(conn, refusal); err != nil {
+			return
+		}
+		if cw, ok := conn.(interface{ CloseWrite() error }); ok {
+			_ = cw.CloseWrite()
+		}
+		_ = conn.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+		_, _ = io.CopyN(io.Discard, conn, 64<<10)
 		l.log.Debug("connection refused: at --max-connections", zap.String("remote", c.RemoteAddr().String()))
 	}()
+}
+
+// awaitRequestHead reads from c until the end of an HTTP request head, 8 KiB,
+// an error or the read deadline, whichever comes first.
+func awaitRequestHead(c net.Conn) {
+	buf := make([]byte, 8<<10)
+	n := 0
+	for n < len(buf) {
+		m, err := c.Read(buf[n:])
+		n += m
+		if bytes.Contains(buf[:n], []byte("\r\n\r\n")) || err != nil {
+			return
+		}
+	}
 }
 
 // capConn gives its place back once, when closed.

@@ -213,6 +213,18 @@ func (c *Cache) Route(name string) (prefix, remote string, ok bool) {
 	return up.Prefix, remote, true
 }
 
+// Writable refuses writes to a repository the cache serves, whose content
+// is the upstream's; nil for every other name. Every edge asks it: the
+// registry port and the engine's store: writes alike.
+func (c *Cache) Writable(name string) error {
+	up, _, ok := c.route(name)
+	if !ok {
+		return nil
+	}
+	return fmt.Errorf("%s is a pull-through cache of %s (everything under %s/ is): pushes there are refused; push to a repository outside %s/: %w",
+		name, strings.Join(up.URLs, ", "), up.Prefix, up.Prefix, errdef.ErrDenied)
+}
+
 // route finds the upstream serving name.
 func (c *Cache) route(name string) (*upstream, string, bool) {
 	for _, up := range c.ups {

@@ -220,6 +220,15 @@ func Copy(ctx context.Context, src transport.Source, srcRef string, dst transpor
 		// Tagged by the push above.
 	case dstTag != "" && canTag && root.raw != nil:
 		err = mt.PushTagged(ctx, root.desc, bytes.NewReader(root.raw), dstTag)
+	case dstTag != "" && canTag:
+		// The target has the manifest, untagged or under another tag: its
+		// bytes from the source make the tag one PUT, where Tag would read
+		// them back from the target first.
+		raw, ferr := c.fetchManifest(ctx, root.desc)
+		if ferr != nil {
+			return nil, ferr
+		}
+		err = mt.PushTagged(ctx, root.desc, bytes.NewReader(raw), dstTag)
 	case dstTag != "":
 		err = dst.Tag(ctx, root.desc, dstTag)
 	case isRootAdder:

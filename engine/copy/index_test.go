@@ -147,7 +147,8 @@ func registryWith(t *testing.T, wrap func(http.Handler) http.Handler) *registry.
 
 // TestCopyTagsInOnePut: the root manifest goes to a registry once, by tag,
 // and is never read back; with referrers the tag still comes last, without
-// a read-back either.
+// a read-back either; and a target that holds it already (under another
+// tag) gets the tag in one PUT of the source's bytes.
 func TestCopyTagsInOnePut(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
@@ -155,16 +156,26 @@ func TestCopyTagsInOnePut(t *testing.T) {
 		name      string
 		ref       string
 		referrers bool
+		present   bool // copied once before, under another tag
 		byTag     int
 		byDigest  int
 	}{
-		{"image", "v1", false, 1, 0},
-		{"index", "multi", false, 1, 2},
-		{"with referrers", "v1", true, 1, 1},
+		{"image", "v1", false, false, 1, 0},
+		{"index", "multi", false, false, 1, 2},
+		{"with referrers", "v1", true, false, 1, 1},
+		{"present under another tag", "multi", false, true, 1, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := &counter{n: map[string]int{}}
 			dst := registryWith(t, c.wrap)
+			if tc.present {
+				if _, err := copy.Copy(ctx, f.src, tc.ref, dst, "before", copy.Options{}); err != nil {
+					t.Fatal(err)
+				}
+				c.mu.Lock()
+				c.n = map[string]int{}
+				c.mu.Unlock()
+			}
 			res, err := copy.Copy(ctx, f.src, tc.ref, dst, "v", copy.Options{Referrers: tc.referrers})
 			if err != nil {
 				t.Fatal(err)

@@ -20,7 +20,10 @@ import (
 // Config describes a mirror run. Its zero values are documented per field;
 // Validate checks it and must succeed before Run uses it.
 type Config struct {
-	// Concurrency bounds the images copied at once; <= 0 means 4.
+	// Concurrency bounds the images copied at once; <= 0 means 8. An image
+	// is mostly round trips (HEADs, a manifest PUT the registry syncs to
+	// disk), so more of them in flight than blobs (PerRegistry bounds
+	// those) keeps both registries busy.
 	Concurrency int `yaml:"concurrency" json:"concurrency,omitempty"`
 	// BlobConcurrency bounds the blobs each image transfers at once
 	// (copy.Options.Concurrency); <= 0 means 4.

@@ -81,7 +81,7 @@ func Run(ctx context.Context, eng *engine.Engine, cfg *Config, opts Options) (*R
 		conc = opts.Concurrency
 	}
 	if conc <= 0 {
-		conc = 4
+		conc = 8
 	}
 
 	// Plan: one slot of jobs (or one listing failure) per source, in config
@@ -282,7 +282,32 @@ func (r *runner) image(ctx context.Context, j job) ImageReport {
 		return im
 	}
 
-	root, err := j.srcRepo.Resolve(ctx, j.src.Identifier())
+	// A tag the destination lacks (its tag list says so, as for every tag
+	// of a cold run) needs the source manifest whole: one GET gives its
+	// digest and bytes where a HEAD and a GET would take two requests. A
+	// tag it has is asked about at both sides at once, with HEADs, which
+	// is all a skip needs.
+	var (
+		cur  oci.Descriptor
+		root oci.Descriptor
+		raw  []byte
+		err  error
+	)
+	curErr := errdef.ErrNotFound
+	if j.dst.Tag == "" || j.dstRepo.lacksTag(ctx, j.dst.Tag) {
+		root, raw, err = resolveSource(ctx, j.srcRepo, j.src.Identifier(), j.dst.Tag != "" && !r.opts.DryRun)
+	} else {
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			cur, curErr = j.dstRepo.Resolve(ctx, j.dst.Tag)
+		}()
+		root, err = j.srcRepo.Resolve(ctx, j.src.Identifier())
+		<-done
+		if curErr != nil && !errors.Is(curErr, errdef.ErrNotFound) {
+			return finish(ActionFailed, curErr, imgcopy.OriginDestination)
+		}
+	}
 	if err != nil {
 		return finish(ActionFailed, err, imgcopy.OriginSource)
 	}
@@ -294,21 +319,21 @@ func (r *runner) image(ctx context.Context, j job) ImageReport {
 		}
 		j.referrers = true
 	}
-	ps := &pinnedSource{repoClient: j.srcRepo, root: root}
+	ps := &pinnedSource{repoClient: j.srcRepo, root: root, raw: raw}
 	copts := imgcopy.Options{Concurrency: r.cfg.BlobConcurrency, Referrers: j.referrers, Limiter: r.limiter}
 	want := root
 	if oci.IsIndex(root.MediaType) {
 		switch len(j.platforms) {
 		case 0:
 		case 1:
-			if want, ps.raw, err = choose(ctx, j.srcRepo, root, j.platforms[0]); err != nil {
+			if want, ps.raw, err = choose(ctx, ps, root, j.platforms[0]); err != nil {
 				return finish(ActionFailed, err, imgcopy.OriginSource)
 			}
 			copts.Platform = j.platforms[0]
 		default:
 			// The copy builds an index of just these platforms; its digest,
 			// which the destination tag is compared with, is known now.
-			if want, ps.raw, err = filtered(ctx, j.srcRepo, root, j.platforms); err != nil {
+			if want, ps.raw, err = filtered(ctx, ps, root, j.platforms); err != nil {
 				return finish(ActionFailed, err, imgcopy.OriginSource)
 			}
 			copts.Platforms = j.platforms
@@ -319,16 +344,13 @@ func (r *runner) image(ctx context.Context, j job) ImageReport {
 
 	var present bool
 	if j.dst.Tag != "" {
-		cur, err := j.dstRepo.Resolve(ctx, j.dst.Tag)
 		switch {
-		case err == nil && cur.Digest == want.Digest:
+		case curErr == nil && cur.Digest == want.Digest:
 			present = true
-		case err == nil:
+		case curErr == nil:
 			im.Reason, im.PreviousDigest = ReasonMoved, cur.Digest
-		case errors.Is(err, errdef.ErrNotFound):
-			im.Reason = ReasonNew
 		default:
-			return finish(ActionFailed, err, imgcopy.OriginDestination)
+			im.Reason = ReasonNew
 		}
 	} else {
 		ok, err := j.dstRepo.repoClient.Exists(ctx, want)
@@ -350,7 +372,7 @@ func (r *runner) image(ctx context.Context, j job) ImageReport {
 		return finish(ActionWouldCopy, nil, "")
 	}
 
-	t := newImageTarget(j.dstRepo)
+	t := newImageTarget(j.dstRepo, want.Digest)
 	tag := j.dst.Tag
 	if present {
 		// Only referrers can be missing: copy finds the image present and
@@ -371,6 +393,31 @@ func (r *runner) image(ctx context.Context, j job) ImageReport {
 		return finish(ActionSkipped, nil, "")
 	}
 	return finish(ActionCopied, nil, "")
+}
+
+// manifestGetter is implemented by registry clients that read a manifest
+// by tag in one request (registry.Repository.GetManifest).
+type manifestGetter interface {
+	GetManifest(ctx context.Context, ref string) (*oci.Manifest, error)
+}
+
+// resolveSource returns the descriptor of the source manifest ref names
+// and, when whole is set and the source can give them in the same request,
+// its bytes (verified against the registry's digest; copy verifies them
+// again). Otherwise it asks with a HEAD.
+//
+// distribution-spec v1.1.1 §Pulling manifests:
+// https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#pulling-manifests
+func resolveSource(ctx context.Context, src repoClient, ref string, whole bool) (oci.Descriptor, []byte, error) {
+	if mg, ok := src.(manifestGetter); ok && whole {
+		m, err := mg.GetManifest(ctx, ref)
+		if err != nil {
+			return oci.Descriptor{}, nil, err
+		}
+		return m.Descriptor(), m.Raw, nil
+	}
+	d, err := src.Resolve(ctx, ref)
+	return d, nil, err
 }
 
 // filtered reads an index and returns the filtered index a copy with

@@ -40,7 +40,10 @@ func newServer(t *testing.T) *server {
 		kind := "other"
 		for _, k := range []string{"/blobs/uploads/", "/blobs/", "/manifests/", "/tags/"} {
 			if strings.Contains(r.URL.Path, k) {
-				kind = strings.Trim(strings.TrimPrefix(k, "/blobs"), "/")
+				kind = strings.Trim(strings.TrimPrefix(k, "/blobs/uploads"), "/")
+				if kind == "" {
+					kind = "uploads"
+				}
 				break
 			}
 		}
@@ -192,7 +195,10 @@ sources:
 
 	t.Run("cold", func(t *testing.T) {
 		var progress int
+		src.take()
+		dst.take()
 		rep := run(t, cfg, mirror.Options{Progress: func(mirror.ImageReport) { progress++ }})
+		s, d := src.take(), dst.take()
 		if rep.Summary.Copied != 4 || rep.Failed() || progress != 4 {
 			t.Fatalf("summary %+v (%d progress calls), want 4 copied", rep.Summary, progress)
 		}
@@ -210,13 +216,27 @@ sources:
 		if rep.Summary.BlobsCopied != 5 {
 			t.Errorf("blobs copied %d, want 5", rep.Summary.BlobsCopied)
 		}
-		if n := dst.take()["PUT uploads"]; n != 5 {
-			t.Errorf("%d blob uploads completed at the destination, want 5", n)
+		// Requests: at the source, one GET per tag (digest and bytes at
+		// once); at the destination, one tag list (which has none of the
+		// tags: no HEAD for them), one HEAD per distinct image (latest and
+		// v2.0.0 wait for one copy, then only tag it) and one per distinct
+		// blob, though images sharing them ran at once, then each blob's
+		// upload and one PUT per tag.
+		wantSrc := map[string]int{"GET tags": 1, "GET manifests": 4, "GET blobs": 5}
+		wantDst := map[string]int{"GET tags": 1, "HEAD manifests": 3, "HEAD blobs": 5, "POST uploads": 5, "PUT uploads": 5, "PUT manifests": 4}
+		delete(s, "GET other")
+		delete(d, "GET other")
+		if fmt.Sprint(s) != fmt.Sprint(wantSrc) {
+			t.Errorf("source requests %v, want %v", s, wantSrc)
+		}
+		if fmt.Sprint(d) != fmt.Sprint(wantDst) {
+			t.Errorf("destination requests %v, want %v", d, wantDst)
 		}
 	})
 
 	t.Run("no-op moves no blob bytes", func(t *testing.T) {
 		src.take()
+		dst.take()
 		var blobBytes int64
 		rep := run(t, cfg, mirror.Options{})
 		for _, im := range rep.Images {
@@ -233,8 +253,31 @@ sources:
 		if s["GET tags"] != 1 || s["HEAD manifests"] != 4 || total(s) != 5+s["GET other"] || s["GET other"] > 1 {
 			t.Errorf("source requests %v, want 1 tag list + 4 HEADs", s)
 		}
-		if d["HEAD manifests"] != 4 || total(d) != 4+d["GET other"] || d["GET other"] > 1 {
-			t.Errorf("destination requests %v, want 4 HEADs", d)
+		if d["GET tags"] != 1 || d["HEAD manifests"] != 4 || total(d) != 5+d["GET other"] || d["GET other"] > 1 {
+			t.Errorf("destination requests %v, want 1 tag list + 4 HEADs", d)
+		}
+	})
+
+	t.Run("a tag list that lags costs a PUT per tag, no upload", func(t *testing.T) {
+		dst.mu.Lock()
+		dst.fail = func(r *http.Request) bool { return strings.HasSuffix(r.URL.Path, "/tags/list") }
+		dst.mu.Unlock()
+		t.Cleanup(func() { dst.mu.Lock(); dst.fail = nil; dst.mu.Unlock() })
+		dst.take()
+		rep := run(t, cfg, mirror.Options{})
+		if rep.Failed() || rep.Summary.BlobsCopied != 0 {
+			t.Errorf("summary %+v, want no failure and no blob copied", rep.Summary)
+		}
+		for tag, im := range byTag(rep) {
+			if got, err := dstApp.resolve(tag); err != nil || got.Digest != want[tag].Digest {
+				t.Errorf("destination %s: %v, %v; want %s", tag, got.Digest, err, want[tag].Digest)
+			}
+			if im.Bytes != 0 && im.Bytes != want[tag].Size {
+				t.Errorf("%s sent %d bytes, want at most its manifest", tag, im.Bytes)
+			}
+		}
+		if d := dst.take(); d["POST uploads"] != 0 || d["HEAD blobs"] != 0 {
+			t.Errorf("destination requests %v, want no blob HEAD or upload", d)
 		}
 	})
 

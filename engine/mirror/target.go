@@ -10,6 +10,7 @@ import (
 
 	"github.com/opencontainers/go-digest"
 
+	"github.com/stevedore-dev/stevedore/engine/errdef"
 	"github.com/stevedore-dev/stevedore/engine/oci"
 	"github.com/stevedore-dev/stevedore/engine/transport"
 )
@@ -48,6 +49,34 @@ type destRepo struct {
 	mu       sync.Mutex
 	present  map[digest.Digest]bool
 	inflight map[digest.Digest]*claim
+
+	tagsOnce sync.Once
+	tags     map[string]bool // the repository's tags when the run began; nil: unknown
+}
+
+// lacksTag reports whether the destination is known not to hold tag, from
+// one listing of its tags per run: a new tag then costs no HEAD (a cold run
+// of a hundred tags asks once, not a hundred times). A listing that fails
+// for another reason than a missing repository leaves every tag to a HEAD.
+// A tag the listing missed (a registry whose list lags) is only copied
+// again: its manifest is found present and tagged with one PUT.
+//
+// distribution-spec v1.1.1 §Listing tags:
+// https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#listing-tags
+func (d *destRepo) lacksTag(ctx context.Context, tag string) bool {
+	d.tagsOnce.Do(func() {
+		tags, err := d.repoClient.Tags(ctx)
+		switch {
+		case err == nil:
+			d.tags = make(map[string]bool, len(tags))
+			for _, t := range tags {
+				d.tags[t] = true
+			}
+		case errors.Is(err, errdef.ErrNotFound):
+			d.tags = map[string]bool{} // no such repository yet
+		}
+	})
+	return d.tags != nil && !d.tags[tag]
 }
 
 // claim is one image's pending transfer of a blob; waiters block on done.
@@ -90,14 +119,18 @@ func (d *destRepo) finish(dg digest.Digest, c *claim, err error) {
 // tell apart from what another image of the run sent a moment before.
 type imageTarget struct {
 	*destRepo
+	// root is the digest of the manifest the image's copy tags. It is
+	// claimed like a blob, so that the tags of one image copied at once
+	// (v1 and latest) wait for one copy and then only tag it.
+	root      digest.Digest
 	claims    map[digest.Digest]*claim // guarded by destRepo.mu
 	manifests map[digest.Digest]bool   // the image's manifests sent; guarded by destRepo.mu
 	blobsSent atomic.Int64
 	bytesSent atomic.Int64
 }
 
-func newImageTarget(d *destRepo) *imageTarget {
-	return &imageTarget{destRepo: d, claims: map[digest.Digest]*claim{}, manifests: map[digest.Digest]bool{}}
+func newImageTarget(d *destRepo, root digest.Digest) *imageTarget {
+	return &imageTarget{destRepo: d, root: root, claims: map[digest.Digest]*claim{}, manifests: map[digest.Digest]bool{}}
 }
 
 // sentManifest marks the image's manifest desc present and counts its
@@ -109,7 +142,11 @@ func (t *imageTarget) sentManifest(desc oci.Descriptor) {
 	again := t.manifests[desc.Digest]
 	t.manifests[desc.Digest] = true
 	t.present[desc.Digest] = true
+	c := t.claims[desc.Digest]
 	t.mu.Unlock()
+	if c != nil {
+		t.finish(desc.Digest, c, nil)
+	}
 	if !again {
 		t.bytesSent.Add(desc.Size)
 	}
@@ -130,9 +167,28 @@ func (t *imageTarget) release() {
 }
 
 // Exists answers from what the run knows before asking the registry; a
-// missing blob is claimed for this image (see destRepo).
+// missing blob is claimed for this image (see destRepo). The claim is taken
+// before the HEAD, so images asking about one blob at once send one HEAD:
+// the others wait for its answer (and, if the blob is missing, for the
+// claimant's push).
 func (t *imageTarget) Exists(ctx context.Context, desc oci.Descriptor) (bool, error) {
 	dg := desc.Digest
+	if oci.IsManifest(desc.MediaType) && dg != t.root {
+		// Manifests below the root are an image's own: no claims (two
+		// indexes listing the same manifests in another order would wait
+		// on each other), the run's record then a HEAD.
+		t.mu.Lock()
+		ok := t.present[dg]
+		t.mu.Unlock()
+		if ok {
+			return true, nil
+		}
+		ok, err := t.repoClient.Exists(ctx, desc)
+		if ok {
+			t.markPresent(dg)
+		}
+		return ok, err
+	}
 	for {
 		t.mu.Lock()
 		if t.present[dg] {
@@ -140,40 +196,33 @@ func (t *imageTarget) Exists(ctx context.Context, desc oci.Descriptor) (bool, er
 			return true, nil
 		}
 		c := t.inflight[dg]
-		t.mu.Unlock()
-		if c != nil && c.owner != t {
-			select {
-			case <-c.done:
-				if c.err == nil {
-					return true, nil
-				}
-				continue // the claimant failed: ask again
-			case <-ctx.Done():
-				return false, ctx.Err()
-			}
-		}
-		ok, err := t.repoClient.Exists(ctx, desc)
-		if err != nil || ok {
-			if ok {
-				t.markPresent(dg)
-			}
-			return ok, err
-		}
-		if oci.IsManifest(desc.MediaType) {
-			return false, nil
-		}
-		t.mu.Lock()
-		if t.present[dg] || (t.inflight[dg] != nil && t.inflight[dg].owner != t) {
-			t.mu.Unlock()
-			continue // another image got there between our HEAD and now
-		}
-		if t.inflight[dg] == nil {
-			c := &claim{owner: t, done: make(chan struct{})}
+		if c == nil {
+			c = &claim{owner: t, done: make(chan struct{})}
 			t.inflight[dg] = c
 			t.claims[dg] = c
+			t.mu.Unlock()
+			ok, err := t.repoClient.Exists(ctx, desc)
+			if err != nil || ok {
+				// Settled either way: present, or unknown, in which case
+				// waiters ask for themselves.
+				t.finish(dg, c, err)
+				return ok, err
+			}
+			return false, nil // missing: the claim stands until this image pushes
 		}
 		t.mu.Unlock()
-		return false, nil
+		if c.owner == t {
+			return false, nil // this image found it missing already
+		}
+		select {
+		case <-c.done:
+			if c.err == nil {
+				return true, nil
+			}
+			// The claimant failed or gave up: ask again.
+		case <-ctx.Done():
+			return false, ctx.Err()
+		}
 	}
 }
 

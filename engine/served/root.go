@@ -85,7 +85,12 @@ func (r *Root) Repo(ctx context.Context, name string) (*store.FS, error) {
 	if err != nil {
 		return nil, &Error{Op: "open", Err: err}
 	}
-	return store.OpenFS(filepath.Join(dir, repoLayoutLeaf))
+	repo, err := store.OpenFS(filepath.Join(dir, repoLayoutLeaf))
+	if errors.Is(err, errdef.ErrNotFound) {
+		// Name the repository, not the server's path: errors reach callers.
+		return nil, fmt.Errorf("repository %s unknown: %w", name, errdef.ErrNotFound)
+	}
+	return repo, err
 }
 
 // CreateRepo opens the repository name, creating its layout if needed.

@@ -49,6 +49,25 @@ func TestRootRepoNames(t *testing.T) {
 	}
 }
 
+// TestUnknownRepoHidesPaths: a missing repository is NotFound naming the
+// repository; the server's directory never reaches the caller.
+func TestUnknownRepoHidesPaths(t *testing.T) {
+	dir := t.TempDir()
+	r, err := served.OpenRoot(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	_, err = r.Repo(ctx, "team/never")
+	if !errors.Is(err, errdef.ErrNotFound) || !strings.Contains(err.Error(), "team/never") || strings.Contains(err.Error(), dir) {
+		t.Errorf("Repo: %v", err)
+	}
+	_, err = served.DeleteRepository(ctx, r.Backend(), "team/never")
+	if !errors.Is(err, errdef.ErrNotFound) || strings.Contains(err.Error(), dir) {
+		t.Errorf("DeleteRepository: %v", err)
+	}
+}
+
 func TestUploadLifecycle(t *testing.T) {
 	r := newRoot(t)
 	ctx := context.Background()

@@ -8,6 +8,7 @@ bytes (256 MiB by default).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -69,28 +70,56 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
          "--allow-local", "any", "--allow-remote", "127.0.0.1:*"],
         stdout=log, stderr=subprocess.STDOUT)
     try:
-        srv = Server(grpc_addr, http_addr, reg_addr, fixture, bin_, tmp)
-        deadline = time.monotonic() + 30
-        with stevedore_oci.Client(grpc_addr, timeout=1) as c:
-            while True:
-                if proc.poll() is not None:
-                    raise RuntimeError(f"stevedore serve exited: {(tmp / 'serve.log').read_text()}")
-                try:
-                    c.list_tags(srv.ref(""))
-                    break
-                except stevedore_oci.UnavailableError:
-                    if time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.05)
-        yield srv
+        wait_ready(grpc_addr, proc, tmp / "serve.log")
+        yield Server(grpc_addr, http_addr, reg_addr, fixture, bin_, tmp)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        _stop(proc)
         log.close()
+
+
+def wait_ready(grpc_addr: str, proc: subprocess.Popen, log: Path) -> None:
+    """Polls the gRPC port until the server answers a call, whatever the
+    answer: any error but UNAVAILABLE means it is serving."""
+    deadline = time.monotonic() + 30
+    with stevedore_oci.Client(grpc_addr, timeout=1) as c:
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"stevedore serve exited: {log.read_text()}")
+            try:
+                c.list_tags("oci:/nonexistent")
+                return
+            except stevedore_oci.UnavailableError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+            except stevedore_oci.StevedoreError:
+                return
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+@contextlib.contextmanager
+def serve(server: Server, tmp: Path, *args: str) -> Iterator[str]:
+    """Runs another ``stevedore serve`` (the session's binary) with ``args``
+    and its data under ``tmp``; yields its gRPC address once it answers."""
+    grpc_addr = _free_addr()
+    with open(tmp / "serve.log", "wb") as log:
+        proc = subprocess.Popen(
+            [server.bin, "serve", *args, "--grpc-addr", grpc_addr, "--http-addr", _free_addr(),
+             "--registry-addr", _free_addr(), "--data", str(tmp / "data")],
+            stdout=log, stderr=subprocess.STDOUT)
+        try:
+            wait_ready(grpc_addr, proc, tmp / "serve.log")
+            yield grpc_addr
+        finally:
+            _stop(proc)
 
 
 @pytest.fixture

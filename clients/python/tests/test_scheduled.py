@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import subprocess
-import time
 from typing import Iterator
 
 import pytest
 
 import stevedore_oci
-from conftest import Server, _free_addr
+from conftest import Server, serve
 
 
 @pytest.fixture
@@ -30,30 +29,8 @@ retention:
     - repositories: "**"
       keepLast: 1
 """)
-    grpc_addr = _free_addr()
-    log = open(tmp_path / "serve.log", "wb")
-    proc = subprocess.Popen(
-        [server.bin, "serve", "--config", str(cfg), "--grpc-addr", grpc_addr, "--http-addr", _free_addr(),
-         "--registry-addr", _free_addr(), "--data", str(tmp_path / "data")],
-        stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 30
-        with stevedore_oci.Client(grpc_addr, timeout=1) as c:
-            while True:
-                if proc.poll() is not None:
-                    raise RuntimeError(f"stevedore serve exited: {(tmp_path / 'serve.log').read_text()}")
-                try:
-                    c.list_sync_jobs()
-                    break
-                except stevedore_oci.UnavailableError:
-                    if time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.05)
+    with serve(server, tmp_path, "--config", str(cfg)) as grpc_addr:
         yield grpc_addr
-    finally:
-        proc.terminate()
-        proc.wait(10)
-        log.close()
 
 
 def test_sync_and_retention(configured):

@@ -11,6 +11,7 @@ import {
   CopyEventKind,
   ImageService,
   type CopyResponse,
+  type DeleteRepositoryResponse,
   type Descriptor,
   type DiffResponse,
   type FileInfo,
@@ -22,9 +23,12 @@ import {
   type MutateRequestSchema,
   type PushArtifactRequestSchema,
   type ReferrerNode,
+  type RepositoryInfo,
+  type RunGCResponse,
   type RunRetentionResponse,
   type RunSyncNowResponse,
   type SizeResponse,
+  type StorageUsageResponse,
   type SyncJob,
   type ValidateResponse,
   type WriteResult,
@@ -427,6 +431,48 @@ export class StevedoreClient {
   async discoverReferrers(ref: string, options: { artifactType?: string; maxDepth?: number } = {}): Promise<ReferrerNode | undefined> {
     const req = { ref, artifactType: options.artifactType ?? "", maxDepth: Math.max(options.maxDepth ?? 0, 0) };
     return (await this.unary(() => this.raw.discoverReferrers(req, this.callOptions()))).root;
+  }
+
+  // --- Management of the served store; each call sees only the repositories the caller may pull ---
+
+  /**
+   * Yields the served repositories whose name starts with prefix, in
+   * lexical order, each with its tag count and stored bytes. Pages of
+   * pageSize (0: the server's 100, at most 1000) are fetched as the loop
+   * asks for more, following the server's page tokens.
+   */
+  async *listRepositories(options: { prefix?: string; pageSize?: number } = {}): AsyncGenerator<RepositoryInfo, void, undefined> {
+    let pageToken = "";
+    do {
+      const req = { prefix: options.prefix ?? "", pageSize: Math.max(options.pageSize ?? 0, 0), pageToken };
+      const page = await this.unary(() => this.raw.listRepositories(req, this.callOptions()));
+      yield* page.repositories;
+      pageToken = page.nextPageToken;
+    } while (pageToken !== "");
+  }
+
+  /**
+   * Deletes served repository name whole: tags, manifests and records; its
+   * blobs go at the next garbage collection. An unknown repository throws
+   * NotFoundError; a server under `--disable-delete` refuses (UnimplementedError).
+   */
+  async deleteRepository(name: string): Promise<DeleteRepositoryResponse> {
+    return this.unary(() => this.raw.deleteRepository({ name }, this.callOptions()));
+  }
+
+  /** The bytes the served repositories under prefix hold: in all (each blob once), each, shared, and the quotas. */
+  async storageUsage(prefix = ""): Promise<StorageUsageResponse> {
+    return this.unary(() => this.raw.storageUsage({ prefix }, this.callOptions()));
+  }
+
+  /**
+   * Collects garbage in the served store now; with dryRun only reports what
+   * it would remove. Unreferenced content changed less than graceSeconds ago
+   * stays (0: the server's `--gc-grace`).
+   */
+  async runGC(options: { dryRun?: boolean; graceSeconds?: number | bigint } = {}): Promise<RunGCResponse> {
+    const req = { dryRun: options.dryRun ?? false, graceSeconds: BigInt(options.graceSeconds ?? 0) };
+    return this.unary(() => this.raw.runGC(req, this.callOptions()));
   }
 
   // --- What the server runs on its own: the sync jobs and retention of `serve --config` ---

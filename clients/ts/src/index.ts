@@ -4,4 +4,4 @@ export { createClient, StevedoreClient, MAX_MESSAGE_SIZE, type ClientOptions, ty
 export * from "./gen/stevedore/v1/sign_service_pb.js";
 export * from "./errors.js";
 export * from "./gen/stevedore/v1/image_service_pb.js";
-export { Code } from "@connectrpc/connect";
+export { Code, type Interceptor } from "@connectrpc/connect";

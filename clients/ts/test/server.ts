@@ -9,7 +9,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { createClient, UnavailableError } from "../src/index.js";
+import { createClient, StevedoreError, UnavailableError } from "../src/index.js";
 
 /** The repository root: this file runs from clients/ts/dist/test/. */
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../../../..");
@@ -108,10 +108,15 @@ export async function startServer(options: { fixtureSize?: number; args?: string
     if (exited) {
       throw new Error(`stevedore serve exited: ${readFileSync(log, "utf8")}`);
     }
+    // Any answer but Unavailable means it is serving (a server with auth
+    // answers Unauthenticated).
     try {
       await c.listTags(srv.ref(""));
       return srv;
     } catch (e) {
+      if (e instanceof StevedoreError && !(e instanceof UnavailableError)) {
+        return srv;
+      }
       if (!(e instanceof UnavailableError) || Date.now() > deadline) {
         await srv.stop();
         throw e;

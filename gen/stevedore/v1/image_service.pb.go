@@ -2222,7 +2222,7 @@ type MirrorRequest struct {
 	// (`would-copy`) without writing anything.
 	DryRun bool `protobuf:"varint,2,opt,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
 	// Concurrency, 1 to 64, overrides the config's number of images mirrored
-	// at once; 0 keeps the config's (default 4).
+	// at once; 0 keeps the config's (default 8).
 	Concurrency int32 `protobuf:"varint,3,opt,name=concurrency,proto3" json:"concurrency,omitempty"`
 	// VerifyPolicy is a trust policy (YAML) every image must satisfy before
 	// anything of it is written: an image it refuses is reported failed with

@@ -13,6 +13,7 @@ from stevedore_oci._errors import DataLossError, InvalidArgumentError, Stevedore
 from stevedore_oci.v1 import image_service_pb2 as pb
 from stevedore_oci.v1 import image_service_pb2_grpc as pb_grpc
 from stevedore_oci.v1 import sign_service_pb2_grpc as spb_grpc
+from stevedore_oci._manage import _Manage
 from stevedore_oci._scheduled import _Scheduled
 from stevedore_oci._sign import _Sign
 from stevedore_oci._verbs import _Verbs
@@ -32,7 +33,7 @@ _HASHES = {"sha256": hashlib.sha256, "sha512": hashlib.sha512}
 PathLike = Union[str, "os.PathLike[str]"]
 
 
-class Client(_Verbs, _Sign, _Scheduled):
+class Client(_Verbs, _Sign, _Manage, _Scheduled):
     """A connection to a stevedore server's gRPC port (``stevedore serve --grpc-addr``).
 
     ``target`` is ``host:port`` (or any gRPC target). The channel is plaintext

@@ -466,5 +466,9 @@ test("accessible and narrow: labels on every control, keyboard navigation, 360 p
   await link.focus();
   await page.keyboard.press("Enter");
   await page.waitForURL(/#\/r\/apps%2Fsigned/);
-  assert.equal(await page.evaluate(() => document.activeElement.tagName), "H1", "focus moves to the new page's heading");
+  // The page renders, then its effect moves focus: wait for it, briefly.
+  const focused = await page
+    .waitForFunction(() => document.activeElement?.tagName === "H1", null, { timeout: 5000 })
+    .then(() => "H1", async () => page.evaluate(() => document.activeElement?.tagName));
+  assert.equal(focused, "H1", "focus moves to the new page's heading");
 });

@@ -1311,7 +1311,7 @@ export type MirrorRequest = Message<"stevedore.v1.MirrorRequest"> & {
 
   /**
    * Concurrency, 1 to 64, overrides the config's number of images mirrored
-   * at once; 0 keeps the config's (default 4).
+   * at once; 0 keeps the config's (default 8).
    *
    * @generated from field: int32 concurrency = 3;
    */
