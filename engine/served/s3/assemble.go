@@ -19,12 +19,15 @@ import (
 )
 
 // A committed upload's chunks become the blob without passing through the
-// replica again: the server copies them. One chunk (the usual single-PATCH
-// push) is one CopyObject; several become a multipart upload whose parts
-// are server-side copies (UploadPartCopy) of the chunks of at least 5 MiB,
-// S3's minimum part, and runs of smaller chunks streamed through as one
-// part. Every copy is conditional on the chunk's ETag being the one the
-// digest was checked against, and the blob appears only when the copy or
+// replica again: the server copies them. One chunk of up to 5 GiB (the
+// usual single-PATCH push) is one CopyObject; several become a multipart
+// upload whose parts are server-side copies (UploadPartCopy), several at
+// once, of ranges of the chunks of at least 5 MiB, S3's minimum part, and
+// runs of smaller chunks streamed through as one part. (Copying one big
+// chunk in parallel parts instead was measured on versitygw: the same
+// time, 15 % more gateway CPU and a second write of every byte.) Every
+// copy is conditional on the chunk's ETag being the one the digest was
+// checked against, and the blob appears only when the copy or
 // CompleteMultipartUpload succeeds: a replica killed half-way leaves no
 // partial blob, at most an unfinished multipart upload.
 //

@@ -68,6 +68,8 @@ func TestCommitFromHashState(t *testing.T) {
 		multi  bool // a multipart upload (else one CopyObject)
 	}{
 		{"one chunk", []int{3000}, 1, false},
+		// Over one part, still one CopyObject.
+		{"one big chunk", []int{64 << 20}, 1, false},
 		{"small chunks", []int{1500, 1500, 7}, 0, true},
 		// 6 MiB copied; 3000 bytes topped up to 5 MiB from the next chunk
 		// and streamed; the rest of that chunk copied; 100 bytes streamed.
