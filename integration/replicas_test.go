@@ -376,7 +376,11 @@ func TestReplicas(t *testing.T) {
 		if err == nil {
 			t.Fatal("monolithic push through the killed replica succeeded")
 		}
-		if !victim.proc.exited() {
+		// The client can see the connection reset before the replica is
+		// reaped: wait for the exit, not just look.
+		select {
+		case <-victim.proc.done:
+		case <-time.After(10 * time.Second):
 			t.Fatal("the replica was not killed mid-push")
 		}
 		if resp, _ := do(t, http.MethodHead, "http://"+c+"/v2/rep/killmono/blobs/"+d.String(), nil, nil); resp.StatusCode != http.StatusNotFound {
