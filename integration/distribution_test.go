@@ -26,6 +26,17 @@ type distOptions struct {
 	// RemoteURL, when set, makes the registry a pull-through cache of that
 	// registry (distribution's proxy mode).
 	RemoteURL string
+	// S3, when set, stores into a bucket with distribution's own S3 driver
+	// instead of the filesystem.
+	S3 *distS3
+}
+
+// distS3 is the storage.s3 section of distribution's configuration.
+type distS3 struct {
+	Endpoint, AccessKey, SecretKey, Bucket string
+	// Redirect lets blob GETs answer with a presigned URL of the bucket
+	// (distribution's default); false serves the bytes through the registry.
+	Redirect bool
 }
 
 // startDistribution runs `registry serve` on a free port with a fresh
@@ -37,11 +48,17 @@ func startDistribution(o owner, name string, opts distOptions) (*distRegistry, e
 	}
 	dir := o.TempDir()
 	r := &distRegistry{Host: addr, Root: filepath.Join(dir, "root"), Config: filepath.Join(dir, "config.yml")}
+	storage := fmt.Sprintf("{filesystem: {rootdirectory: %q}, delete: {enabled: true}}", r.Root)
+	if s := opts.S3; s != nil {
+		// https://distribution.github.io/distribution/storage-drivers/s3/
+		storage = fmt.Sprintf("{s3: {accesskey: %q, secretkey: %q, region: us-east-1, regionendpoint: %q, forcepathstyle: true, secure: false, bucket: %q, rootdirectory: /dist}, delete: {enabled: true}, redirect: {disable: %t}}",
+			s.AccessKey, s.SecretKey, s.Endpoint, s.Bucket, !s.Redirect)
+	}
 	cfg := fmt.Sprintf(`version: 0.1
 log: {level: warn, accesslog: {disabled: true}}
-storage: {filesystem: {rootdirectory: %q}, delete: {enabled: true}}
+storage: %s
 http: {addr: %q}
-`, r.Root, addr)
+`, storage, addr)
 	if opts.Htpasswd != "" {
 		cfg += fmt.Sprintf("auth: {htpasswd: {realm: test, path: %q}}\n", opts.Htpasswd)
 	}

@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -350,22 +351,10 @@ func TestReplicas(t *testing.T) {
 
 	t.Run("KillReplicaMidPush", func(t *testing.T) {
 		// A fourth replica dies once 8 MiB of a push went through it.
-		victim := s3Replicas(t, gw, bucket, 1)[0]
-		var sent atomic.Int64
-		var once sync.Once
-		killer := httptest.NewServer(&httputil.ReverseProxy{Rewrite: func(pr *httputil.ProxyRequest) {
-			pr.SetURL(&url.URL{Scheme: "http", Host: victim.Registry})
-			pr.Out.Host = pr.In.Host
-			if pr.Out.Body != nil {
-				pr.Out.Body = &tripwire{r: pr.Out.Body, n: &sent, at: 8 << 20, fire: func() {
-					once.Do(func() { _ = victim.proc.cmd.Process.Kill() })
-				}}
-			}
-		}})
-		defer killer.Close()
+		victim, killer := doomedReplica(t, gw, bucket, 8<<20)
 		layer := filepath.Join(dir, "kill.tar")
 		randomLayer(t, layer, 48<<20, 4)
-		if r, err := run(nil, "crane", "append", "--oci-empty-base", "-f", layer, "-t", strings.TrimPrefix(killer.URL, "http://")+"/rep/kill:v1"); err != nil || r.Code == 0 {
+		if r, err := run(nil, "crane", "append", "--oci-empty-base", "-f", layer, "-t", killer+"/rep/kill:v1"); err != nil || r.Code == 0 {
 			t.Fatalf("push through the killed replica: %v, exit %d; want it to fail", err, r.Code)
 		}
 		if !victim.proc.exited() {
@@ -374,6 +363,32 @@ func TestReplicas(t *testing.T) {
 		// The load balancer drops the dead replica; the client pushes again.
 		crane(t, "append", "--oci-empty-base", "-f", layer, "-t", proxy+"/rep/kill:v1")
 		crane(t, "validate", "--remote", c+"/rep/kill:v1")
+		checkBlobsWhole(t, gw, bucket)
+	})
+
+	t.Run("KillReplicaMidMonolithicPush", func(t *testing.T) {
+		// A monolithic upload streams into the blob's own key: the replica
+		// dying mid-body must leave no object there.
+		victim, killer := doomedReplica(t, gw, bucket, 8<<20)
+		const size = 48 << 20
+		d := digestOf(t, 6, size)
+		_, _, err := replicaPush(killer, "rep/killmono", d, 6, size, true)
+		if err == nil {
+			t.Fatal("monolithic push through the killed replica succeeded")
+		}
+		// The client can see the connection reset before the replica is
+		// reaped: wait for the exit, not just look.
+		select {
+		case <-victim.proc.done:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the replica was not killed mid-push")
+		}
+		if resp, _ := do(t, http.MethodHead, "http://"+c+"/v2/rep/killmono/blobs/"+d.String(), nil, nil); resp.StatusCode != http.StatusNotFound {
+			t.Errorf("blob after the killed push: %s, want 404", resp.Status)
+		}
+		if objs, _ := gw.keys(t, bucket); slices.ContainsFunc(objs, func(k string) bool { return strings.HasSuffix(k, "/blobs/sha256/"+d.Encoded()) }) {
+			t.Errorf("the killed push left its blob's key in the bucket")
+		}
 		checkBlobsWhole(t, gw, bucket)
 	})
 
@@ -436,6 +451,26 @@ func TestReplicas(t *testing.T) {
 			crane(t, "validate", "--remote", a+"/"+ref)
 		}
 	})
+}
+
+// doomedReplica starts one more replica on bucket and a proxy in front of
+// it that kills it (SIGKILL) once at bytes of request bodies went through;
+// it returns the replica and the proxy's host.
+func doomedReplica(t *testing.T, gw *versityGW, bucket string, at int64) (*stevedoreServer, string) {
+	victim := s3Replicas(t, gw, bucket, 1)[0]
+	var sent atomic.Int64
+	var once sync.Once
+	killer := httptest.NewServer(&httputil.ReverseProxy{Rewrite: func(pr *httputil.ProxyRequest) {
+		pr.SetURL(&url.URL{Scheme: "http", Host: victim.Registry})
+		pr.Out.Host = pr.In.Host
+		if pr.Out.Body != nil {
+			pr.Out.Body = &tripwire{r: pr.Out.Body, n: &sent, at: at, fire: func() {
+				once.Do(func() { _ = victim.proc.cmd.Process.Kill() })
+			}}
+		}
+	}})
+	t.Cleanup(killer.Close)
+	return victim, strings.TrimPrefix(killer.URL, "http://")
 }
 
 // tripwire calls fire once n (shared) passes at.
@@ -504,83 +539,6 @@ func ageBucket(t *testing.T, gw *versityGW, bucket string, d time.Duration) {
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		t.Fatal(err)
 	}
-}
-
-// TestBenchReplicas measures pushing and pulling one 1 GiB blob (POST,
-// streamed PATCH, PUT; then GET hashed) through one replica on S3
-// (versitygw on the local disk) against the filesystem store, and three
-// distinct 1 GiB blobs through three S3 replicas at once. Gated:
-//
-//	STEVEDORE_BENCH=1 go test -run '^TestBenchReplicas$' -v -timeout 30m ./integration/
-func TestBenchReplicas(t *testing.T) {
-	if os.Getenv("STEVEDORE_BENCH") != "1" {
-		t.Skip("set STEVEDORE_BENCH=1 to run benchmarks")
-	}
-	needTools(t, "versitygw")
-	const size = 1 << 30
-	gw, err := startVersity(t, "versitygw-bench")
-	if err != nil {
-		t.Fatal(err)
-	}
-	fsReg, err := startStevedore(t, "bench-fs", serveOptions{Args: []string{"--log-level", "warn"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	reps := s3Replicas(t, gw, gw.bucket(t), 3)
-	type result struct{ push, pull time.Duration }
-	measure := func(pushTo, pullFrom string, seed uint64) result {
-		want := digestOf(t, seed, size)
-		start := time.Now()
-		loc := startSession(t, pushTo, "bench/blob")
-		req, _ := http.NewRequest(http.MethodPatch, "http://"+pushTo+loc, io.LimitReader(randReader(seed), size))
-		req.ContentLength = size
-		req.Header.Set("Content-Type", "application/octet-stream")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil || resp.StatusCode != http.StatusAccepted {
-			t.Errorf("PATCH: %v %v", err, resp)
-			return result{}
-		}
-		resp.Body.Close()
-		if resp, _ := do(t, http.MethodPut, "http://"+pushTo+loc+"?digest="+want.String(), nil, nil); resp.StatusCode != http.StatusCreated {
-			t.Errorf("PUT: %s", resp.Status)
-			return result{}
-		}
-		push := time.Since(start)
-		start = time.Now()
-		resp, err = http.Get("http://" + pullFrom + "/v2/bench/blob/blobs/" + want.String())
-		if err != nil {
-			t.Error(err)
-			return result{}
-		}
-		h := sha256.New()
-		_, err = io.Copy(h, resp.Body)
-		resp.Body.Close()
-		if err != nil || fmt.Sprintf("sha256:%x", h.Sum(nil)) != want.String() {
-			t.Errorf("GET: %v, digest mismatch", err)
-		}
-		return result{push, time.Since(start)}
-	}
-	mbps := func(n int64, d time.Duration) float64 { return float64(n) / (1 << 20) / d.Seconds() }
-	fsr := measure(fsReg.Registry, fsReg.Registry, 1)
-	t.Logf("filesystem, 1 replica:  push %6.2fs (%4.0f MiB/s)  pull %6.2fs (%4.0f MiB/s)", fsr.push.Seconds(), mbps(size, fsr.push), fsr.pull.Seconds(), mbps(size, fsr.pull))
-	s3r := measure(reps[0].Registry, reps[0].Registry, 2)
-	t.Logf("S3, 1 replica:          push %6.2fs (%4.0f MiB/s)  pull %6.2fs (%4.0f MiB/s)", s3r.push.Seconds(), mbps(size, s3r.push), s3r.pull.Seconds(), mbps(size, s3r.pull))
-	var wg sync.WaitGroup
-	res := make([]result, 3)
-	start := time.Now()
-	for i := range 3 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			res[i] = measure(reps[i].Registry, reps[(i+1)%3].Registry, uint64(10+i))
-		}()
-	}
-	wg.Wait()
-	wall := time.Since(start)
-	for i, r := range res {
-		t.Logf("S3, 3 replicas at once, #%d: push %6.2fs  pull %6.2fs", i, r.push.Seconds(), r.pull.Seconds())
-	}
-	t.Logf("S3, 3 replicas at once: 3 GiB pushed and pulled in %.2fs (%4.0f MiB/s aggregate, push+pull)", wall.Seconds(), mbps(2*3*size, wall))
 }
 
 // digestOf is the digest of n bytes of randReader(seed).

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -307,3 +308,25 @@ func (c *capConn) Close() error {
 	c.once.Do(c.release)
 	return err
 }
+
+// ReadFrom sends a response body: a file through the connection's own
+// ReadFrom, so that net/http keeps its zero-copy path (sendfile) through
+// the wrapper; anything else (a blob streamed from S3) in large writes
+// rather than net/http's 32 KiB ones.
+func (c *capConn) ReadFrom(r io.Reader) (int64, error) {
+	src := r
+	if lr, ok := r.(*io.LimitedReader); ok {
+		src = lr.R
+	}
+	if _, file := src.(*os.File); file {
+		if rf, ok := c.Conn.(io.ReaderFrom); ok {
+			return rf.ReadFrom(r)
+		}
+	}
+	buf := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(buf)
+	return io.CopyBuffer(struct{ io.Writer }{c.Conn}, r, *buf)
+}
+
+// copyBufs are capConn.ReadFrom's buffers.
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}

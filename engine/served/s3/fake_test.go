@@ -26,12 +26,13 @@ import (
 
 // fakeS3 is enough of S3 (path style) to unit-test every request pattern of
 // the package without a server: HeadBucket; ListObjectsV2 with prefix,
-// delimiter and continuation (pages of pageSize keys); HEAD, GET (with an
-// open-ended Range), PUT and DELETE of objects; multipart uploads (create,
-// upload part, complete, abort). PUT and CompleteMultipartUpload honour
-// If-None-Match: * and If-Match: <etag>, and DELETE honours If-Match, only
-// when conditional is set, so the fake can also play a server that ignores
-// them.
+// delimiter and continuation (pages of pageSize keys); HEAD, GET (with a
+// Range, and If-Match), PUT, CopyObject and DELETE of objects; multipart
+// uploads (create, upload part, upload part copy, complete, abort). PUT,
+// CopyObject and CompleteMultipartUpload honour If-None-Match: * and
+// If-Match: <etag>, and DELETE honours If-Match, only when conditional is
+// set, so the fake can also play a server that ignores them; the copy
+// source's x-amz-copy-source-if-match is always honoured.
 type fakeS3 struct {
 	conditional bool
 	pageSize    int // keys per list page; <= 0 means 1000
@@ -66,7 +67,13 @@ func s3Error(w http.ResponseWriter, status int, code string) {
 func (f *fakeS3) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// Bodies are read before locking: a client may be streaming one (an
 	// upload part) from another request to this server (a GET of a chunk).
-	body, _ := io.ReadAll(r.Body)
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		// A body shorter than its Content-Length (the client gave up on
+		// it): S3 stores nothing from such a request.
+		s3Error(w, http.StatusBadRequest, "IncompleteBody")
+		return
+	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -78,7 +85,11 @@ func (f *fakeS3) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		return // HeadBucket
 	}
-	f.log = append(f.log, strings.TrimSpace(r.Method+" "+key+" "+r.Header.Get("Range")))
+	line := strings.TrimSpace(r.Method + " " + key + " " + r.Header.Get("Range"))
+	if src := r.Header.Get("X-Amz-Copy-Source"); src != "" {
+		line += " copy " + strings.TrimSpace(src+" "+r.Header.Get("X-Amz-Copy-Source-Range"))
+	}
+	f.log = append(f.log, line)
 	if f.before != nil {
 		f.before(r.Method, key)
 	}
@@ -97,14 +108,22 @@ func (f *fakeS3) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 			return
 		}
+		if m := r.Header.Get("If-Match"); m != "" && m != fakeETag(b) {
+			s3Error(w, http.StatusPreconditionFailed, "PreconditionFailed")
+			return
+		}
 		w.Header().Set("ETag", fakeETag(b))
 		w.Header().Set("Last-Modified", f.modified[key].UTC().Format(http.TimeFormat))
-		if rng, found := strings.CutPrefix(r.Header.Get("Range"), "bytes="); found {
-			off, _ := strconv.Atoi(strings.TrimSuffix(rng, "-"))
-			w.Header().Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", off, len(b)-1, len(b)))
-			w.Header().Set("Content-Length", strconv.Itoa(len(b)-off))
+		if rng := r.Header.Get("Range"); rng != "" {
+			lo, hi, ok := fakeRange(rng, len(b))
+			if !ok {
+				s3Error(w, http.StatusRequestedRangeNotSatisfiable, "InvalidRange")
+				return
+			}
+			w.Header().Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", lo, hi-1, len(b)))
+			w.Header().Set("Content-Length", strconv.Itoa(hi-lo))
 			w.WriteHeader(http.StatusPartialContent)
-			w.Write(b[off:])
+			w.Write(b[lo:hi])
 			return
 		}
 		w.Header().Set("Content-Length", strconv.Itoa(len(b)))
@@ -117,6 +136,15 @@ func (f *fakeS3) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		body, _ := io.ReadAll(r.Body)
+		if r.Header.Get("X-Amz-Copy-Source") != "" {
+			src, ok := f.copySource(w, r)
+			if !ok {
+				return
+			}
+			f.store(key, src)
+			fmt.Fprintf(w, `<CopyObjectResult><ETag>%s</ETag></CopyObjectResult>`, fakeETag(src))
+			return
+		}
 		f.store(key, body)
 		w.Header().Set("ETag", fakeETag(body))
 	case http.MethodDelete:
@@ -128,6 +156,54 @@ func (f *fakeS3) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		delete(f.modified, key)
 		w.WriteHeader(http.StatusNoContent)
 	}
+}
+
+// fakeRange parses "bytes=lo-" or "bytes=lo-hi" of an object of size bytes
+// into [lo, hi).
+func fakeRange(rng string, size int) (lo, hi int, ok bool) {
+	spec, found := strings.CutPrefix(rng, "bytes=")
+	a, b, dash := strings.Cut(spec, "-")
+	if !found || !dash {
+		return 0, 0, false
+	}
+	lo, err := strconv.Atoi(a)
+	if err != nil || lo >= size {
+		return 0, 0, false
+	}
+	hi = size
+	if b != "" {
+		n, err := strconv.Atoi(b)
+		if err != nil || n < lo {
+			return 0, 0, false
+		}
+		hi = min(n+1, size)
+	}
+	return lo, hi, true
+}
+
+// copySource returns the bytes x-amz-copy-source names (within
+// x-amz-copy-source-range), or answers the error itself.
+func (f *fakeS3) copySource(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	src, err := url.PathUnescape(r.Header.Get("X-Amz-Copy-Source"))
+	_, srcKey, _ := strings.Cut(strings.TrimPrefix(src, "/"), "/")
+	b, ok := f.objects[srcKey]
+	if err != nil || !ok {
+		s3Error(w, http.StatusNotFound, "NoSuchKey")
+		return nil, false
+	}
+	if m := r.Header.Get("X-Amz-Copy-Source-If-Match"); m != "" && m != fakeETag(b) {
+		s3Error(w, http.StatusPreconditionFailed, "PreconditionFailed")
+		return nil, false
+	}
+	if rng := r.Header.Get("X-Amz-Copy-Source-Range"); rng != "" {
+		lo, hi, ok := fakeRange(rng, len(b))
+		if !ok {
+			s3Error(w, http.StatusRequestedRangeNotSatisfiable, "InvalidRange")
+			return nil, false
+		}
+		b = b[lo:hi]
+	}
+	return bytes.Clone(b), true
 }
 
 // preconditions reports whether r's If-None-Match / If-Match allow writing key.
@@ -244,6 +320,15 @@ func (f *fakeS3) multipartOp(w http.ResponseWriter, r *http.Request, key string,
 		n, err := strconv.Atoi(q.Get("partNumber"))
 		if err != nil {
 			s3Error(w, http.StatusBadRequest, "InvalidArgument")
+			return
+		}
+		if r.Header.Get("X-Amz-Copy-Source") != "" {
+			src, ok := f.copySource(w, r)
+			if !ok {
+				return
+			}
+			m.parts[n] = src
+			fmt.Fprintf(w, `<CopyPartResult><ETag>%s</ETag></CopyPartResult>`, fakeETag(src))
 			return
 		}
 		body, _ := io.ReadAll(r.Body)

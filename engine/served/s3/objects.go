@@ -17,6 +17,7 @@ type object struct {
 	key      string
 	size     int64
 	modified time.Time
+	etag     string
 }
 
 // list returns every object under prefix, in key order.
@@ -29,7 +30,7 @@ func (s *Store) list(ctx context.Context, prefix string) ([]object, error) {
 			return nil, classify(err)
 		}
 		for _, o := range page.Contents {
-			out = append(out, object{key: aws.ToString(o.Key), size: aws.ToInt64(o.Size), modified: aws.ToTime(o.LastModified)})
+			out = append(out, object{key: aws.ToString(o.Key), size: aws.ToInt64(o.Size), modified: aws.ToTime(o.LastModified), etag: aws.ToString(o.ETag)})
 		}
 	}
 	return out, nil

@@ -13,6 +13,7 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	s3api "github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/opencontainers/go-digest"
 
 	"github.com/stevedore-dev/stevedore/engine/errdef"
 	"github.com/stevedore-dev/stevedore/engine/oci"
@@ -26,11 +27,15 @@ import (
 // The bytes go up as a multipart upload to the blob's final key, and
 // CompleteMultipartUpload — the moment the object appears, whole — is sent
 // only after the verifying reader has seen the last byte and agreed; on any
-// failure the upload is aborted, which discards its parts. So a wrong digest
-// never becomes visible, each byte crosses the network once, and no blob is
-// held in memory. A multipart upload rather than a temporary object and a
-// server-side CopyObject, because CopyObject stops at 5 GiB and doubles the
-// bytes written.
+// failure the upload is aborted, which discards its parts. So a wrong
+// digest never becomes visible, each byte crosses the network once, and no
+// blob is held in memory. Not a temporary object and a server-side
+// CopyObject, because CopyObject stops at 5 GiB and doubles the bytes
+// written. Not one PutObject whose last bytes are held back until the
+// digest is checked either: S3 creates nothing from a body cut short, but
+// versitygw stores what arrived when the connection drops, so a replica
+// killed mid-body would leave a partial blob under its digest (the
+// KillReplicaMidMonolithicPush integration test catches exactly that).
 //
 // Each part is streamed with a known Content-Length and signed as
 // UNSIGNED-PAYLOAD, because SigV4 would otherwise have to hash (so read, so
@@ -70,13 +75,24 @@ func (s *Store) put(ctx context.Context, desc oci.Descriptor, r io.Reader) error
 	case !errors.Is(err, errdef.ErrNotFound):
 		return err
 	}
-	key := s.keys.blob(desc.Digest)
-	src := &stickyReader{r: oci.NewVerifyReader(oci.ContextReader(ctx, r), desc.Digest, desc.Size)}
-	if desc.Size < 0 {
+	return s.putNew(ctx, desc.Digest, desc.Size, oci.NewVerifyReader(oci.ContextReader(ctx, r), desc.Digest, desc.Size))
+}
+
+// putNew uploads vr, a verifying reader of size bytes (< 0: unknown), as
+// the blob of key, which the caller found absent. vr must return io.EOF
+// only once it has verified everything it returned.
+func (s *Store) putNew(ctx context.Context, d digest.Digest, size int64, vr io.Reader) error {
+	key := s.keys.blob(d)
+	src := &stickyReader{r: vr}
+	if size < 0 {
 		return s.putSpooled(ctx, key, src)
 	}
-	return s.putStreamed(ctx, key, desc.Size, src)
+	return s.putStreamed(ctx, key, size, src)
 }
+
+// maxObjectPut is the largest object one PutObject (or CopyObject) may
+// create. https://docs.aws.amazon.com/AmazonS3/latest/userguide/qfacts.html
+const maxObjectPut = 5 << 30
 
 // partSizeFor keeps a blob of size bytes within S3's part count limit.
 func (s *Store) partSizeFor(size int64) int64 {

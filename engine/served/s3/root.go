@@ -32,6 +32,7 @@ import (
 //	repos/<name>/_referrers/<alg>/<subject-hex>/<alg>-<referrer-hex>
 //	uploads/<uuid>/session                    {repo, started}
 //	uploads/<uuid>/chunk/<offset, 20 digits>  one PATCH body each
+//	uploads/<uuid>/hash/<end, 20 digits>      sha256 state after the chunk ending there
 //	gc/lease                                  {holder, expires}
 //
 // Every create is If-None-Match: * and every read-modify-write a

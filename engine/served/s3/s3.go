@@ -71,8 +71,10 @@ type Options struct {
 	// path style, is what S3-compatible servers (versitygw, MinIO, Ceph)
 	// expect.
 	VirtualHostedStyle bool
-	// PartSize is the size of the parts Put uploads a blob in; <= 0 means 32
-	// MiB. Values under S3's 5 MiB minimum are raised to it.
+	// PartSize is the size of the parts of multipart uploads: Put's of a
+	// blob over 5 GiB or of unknown size, and the parts an upload session's
+	// chunks are copied into; <= 0 means 32 MiB. Values under S3's 5 MiB
+	// minimum are raised to it.
 	PartSize int64
 	// HTTPClient sends the requests; nil means the SDK's default client.
 	HTTPClient *http.Client
@@ -256,14 +258,19 @@ func (k keys) referrersOf(repo string, subject digest.Digest) string {
 }
 func (k keys) referrers(repo string) string { return k.prefix + "repos/" + repo + "/_referrers/" }
 
-// Upload sessions: uploads/<id>/session and uploads/<id>/chunk/<offset>, the
-// offset zero-padded so chunks list in numeric order.
+// Upload sessions: uploads/<id>/session, uploads/<id>/chunk/<offset> and
+// uploads/<id>/hash/<end offset>, offsets zero-padded so they list in
+// numeric order.
 func (k keys) uploads() string          { return k.prefix + "uploads/" }
 func (k keys) upload(id string) string  { return k.uploads() + id + "/" }
 func (k keys) session(id string) string { return k.upload(id) + "session" }
 func (k keys) chunks(id string) string  { return k.upload(id) + "chunk/" }
 func (k keys) chunk(id string, off int64) string {
 	return fmt.Sprintf("%s%020d", k.chunks(id), off)
+}
+func (k keys) hashes(id string) string { return k.upload(id) + "hash/" }
+func (k keys) hash(id string, end int64) string {
+	return fmt.Sprintf("%s%020d", k.hashes(id), end)
 }
 
 // lease is the object a garbage collector holds while it sweeps.

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"os"
 	"regexp"
@@ -33,6 +34,12 @@ import (
 // is a client whose Content-Range is stale. A session is never one long S3
 // multipart upload: its 5 MiB minimum part would refuse small chunks.
 //
+// Each byte is sent to the bucket once: the chunks are hashed as they stream
+// in (uploadhash.go), so the commit knows the digest without reading them,
+// and the blob is assembled from them by the server (assemble.go). An upload
+// whose whole body comes with its digest (a monolithic POST or PUT) skips
+// the chunk and goes straight to the blob's key, as Store.Put does.
+//
 // distribution-spec v1.1.1 §Pushing a blob in chunks:
 // https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#pushing-a-blob-in-chunks
 
@@ -49,6 +56,14 @@ type sessionRecord struct {
 type chunk struct {
 	key       string
 	off, size int64
+	etag      string
+}
+
+// session is an upload as its listing shows it.
+type session struct {
+	served.Upload
+	run    []chunk        // the contiguous chunks from offset 0
+	hashes map[int64]bool // the end offsets that have a hash record
 }
 
 // StartUpload opens a session in repository repo.
@@ -72,154 +87,175 @@ func (r *Root) StartUpload(ctx context.Context, repo string) (served.Upload, err
 // UploadStatus returns the session id of repository repo, its offset
 // computed from the chunks listed.
 func (r *Root) UploadStatus(ctx context.Context, repo, id string) (served.Upload, error) {
-	up, _, err := r.status(ctx, repo, id)
+	ss, err := r.status(ctx, repo, id)
 	if err != nil {
 		return served.Upload{}, &store.Error{Op: "upload", Err: err}
 	}
-	return up, nil
+	return ss.Upload, nil
 }
 
-// status reads the session and its chunks; the chunks returned are the
-// contiguous run from offset 0.
-func (r *Root) status(ctx context.Context, repo, id string) (served.Upload, []chunk, error) {
+// status reads the session and lists its objects once: the contiguous run
+// of chunks from offset 0 and the hash records.
+func (r *Root) status(ctx context.Context, repo, id string) (session, error) {
 	if err := ctx.Err(); err != nil {
-		return served.Upload{}, nil, err
+		return session{}, err
 	}
 	if !uploadIDRE.MatchString(id) {
-		return served.Upload{}, nil, fmt.Errorf("upload %q: not a session id: %w", id, errdef.ErrNotFound)
+		return session{}, fmt.Errorf("upload %q: not a session id: %w", id, errdef.ErrNotFound)
 	}
 	b, _, err := r.s.getRecord(ctx, r.s.keys.session(id))
 	if err != nil {
-		return served.Upload{}, nil, fmt.Errorf("upload %s: %w", id, err)
+		return session{}, fmt.Errorf("upload %s: %w", id, err)
 	}
 	var rec sessionRecord
 	if err := json.Unmarshal(b, &rec); err != nil {
-		return served.Upload{}, nil, fmt.Errorf("upload %s: session is not valid JSON: %v: %w", id, err, errdef.ErrNotFound)
+		return session{}, fmt.Errorf("upload %s: session is not valid JSON: %v: %w", id, err, errdef.ErrNotFound)
 	}
 	if rec.Repo != repo {
-		return served.Upload{}, nil, fmt.Errorf("upload %s belongs to another repository: %w", id, errdef.ErrNotFound)
+		return session{}, fmt.Errorf("upload %s belongs to another repository: %w", id, errdef.ErrNotFound)
 	}
-	chunks, err := r.chunks(ctx, id)
+	objs, err := r.s.list(ctx, r.s.keys.upload(id))
 	if err != nil {
-		return served.Upload{}, nil, err
+		return session{}, err
 	}
-	up := served.Upload{ID: id, Repo: repo, Started: rec.Started}
-	run := chunks[:0]
-	for _, c := range chunks {
-		if c.off != up.Offset {
-			break
-		}
-		up.Offset += c.size
-		run = append(run, c)
-	}
-	return up, run, nil
-}
-
-// chunks lists the chunk objects of session id in offset order.
-func (r *Root) chunks(ctx context.Context, id string) ([]chunk, error) {
-	prefix := r.s.keys.chunks(id)
-	objs, err := r.s.list(ctx, prefix)
-	if err != nil {
-		return nil, err
-	}
-	var out []chunk
+	ss := session{Upload: served.Upload{ID: id, Repo: repo, Started: rec.Started}, hashes: map[int64]bool{}}
+	chunks, hashes := r.s.keys.chunks(id), r.s.keys.hashes(id)
 	for _, o := range objs {
-		off, err := strconv.ParseInt(strings.TrimPrefix(o.key, prefix), 10, 64)
-		if err != nil || off < 0 {
+		if rest, ok := strings.CutPrefix(o.key, hashes); ok {
+			if end, err := strconv.ParseInt(rest, 10, 64); err == nil {
+				ss.hashes[end] = true
+			}
 			continue
 		}
-		out = append(out, chunk{key: o.key, off: off, size: o.size})
+		rest, ok := strings.CutPrefix(o.key, chunks)
+		off, err := strconv.ParseInt(rest, 10, 64)
+		// Listed in key order, which the zero-padding makes offset order.
+		if !ok || err != nil || off != ss.Offset {
+			continue
+		}
+		ss.run = append(ss.run, chunk{key: o.key, off: off, size: o.size, etag: o.etag})
+		ss.Offset += o.size
 	}
-	return out, nil
+	return ss, nil
 }
 
 // WriteUpload stores body as the session's next chunk.
 func (r *Root) WriteUpload(ctx context.Context, repo, id string, start, size int64, body io.Reader) (served.Upload, error) {
-	up, _, err := r.status(ctx, repo, id)
+	ss, err := r.status(ctx, repo, id)
 	if err == nil {
-		up, err = r.writeChunk(ctx, up, start, size, body)
+		ss, _, err = r.writeChunk(ctx, ss, start, size, body)
 	}
 	if err != nil {
 		return served.Upload{}, &store.Error{Op: "upload", Err: err}
 	}
-	return up, nil
+	return ss.Upload, nil
 }
 
-// writeChunk creates the chunk object at up.Offset. A chunk claiming another
-// start, or losing the race for this offset, fails with an *served.OffsetError
-// carrying the session as it now is.
-func (r *Root) writeChunk(ctx context.Context, up served.Upload, start, size int64, body io.Reader) (served.Upload, error) {
-	if start >= 0 && start != up.Offset {
-		return up, &served.OffsetError{Upload: up, Start: start}
+// writeChunk creates the chunk object at ss.Offset, hashing it on the way
+// when the state before it is known, and records the state after it. It
+// returns the session with the chunk appended and that state (nil when
+// unknown). A chunk claiming another start, or losing the race for this
+// offset, fails with an *served.OffsetError carrying the session as it now
+// is.
+func (r *Root) writeChunk(ctx context.Context, ss session, start, size int64, body io.Reader) (session, hash.Hash, error) {
+	if start >= 0 && start != ss.Offset {
+		return ss, nil, &served.OffsetError{Upload: ss.Upload, Start: start}
 	}
+	h := r.hashAt(ctx, ss.ID, ss.Offset, ss.run, ss.hashes)
 	if size == 0 {
-		return up, nil
+		return ss, h, nil
 	}
-	at := up.Offset
-	n, err := r.putChunk(ctx, r.s.keys.chunk(up.ID, at), size, body)
+	at := ss.Offset
+	c, err := r.putChunk(ctx, r.s.keys.chunk(ss.ID, at), size, body, h)
 	if conflict(err) {
-		if now, _, serr := r.status(ctx, up.Repo, up.ID); serr == nil {
-			up = now
+		if now, serr := r.status(ctx, ss.Repo, ss.ID); serr == nil {
+			ss = now
 		}
-		return up, &served.OffsetError{Upload: up, Start: at}
+		return ss, nil, &served.OffsetError{Upload: ss.Upload, Start: at}
 	}
 	if err != nil {
-		return up, err
+		return ss, nil, err
 	}
-	up.Offset += n
-	return up, nil
+	if c.size == 0 {
+		return ss, h, nil // an empty body of unknown length: no chunk
+	}
+	c.off = at
+	ss.run = append(ss.run[:len(ss.run):len(ss.run)], c)
+	ss.Offset += c.size
+	if h != nil {
+		r.saveHash(ctx, ss.ID, ss.Offset, ss.run, h)
+		ss.hashes[ss.Offset] = true
+	}
+	return ss, h, nil
 }
 
 // putChunk creates key, once, from size bytes of body (size < 0: spooled to
-// a temporary file first, since S3 needs the length up front). It returns
-// the bytes written.
-func (r *Root) putChunk(ctx context.Context, key string, size int64, body io.Reader) (int64, error) {
-	create := func(src io.Reader, n int64, opts ...func(*s3api.Options)) error {
-		_, err := r.s.client.PutObject(ctx, &s3api.PutObjectInput{
+// a temporary file first, since S3 needs the length up front), writing what
+// it sends to h too unless h is nil. It returns the chunk stored (no
+// offset).
+func (r *Root) putChunk(ctx context.Context, key string, size int64, body io.Reader, h hash.Hash) (chunk, error) {
+	if h == nil {
+		h = discardHash{}
+	}
+	create := func(src io.Reader, n int64, opts ...func(*s3api.Options)) (chunk, error) {
+		out, err := r.s.client.PutObject(ctx, &s3api.PutObjectInput{
 			Bucket: &r.s.bucket, Key: &key, Body: src, ContentLength: aws.Int64(n),
 			IfNoneMatch: aws.String("*"),
 		}, append(opts, unsignedPayload)...)
-		return classify(err)
+		if err != nil {
+			return chunk{}, classify(err)
+		}
+		return chunk{key: key, size: n, etag: aws.ToString(out.ETag)}, nil
 	}
 	if size < 0 {
 		tmp, err := os.CreateTemp("", "stevedore-s3-chunk-")
 		if err != nil {
-			return 0, err
+			return chunk{}, err
 		}
 		defer func() {
 			tmp.Close()
 			os.Remove(tmp.Name())
 		}()
-		n, err := io.Copy(tmp, oci.ContextReader(ctx, body))
+		n, err := io.Copy(io.MultiWriter(tmp, h), oci.ContextReader(ctx, body))
 		if err != nil {
-			return 0, err
+			return chunk{}, err
 		}
 		if n == 0 {
-			return 0, nil
+			return chunk{key: key}, nil
 		}
 		if _, err := tmp.Seek(0, io.SeekStart); err != nil {
-			return 0, err
+			return chunk{}, err
 		}
-		return n, create(tmp, n)
+		return create(tmp, n)
 	}
 	src := &countingReader{r: &stickyReader{r: oci.ContextReader(ctx, body)}}
-	err := create(io.LimitReader(src, size), size, noRetry)
+	// Hashed as handed to the request: a chunk that is stored is exactly
+	// the bytes hashed.
+	c, err := create(io.TeeReader(io.LimitReader(src, size), h), size, noRetry)
 	if err != nil && !conflict(err) {
 		if sr := src.r.(*stickyReader); sr.err != nil {
-			return 0, sr.err
+			return chunk{}, sr.err
 		}
 		if src.n < size {
-			return 0, fmt.Errorf("chunk declared %d bytes, body had %d: %w", size, src.n, errdef.ErrSizeMismatch)
+			return chunk{}, fmt.Errorf("chunk declared %d bytes, body had %d: %w", size, src.n, errdef.ErrSizeMismatch)
 		}
 	}
-	return size, err
+	return c, err
 }
 
-// CommitUpload appends the last chunk, if any, then streams the chunks in
-// order through the digest check into the blob's final key: the blob
-// appears only if it hashes to d, so a wrong digest writes nothing (and
-// keeps the session). Then the repository is marked as holding it and the
-// session removed; a crash in between leaves only chunks that expiry removes.
+// discardHash is the hash.Hash of a chunk nobody can use the state of.
+type discardHash struct{ hash.Hash }
+
+func (discardHash) Write(p []byte) (int, error) { return len(p), nil }
+
+// CommitUpload appends the last chunk, if any, checks the upload hashes to
+// d — from the hash state the chunks left, or else by reading them — and
+// only then makes it blob d, copying the chunks into the blob's final key
+// server-side. A wrong digest writes nothing (and keeps the session). Then
+// the repository is marked as holding it and the session removed; a crash
+// in between leaves only chunks that expiry removes. A session with no
+// chunks whose body comes with the commit streams straight into the blob's
+// key instead.
 //
 // distribution-spec v1.1.1 §Pushing a blob in chunks (closing the upload):
 // https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#pushing-a-blob-in-chunks
@@ -235,31 +271,16 @@ func (r *Root) commit(ctx context.Context, repo, id string, d digest.Digest, sta
 	if err := d.Validate(); err != nil {
 		return 0, fmt.Errorf("digest %q: %v: %w", d, err, errdef.ErrInvalid)
 	}
-	up, _, err := r.status(ctx, repo, id)
+	ss, err := r.status(ctx, repo, id)
 	if err != nil {
 		return 0, err
 	}
-	if body != nil {
-		if _, err := r.writeChunk(ctx, up, start, size, body); err != nil {
+	var n int64
+	if body != nil && ss.Offset == 0 {
+		if n, err = r.commitWhole(ctx, ss, d, start, size, body); err != nil {
 			return 0, err
 		}
-	}
-	up, run, err := r.status(ctx, repo, id)
-	if err != nil {
-		return 0, err
-	}
-	src := &chunksReader{ctx: ctx, s: r.s, chunks: run}
-	defer src.Close()
-	desc := oci.Descriptor{Digest: d, Size: up.Offset}
-	if _, err := r.s.stat(ctx, d); err == nil {
-		// Stored already (another repository, another replica): the upload
-		// must still prove it is those bytes before the repository gets them.
-		if _, err := io.CopyBuffer(io.Discard, oci.NewVerifyReader(src, d, up.Offset), make([]byte, 1<<20)); err != nil {
-			return 0, err
-		}
-	} else if !errors.Is(err, errdef.ErrNotFound) {
-		return 0, err
-	} else if err := r.s.put(ctx, desc, src); err != nil {
+	} else if n, err = r.commitChunks(ctx, ss, d, start, size, body); err != nil {
 		return 0, err
 	}
 	rs, err := r.CreateRepo(ctx, repo)
@@ -271,7 +292,65 @@ func (r *Root) commit(ctx context.Context, repo, id string, d digest.Digest, sta
 	}
 	// The blob is in: failing to tidy must not fail the push.
 	_ = r.removeUpload(context.WithoutCancel(ctx), id)
-	return up.Offset, nil
+	return n, nil
+}
+
+// commitWhole stores body, the whole upload, as blob d, verified on the way.
+func (r *Root) commitWhole(ctx context.Context, ss session, d digest.Digest, start, size int64, body io.Reader) (int64, error) {
+	if start > 0 {
+		return 0, &served.OffsetError{Upload: ss.Upload, Start: start}
+	}
+	vr := oci.NewVerifyReader(oci.ContextReader(ctx, body), d, size)
+	cr := &countingReader{r: vr}
+	if _, err := r.s.stat(ctx, d); err == nil {
+		// Stored already (another repository, another replica): the upload
+		// must still prove it is those bytes before the repository gets them.
+		_, err := io.CopyBuffer(io.Discard, cr, make([]byte, 1<<20))
+		return cr.n, err
+	} else if !errors.Is(err, errdef.ErrNotFound) {
+		return 0, err
+	}
+	if err := r.s.putNew(ctx, d, size, cr); err != nil {
+		return 0, err
+	}
+	return cr.n, nil
+}
+
+// commitChunks appends body, if any, as the last chunk, checks the chunks
+// hash to d and assembles them into blob d unless it is stored already.
+func (r *Root) commitChunks(ctx context.Context, ss session, d digest.Digest, start, size int64, body io.Reader) (int64, error) {
+	var h hash.Hash
+	var err error
+	if body != nil {
+		ss, h, err = r.writeChunk(ctx, ss, start, size, body)
+	} else {
+		h = r.hashAt(ctx, ss.ID, ss.Offset, ss.run, ss.hashes)
+	}
+	if err != nil {
+		return 0, err
+	}
+	if h != nil && d.Algorithm() == digest.SHA256 {
+		if got := digest.NewDigest(digest.SHA256, h); got != d {
+			return 0, fmt.Errorf("upload %s hashes to %s, not %s: %w", ss.ID, got, d, errdef.ErrDigestMismatch)
+		}
+	} else {
+		// No state to trust (a writer died before saving it) or another
+		// algorithm: read the chunks back through the check.
+		src := &segmentsReader{ctx: ctx, s: r.s, segs: wholeChunks(ss.run)}
+		defer src.Close()
+		if _, err := io.CopyBuffer(io.Discard, oci.NewVerifyReader(src, d, ss.Offset), make([]byte, 1<<20)); err != nil {
+			return 0, err
+		}
+	}
+	if _, err := r.s.stat(ctx, d); errors.Is(err, errdef.ErrNotFound) {
+		err = r.s.assemble(ctx, r.s.keys.blob(d), ss.run)
+		if err != nil {
+			return 0, err
+		}
+	} else if err != nil {
+		return 0, err
+	}
+	return ss.Offset, nil
 }
 
 // CancelUpload removes the session and its chunks.
@@ -279,7 +358,7 @@ func (r *Root) commit(ctx context.Context, repo, id string, d digest.Digest, sta
 // distribution-spec v1.1.1 §Deleting an upload:
 // https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#endpoints
 func (r *Root) CancelUpload(ctx context.Context, repo, id string) error {
-	if _, _, err := r.status(ctx, repo, id); err != nil {
+	if _, err := r.status(ctx, repo, id); err != nil {
 		return &store.Error{Op: "upload", Err: err}
 	}
 	if err := r.removeUpload(ctx, id); err != nil {
@@ -356,58 +435,6 @@ func (r *Root) CountUploads(ctx context.Context) (int, error) {
 		return 0, &store.Error{Op: "uploads", Err: err}
 	}
 	return len(dirs), nil
-}
-
-// chunksReader reads chunk objects one after another, one GET each, opened
-// only when the previous one is finished.
-type chunksReader struct {
-	ctx    context.Context
-	s      *Store
-	chunks []chunk
-	body   io.ReadCloser
-	left   int64 // bytes still expected from body
-}
-
-func (c *chunksReader) Read(p []byte) (int, error) {
-	for {
-		if c.body == nil {
-			if len(c.chunks) == 0 {
-				return 0, io.EOF
-			}
-			ch := c.chunks[0]
-			c.chunks = c.chunks[1:]
-			out, err := c.s.client.GetObject(c.ctx, &s3api.GetObjectInput{Bucket: &c.s.bucket, Key: &ch.key})
-			if err != nil {
-				return 0, fmt.Errorf("upload chunk %s: %w", ch.key, classify(err))
-			}
-			c.body, c.left = out.Body, ch.size
-		}
-		n, err := c.body.Read(p)
-		c.left -= int64(n)
-		if errors.Is(err, io.EOF) {
-			c.body.Close()
-			c.body = nil
-			if c.left != 0 {
-				return n, fmt.Errorf("upload chunk changed size while read: %w", io.ErrUnexpectedEOF)
-			}
-			if n == 0 {
-				continue
-			}
-			return n, nil
-		}
-		if err != nil {
-			return n, classify(err)
-		}
-		return n, nil
-	}
-}
-
-func (c *chunksReader) Close() error {
-	if c.body != nil {
-		c.body.Close()
-		c.body = nil
-	}
-	return nil
 }
 
 // countingReader counts the bytes read through it.
