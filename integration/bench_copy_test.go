@@ -121,7 +121,8 @@ func writeRandomBlob(t *testing.T, fs *store.FS, size int64, seed uint64) oci.De
 // TestBenchCopy compares `stevedore copy` with crane copy, skopeo copy,
 // regctl image copy and oras cp on a 1 GiB (STEVEDORE_BENCH_MIB) image of 4
 // incompressible layers (distribution → distribution, distribution → OCI
-// layout) and on a 2-platform index (--all) of half that per platform,
+// layout, OCI layout → distribution, where crane's verb is crane push) and
+// on a 2-platform index (--all) of half that per platform,
 // reporting median wall time, CPU seconds and peak RSS of
 // STEVEDORE_BENCH_RUNS runs (3), each into an empty destination. A peer
 // that fails is an error; it never fails on timing.
@@ -157,75 +158,106 @@ func TestBenchCopy(t *testing.T) {
 	}
 	t.Logf("image %s, index %s", img.Digest, id.Digest)
 
+	// A scenario's direction: registry → registry, registry → layout, or
+	// layout → registry.
+	type direction int
+	const (
+		regToReg direction = iota
+		regToLayout
+		layoutToReg
+	)
 	type tool struct {
 		name string
-		args func(src, dst string, layoutDst bool, all bool) []string
+		args func(src, dst string, dir direction, all bool) []string
 	}
 	tools := []tool{
-		{"stevedore copy", func(s, d string, lay, all bool) []string {
-			if lay {
+		{"stevedore copy", func(s, d string, dir direction, all bool) []string {
+			switch dir {
+			case regToLayout:
 				d = "oci:" + d
+			case layoutToReg:
+				s = "oci:" + s + ":v1"
 			}
 			return []string{stevedoreBin, "copy", "--json", s, d}
 		}},
-		{"crane copy", func(s, d string, lay, all bool) []string {
-			if lay {
-				return nil // crane pull --format=oci is a different verb; see below
+		{"crane copy", func(s, d string, dir direction, all bool) []string {
+			if dir != regToReg {
+				return nil // crane pull --format=oci and crane push are other verbs; see below
 			}
 			// crane copies every platform of an index by default.
 			return []string{"crane", "copy", "--insecure", s, d}
 		}},
-		{"crane pull --format oci", func(s, d string, lay, all bool) []string {
-			if !lay {
+		{"crane pull --format oci", func(s, d string, dir direction, all bool) []string {
+			if dir != regToLayout {
 				return nil
 			}
 			return []string{"crane", "pull", "--insecure", "--format", "oci", s, d}
 		}},
-		{"skopeo copy", func(s, d string, lay, all bool) []string {
+		{"crane push", func(s, d string, dir direction, all bool) []string {
+			if dir != layoutToReg {
+				return nil
+			}
+			// A directory is read as an OCI layout holding one image.
+			return []string{"crane", "push", "--insecure", s, d}
+		}},
+		{"skopeo copy", func(s, d string, dir direction, all bool) []string {
 			a := []string{"skopeo", "copy", "--src-tls-verify=false", "--dest-tls-verify=false", "-q"}
 			if all {
 				a = append(a, "--all")
 			}
-			if lay {
+			switch dir {
+			case regToLayout:
 				return append(a, "docker://"+s, "oci:"+d+":v1")
+			case layoutToReg:
+				return append(a, "oci:"+s+":v1", "docker://"+d)
 			}
 			return append(a, "docker://"+s, "docker://"+d)
 		}},
-		{"regctl image copy", func(s, d string, lay, all bool) []string {
-			if lay {
+		{"regctl image copy", func(s, d string, dir direction, all bool) []string {
+			switch dir {
+			case regToLayout:
 				d = "ocidir://" + d + ":v1"
+			case layoutToReg:
+				s = "ocidir://" + s + ":v1"
 			}
 			return []string{"regctl", "image", "copy", s, d}
 		}},
-		{"oras cp", func(s, d string, lay, all bool) []string {
-			a := []string{"oras", "cp", "--from-plain-http", "--to-plain-http"}
-			if lay {
-				a = []string{"oras", "cp", "--from-plain-http", "--to-oci-layout"}
-				d += ":v1"
+		{"oras cp", func(s, d string, dir direction, all bool) []string {
+			switch dir {
+			case regToLayout:
+				return []string{"oras", "cp", "--from-plain-http", "--to-oci-layout", s, d + ":v1"}
+			case layoutToReg:
+				return []string{"oras", "cp", "--from-oci-layout", "--to-plain-http", s + ":v1", d}
 			}
-			return append(a, s, d)
+			return []string{"oras", "cp", "--from-plain-http", "--to-plain-http", s, d}
 		}},
+	}
+	// The layout → registry scenario's source: the big image as a layout.
+	srcLayout := filepath.Join(t.TempDir(), "src-layout")
+	if _, err := benchCopyExec(stevedoreBin, "copy", src.Host+"/bench/big:v1", "oci:"+srcLayout+":v1"); err != nil {
+		t.Fatal(err)
 	}
 	// regctl reads plain-HTTP settings from its config.
 	exec.Command("regctl", "registry", "set", "--tls", "disabled", src.Host).Run()
 	var report strings.Builder
 	fmt.Fprintf(&report, "| scenario | tool | wall (s) | CPU (s) | peak RSS (MiB) | vs stevedore (wall) |\n|---|---|---:|---:|---:|---:|\n")
 	for _, sc := range []struct {
-		name   string
-		ref    string
-		layout bool
-		all    bool
+		name string
+		ref  string
+		dir  direction
+		all  bool
 	}{
-		{fmt.Sprintf("%d MiB image, distribution → distribution", size>>20), src.Host + "/bench/big:v1", false, false},
-		{fmt.Sprintf("%d MiB image, distribution → oci: layout", size>>20), src.Host + "/bench/big:v1", true, false},
-		{"2-platform index (--all), distribution → distribution", src.Host + "/bench/multi:all", false, true},
+		{fmt.Sprintf("%d MiB image, distribution → distribution", size>>20), src.Host + "/bench/big:v1", regToReg, false},
+		{fmt.Sprintf("%d MiB image, distribution → oci: layout", size>>20), src.Host + "/bench/big:v1", regToLayout, false},
+		{fmt.Sprintf("%d MiB image, oci: layout → distribution", size>>20), srcLayout, layoutToReg, false},
+		{"2-platform index (--all), distribution → distribution", src.Host + "/bench/multi:all", regToReg, true},
 	} {
 		var base time.Duration
 		for _, tl := range tools {
 			var samples []benchCopyRun
 			for i := range runs {
 				var dst string
-				if sc.layout {
+				if sc.dir == regToLayout {
 					dst = filepath.Join(t.TempDir(), "layout")
 				} else {
 					reg, err := startDistribution(t, fmt.Sprintf("bench-copy-dst-%d", i), distOptions{})
@@ -235,7 +267,7 @@ func TestBenchCopy(t *testing.T) {
 					exec.Command("regctl", "registry", "set", "--tls", "disabled", reg.Host).Run()
 					dst = reg.Host + "/bench/copy:v1"
 				}
-				args := tl.args(sc.ref, dst, sc.layout, sc.all)
+				args := tl.args(sc.ref, dst, sc.dir, sc.all)
 				if args == nil {
 					break
 				}

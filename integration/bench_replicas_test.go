@@ -65,7 +65,7 @@ func TestBenchReplicas(t *testing.T) {
 		t.Skip("set STEVEDORE_BENCH=1 to run benchmarks")
 	}
 	needTools(t, "versitygw", "registry")
-	size := int64(benchEnvInt("STEVEDORE_BENCH_REPLICAS_MIB", 1024)) << 20
+	size := int64(benchEnvInt("STEVEDORE_BENCH_REPLICAS_MIB", int(benchMiB(1024)>>20))) << 20
 	runs := benchEnvInt("STEVEDORE_BENCH_RUNS", 3)
 	loadStart := benchLoad()
 	gw, err := startVersity(t, "versitygw-bench")
@@ -147,7 +147,7 @@ func TestBenchReplicas(t *testing.T) {
 		emptyBucket(t, gw, distBucket)
 	}
 	loadEnd := benchLoad()
-	t.Log(replicaReport(rows, size, runs, loadStart, loadEnd))
+	t.Log(replicaReport(t, rows, size, runs, loadStart, loadEnd))
 
 	// S3 requests and bytes of one push and pull, through a counting proxy.
 	counter := newS3Counter(t, gw.Endpoint)
@@ -339,7 +339,7 @@ func emptyBucket(t *testing.T, gw *versityGW, bucket string) {
 // replicaReport renders the table (markdown) with the ratios the targets
 // name: S3 push against the filesystem store and against distribution on
 // S3, and pull against distribution on S3.
-func replicaReport(rows []*replicaRow, size int64, runs int, loadStart, loadEnd string) string {
+func replicaReport(t testing.TB, rows []*replicaRow, size int64, runs int, loadStart, loadEnd string) string {
 	var b strings.Builder
 	mib := float64(size) / (1 << 20)
 	cell := func(ds []time.Duration) string {
@@ -381,8 +381,19 @@ func replicaReport(rows []*replicaRow, size int64, runs int, loadStart, loadEnd 
 	}
 	for _, mono := range []bool{false, true} {
 		k := func(name string) string { return fmt.Sprintf("%s/%t/push", name, mono) }
+		if s3 := med[k("stevedore, 1 S3 replica")]; s3 > 0 {
+			path := fmt.Sprintf("replicas: push to S3 (monolithic %t)", mono)
+			benchRatio(t, path, "stevedore on the filesystem", med[k("stevedore, filesystem")]/s3)
+			benchRatio(t, path, "distribution, S3 driver", med[k("distribution, S3 driver")]/s3)
+		}
 		fmt.Fprintf(&b, "\nPush (monolithic %t): S3 replica vs filesystem %s (target ≥ 0.50×), vs distribution on S3 %s (target ≥ 1.20×).",
 			mono, ratio(k("stevedore, 1 S3 replica"), k("stevedore, filesystem")), ratio(k("stevedore, 1 S3 replica"), k("distribution, S3 driver")))
+	}
+	if s3 := med["stevedore, 1 S3 replica/pull"]; s3 > 0 {
+		benchRatio(t, "replicas: pull from S3", "distribution, S3 driver", med["distribution, S3 driver/pull"]/s3)
+	}
+	if s3 := med["stevedore --blob-redirect/pull"]; s3 > 0 {
+		benchRatio(t, "replicas: pull by redirect", "distribution (redirect)", med["distribution (redirect)/pull"]/s3)
 	}
 	fmt.Fprintf(&b, "\nPull: S3 replica vs distribution on S3 %s (target ≥ 1.00×); with redirects %s.\n",
 		ratio("stevedore, 1 S3 replica/pull", "distribution, S3 driver/pull"), ratio("stevedore --blob-redirect/pull", "distribution (redirect)/pull"))

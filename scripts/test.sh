@@ -184,7 +184,7 @@ stage "integration tests" gotest integration "${short[@]}" ${GOTESTFLAGS:-} -cou
 # Its tier is bench-smoke: a skip there is not allowed.
 bench_smoke() {
   local log="$tmp/bench-smoke.log" rc
-  STEVEDORE_BENCH=1 STEVEDORE_BENCH_MIB=64 STEVEDORE_BENCH_REPLICAS_MIB=64 STEVEDORE_BENCH_RUNS=1 \
+  STEVEDORE_BENCH=1 STEVEDORE_BENCH_MIB=64 STEVEDORE_BENCH_RUNS=1 \
     STEVEDORE_BENCH_SECONDS=1 STEVEDORE_BENCH_MIRROR_IMAGES=5 \
     gotest bench-smoke ${GOTESTFLAGS:-} -count=1 -run '^TestBench' -timeout 15m ./integration/ | tee "$log"
   rc=$?
