@@ -256,22 +256,34 @@ func TestBenchCopy(t *testing.T) {
 		for _, tl := range tools {
 			var samples []benchCopyRun
 			for i := range runs {
-				var dst string
+				// Each run's destination is removed after it: a full run
+				// would otherwise keep tens of GiB on disk.
+				var dst, dstDir string
+				var stop func()
 				if sc.dir == regToLayout {
-					dst = filepath.Join(t.TempDir(), "layout")
+					dstDir = t.TempDir()
+					dst = filepath.Join(dstDir, "layout")
 				} else {
 					reg, err := startDistribution(t, fmt.Sprintf("bench-copy-dst-%d", i), distOptions{})
 					if err != nil {
 						t.Fatal(err)
 					}
 					exec.Command("regctl", "registry", "set", "--tls", "disabled", reg.Host).Run()
-					dst = reg.Host + "/bench/copy:v1"
+					dst, dstDir, stop = reg.Host+"/bench/copy:v1", reg.Root, reg.proc.stop
+				}
+				cleanup := func() {
+					if stop != nil {
+						stop()
+					}
+					os.RemoveAll(dstDir)
 				}
 				args := tl.args(sc.ref, dst, sc.dir, sc.all)
 				if args == nil {
+					cleanup()
 					break
 				}
 				r, err := benchCopyExec(args...)
+				cleanup()
 				if err != nil {
 					t.Errorf("%s: %v", tl.name, err)
 					break
