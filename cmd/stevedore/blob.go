@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"fmt"
 	"io"
 	"os"
@@ -47,12 +48,26 @@ bytes do not match its digest fails (and with -o, no file is left behind).`,
 // writeFileAtomic copies r into a temp file beside path and renames it into
 // place only when r ended cleanly (for a blob: verified).
 func writeFileAtomic(path string, r io.Reader) error {
+	return createFileAtomic(path, func(w io.Writer) error {
+		_, err := io.Copy(w, r)
+		return err
+	})
+}
+
+// createFileAtomic lets fill write a temp file beside path, through a
+// 1 MiB buffer, and renames it into place only when fill succeeded.
+func createFileAtomic(path string, fill func(io.Writer) error) error {
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
 		return err
 	}
 	defer os.Remove(f.Name())
-	if _, err := io.Copy(f, r); err != nil {
+	bw := bufio.NewWriterSize(f, 1<<20)
+	if err := fill(bw); err != nil {
+		f.Close()
+		return err
+	}
+	if err := bw.Flush(); err != nil {
 		f.Close()
 		return err
 	}

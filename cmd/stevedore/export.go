@@ -14,11 +14,11 @@ func newExportCmd() *cobra.Command {
 		Use:   "export REF",
 		Short: "Write an image's merged root filesystem as one tar",
 		Long: `Write the image's root filesystem, every layer applied and whiteouts removed,
-as a single tar (as crane export does). Layers are read twice (once for the
-file list, once for the content) and never held in memory; a registry's layers
-are downloaded once, verified, and kept under $TMPDIR for the second pass (free
-disk equal to the compressed image is needed). With -o, the file appears only
-once the export is complete.`,
+as a single tar (as crane export does). Each layer is read once, top layer
+first, and never held in memory: only the paths written and hidden so far are
+remembered. Each layer is verified at its end, so on stdout a failed export may
+already have written part of the tar; with -o, the file appears only once the
+export is complete and every layer verified.`,
 		Example: `  stevedore export 127.0.0.1:5000/app:v1 > rootfs.tar
   stevedore export -o rootfs.tar oci:./layout:v1`,
 		Args: cobra.ExactArgs(1),
@@ -32,11 +32,7 @@ once the export is complete.`,
 			if out == "" || out == "-" {
 				return e.Export(ctx, r, cmd.OutOrStdout(), af.options())
 			}
-			pr, pw := io.Pipe()
-			go func() { pw.CloseWithError(e.Export(ctx, r, pw, af.options())) }()
-			err = writeFileAtomic(out, pr)
-			pr.CloseWithError(err)
-			return err
+			return createFileAtomic(out, func(w io.Writer) error { return e.Export(ctx, r, w, af.options()) })
 		},
 	}
 	af.register(cmd)

@@ -287,8 +287,8 @@ func TestCorruptLayerFailsFiles(t *testing.T) {
 }
 
 // TestExportParentsFirst: a directory an upper layer redefines is written
-// before the files a lower layer put in it, as crane export orders them
-// (it used to come after them, from its own layer's turn).
+// once, from the upper layer, before the files a lower layer put in it;
+// layers are written top-down, as crane export orders them.
 func TestExportParentsFirst(t *testing.T) {
 	ctx := context.Background()
 	img := newImage(t, oci.MediaTypeImageManifest,
@@ -299,7 +299,7 @@ func TestExportParentsFirst(t *testing.T) {
 		t.Fatal(err)
 	}
 	order, _ := readTar(t, &buf)
-	want := []string{"etc/", "etc/base1", "etc/sub/", "etc/sub/deep", "etc/base2", "etc/top"}
+	want := []string{"etc/", "etc/sub/", "etc/top", "etc/base1", "etc/sub/deep", "etc/base2"}
 	if diff := cmp.Diff(want, order); diff != "" {
 		t.Errorf("export order (-want +got):\n%s", diff)
 	}

@@ -45,6 +45,7 @@ func openLayer(ctx context.Context, src transport.Source, desc oci.Descriptor, o
 	if err != nil {
 		return nil, err
 	}
+	raw = newReadAhead(raw)
 	l := &layerStream{raw: raw, in: &countingReader{r: raw}}
 	dec, err := layer.NewReader(l.in, comp)
 	if err != nil {

@@ -45,8 +45,7 @@ type FileInfo struct {
 	Layer       int           `json:"layer"`
 	LayerDigest digest.Digest `json:"layerDigest"`
 
-	ordinal int         // the entry's position in its layer's tar
-	dir     *tar.Header // a directory's header, for Export to write it early
+	ordinal int // the entry's position in its layer's tar
 }
 
 // FileMode is f's type and permission bits as io/fs says them, so that
@@ -105,9 +104,6 @@ func infoOf(e entry, layer int, d digest.Digest) *FileInfo {
 		fi.Type, fi.Mode, fi.Size, fi.UID, fi.GID, fi.ModTime = typeOf(h.Typeflag), h.Mode, h.Size, h.Uid, h.Gid, h.ModTime.UTC()
 		if h.Typeflag == tar.TypeSymlink || h.Typeflag == tar.TypeLink {
 			fi.Linkname = h.Linkname
-		}
-		if h.Typeflag == tar.TypeDir {
-			fi.dir = h
 		}
 	}
 	return fi

@@ -58,7 +58,7 @@ func (l *layoutRegistry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // TestExportFromRegistryDownloadsOnce exports through a registry: the tar
 // equals the layout's export, every layer is downloaded exactly once, and
-// the spool directory is gone afterwards, on success and on failure.
+// nothing is left in $TMPDIR, on success and on failure.
 func TestExportFromRegistryDownloadsOnce(t *testing.T) {
 	ctx := context.Background()
 	im := whiteoutImage(t)
