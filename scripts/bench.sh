@@ -2,9 +2,10 @@
 # The benchmarks (`make bench`): the go test -bench micro-benchmarks of every
 # package but integration/, then every peer comparison in integration/
 # (TestBench<Name> for each name in PEER_BENCHES: GetBlob, the registry,
-# copy, mirror, the pull-through cache, build, export, S3 replicas), then
-# the ratio summary (scripts/bench-ratios.sh): one line per path and peer,
-# stevedore's speed-up and the load average. Numbers are reported, never
+# 16 concurrent pushes, copy, mirror, the pull-through cache, build, export,
+# S3 replicas), then the ratio summary (scripts/bench-ratios.sh): one line
+# per path and peer, stevedore's speed-up and the load average. Numbers are
+# reported, never
 # judged: nothing here fails on timing, only on a benchmark that errors (a
 # peer missing or failing, a wrong byte). docs/BENCHMARKS.md records the
 # results.
@@ -41,7 +42,7 @@ fi
 if [ "${BENCH_SKIP_PEERS:-}" != 1 ]; then
   # Replicas is added on another branch: the only one whose absence
   # (go test -list does not name it) is not an error.
-  PEER_BENCHES=(GetBlob Registry Copy Mirror Cache Build Export Replicas)
+  PEER_BENCHES=(GetBlob Registry Push16 Copy Mirror Cache Build Export Replicas)
   read -r -a only <<<"${BENCH_ONLY:-${PEER_BENCHES[*]}}"
   listed="$(go test -list '^TestBench' ./integration/)"
   for name in "${only[@]}"; do
