@@ -5,10 +5,9 @@
 # 16 concurrent pushes, copy, mirror, the pull-through cache, build, export,
 # S3 replicas), then the ratio summary (scripts/bench-ratios.sh): one line
 # per path and peer, stevedore's speed-up and the load average. Numbers are
-# reported, never
-# judged: nothing here fails on timing, only on a benchmark that errors (a
-# peer missing or failing, a wrong byte). docs/BENCHMARKS.md records the
-# results.
+# reported, never judged: nothing here fails on timing, only on a benchmark
+# that errors (a peer missing or failing, a wrong byte). docs/BENCHMARKS.md
+# records the results.
 #
 #   BENCH_DIR=DIR      where each benchmark's markdown report goes
 #                      (bench-<Name>.md) with the whole log (bench.log);
