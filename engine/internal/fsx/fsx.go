@@ -13,25 +13,50 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/stevedore-dev/stevedore/engine/errdef"
 	"github.com/stevedore-dev/stevedore/engine/oci"
 )
 
 // ingestBufSize is the buffer of a streamed copy into the store. A read
-// returns what the socket holds (often a few hundred KiB), so the buffer only
-// caps a read; 1 MiB keeps a fast sender from being cut into many small
-// write(2)s.
-const ingestBufSize = 1 << 20
+// returns what the socket holds (up to a few MiB when the sender is ahead),
+// so the buffer caps a read; 1 MiB keeps a fast sender from being cut into
+// many small read(2)s and write(2)s (a 256 KiB buffer costs a single 1 GiB
+// upload about 10 % more CPU). Past ingestBigBufs copies at once, each gets
+// an ingestSmallBufSize buffer instead: 64 concurrent uploads (16 crane
+// pushes) held 64 MiB of 1 MiB buffers, and the registry's peak RSS was
+// 100 MiB (docs/BENCHMARKS.md, push under 16 concurrent clients).
+const (
+	ingestBufSize      = 1 << 20
+	ingestSmallBufSize = 256 << 10
+	ingestBigBufs      = 8
+)
 
 // writebackEvery is how many freshly written bytes are handed to the kernel's
 // writeback at a time (see startWriteback).
 const writebackEvery = 16 << 20
 
-// ingestBufs recycles copy buffers between requests: a registry ingesting
-// many layers at once would otherwise allocate 1 MiB per request for the GC
-// to reclaim.
-var ingestBufs = sync.Pool{New: func() any { b := make([]byte, ingestBufSize); return &b }}
+// ingestBufs and ingestSmallBufs recycle copy buffers between requests: a
+// registry ingesting many layers at once would otherwise allocate one per
+// request for the GC to reclaim. bigOut counts the big ones lent out.
+var (
+	ingestBufs      = sync.Pool{New: func() any { b := make([]byte, ingestBufSize); return &b }}
+	ingestSmallBufs = sync.Pool{New: func() any { b := make([]byte, ingestSmallBufSize); return &b }}
+	bigOut          atomic.Int32
+)
+
+// ingestBuf lends a copy buffer, big while fewer than ingestBigBufs are out;
+// put gives it back.
+func ingestBuf() (b []byte, put func()) {
+	if bigOut.Add(1) <= ingestBigBufs {
+		bp := ingestBufs.Get().(*[]byte)
+		return *bp, func() { ingestBufs.Put(bp); bigOut.Add(-1) }
+	}
+	bigOut.Add(-1)
+	bp := ingestSmallBufs.Get().(*[]byte)
+	return *bp, func() { ingestSmallBufs.Put(bp) }
+}
 
 // Ingest copies src into f, which is positioned at offset off, and feeds h
 // (nil: no hash) the same bytes. It returns the number of bytes written; on
@@ -48,9 +73,8 @@ var ingestBufs = sync.Pool{New: func() any { b := make([]byte, ingestBufSize); r
 // finds little left to flush (about 15 % less wall time per GiB, for no
 // extra CPU).
 func Ingest(ctx context.Context, f *os.File, off int64, src io.Reader, h hash.Hash) (int64, error) {
-	bp := ingestBufs.Get().(*[]byte)
-	defer ingestBufs.Put(bp)
-	b := *bp
+	b, put := ingestBuf()
+	defer put()
 	src = oci.ContextReader(ctx, src)
 	var n int64
 	flushed := off
