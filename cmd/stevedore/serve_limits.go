@@ -311,8 +311,12 @@ func (c *capConn) Close() error {
 
 // ReadFrom sends a response body: a file through the connection's own
 // ReadFrom, so that net/http keeps its zero-copy path (sendfile) through
-// the wrapper; anything else (a blob streamed from S3) in large writes
-// rather than net/http's 32 KiB ones.
+// the wrapper; anything else (a blob streamed from S3) in large reads and
+// writes rather than net/http's 32 KiB ones. A body of 4 MiB or more takes a
+// 4 MiB buffer: each socket read then drains what the S3 connection holds
+// and each write hands the client as much, which took a 1 GiB pull from one
+// S3 replica from 0.81 s to 0.66 s and its CPU from 0.63 to 0.44 s
+// (docs/BENCHMARKS.md, Replicas on S3). Small bodies keep 256 KiB.
 func (c *capConn) ReadFrom(r io.Reader) (int64, error) {
 	src := r
 	if lr, ok := r.(*io.LimitedReader); ok {
@@ -323,10 +327,20 @@ func (c *capConn) ReadFrom(r io.Reader) (int64, error) {
 			return rf.ReadFrom(r)
 		}
 	}
-	buf := copyBufs.Get().(*[]byte)
-	defer copyBufs.Put(buf)
+	pool := &copyBufs
+	if lr, ok := r.(*io.LimitedReader); ok && lr.N >= bigCopyBuf {
+		pool = &bigCopyBufs
+	}
+	buf := pool.Get().(*[]byte)
+	defer pool.Put(buf)
 	return io.CopyBuffer(struct{ io.Writer }{c.Conn}, r, *buf)
 }
 
-// copyBufs are capConn.ReadFrom's buffers.
-var copyBufs = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
+// bigCopyBuf is the buffer of a large response body.
+const bigCopyBuf = 4 << 20
+
+// copyBufs and bigCopyBufs are capConn.ReadFrom's buffers.
+var (
+	copyBufs    = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
+	bigCopyBufs = sync.Pool{New: func() any { b := make([]byte, bigCopyBuf); return &b }}
+)
