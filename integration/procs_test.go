@@ -177,8 +177,8 @@ func readTail(path string) string {
 }
 
 // freeAddr returns a 127.0.0.1 address no one listens on right now. The
-// port could be taken before the server binds it; the kernel hands out
-// ephemeral ports in sequence, so that is rare, and readiness then fails loudly.
+// port could be taken before the server binds it (startStevedore retries
+// then); elsewhere readiness fails loudly.
 func freeAddr() (string, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -186,6 +186,22 @@ func freeAddr() (string, error) {
 	}
 	defer l.Close()
 	return l.Addr().String(), nil
+}
+
+// freeAddrs returns n distinct 127.0.0.1 addresses no one listens on right
+// now: every listener stays open until all n are chosen, so the kernel cannot
+// hand one port out twice.
+func freeAddrs(n int) ([]string, error) {
+	addrs := make([]string, 0, n)
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		defer l.Close()
+		addrs = append(addrs, l.Addr().String())
+	}
+	return addrs, nil
 }
 
 // closedAddr returns an address that refuses connections, for "unreachable".

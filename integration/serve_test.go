@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -46,15 +47,23 @@ var testAccess = []string{"--allow-remote", "127.0.0.1:*", "--allow-remote", "lo
 
 // startStevedore runs `stevedore serve` on three free ports and waits until
 // all three answer: gRPC health (or Unimplemented, which still proves the
-// server is up), GET /healthz, and GET /v2/.
+// server is up), GET /healthz, and GET /v2/. A port found free can be taken
+// (by another process's outgoing connection) before the server binds it; a
+// server that exits on that is started again on new ports, up to 3 times.
 func startStevedore(o owner, name string, opts serveOptions) (*stevedoreServer, error) {
-	var addrs [3]string
-	for i := range addrs {
-		a, err := freeAddr()
-		if err != nil {
-			return nil, err
+	for attempt := 1; ; attempt++ {
+		s, err := startStevedoreOnce(o, name, opts)
+		if err == nil || attempt == 3 || !strings.Contains(err.Error(), "bind: address already in use") {
+			return s, err
 		}
-		addrs[i] = a
+	}
+}
+
+// startStevedoreOnce is one attempt of startStevedore.
+func startStevedoreOnce(o owner, name string, opts serveOptions) (*stevedoreServer, error) {
+	addrs, err := freeAddrs(3)
+	if err != nil {
+		return nil, err
 	}
 	s := &stevedoreServer{GRPC: addrs[0], HTTP: addrs[1], Registry: addrs[2], Data: opts.Data}
 	if s.Data == "" {
@@ -65,7 +74,6 @@ func startStevedore(o owner, name string, opts serveOptions) (*stevedoreServer, 
 		args = append(args, testAccess...)
 	}
 	args = append(args, opts.Args...)
-	var err error
 	bin := stevedoreBin
 	if len(opts.Prefix) > 0 {
 		bin, args = opts.Prefix[0], append(append(opts.Prefix[1:len(opts.Prefix):len(opts.Prefix)], stevedoreBin), args...)

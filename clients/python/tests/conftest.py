@@ -40,10 +40,19 @@ class Server:
         return "oci:" + self.fixture["dir"] + suffix
 
 
+def _free_addrs(n: int) -> list[str]:
+    """n distinct 127.0.0.1 addresses no one listens on right now. The
+    sockets stay bound until all n are chosen, so the kernel cannot hand the
+    same port out twice (one serve's three ports once collided)."""
+    with contextlib.ExitStack() as stack:
+        socks = [stack.enter_context(socket.socket()) for _ in range(n)]
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        return [f"127.0.0.1:{s.getsockname()[1]}" for s in socks]
+
+
 def _free_addr() -> str:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return f"127.0.0.1:{s.getsockname()[1]}"
+    return _free_addrs(1)[0]
 
 
 def _go_build(pkg: str, out: Path) -> str:
@@ -60,7 +69,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     out = subprocess.run([mk, "-size", size, str(tmp / "layout")], check=True, capture_output=True, text=True)
     fixture = json.loads(out.stdout)
 
-    grpc_addr, http_addr, reg_addr = _free_addr(), _free_addr(), _free_addr()
+    grpc_addr, http_addr, reg_addr = _free_addrs(3)
     log = open(tmp / "serve.log", "wb")
     proc = subprocess.Popen(
         [bin_, "serve", "--grpc-addr", grpc_addr, "--http-addr", http_addr,
@@ -109,11 +118,11 @@ def _stop(proc: subprocess.Popen) -> None:
 def serve(server: Server, tmp: Path, *args: str) -> Iterator[str]:
     """Runs another ``stevedore serve`` (the session's binary) with ``args``
     and its data under ``tmp``; yields its gRPC address once it answers."""
-    grpc_addr = _free_addr()
+    grpc_addr, http_addr, reg_addr = _free_addrs(3)
     with open(tmp / "serve.log", "wb") as log:
         proc = subprocess.Popen(
-            [server.bin, "serve", *args, "--grpc-addr", grpc_addr, "--http-addr", _free_addr(),
-             "--registry-addr", _free_addr(), "--data", str(tmp / "data")],
+            [server.bin, "serve", *args, "--grpc-addr", grpc_addr, "--http-addr", http_addr,
+             "--registry-addr", reg_addr, "--data", str(tmp / "data")],
             stdout=log, stderr=subprocess.STDOUT)
         try:
             wait_ready(grpc_addr, proc, tmp / "serve.log")

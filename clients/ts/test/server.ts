@@ -5,7 +5,7 @@
 // STEVEDORE_MKFIXTURE skip the builds.
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
+import { createServer, type Server as NetServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -48,15 +48,34 @@ export interface Server {
   stop(): Promise<void>;
 }
 
-async function freeAddr(): Promise<string> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once("error", rej);
-    s.listen(0, "127.0.0.1", () => {
-      const a = s.address();
-      s.close(() => (typeof a === "object" && a ? res(`127.0.0.1:${a.port}`) : rej(new Error("no address"))));
-    });
+/**
+ * n distinct 127.0.0.1 addresses no one listens on right now. Every listener
+ * stays open until all n are chosen, so the kernel cannot hand the same port
+ * out twice (one serve's three ports once collided).
+ */
+async function freeAddrs(n: number): Promise<string[]> {
+  const servers = await Promise.all(
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<NetServer>((res, rej) => {
+          const s = createServer();
+          s.once("error", rej);
+          s.listen(0, "127.0.0.1", () => res(s));
+        }),
+    ),
+  );
+  const addrs = servers.map((s) => {
+    const a = s.address();
+    if (typeof a !== "object" || !a) throw new Error("no address");
+    return `127.0.0.1:${a.port}`;
   });
+  await Promise.all(servers.map((s) => new Promise((res) => s.close(res))));
+  return addrs;
+}
+
+async function freeAddr(): Promise<string> {
+  return (await freeAddrs(1))[0];
 }
 
 function goBuild(pkg: string, out: string): string {
@@ -72,7 +91,7 @@ export async function startServer(options: { fixtureSize?: number; args?: string
   const size = String(options.fixtureSize ?? (process.env.STEVEDORE_FIXTURE_SIZE || 256 << 20));
   const fixture = JSON.parse(execFileSync(mk, ["-size", size, join(tmp, "layout")], { encoding: "utf8" })) as Fixture;
 
-  const [grpc, http, registry] = [await freeAddr(), await freeAddr(), await freeAddr()];
+  const [grpc, http, registry] = await freeAddrs(3);
   const log = join(tmp, "serve.log");
   const fd = openSync(log, "w");
   const proc: ChildProcess = spawn(
