@@ -180,12 +180,11 @@ func readTail(path string) string {
 // port could be taken before the server binds it (startStevedore retries
 // then); elsewhere readiness fails loudly.
 func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	addrs, err := freeAddrs(1)
 	if err != nil {
 		return "", err
 	}
-	defer l.Close()
-	return l.Addr().String(), nil
+	return addrs[0], nil
 }
 
 // freeAddrs returns n distinct 127.0.0.1 addresses no one listens on right
