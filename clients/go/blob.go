@@ -121,6 +121,12 @@ func (b *blobStream) Close() error {
 // It returns nil when it made progress or may retry, and the final error
 // (io.EOF at the end) otherwise.
 func (b *blobStream) fill() error {
+	// A cancelled read fails even when the whole blob already sits in
+	// gRPC's buffers (Recv would still hand it out).
+	if err := b.ctx.Err(); err != nil {
+		b.drop()
+		return err
+	}
 	if b.stream == nil {
 		if err := b.open(); err != nil {
 			return b.retry(err)
